@@ -1,0 +1,15 @@
+//! scelle-adapters: everything that talks to a camera or a recorder.
+//!
+//! Adapters know nothing of cases, registers or encryption. They turn "camera X, from T0 to T1"
+//! into a stream of [`Event`]s: the media description, access units (one encoded picture or
+//! audio frame each, with the camera's own time kept beside the server's clock reading) and
+//! [`Gap`]s, never hiding a missing second. The export pipeline (in the `scelle` crate) consumes
+//! these events to write MP4.
+
+pub mod error;
+pub mod media;
+pub mod source;
+
+pub use error::{Error, redact_url};
+pub use media::{AccessUnit, Codec, Event, Gap, GapReason, StreamInfo};
+pub use source::{BoxFuture, ClockOffset, DeviceInfo, Plan, PullSummary, Source, TimeRange};

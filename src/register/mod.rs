@@ -1,0 +1,1 @@
+//! The extraction register (see `docs/REGISTER.md`).

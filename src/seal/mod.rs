@@ -1,0 +1,1 @@
+//! The sealed evidence container (spec: `docs/FORMAT.md`).
