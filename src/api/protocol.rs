@@ -1,0 +1,241 @@
+//! Protocol messages: one JSON object per line, each carrying the protocol version `v`.
+//!
+//! A request is `{"v":1,"id":N,"op":"case-list","args":{...}}`; the daemon answers with zero
+//! or more `progress` lines and exactly one final line (`ok`, `error` or `challenge`) carrying
+//! the same `id`. The argument and result shapes below are the contract with clients; their
+//! JSON names are stable (documented in `docs/PROTOCOL.md`).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The protocol version this build speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// SSHSIG namespace of identification challenges (distinct from the register's, so a
+/// challenge signature can never be replayed as an approval).
+pub const IDENTIFY_NAMESPACE: &str = "scelle-identify";
+
+/// A request as it arrives, before its arguments are interpreted.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Envelope {
+    pub v: u32,
+    pub id: u64,
+    pub op: String,
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub args: Value,
+}
+
+/// Stable error codes; clients match on these, people read `message`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorCode {
+    /// The line is not a JSON request.
+    Malformed,
+    /// The line is longer than [`crate::api::frame::MAX_FRAME`].
+    TooLarge,
+    /// `v` is not a version this daemon speaks.
+    UnsupportedVersion,
+    /// `op` is not known.
+    UnknownOp,
+    /// `args` do not fit the operation.
+    BadArgs,
+    /// The caller's Unix account is not in the people list.
+    UnknownUser,
+    /// The caller must identify first (shared account) or the identification failed.
+    NotIdentified,
+    /// Policy refused the operation (AUTH-*, STEP-*).
+    Refused,
+    /// No such case.
+    NotFound,
+    /// A signature does not verify.
+    BadSignature,
+    /// Recognised but not available in this build.
+    NotImplemented,
+    /// The daemon is shutting down.
+    ShuttingDown,
+    /// Anything else (register or disk failure); the journal has the details.
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Malformed => "malformed",
+            ErrorCode::TooLarge => "too-large",
+            ErrorCode::UnsupportedVersion => "unsupported-version",
+            ErrorCode::UnknownOp => "unknown-op",
+            ErrorCode::BadArgs => "bad-args",
+            ErrorCode::UnknownUser => "unknown-user",
+            ErrorCode::NotIdentified => "not-identified",
+            ErrorCode::Refused => "refused",
+            ErrorCode::NotFound => "not-found",
+            ErrorCode::BadSignature => "bad-signature",
+            ErrorCode::NotImplemented => "not-implemented",
+            ErrorCode::ShuttingDown => "shutting-down",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
+/// An error answer's body.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+pub struct ErrorBody {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+/// A line sent by the daemon.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum Reply {
+    /// Final: the operation succeeded.
+    Ok { v: u32, id: u64, result: Value },
+    /// Final: the operation failed; nothing was changed unless the message says so.
+    Error { v: u32, id: u64, error: ErrorBody },
+    /// Final: sign `message` (base64) with the SSH key of `person` under `namespace` and send
+    /// the signature back (see `docs/PROTOCOL.md`).
+    Challenge {
+        v: u32,
+        id: u64,
+        person: String,
+        public_key: String,
+        namespace: String,
+        message: String,
+    },
+    /// Not final: progress of a long operation.
+    Progress { v: u32, id: u64, stage: String },
+}
+
+impl Reply {
+    pub fn ok(id: u64, result: Value) -> Reply {
+        Reply::Ok {
+            v: PROTOCOL_VERSION,
+            id,
+            result,
+        }
+    }
+
+    pub fn error(id: u64, code: ErrorCode, message: impl Into<String>) -> Reply {
+        Reply::Error {
+            v: PROTOCOL_VERSION,
+            id,
+            error: ErrorBody {
+                code,
+                message: message.into(),
+            },
+        }
+    }
+
+    pub fn progress(id: u64, stage: impl Into<String>) -> Reply {
+        Reply::Progress {
+            v: PROTOCOL_VERSION,
+            id,
+            stage: stage.into(),
+        }
+    }
+
+    /// The request id this reply answers.
+    pub fn id(&self) -> u64 {
+        match self {
+            Reply::Ok { id, .. }
+            | Reply::Error { id, .. }
+            | Reply::Challenge { id, .. }
+            | Reply::Progress { id, .. } => *id,
+        }
+    }
+
+    /// Serialized as one line, newline included.
+    pub fn to_line(&self) -> Vec<u8> {
+        let mut line = serde_json::to_vec(self).unwrap_or_else(|_| b"{}".to_vec());
+        line.push(b'\n');
+        line
+    }
+}
+
+/// `hello`: starts a session; `person` picks one of the people sharing the Unix account.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HelloArgs {
+    #[serde(default)]
+    pub person: Option<String>,
+}
+
+/// `identify`: the signed answer to a challenge.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentifyArgs {
+    pub signature: String,
+}
+
+/// A document sent inline (the written request, AUTH-3).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentArg {
+    /// File name as the client had it (kept for people, not trusted as a path).
+    pub name: String,
+    /// Base64 (standard alphabet) content.
+    pub content: String,
+}
+
+/// `case-open`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenArgs {
+    /// `requisition`, `incident` or `access-request` (AUTH-1).
+    pub ground: String,
+    pub requester: String,
+    pub organisation: String,
+    pub reference: String,
+    pub recipient: String,
+    pub purpose: String,
+    pub cameras: Vec<String>,
+    /// `START/END`, RFC 3339 with offset, or civil time in the site's time zone.
+    pub ranges: Vec<String>,
+    #[serde(default)]
+    pub request: Option<DocumentArg>,
+    /// Justification of an emergency opened before the written request (AUTH-3).
+    #[serde(default)]
+    pub emergency: Option<String>,
+}
+
+/// `case-show`, `case-export`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseArgs {
+    pub case: String,
+}
+
+/// `case-attach`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttachArgs {
+    pub case: String,
+    pub request: DocumentArg,
+}
+
+/// `case-approve`: without `signature` the daemon answers with a challenge holding the
+/// statement to sign; with it, the approval is recorded.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveArgs {
+    pub case: String,
+    #[serde(default)]
+    pub signature: Option<String>,
+}
+
+/// `case-verify-requester`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequesterArgs {
+    pub case: String,
+    pub how: String,
+}
+
+/// `case-close`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloseArgs {
+    pub case: String,
+    pub reason: String,
+}

@@ -1,0 +1,16 @@
+//! Cases: the model, the state machine and every authorization check (AUTH-1…5, STEP-1/2).
+//!
+//! A case is never stored apart from the register: its state is the fold of its register
+//! entries ([`model::Case::apply`]), so what the daemon believes and what an auditor reads
+//! cannot disagree. [`policy`] holds the checks as pure functions a test can call;
+//! [`service::Cases`] applies them, appends the entries and keeps the folded cases in memory.
+//! Attached documents are stored by SHA-256 ([`documents`]).
+
+pub mod documents;
+pub mod model;
+pub mod policy;
+pub mod service;
+
+pub use model::{Case, CaseState, Ground};
+pub use policy::Refusal;
+pub use service::{CaseError, Cases};

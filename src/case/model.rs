@@ -1,0 +1,163 @@
+//! The case model and how register entries move it from state to state.
+//!
+//! ```text
+//!   case-opened ──▶ awaiting-authorization ──case-authorized──▶ authorized ──▶ … ──case-closed──▶ closed
+//!                   (emergency: exportable at once, regularized later)
+//! ```
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::register::{Entry, EntryKind};
+
+/// The legal ground of a case (AUTH-1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Ground {
+    /// Police or judicial requisition, rogatory commission, court order.
+    Requisition,
+    /// Theft, assault, break-in, accident: preserve before the automatic purge.
+    Incident,
+    /// A data subject's access request, identity proven.
+    AccessRequest,
+}
+
+impl Ground {
+    pub fn parse(s: &str) -> Option<Ground> {
+        match s {
+            "requisition" => Some(Ground::Requisition),
+            "incident" => Some(Ground::Incident),
+            "access-request" => Some(Ground::AccessRequest),
+            _ => None,
+        }
+    }
+}
+
+/// A requested time range, UTC.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Range {
+    pub start: Timestamp,
+    pub end: Timestamp,
+}
+
+/// What `case-opened` records (STEP-1, STEP-2): its payload, verbatim.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Opening {
+    pub ground: Ground,
+    pub requester: String,
+    pub organisation: String,
+    pub reference: String,
+    pub recipient: String,
+    pub purpose: String,
+    pub cameras: Vec<String>,
+    pub ranges: Vec<Range>,
+    /// Justification when opened as an emergency (AUTH-3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emergency: Option<String>,
+}
+
+/// A document attached to a case, as its `document-attached` payload records it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Document {
+    pub sha256: String,
+    pub name: String,
+    pub size: u64,
+    /// `request` for the written request.
+    pub role: String,
+}
+
+/// Where a case stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CaseState {
+    AwaitingAuthorization,
+    Authorized,
+    Closed,
+}
+
+/// A case as folded from its register entries.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Case {
+    pub id: String,
+    pub opened_at: Timestamp,
+    /// The operator who opened it (never its authorizer, AUTH-2).
+    pub operator: String,
+    /// Hash (hex) of the `case-opened` entry, which an approval signs for.
+    pub opened_entry: String,
+    pub opening: Opening,
+    pub state: CaseState,
+    pub documents: Vec<Document>,
+    pub authorized_by: Option<String>,
+    pub authorized_at: Option<Timestamp>,
+    /// How the requester's authority was verified (AUTH-5).
+    pub requester_verified: Option<String>,
+    pub regularized_at: Option<Timestamp>,
+    pub closed: Option<String>,
+}
+
+impl Case {
+    /// A case from its `case-opened` entry; `None` if the payload does not parse.
+    pub fn from_opened(entry: &Entry) -> Option<Case> {
+        let opening: Opening = serde_json::from_value(entry.payload.clone()).ok()?;
+        Some(Case {
+            id: entry.case_id.clone()?,
+            opened_at: entry.time,
+            operator: entry.actor.clone(),
+            opened_entry: hex::encode(entry.hash),
+            opening,
+            state: CaseState::AwaitingAuthorization,
+            documents: Vec::new(),
+            authorized_by: None,
+            authorized_at: None,
+            requester_verified: None,
+            regularized_at: None,
+            closed: None,
+        })
+    }
+
+    /// Moves the case by one later entry of its own.
+    pub fn apply(&mut self, entry: &Entry) {
+        let text = |k: &str| entry.payload.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+        match entry.kind {
+            EntryKind::DocumentAttached => {
+                if let Ok(d) = serde_json::from_value::<Document>(entry.payload.clone()) {
+                    self.documents.push(d);
+                }
+            }
+            EntryKind::CaseAuthorized => {
+                self.authorized_by = Some(entry.actor.clone());
+                self.authorized_at = Some(entry.time);
+                if self.state != CaseState::Closed {
+                    self.state = CaseState::Authorized;
+                }
+            }
+            EntryKind::RequesterVerified => self.requester_verified = text("how"),
+            EntryKind::EmergencyRegularized => self.regularized_at = Some(entry.time),
+            EntryKind::CaseClosed => {
+                self.closed = text("reason").or(Some(String::new()));
+                self.state = CaseState::Closed;
+            }
+            _ => {}
+        }
+    }
+
+    pub fn is_emergency(&self) -> bool {
+        self.opening.emergency.is_some()
+    }
+
+    /// The written request is attached (AUTH-3).
+    pub fn has_request(&self) -> bool {
+        self.documents.iter().any(|d| d.role == "request")
+    }
+
+    /// An emergency still waiting for its authorization and written request.
+    pub fn needs_regularization(&self) -> bool {
+        self.is_emergency() && self.regularized_at.is_none() && self.state != CaseState::Closed
+    }
+
+    /// An emergency not regularized within `hours` of its opening (AUTH-3).
+    pub fn is_overdue(&self, now: Timestamp, hours: u32) -> bool {
+        self.needs_regularization()
+            && now.as_second() - self.opened_at.as_second() > i64::from(hours) * 3600
+    }
+}

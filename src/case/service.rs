@@ -1,0 +1,426 @@
+//! The case workflow: checks [`policy`](super::policy), appends register entries, and keeps
+//! the cases folded from the register in memory for fast reads.
+//!
+//! Synchronous on purpose (the register is): the daemon calls it from `spawn_blocking`.
+//! Writes are serialized by one mutex so a check and the append it allows cannot interleave
+//! with another writer; reads take a read lock on the folded cases and never wait on disk.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex, RwLock};
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use serde_json::json;
+
+use crate::api::identify::{SignatureError, verify_signature};
+use crate::api::protocol::OpenArgs;
+use crate::config::{Person, Role};
+use crate::register::{
+    EntryKind, EntrySignature, NewEntry, PersonRecord, Register, RegisterError,
+    SIGNATURE_NAMESPACE,
+};
+
+use super::documents::DocumentStore;
+use super::model::{Case, Document, Ground, Opening, Range};
+use super::policy::{self, Refusal};
+
+/// Why a case operation did not happen.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CaseError {
+    #[error("refused: {0}")]
+    Refused(#[from] Refusal),
+    #[error("no case {0}: `scelle case list` shows the cases")]
+    NotFound(String),
+    #[error("{0}")]
+    BadInput(String),
+    #[error("approval signature refused: {0}")]
+    BadSignature(#[from] SignatureError),
+    #[error("register: {0}")]
+    Register(#[from] RegisterError),
+    #[error("cannot store the document in the state directory: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A document received from a client.
+pub struct Upload {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// The case workflow over one register.
+pub struct Cases {
+    register: Arc<Register>,
+    documents: DocumentStore,
+    cases: RwLock<BTreeMap<String, Case>>,
+    people: Mutex<Option<Vec<PersonRecord>>>,
+    write: Mutex<()>,
+}
+
+impl Cases {
+    /// Folds every case out of the register.
+    pub fn load(register: Arc<Register>, state_dir: &Path) -> Result<Cases, CaseError> {
+        let mut cases = BTreeMap::new();
+        let mut people = None;
+        for entry in register.entries(None)? {
+            match (entry.kind, &entry.case_id) {
+                (EntryKind::PeopleChanged, _) => {
+                    people = entry
+                        .payload
+                        .get("people")
+                        .and_then(|p| serde_json::from_value(p.clone()).ok());
+                }
+                (EntryKind::CaseOpened, _) => {
+                    if let Some(c) = Case::from_opened(&entry) {
+                        cases.insert(c.id.clone(), c);
+                    }
+                }
+                (_, Some(id)) => {
+                    if let Some(c) = cases.get_mut(id) {
+                        c.apply(&entry);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(Cases {
+            register,
+            documents: DocumentStore::new(state_dir),
+            cases: RwLock::new(cases),
+            people: Mutex::new(people),
+            write: Mutex::new(()),
+        })
+    }
+
+    /// Records the people list if it differs from the one in force (AUTH-4: every change of
+    /// the list is itself recorded). Returns whether an entry was appended.
+    pub fn sync_people(&self, people: &[Person]) -> Result<bool, CaseError> {
+        let _w = lock(&self.write);
+        let records: Vec<PersonRecord> = people.iter().map(Person::record).collect();
+        let mut known = lock(&self.people);
+        if known.as_ref() == Some(&records) {
+            return Ok(false);
+        }
+        self.register.append(NewEntry::new(
+            EntryKind::PeopleChanged,
+            None,
+            "scelle",
+            json!({ "people": records }),
+        ))?;
+        *known = Some(records);
+        Ok(true)
+    }
+
+    /// Every case, oldest first.
+    pub fn list(&self) -> Vec<Case> {
+        read(&self.cases).values().cloned().collect()
+    }
+
+    pub fn get(&self, id: &str) -> Result<Case, CaseError> {
+        read(&self.cases)
+            .get(id)
+            .cloned()
+            .ok_or_else(|| CaseError::NotFound(id.to_owned()))
+    }
+
+    /// Opens a case (STEP-2) after checking AUTH-1, AUTH-3, AUTH-4 and STEP-1.
+    pub fn open(
+        &self,
+        person: &Person,
+        args: OpenArgs,
+        request: Option<Upload>,
+        tz: &TimeZone,
+        progress: &dyn Fn(&str),
+    ) -> Result<Case, CaseError> {
+        policy::may_open(person, request.is_some(), args.emergency.as_deref())?;
+        let opening = opening(args, tz)?;
+        let _w = lock(&self.write);
+        let id = self.next_id();
+        let document = match request {
+            Some(upload) => {
+                progress("storing the written request");
+                Some(self.store(upload)?)
+            }
+            None => None,
+        };
+        progress("recording the case in the register");
+        let payload = serde_json::to_value(&opening).map_err(|e| CaseError::BadInput(e.to_string()))?;
+        let emergency = opening.emergency.clone();
+        let entry = self.register.append(NewEntry::new(
+            EntryKind::CaseOpened,
+            Some(&id),
+            &person.id,
+            payload,
+        ))?;
+        let mut case = Case::from_opened(&entry)
+            .ok_or_else(|| CaseError::BadInput("case-opened payload does not fold".into()))?;
+        if let Some(justification) = emergency {
+            let e = self.register.append(NewEntry::new(
+                EntryKind::EmergencyStarted,
+                Some(&id),
+                &person.id,
+                json!({ "justification": justification }),
+            ))?;
+            case.apply(&e);
+        }
+        if let Some(doc) = document {
+            let e = self.append_document(&id, &person.id, &doc)?;
+            case.apply(&e);
+        }
+        write(&self.cases).insert(id, case.clone());
+        Ok(case)
+    }
+
+    /// Attaches a written request to a case (AUTH-3).
+    pub fn attach(&self, person: &Person, id: &str, upload: Upload) -> Result<Case, CaseError> {
+        let _w = lock(&self.write);
+        let case = self.get(id)?;
+        policy::may_attach(person, &case)?;
+        let doc = self.store(upload)?;
+        let entry = self.append_document(id, &person.id, &doc)?;
+        self.apply(id, &entry)?;
+        self.regularize_if_complete(id)
+    }
+
+    /// The entry an approval appends, for the authorizer to sign. Checks AUTH-2 first.
+    pub fn approval(&self, person: &Person, id: &str) -> Result<NewEntry, CaseError> {
+        let case = self.get(id)?;
+        policy::may_approve(person, &case)?;
+        Ok(approval_entry(person, &case))
+    }
+
+    /// Records an approval signed by `person` (AUTH-2, STEP-5 signature).
+    pub fn approve(&self, person: &Person, id: &str, signature: &str) -> Result<Case, CaseError> {
+        let _w = lock(&self.write);
+        let case = self.get(id)?;
+        policy::may_approve(person, &case)?;
+        let mut entry = approval_entry(person, &case);
+        verify_signature(
+            &person.public_key.key,
+            SIGNATURE_NAMESPACE,
+            &entry.statement(),
+            signature,
+        )?;
+        entry.signatures.push(EntrySignature {
+            person: person.id.clone(),
+            role: Role::Authorizer.as_str().to_owned(),
+            signature: signature.trim().to_owned(),
+        });
+        let entry = self.register.append(entry)?;
+        self.apply(id, &entry)?;
+        self.regularize_if_complete(id)
+    }
+
+    /// Records how the requester's authority was verified (AUTH-5).
+    pub fn verify_requester(&self, person: &Person, id: &str, how: &str) -> Result<Case, CaseError> {
+        if how.trim().is_empty() {
+            return Err(CaseError::BadInput(
+                "say how the requester was verified (card number, service, call-back)".into(),
+            ));
+        }
+        let _w = lock(&self.write);
+        let case = self.get(id)?;
+        policy::may_verify_requester(person, &case)?;
+        let entry = self.register.append(NewEntry::new(
+            EntryKind::RequesterVerified,
+            Some(id),
+            &person.id,
+            json!({ "how": how.trim() }),
+        ))?;
+        self.apply(id, &entry)
+    }
+
+    /// Closes a case.
+    pub fn close(&self, person: &Person, id: &str, reason: &str) -> Result<Case, CaseError> {
+        if reason.trim().is_empty() {
+            return Err(CaseError::BadInput("a case is closed with a reason".into()));
+        }
+        let _w = lock(&self.write);
+        let case = self.get(id)?;
+        policy::may_close(person, &case)?;
+        let entry = self.register.append(NewEntry::new(
+            EntryKind::CaseClosed,
+            Some(id),
+            &person.id,
+            json!({ "reason": reason.trim() }),
+        ))?;
+        self.apply(id, &entry)
+    }
+
+    /// Whether `person` may export this case now (AUTH-2, AUTH-3).
+    pub fn check_export(&self, person: &Person, id: &str) -> Result<Case, CaseError> {
+        let case = self.get(id)?;
+        policy::may_export(person, &case)?;
+        Ok(case)
+    }
+
+    /// Emergencies not regularized within `hours` (AUTH-3).
+    pub fn overdue(&self, now: Timestamp, hours: u32) -> Vec<Case> {
+        read(&self.cases)
+            .values()
+            .filter(|c| c.is_overdue(now, hours))
+            .cloned()
+            .collect()
+    }
+
+    fn next_id(&self) -> String {
+        let year = Timestamp::now().to_zoned(TimeZone::UTC).year();
+        let prefix = format!("{year}-");
+        let n = read(&self.cases)
+            .keys()
+            .filter(|k| k.starts_with(&prefix))
+            .count();
+        format!("{prefix}{:04}", n + 1)
+    }
+
+    fn store(&self, upload: Upload) -> Result<Document, CaseError> {
+        if upload.bytes.is_empty() {
+            return Err(CaseError::BadInput("the written request is empty".into()));
+        }
+        let sha256 = self.documents.put(&upload.bytes)?;
+        let name = Path::new(&upload.name)
+            .file_name()
+            .map(|n| n.to_string_lossy().replace(['\n', '\r'], " "))
+            .unwrap_or_else(|| "request".into());
+        Ok(Document {
+            sha256,
+            name,
+            size: upload.bytes.len() as u64,
+            role: "request".into(),
+        })
+    }
+
+    fn append_document(
+        &self,
+        id: &str,
+        actor: &str,
+        doc: &Document,
+    ) -> Result<crate::register::Entry, CaseError> {
+        let payload = serde_json::to_value(doc).map_err(|e| CaseError::BadInput(e.to_string()))?;
+        Ok(self.register.append(NewEntry::new(
+            EntryKind::DocumentAttached,
+            Some(id),
+            actor,
+            payload,
+        ))?)
+    }
+
+    fn apply(&self, id: &str, entry: &crate::register::Entry) -> Result<Case, CaseError> {
+        let mut cases = write(&self.cases);
+        let case = cases
+            .get_mut(id)
+            .ok_or_else(|| CaseError::NotFound(id.to_owned()))?;
+        case.apply(entry);
+        Ok(case.clone())
+    }
+
+    /// An emergency with both its authorization and written request is regularized (AUTH-3).
+    fn regularize_if_complete(&self, id: &str) -> Result<Case, CaseError> {
+        let case = self.get(id)?;
+        if case.needs_regularization() && case.authorized_by.is_some() && case.has_request() {
+            let entry = self.register.append(NewEntry::new(
+                EntryKind::EmergencyRegularized,
+                Some(id),
+                "scelle",
+                json!({ "authorized_by": case.authorized_by, "requests":
+                    case.documents.iter().map(|d| d.sha256.clone()).collect::<Vec<_>>() }),
+            ))?;
+            return self.apply(id, &entry);
+        }
+        Ok(case)
+    }
+}
+
+/// The approval entry for `case` by `person`: deterministic, so the statement the authorizer
+/// signed and the one the daemon appends are the same bytes.
+fn approval_entry(person: &Person, case: &Case) -> NewEntry {
+    NewEntry::new(
+        EntryKind::CaseAuthorized,
+        Some(&case.id),
+        &person.id,
+        json!({
+            "case": case.id,
+            "opened_entry": case.opened_entry,
+            "ground": case.opening.ground,
+            "cameras": case.opening.cameras,
+            "ranges": case.opening.ranges,
+            "recipient": case.opening.recipient,
+            "purpose": case.opening.purpose,
+            "requests": case.documents.iter().map(|d| d.sha256.clone()).collect::<Vec<_>>(),
+        }),
+    )
+}
+
+/// Validates what a client asked to open (AUTH-1, STEP-1).
+fn opening(args: OpenArgs, tz: &TimeZone) -> Result<Opening, CaseError> {
+    let ground = Ground::parse(&args.ground).ok_or_else(|| {
+        CaseError::BadInput(format!(
+            "unknown ground `{}` (AUTH-1): expected requisition, incident or access-request",
+            args.ground
+        ))
+    })?;
+    let need = |what: &str, v: &str| {
+        if v.trim().is_empty() {
+            Err(CaseError::from(Refusal::Incomplete(format!("the {what} is missing"))))
+        } else {
+            Ok(v.trim().to_owned())
+        }
+    };
+    if args.cameras.is_empty() || args.cameras.iter().any(|c| c.trim().is_empty()) {
+        return Err(Refusal::Incomplete("name at least one camera".into()).into());
+    }
+    if args.ranges.is_empty() {
+        return Err(Refusal::Incomplete("give at least one time range START/END".into()).into());
+    }
+    let ranges = args
+        .ranges
+        .iter()
+        .map(|r| parse_range(r, tz))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Opening {
+        ground,
+        requester: need("requester", &args.requester)?,
+        organisation: need("requester's organisation", &args.organisation)?,
+        reference: need("reference", &args.reference)?,
+        recipient: need("recipient", &args.recipient)?,
+        purpose: need("purpose", &args.purpose)?,
+        cameras: args.cameras.iter().map(|c| c.trim().to_owned()).collect(),
+        ranges,
+        emergency: args.emergency.map(|e| e.trim().to_owned()),
+    })
+}
+
+/// `START/END`: RFC 3339 instants, or civil times in the site's zone.
+pub fn parse_range(text: &str, tz: &TimeZone) -> Result<Range, CaseError> {
+    let bad = || {
+        CaseError::BadInput(format!(
+            "bad time range `{text}`: expected START/END such as \
+             2026-11-20T10:00:00+01:00/2026-11-20T10:30:00+01:00 or 2026-11-20T10:00/2026-11-20T10:30"
+        ))
+    };
+    let (a, b) = text.split_once('/').ok_or_else(bad)?;
+    let instant = |s: &str| -> Option<Timestamp> {
+        s.trim().parse::<Timestamp>().ok().or_else(|| {
+            let civil: jiff::civil::DateTime = s.trim().parse().ok()?;
+            civil.to_zoned(tz.clone()).ok().map(|z| z.timestamp())
+        })
+    };
+    let (start, end) = (instant(a).ok_or_else(bad)?, instant(b).ok_or_else(bad)?);
+    if start >= end {
+        return Err(CaseError::BadInput(format!(
+            "time range `{text}` ends before it starts"
+        )));
+    }
+    Ok(Range { start, end })
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+fn read<T>(m: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    m.read().unwrap_or_else(|e| e.into_inner())
+}
+fn write<T>(m: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    m.write().unwrap_or_else(|e| e.into_inner())
+}

@@ -1,0 +1,297 @@
+//! The daemon's configuration: a TOML file read at start and re-read when it changes.
+//!
+//! Owns parsing and validation only. Every key is known (`deny_unknown_fields`), so a typo is
+//! refused at start with the file, line and column and what was expected, instead of being
+//! silently ignored; the people list (AUTH-4) is validated down to each public key. The
+//! `cameras` section is left open for the adapters to fill in later issues.
+
+mod people;
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub use people::{Person, Role};
+
+use crate::error::{Exit, ExitStatus};
+
+/// Default socket path (systemd `RuntimeDirectory=scelle`).
+pub const DEFAULT_SOCKET: &str = "/run/scelle/scelle.sock";
+
+/// The whole configuration file.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub site: Site,
+    #[serde(default)]
+    pub daemon: Daemon,
+    #[serde(default)]
+    pub cases: Cases,
+    /// The people list (AUTH-4): who may operate, authorize or audit.
+    #[serde(default, rename = "person")]
+    pub people: Vec<Person>,
+    /// Cameras and recorders; their shape belongs to the adapters (later issues).
+    #[serde(default)]
+    pub cameras: toml::Table,
+}
+
+/// Where the site is.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Site {
+    /// Shown on receipts and in the register.
+    pub name: String,
+    /// IANA time zone name (`Europe/Paris`), used for every local time shown to people.
+    pub time_zone: TimeZoneName,
+}
+
+/// A time zone name checked against the system's time zone database.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimeZoneName(pub String);
+
+impl<'de> Deserialize<'de> for TimeZoneName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        jiff::tz::TimeZone::get(&s).map_err(|_| {
+            serde::de::Error::custom(format!(
+                "unknown time zone `{s}`: expected an IANA name such as `Europe/Paris`"
+            ))
+        })?;
+        Ok(TimeZoneName(s))
+    }
+}
+
+/// Where the daemon keeps things and listens.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Daemon {
+    /// State directory: the register database and the attached documents.
+    #[serde(default = "default_state_dir")]
+    pub state_dir: PathBuf,
+    /// The control socket.
+    #[serde(default = "default_socket")]
+    pub socket: PathBuf,
+    /// Permission bits of the socket, as an octal string (`"0660"`).
+    #[serde(default = "default_socket_mode")]
+    pub socket_mode: SocketMode,
+    /// Group owning the socket (members may connect); none keeps the daemon's group.
+    #[serde(default)]
+    pub socket_group: Option<String>,
+    /// Most simultaneous client connections; more wait in the listen backlog.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+}
+
+impl Default for Daemon {
+    fn default() -> Self {
+        Daemon {
+            state_dir: default_state_dir(),
+            socket: default_socket(),
+            socket_mode: default_socket_mode(),
+            socket_group: None,
+            max_connections: default_max_connections(),
+        }
+    }
+}
+
+fn default_state_dir() -> PathBuf {
+    PathBuf::from("/var/lib/scelle")
+}
+fn default_socket() -> PathBuf {
+    PathBuf::from(DEFAULT_SOCKET)
+}
+fn default_socket_mode() -> SocketMode {
+    SocketMode(0o660)
+}
+fn default_max_connections() -> usize {
+    512
+}
+
+/// Unix permission bits written as an octal string.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SocketMode(pub u32);
+
+impl<'de> Deserialize<'de> for SocketMode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        match u32::from_str_radix(s.trim_start_matches("0o"), 8) {
+            Ok(m) if m <= 0o777 => Ok(SocketMode(m)),
+            _ => Err(serde::de::Error::custom(format!(
+                "bad socket mode `{s}`: expected octal permission bits such as \"0660\""
+            ))),
+        }
+    }
+}
+
+/// Case workflow settings.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Cases {
+    /// Hours an emergency case may stay without authorization and written request (AUTH-3)
+    /// before it is flagged as overdue.
+    #[serde(default = "default_regularize_hours")]
+    pub emergency_regularize_hours: u32,
+}
+
+impl Default for Cases {
+    fn default() -> Self {
+        Cases {
+            emergency_regularize_hours: default_regularize_hours(),
+        }
+    }
+}
+
+fn default_regularize_hours() -> u32 {
+    72
+}
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    #[error("cannot read configuration {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: {message}")]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+impl ExitStatus for ConfigError {
+    fn exit(&self) -> Exit {
+        Exit::Failure
+    }
+}
+
+impl Config {
+    /// Reads and validates the file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Config::parse(path, &text)
+    }
+
+    /// Parses and validates `text`; `path` is only used in messages.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| {
+            let (line, column) = e
+                .span()
+                .map(|s| line_column(text, s.start))
+                .unwrap_or((0, 0));
+            ConfigError::Syntax {
+                path: path.to_owned(),
+                line,
+                column,
+                message: e.message().trim().to_owned(),
+            }
+        })?;
+        config.validate().map_err(|message| ConfigError::Invalid {
+            path: path.to_owned(),
+            message,
+        })?;
+        Ok(config)
+    }
+
+    /// Checks that only the parser cannot: uniqueness across the people list.
+    fn validate(&self) -> Result<(), String> {
+        let mut ids = std::collections::HashSet::new();
+        for p in &self.people {
+            if !ids.insert(p.id.as_str()) {
+                return Err(format!("person `{}` is listed twice: ids must be unique", p.id));
+            }
+        }
+        if self.daemon.max_connections == 0 {
+            return Err("daemon.max_connections must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// The person with this id.
+    pub fn person(&self, id: &str) -> Option<&Person> {
+        self.people.iter().find(|p| p.id == id)
+    }
+
+    /// The people whose Unix account is `account`.
+    pub fn people_of_account(&self, account: &str) -> Vec<&Person> {
+        self.people
+            .iter()
+            .filter(|p| p.unix_account == account)
+            .collect()
+    }
+}
+
+/// 1-based line and column of byte offset `at` in `text`.
+fn line_column(text: &str, at: usize) -> (usize, usize) {
+    let before = &text[..at.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBjEyKGIeoDXWcHpQnKH7MF6640HiLn3nGN5trltSCwv root@vm";
+
+    fn base(extra: &str) -> String {
+        format!(
+            "[site]\nname = \"Entrepôt\"\ntime_zone = \"Europe/Paris\"\n{extra}\n\
+             [[person]]\nid = \"alice\"\nname = \"Alice A\"\nunix_account = \"alice\"\n\
+             roles = [\"operator\"]\npublic_key = \"{KEY}\"\n"
+        )
+    }
+
+    #[test]
+    fn a_good_file_parses() {
+        let c = Config::parse(Path::new("x.toml"), &base("")).unwrap();
+        assert_eq!(c.people[0].roles, vec![Role::Operator]);
+        assert_eq!(c.daemon.socket_mode, SocketMode(0o660));
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused_with_its_position() {
+        let err = Config::parse(Path::new("x.toml"), &base("colour = 1")).unwrap_err();
+        match err {
+            ConfigError::Syntax {
+                line,
+                column,
+                message,
+                ..
+            } => {
+                assert_eq!((line, column), (4, 1));
+                assert!(message.contains("unknown field `colour`"), "{message}");
+                assert!(message.contains("expected"), "{message}");
+            }
+            e => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn a_bad_role_and_a_bad_key_are_refused() {
+        let text = base("").replace("[\"operator\"]", "[\"boss\"]");
+        let e = Config::parse(Path::new("x.toml"), &text).unwrap_err();
+        assert!(e.to_string().contains("x.toml:9:"), "{e}");
+        let text = base("").replace(KEY, "ssh-ed25519 AAAAnot-a-key");
+        let e = Config::parse(Path::new("x.toml"), &text).unwrap_err();
+        assert!(e.to_string().contains("public key"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_time_zone_is_refused() {
+        let text = base("").replace("Europe/Paris", "Mars/Olympus");
+        let e = Config::parse(Path::new("x.toml"), &text).unwrap_err();
+        assert!(e.to_string().contains("Mars/Olympus"), "{e}");
+    }
+}
