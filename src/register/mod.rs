@@ -1,1 +1,406 @@
-//! The extraction register (see `docs/REGISTER.md`).
+//! The extraction register (REG-1, REG-2, STEP-5, PUR-3, AUTH-4): the legal record of every
+//! case, authorization, export, delivery and purge, kept for at least five years.
+//!
+//! It is an append-only SQLite database (WAL, `synchronous=FULL`, STRICT tables, triggers that
+//! refuse UPDATE and DELETE) whose entries form a SHA-256 hash chain ([`chain`]) and carry SSH
+//! signatures of the people who acted ([`signature`]). Only this module writes it. Anyone can
+//! check a copy offline with `scelle register verify`, or without scelle at all with `sqlite3`
+//! and `ssh-keygen` (`docs/REGISTER.md`).
+//!
+//! All calls are synchronous; the daemon calls them from `spawn_blocking`. [`Register`] is
+//! `Send + Sync`: one connection behind a mutex and `BEGIN IMMEDIATE` per append keep a single
+//! gap-free chain, across threads and across processes.
+
+pub mod canonical;
+pub mod chain;
+mod entry;
+mod error;
+pub mod report;
+pub mod schema;
+pub mod signature;
+mod store;
+mod verify;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+use serde_json::json;
+
+pub use entry::{
+    Entry, EntryKind, EntrySignature, Head, NewEntry, PersonRecord, SIGNATURE_NAMESPACE,
+    STATEMENT_HEADER,
+};
+pub use error::RegisterError;
+pub use signature::{SITE_PERSON, SITE_ROLE, SiteKey};
+pub use verify::VerifyReport;
+
+use canonical::to_canonical_json;
+use chain::RawEntry;
+use signature::People;
+use store::{ENTRY_COLUMNS, load_signatures, parse_entry, raw_from_row};
+
+/// The people list as last read, and the head it was read at.
+#[derive(Default)]
+struct PeopleCache {
+    people: People,
+    as_of_seq: i64,
+}
+
+struct State {
+    conn: Connection,
+    people: PeopleCache,
+}
+
+/// An open register. Appends are serialized inside; reads see committed entries only.
+pub struct Register {
+    path: PathBuf,
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for Register {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Register")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl Register {
+    /// Opens the register at `path`, creating it or upgrading its schema as needed.
+    pub fn open(path: &Path) -> Result<Register, RegisterError> {
+        let db = |source| RegisterError::Database {
+            path: path.to_owned(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(db)?;
+        conn.busy_timeout(Duration::from_secs(30)).map_err(db)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(db)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(db)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let version = schema::current_version(&tx).map_err(db)?;
+        if version > schema::SCHEMA_VERSION {
+            return Err(RegisterError::SchemaTooNew {
+                found: version,
+                supported: schema::SCHEMA_VERSION,
+            });
+        }
+        schema::upgrade_to(&tx, version, schema::SCHEMA_VERSION).map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok(Register {
+            path: path.to_owned(),
+            state: Mutex::new(State {
+                conn,
+                people: PeopleCache::default(),
+            }),
+        })
+    }
+
+    /// Opens an existing register read-only (for verifying or reporting on a copy): nothing is
+    /// created or upgraded.
+    pub fn open_read_only(path: &Path) -> Result<Register, RegisterError> {
+        let db = |source| RegisterError::Database {
+            path: path.to_owned(),
+            source,
+        };
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(db)?;
+        conn.busy_timeout(Duration::from_secs(30)).map_err(db)?;
+        let version = schema::current_version(&conn).map_err(db)?;
+        if version > schema::SCHEMA_VERSION {
+            return Err(RegisterError::SchemaTooNew {
+                found: version,
+                supported: schema::SCHEMA_VERSION,
+            });
+        }
+        if version == 0 {
+            return Err(RegisterError::Database {
+                path: path.to_owned(),
+                source: rusqlite::Error::InvalidPath(path.to_owned()),
+            });
+        }
+        Ok(Register {
+            path: path.to_owned(),
+            state: Mutex::new(State {
+                conn,
+                people: PeopleCache::default(),
+            }),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn db(&self, source: rusqlite::Error) -> RegisterError {
+        RegisterError::Database {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave a half-written entry (the transaction
+        // rolls back on drop), so the state is still usable.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Appends an entry; it is durable (fsynced) when this returns.
+    ///
+    /// Signatures must verify against the people list in force (for a `PeopleChanged` entry:
+    /// the list before it, or the new list itself when it is the first). `Checkpoint` entries
+    /// are made with [`Register::checkpoint`].
+    pub fn append(&self, e: NewEntry) -> Result<Entry, RegisterError> {
+        if e.kind == EntryKind::Checkpoint {
+            return Err(RegisterError::InvalidEntry(
+                "checkpoint entries are made by Register::checkpoint with the site key".into(),
+            ));
+        }
+        self.append_with(|_| Ok(e), true)
+    }
+
+    /// Appends a checkpoint: the current head signed with the site key.
+    pub fn checkpoint(&self, site: &SiteKey) -> Result<Entry, RegisterError> {
+        self.append_with(
+            |head| {
+                let mut e = NewEntry::new(
+                    EntryKind::Checkpoint,
+                    None,
+                    SITE_PERSON,
+                    json!({
+                        "seq": head.seq,
+                        "hash": hex::encode(head.hash),
+                        "site_key": site.public_key(),
+                    }),
+                );
+                let sig = site.sign(&e.statement())?;
+                e.signatures.push(EntrySignature {
+                    person: SITE_PERSON.into(),
+                    role: SITE_ROLE.into(),
+                    signature: sig,
+                });
+                Ok(e)
+            },
+            false,
+        )
+    }
+
+    fn append_with(
+        &self,
+        build: impl FnOnce(Head) -> Result<NewEntry, RegisterError>,
+        check_people: bool,
+    ) -> Result<Entry, RegisterError> {
+        let mut guard = self.lock();
+        let State { conn, people } = &mut *guard;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.db(e))?;
+        let head = store::head_of(&tx)
+            .map_err(|e| self.db(e))?
+            .ok_or_else(|| RegisterError::ChainBroken {
+                entry: 0,
+                reason: "the stored head hash does not parse; run `scelle register verify`".into(),
+            })?;
+        let e = build(head)?;
+        e.validate()?;
+        let payload = to_canonical_json(&e.payload);
+        let statement = String::from_utf8(e.statement()).unwrap_or_default();
+        if check_people {
+            refresh_people(&tx, people).map_err(|err| self.db(err))?;
+            let new_list;
+            let judge = if e.kind == EntryKind::PeopleChanged {
+                new_list = People::from_payload(&e.payload).map_err(RegisterError::InvalidEntry)?;
+                if people.people.is_empty() {
+                    &new_list
+                } else {
+                    &people.people
+                }
+            } else {
+                &people.people
+            };
+            for s in &e.signatures {
+                judge.check(s, statement.as_bytes()).map_err(|reason| {
+                    RegisterError::SignatureRefused {
+                        person: s.person.clone(),
+                        role: s.role.clone(),
+                        reason,
+                    }
+                })?;
+            }
+        }
+        let seq = head.seq + 1;
+        let time = format!("{:.6}", jiff::Timestamp::now());
+        let mut raw = RawEntry {
+            seq: i64::try_from(seq)
+                .map_err(|_| RegisterError::InvalidEntry("register full".into()))?,
+            time,
+            kind: e.kind.as_str().to_owned(),
+            case_id: e.case_id.clone(),
+            actor: e.actor.clone(),
+            payload,
+            statement,
+            prev_hash: hex::encode(head.hash),
+            hash: String::new(),
+            signatures: e
+                .signatures
+                .iter()
+                .map(|s| (s.person.clone(), s.role.clone(), s.signature.clone()))
+                .collect(),
+        };
+        raw.hash = hex::encode(raw.compute_hash());
+        tx.execute(
+            &format!(
+                "INSERT INTO entries ({ENTRY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+            ),
+            rusqlite::params![
+                raw.seq,
+                raw.time,
+                raw.kind,
+                raw.case_id,
+                raw.actor,
+                raw.payload,
+                raw.statement,
+                raw.prev_hash,
+                raw.hash
+            ],
+        )
+        .map_err(|e| self.db(e))?;
+        for (idx, (person, role, signature)) in raw.signatures.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO signatures (seq, idx, person, role, signature) VALUES (?1, ?2, ?3, ?4, ?5)",
+                rusqlite::params![raw.seq, idx as i64, person, role, signature],
+            )
+            .map_err(|e| self.db(e))?;
+        }
+        tx.commit().map_err(|e| self.db(e))?;
+        if e.kind == EntryKind::PeopleChanged
+            && let Ok(list) = People::from_payload(&e.payload)
+        {
+            people.people = list;
+            people.as_of_seq = raw.seq;
+        }
+        tracing::debug!(seq, kind = %e.kind, "register entry appended");
+        parse_entry(&raw).map_err(|reason| RegisterError::ChainBroken { entry: seq, reason })
+    }
+
+    /// The current sequence number and head hash.
+    pub fn head(&self) -> Result<Head, RegisterError> {
+        let guard = self.lock();
+        store::head_of(&guard.conn)
+            .map_err(|e| self.db(e))?
+            .ok_or_else(|| RegisterError::ChainBroken {
+                entry: 0,
+                reason: "the stored head hash does not parse".into(),
+            })
+    }
+
+    /// The stored entries, oldest first, of one case or of the whole register. This reads;
+    /// it does not verify (see [`Register::verify`]).
+    pub fn entries(&self, case_id: Option<&str>) -> Result<Vec<Entry>, RegisterError> {
+        let guard = self.lock();
+        let conn = &guard.conn;
+        let sql = match case_id {
+            Some(_) => {
+                format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE case_id = ?1 ORDER BY seq")
+            }
+            None => format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE ?1 IS NULL ORDER BY seq"),
+        };
+        let mut stmt = conn.prepare(&sql).map_err(|e| self.db(e))?;
+        let raws: Vec<RawEntry> = stmt
+            .query_map([case_id], raw_from_row)
+            .map_err(|e| self.db(e))?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.db(e))?;
+        raws.into_iter()
+            .map(|mut raw| {
+                load_signatures(conn, &mut raw).map_err(|e| self.db(e))?;
+                parse_entry(&raw).map_err(|reason| RegisterError::ChainBroken {
+                    entry: u64::try_from(raw.seq).unwrap_or(0),
+                    reason,
+                })
+            })
+            .collect()
+    }
+
+    /// Walks the whole chain; `expected_head` (from a receipt, a witness or a checkpoint kept
+    /// elsewhere) also detects removal of the newest entries.
+    pub fn verify(&self, expected_head: Option<&Head>) -> Result<VerifyReport, RegisterError> {
+        let guard = self.lock();
+        verify::verify_chain(&guard.conn, expected_head)
+    }
+
+    /// The people list in force now (empty before the first `PeopleChanged` entry).
+    pub fn people(&self) -> Result<Vec<PersonRecord>, RegisterError> {
+        let guard = self.lock();
+        let payload: Option<String> = guard
+            .conn
+            .query_row(
+                "SELECT payload FROM entries WHERE kind = 'people-changed' ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.db(e))?;
+        let Some(payload) = payload else {
+            return Ok(Vec::new());
+        };
+        let value: serde_json::Value = serde_json::from_str(&payload)
+            .map_err(|e| RegisterError::InvalidEntry(format!("stored people list: {e}")))?;
+        serde_json::from_value(value.get("people").cloned().unwrap_or_default())
+            .map_err(|e| RegisterError::InvalidEntry(format!("stored people list: {e}")))
+    }
+
+    /// A consistent copy of the database at `to`, through SQLite's online backup API.
+    pub fn backup(&self, to: &Path) -> Result<(), RegisterError> {
+        let guard = self.lock();
+        guard
+            .conn
+            .backup(rusqlite::MAIN_DB, to, None)
+            .map_err(|source| RegisterError::Database {
+                path: to.to_owned(),
+                source,
+            })
+    }
+}
+
+/// Brings the cached people list up to date with entries appended since (by this process or
+/// another one).
+fn refresh_people(conn: &Connection, cache: &mut PeopleCache) -> rusqlite::Result<()> {
+    let newer: Option<(i64, String)> = conn
+        .query_row(
+            "SELECT seq, payload FROM entries WHERE kind = 'people-changed' AND seq > ?1 ORDER BY seq DESC LIMIT 1",
+            [cache.as_of_seq],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    if let Some((seq, payload)) = newer {
+        if let Ok(value) = serde_json::from_str(&payload)
+            && let Ok(list) = People::from_payload(&value)
+        {
+            cache.people = list;
+        }
+        cache.as_of_seq = seq;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn register_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Register>();
+    }
+}

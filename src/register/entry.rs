@@ -1,0 +1,282 @@
+//! The register's vocabulary: entry kinds, entries to append, stored entries, signatures and
+//! people records, and the statement text a person signs.
+//!
+//! The statement covers what an entry says (kind, case, actor, payload) but not where it lands
+//! in the chain (sequence, time, previous hash), so a person can sign before the daemon appends.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::canonical::to_canonical_json;
+use super::error::RegisterError;
+
+/// SSHSIG namespace of every signature in the register (`ssh-keygen -Y sign -n scelle-register`).
+pub const SIGNATURE_NAMESPACE: &str = "scelle-register";
+
+/// First line of every statement; versioned so the format can change without ambiguity.
+pub const STATEMENT_HEADER: &str = "scelle-register statement v1";
+
+/// What an entry records. The kebab-case names are stored in the database and are stable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum EntryKind {
+    PeopleChanged,
+    ConfigChanged,
+    CaseOpened,
+    DocumentAttached,
+    RequesterVerified,
+    CaseAuthorized,
+    EmergencyStarted,
+    EmergencyRegularized,
+    ExportStarted,
+    ExportCompleted,
+    ExportFailed,
+    ExportInterrupted,
+    ExportVerified,
+    Delivered,
+    ReceiptAttached,
+    Purged,
+    MediaInventoried,
+    CaseClosed,
+    Checkpoint,
+}
+
+impl EntryKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [EntryKind; 19] = [
+        EntryKind::PeopleChanged,
+        EntryKind::ConfigChanged,
+        EntryKind::CaseOpened,
+        EntryKind::DocumentAttached,
+        EntryKind::RequesterVerified,
+        EntryKind::CaseAuthorized,
+        EntryKind::EmergencyStarted,
+        EntryKind::EmergencyRegularized,
+        EntryKind::ExportStarted,
+        EntryKind::ExportCompleted,
+        EntryKind::ExportFailed,
+        EntryKind::ExportInterrupted,
+        EntryKind::ExportVerified,
+        EntryKind::Delivered,
+        EntryKind::ReceiptAttached,
+        EntryKind::Purged,
+        EntryKind::MediaInventoried,
+        EntryKind::CaseClosed,
+        EntryKind::Checkpoint,
+    ];
+
+    /// The stable name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::PeopleChanged => "people-changed",
+            EntryKind::ConfigChanged => "config-changed",
+            EntryKind::CaseOpened => "case-opened",
+            EntryKind::DocumentAttached => "document-attached",
+            EntryKind::RequesterVerified => "requester-verified",
+            EntryKind::CaseAuthorized => "case-authorized",
+            EntryKind::EmergencyStarted => "emergency-started",
+            EntryKind::EmergencyRegularized => "emergency-regularized",
+            EntryKind::ExportStarted => "export-started",
+            EntryKind::ExportCompleted => "export-completed",
+            EntryKind::ExportFailed => "export-failed",
+            EntryKind::ExportInterrupted => "export-interrupted",
+            EntryKind::ExportVerified => "export-verified",
+            EntryKind::Delivered => "delivered",
+            EntryKind::ReceiptAttached => "receipt-attached",
+            EntryKind::Purged => "purged",
+            EntryKind::MediaInventoried => "media-inventoried",
+            EntryKind::CaseClosed => "case-closed",
+            EntryKind::Checkpoint => "checkpoint",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(name: &str) -> Option<EntryKind> {
+        EntryKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for EntryKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One signature attached to an entry: who signed, in which role, and the armored SSHSIG
+/// (`-----BEGIN SSH SIGNATURE-----`) over the entry's statement.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntrySignature {
+    pub person: String,
+    pub role: String,
+    pub signature: String,
+}
+
+/// A person of the people list. A `PeopleChanged` entry's payload is `{"people": [...]}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonRecord {
+    pub id: String,
+    pub name: String,
+    pub unix_account: String,
+    pub roles: Vec<String>,
+    /// OpenSSH one-line public key (`ssh-ed25519 AAAA... comment`).
+    pub public_key: String,
+}
+
+/// An entry to append. The register assigns sequence, time and hashes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewEntry {
+    pub kind: EntryKind,
+    pub case_id: Option<String>,
+    /// A person id from the people list, or `"scelle"` for the daemon itself.
+    pub actor: String,
+    pub payload: Value,
+    pub signatures: Vec<EntrySignature>,
+}
+
+impl NewEntry {
+    /// An unsigned entry.
+    pub fn new(kind: EntryKind, case_id: Option<&str>, actor: &str, payload: Value) -> NewEntry {
+        NewEntry {
+            kind,
+            case_id: case_id.map(str::to_owned),
+            actor: actor.to_owned(),
+            payload,
+            signatures: Vec::new(),
+        }
+    }
+
+    /// The canonical bytes a signer signs (SSHSIG, namespace [`SIGNATURE_NAMESPACE`]).
+    ///
+    /// UTF-8 text, one field per line, ending with a newline; stored verbatim in the
+    /// `statement` column so an auditor can feed it to `ssh-keygen -Y verify`.
+    pub fn statement(&self) -> Vec<u8> {
+        statement_text(
+            self.kind.as_str(),
+            self.case_id.as_deref(),
+            &self.actor,
+            &to_canonical_json(&self.payload),
+        )
+        .into_bytes()
+    }
+
+    /// Checks the fields that end up in the one-line-per-field statement.
+    pub(crate) fn validate(&self) -> Result<(), RegisterError> {
+        check_line("actor", &self.actor)?;
+        if let Some(case) = &self.case_id {
+            check_line("case id", case)?;
+        }
+        for s in &self.signatures {
+            check_line("signature person", &s.person)?;
+            check_line("signature role", &s.role)?;
+        }
+        Ok(())
+    }
+}
+
+fn check_line(what: &str, value: &str) -> Result<(), RegisterError> {
+    if value.is_empty() {
+        return Err(RegisterError::InvalidEntry(format!("{what} is empty")));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(RegisterError::InvalidEntry(format!(
+            "{what} contains control characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Builds the statement text from stored fields (the payload already canonical).
+pub(crate) fn statement_text(
+    kind: &str,
+    case_id: Option<&str>,
+    actor: &str,
+    payload: &str,
+) -> String {
+    format!(
+        "{STATEMENT_HEADER}\nkind: {kind}\ncase: {}\nactor: {actor}\npayload: {payload}\n",
+        case_id.unwrap_or("-")
+    )
+}
+
+/// The head of the chain: the last sequence number and its hash (seq 0 and zero hash when
+/// the register is empty).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Head {
+    pub seq: u64,
+    #[serde(with = "hex32")]
+    pub hash: [u8; 32],
+}
+
+impl Head {
+    /// The head of an empty register.
+    pub const GENESIS: Head = Head {
+        seq: 0,
+        hash: [0; 32],
+    };
+
+    /// `SEQ:HEX`, the form printed on receipts and accepted by `register verify --head`.
+    pub fn to_text(&self) -> String {
+        format!("{}:{}", self.seq, hex::encode(self.hash))
+    }
+
+    /// Parses `SEQ:HEX`.
+    pub fn parse(text: &str) -> Option<Head> {
+        let (seq, hash) = text.trim().split_once(':')?;
+        let seq = seq.parse().ok()?;
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(hash, &mut out).ok()?;
+        Some(Head { seq, hash: out })
+    }
+}
+
+impl std::fmt::Display for Head {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.to_text())
+    }
+}
+
+/// A stored entry.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Entry {
+    pub seq: u64,
+    /// UTC time of the append, as stored (RFC 3339, microseconds, `Z`).
+    pub time: jiff::Timestamp,
+    pub kind: EntryKind,
+    pub case_id: Option<String>,
+    pub actor: String,
+    pub payload: Value,
+    /// The exact statement text the signatures cover.
+    pub statement: String,
+    #[serde(with = "hex32")]
+    pub prev_hash: [u8; 32],
+    #[serde(with = "hex32")]
+    pub hash: [u8; 32],
+    pub signatures: Vec<EntrySignature>,
+}
+
+impl Entry {
+    /// The head this entry makes when it is the last one.
+    pub fn head(&self) -> Head {
+        Head {
+            seq: self.seq,
+            hash: self.hash,
+        }
+    }
+}
+
+/// Hashes as 64 lower-case hex digits in JSON.
+mod hex32 {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(hash: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(hash))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+        let text = String::deserialize(d)?;
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(&text, &mut out).map_err(D::Error::custom)?;
+        Ok(out)
+    }
+}

@@ -1,0 +1,100 @@
+//! The register's error type: one enum whose integrity kinds (`ChainBroken`, `BadSignature`,
+//! `Truncated`...) name the first bad entry, so a test or the CLI can match on them and an
+//! auditor is told exactly where to look.
+
+use std::path::PathBuf;
+
+use crate::error::{Exit, ExitStatus};
+
+/// Everything that can go wrong with the register.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegisterError {
+    /// SQLite could not open, read or write the database file.
+    #[error(
+        "register database {path}: {source} (check the path, its permissions and free disk space)"
+    )]
+    Database {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The database was written by a newer scelle than this one.
+    #[error(
+        "register schema version {found} is newer than this scelle supports ({supported}); upgrade scelle, never downgrade a register"
+    )]
+    SchemaTooNew { found: i64, supported: i64 },
+    /// An entry to append is malformed (empty actor, control characters, bad payload...).
+    #[error("refused to append a register entry: {0}")]
+    InvalidEntry(String),
+    /// A signature given with a new entry does not hold against the people list in force.
+    #[error("signature of {person} as {role} refused: {reason}")]
+    SignatureRefused {
+        person: String,
+        role: String,
+        reason: String,
+    },
+    /// An entry's hash does not match its contents, or its link to the previous entry is broken.
+    #[error("register entry {entry} does not hold: {reason}")]
+    ChainBroken { entry: u64, reason: String },
+    /// An entry's signature does not verify.
+    #[error("register entry {entry}: signature of {person} does not verify: {reason}")]
+    BadSignature {
+        entry: u64,
+        person: String,
+        reason: String,
+    },
+    /// The register ends before (or differs at) the head the caller expected: newest entries
+    /// were removed or replaced.
+    #[error(
+        "register is truncated or rewritten: expected head {expected_seq} {expected_hash}, found {found}"
+    )]
+    Truncated {
+        expected_seq: u64,
+        expected_hash: String,
+        found: String,
+    },
+    /// The site key file could not be read or written.
+    #[error("site key {path}: {reason}")]
+    SiteKey { path: PathBuf, reason: String },
+    /// An I/O error outside SQLite (report files, backups).
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl RegisterError {
+    /// The entry this error names, for integrity failures.
+    pub fn entry(&self) -> Option<u64> {
+        match self {
+            RegisterError::ChainBroken { entry, .. }
+            | RegisterError::BadSignature { entry, .. } => Some(*entry),
+            _ => None,
+        }
+    }
+
+    /// True for the errors that mean the register's content does not hold.
+    pub fn is_integrity(&self) -> bool {
+        matches!(
+            self,
+            RegisterError::ChainBroken { .. }
+                | RegisterError::BadSignature { .. }
+                | RegisterError::Truncated { .. }
+        )
+    }
+}
+
+impl ExitStatus for RegisterError {
+    fn exit(&self) -> Exit {
+        if self.is_integrity() {
+            Exit::Integrity
+        } else if matches!(self, RegisterError::InvalidEntry(_)) {
+            Exit::Usage
+        } else {
+            Exit::Failure
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! SSH signatures (SSHSIG) over entry statements: checking a person's signature against the
+//! people list in force, signing with a key (the site key, tests), and the site key itself.
+//!
+//! The format is OpenSSH's, so `ssh-keygen -Y sign -n scelle-register` produces signatures
+//! scelle accepts and `ssh-keygen -Y verify` checks the ones scelle stores.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use ssh_key::{HashAlg, LineEnding, PrivateKey, PublicKey, SshSig};
+
+use super::entry::{EntrySignature, PersonRecord, SIGNATURE_NAMESPACE};
+use super::error::RegisterError;
+
+/// The person id the daemon signs checkpoints under.
+pub const SITE_PERSON: &str = "scelle";
+/// The role of the site key's signatures.
+pub const SITE_ROLE: &str = "site";
+
+/// Checks one armored SSHSIG over `message` with an OpenSSH public key line.
+pub fn verify_with_key(public_key: &str, message: &[u8], armored: &str) -> Result<(), String> {
+    let key = PublicKey::from_openssh(public_key.trim())
+        .map_err(|e| format!("public key is not a valid OpenSSH key: {e}"))?;
+    let sig = SshSig::from_pem(armored.trim().as_bytes())
+        .map_err(|e| format!("not an armored SSH signature: {e}"))?;
+    if sig.namespace() != SIGNATURE_NAMESPACE {
+        return Err(format!(
+            "signature namespace is {:?}, expected {SIGNATURE_NAMESPACE:?}",
+            sig.namespace()
+        ));
+    }
+    key.verify(SIGNATURE_NAMESPACE, message, &sig)
+        .map_err(|_| "the signature does not match this statement and key".to_owned())
+}
+
+/// Signs `message` with `key` in the register namespace (SHA-512, as `ssh-keygen` does).
+pub fn sign_with_key(key: &PrivateKey, message: &[u8]) -> Result<String, String> {
+    let sig = key
+        .sign(SIGNATURE_NAMESPACE, HashAlg::Sha512, message)
+        .map_err(|e| format!("signing failed: {e}"))?;
+    sig.to_pem(LineEnding::LF)
+        .map_err(|e| format!("encoding the signature failed: {e}"))
+}
+
+/// The people list in force at some point of the chain, by person id.
+#[derive(Clone, Debug, Default)]
+pub struct People {
+    by_id: HashMap<String, PersonRecord>,
+}
+
+impl People {
+    /// Builds the list from a `PeopleChanged` payload (`{"people": [...]}`).
+    pub fn from_payload(payload: &serde_json::Value) -> Result<People, String> {
+        let list = payload
+            .get("people")
+            .ok_or_else(|| "people-changed payload has no \"people\" list".to_owned())?;
+        let records: Vec<PersonRecord> = serde_json::from_value(list.clone())
+            .map_err(|e| format!("people-changed payload is not a people list: {e}"))?;
+        let mut by_id = HashMap::new();
+        for r in records {
+            PublicKey::from_openssh(r.public_key.trim())
+                .map_err(|e| format!("public key of {} is not a valid OpenSSH key: {e}", r.id))?;
+            if by_id.insert(r.id.clone(), r).is_some() {
+                return Err("people list names the same id twice".to_owned());
+            }
+        }
+        Ok(People { by_id })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    pub fn get(&self, id: &str) -> Option<&PersonRecord> {
+        self.by_id.get(id)
+    }
+
+    /// Checks a signature: the person is listed, holds the role, and the SSHSIG verifies.
+    pub fn check(&self, sig: &EntrySignature, statement: &[u8]) -> Result<(), String> {
+        let person = self
+            .by_id
+            .get(&sig.person)
+            .ok_or_else(|| format!("{} is not in the people list in force", sig.person))?;
+        if !person.roles.iter().any(|r| r == &sig.role) {
+            return Err(format!(
+                "{} does not hold the role {:?} in the people list in force",
+                sig.person, sig.role
+            ));
+        }
+        verify_with_key(&person.public_key, statement, &sig.signature)
+    }
+}
+
+/// The daemon's own Ed25519 key, kept in the state directory, which signs checkpoints.
+pub struct SiteKey {
+    key: PrivateKey,
+    public: String,
+}
+
+impl std::fmt::Debug for SiteKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SiteKey")
+            .field("public", &self.public)
+            .finish()
+    }
+}
+
+impl SiteKey {
+    /// Loads the key at `path`, or creates it (mode 0600) if the file does not exist.
+    pub fn load_or_create(path: &Path) -> Result<SiteKey, RegisterError> {
+        let err = |reason: String| RegisterError::SiteKey {
+            path: PathBuf::from(path),
+            reason,
+        };
+        let key = if path.exists() {
+            PrivateKey::read_openssh_file(path).map_err(|e| err(format!("cannot read: {e}")))?
+        } else {
+            let mut rng = rand::rngs::OsRng;
+            let mut key = PrivateKey::random(&mut rng, ssh_key::Algorithm::Ed25519)
+                .map_err(|e| err(format!("cannot generate: {e}")))?;
+            key.set_comment("scelle site key");
+            key.write_openssh_file(path, LineEnding::LF)
+                .map_err(|e| err(format!("cannot write: {e}")))?;
+            key
+        };
+        SiteKey::from_private(key).map_err(err)
+    }
+
+    /// Wraps an existing private key.
+    pub fn from_private(key: PrivateKey) -> Result<SiteKey, String> {
+        let public = key
+            .public_key()
+            .to_openssh()
+            .map_err(|e| format!("cannot encode the public key: {e}"))?;
+        Ok(SiteKey { key, public })
+    }
+
+    /// The OpenSSH public key line.
+    pub fn public_key(&self) -> &str {
+        &self.public
+    }
+
+    /// Signs a statement in the register namespace.
+    pub fn sign(&self, message: &[u8]) -> Result<String, RegisterError> {
+        sign_with_key(&self.key, message).map_err(RegisterError::InvalidEntry)
+    }
+}
