@@ -3,12 +3,18 @@
 //! The crate is laid out one room per concern (see `docs/` and the design notes):
 //! - [`seal`] owns the encrypted container format (spec: `docs/FORMAT.md`);
 //! - [`register`] owns the tamper-evident extraction register;
-//! - [`cli`] is the command line: argument parsing, output, exit codes.
+//! - [`cli`] is the command line: argument parsing, output, exit codes;
+//! - [`daemon`] runs the service; [`api`] is its control socket; [`case`] holds the case
+//!   workflow and every authorization rule; [`config`] reads the configuration file.
 //!
 //! Only `seal` knows the container bytes and only `register` writes the register; everything
 //! else goes through their public APIs.
 
+pub mod api;
+pub mod case;
 pub mod cli;
+pub mod config;
+pub mod daemon;
 pub mod error;
 pub mod register;
 pub mod seal;

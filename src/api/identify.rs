@@ -79,7 +79,8 @@ pub fn verify_signature(
     message: &[u8],
     armored: &str,
 ) -> Result<(), SignatureError> {
-    let sig = SshSig::from_pem(armored.trim()).map_err(|e| SignatureError::Format(e.to_string()))?;
+    let sig =
+        SshSig::from_pem(armored.trim()).map_err(|e| SignatureError::Format(e.to_string()))?;
     if sig.public_key() != key.key_data() {
         return Err(SignatureError::WrongKey);
     }

@@ -8,6 +8,7 @@
 //! [`crate::case`]'s job.
 
 pub mod frame;
+pub mod handlers;
 pub mod identify;
 pub mod passwd;
 pub mod protocol;

@@ -117,7 +117,13 @@ impl Case {
 
     /// Moves the case by one later entry of its own.
     pub fn apply(&mut self, entry: &Entry) {
-        let text = |k: &str| entry.payload.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+        let text = |k: &str| {
+            entry
+                .payload
+                .get(k)
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        };
         match entry.kind {
             EntryKind::DocumentAttached => {
                 if let Ok(d) = serde_json::from_value::<Document>(entry.payload.clone()) {

@@ -64,7 +64,11 @@ fn open_case(case: &Case) -> Result<(), Refusal> {
 }
 
 /// Opening a case: an operator, and a written request or an emergency justification.
-pub fn may_open(person: &Person, has_request: bool, emergency: Option<&str>) -> Result<(), Refusal> {
+pub fn may_open(
+    person: &Person,
+    has_request: bool,
+    emergency: Option<&str>,
+) -> Result<(), Refusal> {
     require(person, Role::Operator)?;
     match (has_request, emergency.map(str::trim)) {
         (_, Some("")) => Err(Refusal::Incomplete(

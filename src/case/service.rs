@@ -17,8 +17,7 @@ use crate::api::identify::{SignatureError, verify_signature};
 use crate::api::protocol::OpenArgs;
 use crate::config::{Person, Role};
 use crate::register::{
-    EntryKind, EntrySignature, NewEntry, PersonRecord, Register, RegisterError,
-    SIGNATURE_NAMESPACE,
+    EntryKind, EntrySignature, NewEntry, PersonRecord, Register, RegisterError, SIGNATURE_NAMESPACE,
 };
 
 use super::documents::DocumentStore;
@@ -145,7 +144,8 @@ impl Cases {
             None => None,
         };
         progress("recording the case in the register");
-        let payload = serde_json::to_value(&opening).map_err(|e| CaseError::BadInput(e.to_string()))?;
+        let payload =
+            serde_json::to_value(&opening).map_err(|e| CaseError::BadInput(e.to_string()))?;
         let emergency = opening.emergency.clone();
         let entry = self.register.append(NewEntry::new(
             EntryKind::CaseOpened,
@@ -213,7 +213,12 @@ impl Cases {
     }
 
     /// Records how the requester's authority was verified (AUTH-5).
-    pub fn verify_requester(&self, person: &Person, id: &str, how: &str) -> Result<Case, CaseError> {
+    pub fn verify_requester(
+        &self,
+        person: &Person,
+        id: &str,
+        how: &str,
+    ) -> Result<Case, CaseError> {
         if how.trim().is_empty() {
             return Err(CaseError::BadInput(
                 "say how the requester was verified (card number, service, call-back)".into(),
@@ -362,7 +367,9 @@ fn opening(args: OpenArgs, tz: &TimeZone) -> Result<Opening, CaseError> {
     })?;
     let need = |what: &str, v: &str| {
         if v.trim().is_empty() {
-            Err(CaseError::from(Refusal::Incomplete(format!("the {what} is missing"))))
+            Err(CaseError::from(Refusal::Incomplete(format!(
+                "the {what} is missing"
+            ))))
         } else {
             Ok(v.trim().to_owned())
         }

@@ -8,6 +8,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod case;
+pub mod client;
+pub mod serve;
+
 use crate::error::Exit;
 
 /// scelle: sealed, encrypted CCTV evidence with a tamper-evident extraction register.
@@ -19,7 +23,12 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Run the daemon (systemd starts it; see systemd/scelle.service).
+    Serve(serve::Args),
+    /// Open, authorize, list and close cases through the daemon.
+    Case(case::Args),
+}
 
 /// Entry point used by `main.rs`.
 pub fn main() -> ExitCode {
@@ -34,17 +43,28 @@ pub fn main() -> ExitCode {
             };
         }
     };
-    init_tracing();
-    match cli.command {}
+    match cli.command {
+        Command::Serve(args) => {
+            init_tracing("info");
+            serve::run(args)
+        }
+        Command::Case(args) => {
+            init_tracing("warn");
+            case::run(args)
+        }
+    }
 }
 
 /// Diagnostics go to stderr through `tracing` (the journal picks them up under systemd);
-/// `RUST_LOG` selects the level, `warn` by default for interactive commands.
-fn init_tracing() {
+/// `RUST_LOG` selects the level; `default` otherwise (`warn` for interactive commands, `info`
+/// for the daemon, whose connections and commands are logged at that level, REG-3).
+fn init_tracing(default: &str) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
 }

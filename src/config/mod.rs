@@ -208,7 +208,10 @@ impl Config {
         let mut ids = std::collections::HashSet::new();
         for p in &self.people {
             if !ids.insert(p.id.as_str()) {
-                return Err(format!("person `{}` is listed twice: ids must be unique", p.id));
+                return Err(format!(
+                    "person `{}` is listed twice: ids must be unique",
+                    p.id
+                ));
             }
         }
         if self.daemon.max_connections == 0 {
@@ -243,7 +246,8 @@ fn line_column(text: &str, at: usize) -> (usize, usize) {
 mod tests {
     use super::*;
 
-    const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBjEyKGIeoDXWcHpQnKH7MF6640HiLn3nGN5trltSCwv root@vm";
+    const KEY: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBjEyKGIeoDXWcHpQnKH7MF6640HiLn3nGN5trltSCwv root@vm";
 
     fn base(extra: &str) -> String {
         format!(

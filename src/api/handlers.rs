@@ -1,0 +1,431 @@
+//! What each operation does for an identified caller: argument decoding, the call into
+//! [`crate::case`], and the mapping of its typed errors to protocol error codes (in one place,
+//! [`case_error_reply`]). Every command is logged with the person and its outcome (REG-3).
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use super::identify::{self, Caller};
+use super::protocol::{
+    ApproveArgs, AttachArgs, CaseArgs, CloseArgs, DocumentArg, Envelope, ErrorCode, HelloArgs,
+    IDENTIFY_NAMESPACE, IdentifyArgs, OpenArgs, PROTOCOL_VERSION, Reply, VerifyRequesterArgs,
+};
+use crate::case::service::Upload;
+use crate::case::{Case, CaseError};
+use crate::config::Person;
+use crate::daemon::state::State;
+use crate::register::{RegisterError, SIGNATURE_NAMESPACE};
+
+/// Per-connection identification state.
+#[derive(Debug)]
+pub struct Session {
+    pub conn: u64,
+    pub uid: u32,
+    /// The identified person's id.
+    pub person: Option<String>,
+    /// Outstanding identification challenge: (person, nonce).
+    pending: Option<(String, String)>,
+}
+
+impl Session {
+    pub fn new(conn: u64, uid: u32) -> Session {
+        Session {
+            conn,
+            uid,
+            person: None,
+            pending: None,
+        }
+    }
+}
+
+/// Handles one request and returns its final reply; progress goes to `progress`.
+pub async fn handle(
+    state: &Arc<State>,
+    session: &mut Session,
+    env: Envelope,
+    progress: &mpsc::Sender<Reply>,
+) -> Reply {
+    let id = env.id;
+    let op = env.op.clone();
+    let reply = dispatch(state, session, env, progress).await;
+    let who = session.person.as_deref().unwrap_or("-");
+    match &reply {
+        Reply::Error { error, .. } if error.code == ErrorCode::Refused => tracing::warn!(
+            conn = session.conn, uid = session.uid, person = who, op = %op, id,
+            outcome = "refused", reason = %error.message, "command refused"
+        ),
+        Reply::Error { error, .. } => tracing::warn!(
+            conn = session.conn, uid = session.uid, person = who, op = %op, id,
+            outcome = error.code.as_str(), reason = %error.message, "command failed"
+        ),
+        Reply::Challenge { .. } => tracing::info!(
+            conn = session.conn, uid = session.uid, person = who, op = %op, id,
+            outcome = "challenge", "command needs a signature"
+        ),
+        _ => tracing::info!(
+            conn = session.conn, uid = session.uid, person = who, op = %op, id,
+            outcome = "ok", "command done"
+        ),
+    }
+    reply
+}
+
+async fn dispatch(
+    state: &Arc<State>,
+    session: &mut Session,
+    env: Envelope,
+    progress: &mpsc::Sender<Reply>,
+) -> Reply {
+    let id = env.id;
+    match env.op.as_str() {
+        "hello" => match args::<HelloArgs>(id, env.args) {
+            Ok(a) => hello(state, session, id, a.person),
+            Err(r) => r,
+        },
+        "identify" => match args::<IdentifyArgs>(id, env.args) {
+            Ok(a) => identify(state, session, id, &a.signature),
+            Err(r) => r,
+        },
+        "case-list"
+        | "case-show"
+        | "case-open"
+        | "case-attach"
+        | "case-approve"
+        | "case-verify-requester"
+        | "case-close"
+        | "case-export" => {
+            let person = match identified(state, session, id) {
+                Ok(p) => p,
+                Err(r) => return r,
+            };
+            case_op(state, person, env, progress).await
+        }
+        other => Reply::error(
+            id,
+            ErrorCode::UnknownOp,
+            format!("unknown operation `{}`", printable(other)),
+        ),
+    }
+}
+
+fn args<T: DeserializeOwned>(id: u64, args: Value) -> Result<T, Reply> {
+    let args = if args.is_null() { json!({}) } else { args };
+    serde_json::from_value(args)
+        .map_err(|e| Reply::error(id, ErrorCode::BadArgs, format!("bad arguments: {e}")))
+}
+
+/// Keeps a client-chosen string printable and short in messages and logs.
+fn printable(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).take(64).collect()
+}
+
+fn hello(state: &Arc<State>, session: &mut Session, id: u64, wanted: Option<String>) -> Reply {
+    let config = state.config();
+    match identify::caller(&config, session.uid) {
+        Caller::Unknown { uid, account } => unknown_user(id, uid, account.as_deref()),
+        Caller::One { person, .. } => {
+            if wanted.as_ref().is_some_and(|w| *w != person) {
+                return Reply::error(
+                    id,
+                    ErrorCode::NotIdentified,
+                    format!("this Unix account belongs to `{person}` only"),
+                );
+            }
+            session.person = Some(person.clone());
+            session.pending = None;
+            tracing::info!(conn = session.conn, uid = session.uid, person = %person,
+                how = "peer-credentials", "caller identified");
+            welcome(id, &config, &person)
+        }
+        Caller::Shared { account, people } => {
+            let Some(wanted) = wanted else {
+                return Reply::error(
+                    id,
+                    ErrorCode::NotIdentified,
+                    format!(
+                        "the Unix account `{account}` is shared by {}: say who you are with \
+                         `--as PERSON` and sign with your SSH key (agent or `-i KEY`)",
+                        people.join(", ")
+                    ),
+                );
+            };
+            if !people.contains(&wanted) {
+                return Reply::error(
+                    id,
+                    ErrorCode::NotIdentified,
+                    format!(
+                        "`{}` does not use the Unix account `{account}`",
+                        printable(&wanted)
+                    ),
+                );
+            }
+            let Some(p) = config.person(&wanted) else {
+                return Reply::error(id, ErrorCode::Internal, "people list changed");
+            };
+            let nonce = identify::new_nonce();
+            let message = identify::challenge_message(&wanted, &nonce);
+            session.pending = Some((wanted.clone(), nonce));
+            Reply::Challenge {
+                v: PROTOCOL_VERSION,
+                id,
+                person: wanted,
+                public_key: p.public_key.line.clone(),
+                namespace: IDENTIFY_NAMESPACE.into(),
+                message: B64.encode(message),
+            }
+        }
+    }
+}
+
+fn identify(state: &Arc<State>, session: &mut Session, id: u64, signature: &str) -> Reply {
+    let Some((person, nonce)) = session.pending.take() else {
+        return Reply::error(
+            id,
+            ErrorCode::NotIdentified,
+            "no challenge pending: send hello first",
+        );
+    };
+    let config = state.config();
+    let Some(p) = config.person(&person) else {
+        return Reply::error(id, ErrorCode::UnknownUser, "no longer in the people list");
+    };
+    match identify::verify_challenge(&p.public_key.key, &person, &nonce, signature) {
+        Ok(()) => {
+            tracing::info!(conn = session.conn, uid = session.uid, person = %person,
+                how = "ssh-challenge", "caller identified");
+            session.person = Some(person.clone());
+            welcome(id, &config, &person)
+        }
+        Err(e) => {
+            tracing::warn!(conn = session.conn, uid = session.uid, person = %person,
+                reason = %e, "identification failed");
+            Reply::error(
+                id,
+                ErrorCode::BadSignature,
+                format!("identification failed: {e}"),
+            )
+        }
+    }
+}
+
+fn welcome(id: u64, config: &crate::config::Config, person: &str) -> Reply {
+    let p = config.person(person);
+    Reply::ok(
+        id,
+        json!({
+            "person": person,
+            "name": p.map(|p| p.name.clone()),
+            "roles": p.map(|p| p.roles.clone()),
+            "site": config.site.name,
+            "version": env!("CARGO_PKG_VERSION"),
+        }),
+    )
+}
+
+fn unknown_user(id: u64, uid: u32, account: Option<&str>) -> Reply {
+    Reply::error(
+        id,
+        ErrorCode::UnknownUser,
+        format!(
+            "Unix account {} (uid {uid}) is not in this site's people list (AUTH-4): \
+             ask the administrator to add you to the configuration",
+            account.map_or_else(|| "?".to_owned(), |a| format!("`{a}`"))
+        ),
+    )
+}
+
+/// The identified person, identifying by peer credentials alone when that suffices.
+fn identified(state: &Arc<State>, session: &mut Session, id: u64) -> Result<Person, Reply> {
+    let config = state.config();
+    if session.person.is_none() {
+        match identify::caller(&config, session.uid) {
+            Caller::Unknown { uid, account } => {
+                return Err(unknown_user(id, uid, account.as_deref()));
+            }
+            Caller::One { person, .. } => session.person = Some(person),
+            Caller::Shared { account, .. } => {
+                return Err(Reply::error(
+                    id,
+                    ErrorCode::NotIdentified,
+                    format!(
+                        "the Unix account `{account}` is shared: identify first (hello, then \
+                         identify with a signed challenge)"
+                    ),
+                ));
+            }
+        }
+    }
+    let person = session.person.as_deref().unwrap_or_default();
+    config.person(person).cloned().ok_or_else(|| {
+        Reply::error(
+            id,
+            ErrorCode::UnknownUser,
+            format!("`{person}` is no longer in the people list"),
+        )
+    })
+}
+
+async fn case_op(
+    state: &Arc<State>,
+    person: Person,
+    env: Envelope,
+    progress: &mpsc::Sender<Reply>,
+) -> Reply {
+    let id = env.id;
+    let op = env.op.clone();
+    let state2 = state.clone();
+    let progress = progress.clone();
+    let config = state.config();
+    let tz = jiff::tz::TimeZone::get(&config.site.time_zone.0).unwrap_or(jiff::tz::TimeZone::UTC);
+    let hours = config.cases.emergency_regularize_hours;
+    let run = move || -> Result<Reply, Reply> {
+        let cases = &state2.cases;
+        let view = |c: &Case| case_view(c, hours);
+        let reply = match op.as_str() {
+            "case-list" => {
+                let list: Vec<Value> = cases.list().iter().map(view).collect();
+                Reply::ok(id, json!({ "cases": list }))
+            }
+            "case-show" => {
+                let a: CaseArgs = args(id, env.args)?;
+                let case = cases.get(&a.case).map_err(|e| case_error_reply(id, e))?;
+                let entries = state2
+                    .register
+                    .entries(Some(&a.case))
+                    .map_err(|e| case_error_reply(id, e.into()))?;
+                Reply::ok(id, json!({ "case": view(&case), "entries": entries }))
+            }
+            "case-open" => {
+                let a: OpenArgs = args(id, env.args)?;
+                let upload = a.request.clone().map(|d| upload(id, d)).transpose()?;
+                let send = |stage: &str| {
+                    let _ = progress.try_send(Reply::progress(id, stage));
+                };
+                let case = cases
+                    .open(&person, OpenArgs { request: None, ..a }, upload, &tz, &send)
+                    .map_err(|e| case_error_reply(id, e))?;
+                tracing::info!(person = %person.id, case = %case.id, ground = ?case.opening.ground,
+                    emergency = case.is_emergency(), "case opened");
+                Reply::ok(id, json!({ "case": view(&case) }))
+            }
+            "case-attach" => {
+                let a: AttachArgs = args(id, env.args)?;
+                let up = upload(id, a.request)?;
+                let case = cases
+                    .attach(&person, &a.case, up)
+                    .map_err(|e| case_error_reply(id, e))?;
+                Reply::ok(id, json!({ "case": view(&case) }))
+            }
+            "case-approve" => {
+                let a: ApproveArgs = args(id, env.args)?;
+                match a.signature {
+                    None => {
+                        let entry = cases
+                            .approval(&person, &a.case)
+                            .map_err(|e| case_error_reply(id, e))?;
+                        Reply::Challenge {
+                            v: PROTOCOL_VERSION,
+                            id,
+                            person: person.id.clone(),
+                            public_key: person.public_key.line.clone(),
+                            namespace: SIGNATURE_NAMESPACE.into(),
+                            message: B64.encode(entry.statement()),
+                        }
+                    }
+                    Some(sig) => {
+                        let case = cases
+                            .approve(&person, &a.case, &sig)
+                            .map_err(|e| case_error_reply(id, e))?;
+                        tracing::info!(person = %person.id, case = %case.id, "case authorized");
+                        Reply::ok(id, json!({ "case": view(&case) }))
+                    }
+                }
+            }
+            "case-verify-requester" => {
+                let a: VerifyRequesterArgs = args(id, env.args)?;
+                let case = cases
+                    .verify_requester(&person, &a.case, &a.how)
+                    .map_err(|e| case_error_reply(id, e))?;
+                Reply::ok(id, json!({ "case": view(&case) }))
+            }
+            "case-close" => {
+                let a: CloseArgs = args(id, env.args)?;
+                let case = cases
+                    .close(&person, &a.case, &a.reason)
+                    .map_err(|e| case_error_reply(id, e))?;
+                Reply::ok(id, json!({ "case": view(&case) }))
+            }
+            "case-export" => {
+                let a: CaseArgs = args(id, env.args)?;
+                cases
+                    .check_export(&person, &a.case)
+                    .map_err(|e| case_error_reply(id, e))?;
+                Reply::error(
+                    id,
+                    ErrorCode::NotImplemented,
+                    format!(
+                        "case {} may be exported, but the export pipeline is not in this build yet",
+                        a.case
+                    ),
+                )
+            }
+            _ => Reply::error(id, ErrorCode::UnknownOp, "unknown case operation"),
+        };
+        Ok(reply)
+    };
+    match tokio::task::spawn_blocking(move || run().unwrap_or_else(|r| r)).await {
+        Ok(reply) => reply,
+        Err(e) => {
+            tracing::error!(error = %e, "case operation panicked");
+            Reply::error(id, ErrorCode::Internal, "internal error: see the journal")
+        }
+    }
+}
+
+fn upload(id: u64, d: DocumentArg) -> Result<Upload, Reply> {
+    let bytes = B64.decode(d.content.as_bytes()).map_err(|e| {
+        Reply::error(
+            id,
+            ErrorCode::BadArgs,
+            format!("document content is not base64: {e}"),
+        )
+    })?;
+    Ok(Upload {
+        name: d.name,
+        bytes,
+    })
+}
+
+/// A case as clients see it: the folded case plus what the daemon concludes about it.
+fn case_view(case: &Case, hours: u32) -> Value {
+    let mut v = serde_json::to_value(case).unwrap_or(Value::Null);
+    if let Value::Object(m) = &mut v {
+        m.insert(
+            "overdue".into(),
+            Value::Bool(case.is_overdue(jiff::Timestamp::now(), hours)),
+        );
+        m.insert("has_request".into(), Value::Bool(case.has_request()));
+    }
+    v
+}
+
+/// The one place where case errors become protocol error codes.
+pub fn case_error_reply(id: u64, e: CaseError) -> Reply {
+    let code = match &e {
+        CaseError::Refused(_) => ErrorCode::Refused,
+        CaseError::NotFound(_) => ErrorCode::NotFound,
+        CaseError::BadInput(_) => ErrorCode::BadArgs,
+        CaseError::BadSignature(_) => ErrorCode::BadSignature,
+        CaseError::Register(RegisterError::SignatureRefused { .. }) => ErrorCode::BadSignature,
+        CaseError::Register(_) | CaseError::Io(_) => ErrorCode::Internal,
+    };
+    if code == ErrorCode::Internal {
+        tracing::error!(error = %e, "case operation failed");
+    }
+    Reply::error(id, code, e.to_string())
+}

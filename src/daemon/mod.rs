@@ -1,0 +1,138 @@
+//! The daemon's runtime: start-up, the tasks it runs, and shutdown.
+//!
+//! Start-up order matters to systemd: configuration, register, people list recorded, socket
+//! bound, and only then `READY=1`. One [`CancellationToken`](tokio_util::sync::CancellationToken)
+//! is cloned into every task; the first SIGTERM (or SIGINT) cancels it — no new connections,
+//! running operations finish — and a second one exits at once.
+
+pub mod notify;
+pub mod reload;
+pub mod schedule;
+pub mod state;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::signal::unix::{SignalKind, signal};
+use tokio_util::task::TaskTracker;
+
+use crate::api::server;
+use crate::case::{CaseError, Cases};
+use crate::config::{Config, ConfigError};
+use crate::error::{Exit, ExitStatus};
+use crate::register::{Register, RegisterError};
+use state::State;
+
+/// How long running work gets to finish after SIGTERM (systemd's default stop timeout is 90 s;
+/// the unit sets 10 s, so this stays below it).
+pub const DRAIN: Duration = Duration::from_secs(8);
+
+/// File name of the register database in the state directory.
+pub const REGISTER_FILE: &str = "register.sqlite";
+
+/// Why the daemon could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DaemonError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot create the state directory {path}: {source}")]
+    StateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot open the register: {0}")]
+    Register(#[from] RegisterError),
+    #[error("cannot load the cases from the register: {0}")]
+    Cases(#[from] CaseError),
+    #[error("cannot listen on {path}: {source}")]
+    Socket {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot install the signal handlers: {0}")]
+    Signals(std::io::Error),
+}
+
+impl ExitStatus for DaemonError {
+    fn exit(&self) -> Exit {
+        Exit::Failure
+    }
+}
+
+/// Runs the daemon until SIGTERM/SIGINT.
+pub async fn run(config_path: &Path) -> Result<(), DaemonError> {
+    let config = Config::load(config_path)?;
+    let state_dir = config.daemon.state_dir.clone();
+    std::fs::create_dir_all(&state_dir).map_err(|source| DaemonError::StateDir {
+        path: state_dir.clone(),
+        source,
+    })?;
+    let (register, cases) = {
+        let people = config.people.clone();
+        let dir = state_dir.clone();
+        tokio::task::spawn_blocking(move || -> Result<_, DaemonError> {
+            let register = Arc::new(Register::open(&dir.join(REGISTER_FILE))?);
+            let cases = Cases::load(register.clone(), &dir)?;
+            if cases.sync_people(&people)? {
+                tracing::info!("people list recorded in the register");
+            }
+            Ok((register, cases))
+        })
+        .await
+        .map_err(|e| DaemonError::Signals(std::io::Error::other(e.to_string())))??
+    };
+    let socket = config.daemon.socket.clone();
+    let listener = server::bind(
+        &socket,
+        config.daemon.socket_mode.0,
+        config.daemon.socket_group.as_deref(),
+    )
+    .map_err(|source| DaemonError::Socket {
+        path: socket.clone(),
+        source,
+    })?;
+    let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signals)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signals)?;
+
+    let state = Arc::new(State::new(config_path.to_owned(), config, register, cases));
+    let tracker = TaskTracker::new();
+    let background = TaskTracker::new();
+    background.spawn(reload::watch(state.clone()));
+    background.spawn(schedule::overdue_emergencies(state.clone()));
+    if let Some(every) = notify::watchdog_interval() {
+        background.spawn(schedule::watchdog(state.clone(), every));
+    }
+    let accept = tokio::spawn(server::serve(state.clone(), listener, tracker.clone()));
+
+    tracing::info!(socket = %socket.display(), site = %state.config().site.name, "scelle ready");
+    notify::notify("READY=1\nSTATUS=accepting commands");
+
+    tokio::select! {
+        _ = term.recv() => {},
+        _ = int.recv() => {},
+    }
+    tracing::info!("shutdown requested: finishing running work");
+    notify::notify("STOPPING=1\nSTATUS=finishing running work");
+    state.shutdown.cancel();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
+        }
+        tracing::warn!("second signal: exiting at once");
+        std::process::exit(1);
+    });
+    let _ = accept.await;
+    tracker.close();
+    background.close();
+    if tokio::time::timeout(DRAIN, tracker.wait()).await.is_err() {
+        tracing::warn!("running work did not finish in time; aborting it");
+    }
+    let _ = std::fs::remove_file(&socket);
+    tracing::info!("scelle stopped");
+    Ok(())
+}

@@ -1,0 +1,50 @@
+//! Periodic tasks: the systemd watchdog and the overdue-emergency check (AUTH-3).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::notify;
+use super::state::State;
+
+/// How often overdue emergencies are looked for.
+const OVERDUE_EVERY: Duration = Duration::from_secs(60);
+
+/// Sends `WATCHDOG=1` every `every` while the runtime and the register answer: a hung
+/// register stops the pings and systemd restarts the service.
+pub async fn watchdog(state: Arc<State>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            _ = state.shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let register = state.register.clone();
+        match tokio::task::spawn_blocking(move || register.head()).await {
+            Ok(Ok(_)) => notify::notify("WATCHDOG=1"),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "register does not answer; not feeding the watchdog")
+            }
+            Err(e) => tracing::error!(error = %e, "watchdog check panicked"),
+        }
+    }
+}
+
+/// Logs every emergency not regularized in time, once per case per daemon run.
+pub async fn overdue_emergencies(state: Arc<State>) {
+    let mut flagged = HashSet::new();
+    let mut tick = tokio::time::interval(OVERDUE_EVERY);
+    loop {
+        tokio::select! {
+            _ = state.shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let hours = state.config().cases.emergency_regularize_hours;
+        for case in state.cases.overdue(jiff::Timestamp::now(), hours) {
+            if flagged.insert(case.id.clone()) {
+                tracing::warn!(case = %case.id, operator = %case.operator, hours,
+                    "emergency case not regularized in time (AUTH-3): authorization and written request missing");
+            }
+        }
+    }
+}
