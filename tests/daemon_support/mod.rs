@@ -1,0 +1,232 @@
+//! Test harness: starts the real `scelle serve` binary on a temporary configuration, with
+//! `NOTIFY_SOCKET` pointing at a datagram socket the test reads, and runs `scelle case …`
+//! commands as subprocesses. Three people share the Unix account running the tests (root in
+//! CI), so every command identifies with an SSH challenge signed by a real `ssh-keygen` key.
+
+#![allow(dead_code)]
+
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_scelle");
+
+/// People of the test site: (id, roles).
+pub const PEOPLE: [(&str, &str); 3] = [
+    ("olivia", r#"["operator", "authorizer"]"#),
+    ("arthur", r#"["authorizer"]"#),
+    ("paul", r#"["operator"]"#),
+];
+
+pub struct Daemon {
+    pub dir: tempfile::TempDir,
+    pub child: Option<Child>,
+    pub notify: UnixDatagram,
+    pub config: PathBuf,
+    pub socket: PathBuf,
+    pub log: PathBuf,
+}
+
+pub fn account() -> String {
+    let out = Command::new("id").arg("-un").output().unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+pub fn keygen(path: &Path) -> String {
+    let st = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "test", "-f"])
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    std::fs::read_to_string(path.with_extension("pub"))
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+pub fn config_text(dir: &Path, extra_people: &str) -> String {
+    let account = account();
+    let mut people = String::new();
+    for (id, roles) in PEOPLE {
+        let key = std::fs::read_to_string(dir.join(format!("{id}.pub"))).unwrap();
+        people.push_str(&format!(
+            "[[person]]\nid = \"{id}\"\nname = \"{id} Test\"\nunix_account = \"{account}\"\n\
+             roles = {roles}\npublic_key = \"{}\"\n\n",
+            key.trim()
+        ));
+    }
+    format!(
+        "[site]\nname = \"Site de test\"\ntime_zone = \"Europe/Paris\"\n\n\
+         [daemon]\nstate_dir = \"{state}\"\nsocket = \"{sock}\"\nsocket_mode = \"0666\"\n\n\
+         [cases]\nemergency_regularize_hours = 0\n\n{people}{extra_people}",
+        state = dir.join("state").display(),
+        sock = dir.join("scelle.sock").display(),
+    )
+}
+
+impl Daemon {
+    /// Starts a daemon and waits for READY=1.
+    pub fn start() -> Daemon {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        for (id, _) in PEOPLE {
+            keygen(&dir.path().join(id));
+        }
+        let config = dir.path().join("scelle.toml");
+        std::fs::write(&config, config_text(dir.path(), "")).unwrap();
+        let notify_path = dir.path().join("notify.sock");
+        let notify = UnixDatagram::bind(&notify_path).unwrap();
+        notify
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let log = dir.path().join("daemon.log");
+        let child = Command::new(BIN)
+            .args(["serve", "--config"])
+            .arg(&config)
+            .env("NOTIFY_SOCKET", &notify_path)
+            .env("WATCHDOG_USEC", "400000")
+            .env_remove("WATCHDOG_PID")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let d = Daemon {
+            socket: dir.path().join("scelle.sock"),
+            dir,
+            child: Some(child),
+            notify,
+            config,
+            log,
+        };
+        let ready = d.next_notification();
+        assert!(
+            ready.contains("READY=1"),
+            "first notification: {ready}\n{}",
+            d.log_text()
+        );
+        d
+    }
+
+    /// The next datagram the daemon sent to NOTIFY_SOCKET.
+    pub fn next_notification(&self) -> String {
+        let mut buf = [0u8; 4096];
+        let n = self.notify.recv(&mut buf).unwrap_or_else(|e| {
+            panic!(
+                "no notification from the daemon ({e}):\n{}",
+                self.log_text()
+            )
+        });
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    }
+
+    pub fn key(&self, person: &str) -> PathBuf {
+        self.dir.path().join(person)
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn register_path(&self) -> PathBuf {
+        self.dir.path().join("state").join("register.sqlite")
+    }
+
+    /// Number of register entries (read through the register's read-only API).
+    pub fn register_len(&self) -> u64 {
+        let r = scelle::register::Register::open_read_only(&self.register_path()).unwrap();
+        r.head().unwrap().seq
+    }
+
+    /// `scelle case ARGS…` as `person`, signing with their key file.
+    pub fn case(&self, person: &str, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .arg("case")
+            .arg("--socket")
+            .arg(&self.socket)
+            .args(["--as", person, "-i"])
+            .arg(self.key(person))
+            .args(args)
+            .env_remove("SSH_AUTH_SOCK")
+            .output()
+            .unwrap()
+    }
+
+    /// Like [`case`](Self::case) with `--json`, asserting success; returns the parsed answer.
+    pub fn case_json(&self, person: &str, args: &[&str]) -> serde_json::Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = self.case(person, &all);
+        assert!(
+            out.status.success(),
+            "scelle case {args:?} as {person} failed: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            self.log_text()
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// Opens an incident case with a written request as `person`; returns its id.
+    pub fn open_case(&self, person: &str) -> String {
+        let request = self.dir.path().join("request.txt");
+        std::fs::write(&request, "Réquisition n° 42 — merci d'extraire…").unwrap();
+        let v = self.case_json(
+            person,
+            &[
+                "open",
+                "--ground",
+                "requisition",
+                "--requester",
+                "Capitaine Martin",
+                "--organisation",
+                "Commissariat de Lyon 3e",
+                "--reference",
+                "PV 2026/1234",
+                "--recipient",
+                "OPJ Martin",
+                "--purpose",
+                "Enquête vol à l'étalage",
+                "--camera",
+                "entree",
+                "--range",
+                "2026-11-20T10:00/2026-11-20T10:30",
+                "--request",
+                request.to_str().unwrap(),
+            ],
+        );
+        v["case"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Sends SIGTERM and waits; returns the exit status and how long it took.
+    pub fn terminate(&mut self) -> (std::process::ExitStatus, Duration) {
+        let mut child = self.child.take().unwrap();
+        let t = Instant::now();
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                return (st, t.elapsed());
+            }
+            assert!(t.elapsed() < Duration::from_secs(15), "daemon did not stop");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
