@@ -97,6 +97,7 @@ pub async fn run(config_path: &Path) -> Result<(), DaemonError> {
     })?;
     let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signals)?;
     let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signals)?;
+    let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Signals)?;
 
     let state = Arc::new(State::new(config_path.to_owned(), config, register, cases));
     let tracker = TaskTracker::new();
@@ -111,9 +112,16 @@ pub async fn run(config_path: &Path) -> Result<(), DaemonError> {
     tracing::info!(socket = %socket.display(), site = %state.config().site.name, "scelle ready");
     notify::notify("READY=1\nSTATUS=accepting commands");
 
-    tokio::select! {
-        _ = term.recv() => {},
-        _ = int.recv() => {},
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = hup.recv() => {
+                tracing::info!("SIGHUP: re-reading the configuration");
+                let state = state.clone();
+                let _ = tokio::task::spawn_blocking(move || reload::reload_once(&state)).await;
+            }
+        }
     }
     tracing::info!("shutdown requested: finishing running work");
     notify::notify("STOPPING=1\nSTATUS=finishing running work");
