@@ -293,6 +293,14 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_example_parses() {
+        let text = include_str!("../../config/scelle.toml");
+        let c = Config::parse(Path::new("config/scelle.toml"), text).unwrap();
+        assert_eq!(c.people.len(), 3);
+        assert_eq!(c.daemon.socket, PathBuf::from(DEFAULT_SOCKET));
+    }
+
+    #[test]
     fn a_bad_time_zone_is_refused() {
         let text = base("").replace("Europe/Paris", "Mars/Olympus");
         let e = Config::parse(Path::new("x.toml"), &text).unwrap_err();
