@@ -27,7 +27,7 @@ pub enum Command {
     /// Run the daemon (systemd starts it; see systemd/scelle.service).
     Serve(serve::Args),
     /// Open, authorize, list and close cases through the daemon.
-    Case(case::Args),
+    Case(Box<case::Args>),
 }
 
 /// Entry point used by `main.rs`.
@@ -50,7 +50,7 @@ pub fn main() -> ExitCode {
         }
         Command::Case(args) => {
             init_tracing("warn");
-            case::run(args)
+            case::run(*args)
         }
     }
 }
