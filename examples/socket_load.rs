@@ -61,7 +61,7 @@ fn main() {
         std::thread::sleep(Duration::from_millis(20));
     }
 
-    let barrier = Arc::new(Barrier::new(clients + 1));
+    let barrier = Arc::new(Barrier::new(clients + 2));
     let mut handles = Vec::new();
     for _ in 0..clients {
         let (barrier, socket) = (barrier.clone(), socket.clone());
