@@ -10,6 +10,8 @@ use clap::{Parser, Subcommand};
 
 use crate::error::Exit;
 
+pub mod register;
+
 /// scelle: sealed, encrypted CCTV evidence with a tamper-evident extraction register.
 #[derive(Debug, Parser)]
 #[command(name = "scelle", version, about, propagate_version = true)]
@@ -19,7 +21,10 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// The extraction register: verify, report, head, backup.
+    Register(register::RegisterArgs),
+}
 
 /// Entry point used by `main.rs`.
 pub fn main() -> ExitCode {
@@ -35,7 +40,9 @@ pub fn main() -> ExitCode {
         }
     };
     init_tracing();
-    match cli.command {}
+    match cli.command {
+        Command::Register(args) => register::run(args),
+    }
 }
 
 /// Diagnostics go to stderr through `tracing` (the journal picks them up under systemd);
