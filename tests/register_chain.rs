@@ -177,7 +177,7 @@ fn triggers_refuse_update_and_delete() {
     // Column types are enforced (STRICT).
     let err = conn
         .execute(
-            "INSERT INTO entries VALUES ('x', 1, 1, 1, 1, 1, 1, 1, 1)",
+            "INSERT INTO entries VALUES (100, x'00', 'k', NULL, 'a', '{}', 's', 'p', 'h')",
             [],
         )
         .unwrap_err();
