@@ -199,8 +199,6 @@ fn a_replaced_signature_with_a_rebuilt_chain_is_still_named() {
     // A changed payload with a rebuilt chain breaks the statement, and the signatures.
     let dir2 = tempfile::tempdir().unwrap();
     let (db2, _) = make_register(dir2.path());
-        "b"
-    }));
     sqlite3_ok(
         &db2,
         "DROP TRIGGER entries_append_only_update;
