@@ -110,6 +110,9 @@ fn pdf_report_reads_back_with_pdftotext() {
         pdf.to_str().unwrap(),
     ]);
     let bytes = std::fs::read(&pdf).unwrap();
+    if let Some(keep) = std::env::var_os("SCELLE_KEEP_PDF") {
+        std::fs::copy(&pdf, keep).unwrap();
+    }
     assert!(bytes.starts_with(b"%PDF-"));
     let out = Command::new("pdftotext")
         .arg("-layout")
