@@ -13,7 +13,7 @@ use ssh_key::{Algorithm, PrivateKey};
 
 fn signed_entry(key: &PrivateKey, i: u64) -> NewEntry {
     let mut e = NewEntry::new(
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             EntryKind::ExportStarted
         } else {
             EntryKind::ExportCompleted

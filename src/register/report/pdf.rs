@@ -233,12 +233,7 @@ pub fn to_pdf(header: &ReportHeader, rows: &[CaseRow], lang: Lang) -> Vec<u8> {
         }))
         .producer(pdf_writer::TextStr("scelle"));
     for (i, mut content) in pages.pages.into_iter().enumerate() {
-        let footer = format!(
-            "{} {} / {total} — {}",
-            if fr { "Page" } else { "Page" },
-            i + 1,
-            header.head
-        );
+        let footer = format!("Page {} / {total} — {}", i + 1, header.head);
         content
             .begin_text()
             .set_font(Name(b"F1"), 7.0)
