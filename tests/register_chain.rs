@@ -111,8 +111,7 @@ fn old_signatures_stay_verifiable_after_a_key_is_replaced() {
     let (dir, reg, site) = fresh();
     site.record_case(&reg, "c1");
     // Olivier gets a new key; the change is signed by the admin under the old list.
-    let new_olivier =
-        register_support::Person::new(&dir.path().join(""), "olivier2", &["operator"]);
+    let new_olivier = register_support::Person::new(dir.path(), "olivier2", &["operator"]);
     let mut rec = new_olivier.record();
     rec.id = "olivier".into();
     let mut e = NewEntry::new(
@@ -279,4 +278,48 @@ fn a_newer_schema_is_refused() {
         Register::open(&path).unwrap_err(),
         RegisterError::SchemaTooNew { found: 99, .. }
     ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_tokio_tasks_append_through_spawn_blocking() {
+    let (_dir, reg, _site) = fresh();
+    let reg = Arc::new(reg);
+    let mut tasks = Vec::new();
+    for t in 0..32 {
+        let r = Arc::clone(&reg);
+        tasks.push(tokio::task::spawn_blocking(move || {
+            (0..5)
+                .map(|i| {
+                    r.append(NewEntry::new(
+                        EntryKind::ConfigChanged,
+                        None,
+                        "scelle",
+                        json!({"task": t, "i": i}),
+                    ))
+                    .unwrap()
+                    .seq
+                })
+                .collect::<Vec<u64>>()
+        }));
+    }
+    let mut seqs = Vec::new();
+    for t in tasks {
+        seqs.extend(t.await.unwrap());
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (2..=161).collect::<Vec<u64>>());
+    assert_eq!(reg.verify(None).unwrap().entries, 161);
+}
+
+#[test]
+fn append_all_is_atomic() {
+    let (_dir, reg, site) = fresh();
+    let ok = NewEntry::new(EntryKind::CaseOpened, Some("c1"), "olivier", json!({}));
+    let mut bad = NewEntry::new(EntryKind::CaseAuthorized, Some("c1"), "anne", json!({}));
+    bad.signatures.push(site.operator.sign(&bad, "authorizer"));
+    assert!(reg.append_all(vec![ok.clone(), bad]).is_err());
+    assert_eq!(reg.head().unwrap().seq, 1);
+    let done = reg.append_all(vec![ok.clone(), ok]).unwrap();
+    assert_eq!(done.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![2, 3]);
+    reg.verify(None).unwrap();
 }

@@ -218,3 +218,31 @@ fn head_and_backup() {
     ]);
     assert_eq!(missing.status.code(), Some(1));
 }
+
+#[test]
+fn cli_sees_entries_still_in_the_wal_of_a_running_daemon() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = make_register(dir.path());
+    // The "daemon" keeps its connection open and appends; nothing is checkpointed yet.
+    let reg = Register::open(&db).unwrap();
+    reg.append(scelle::register::NewEntry::new(
+        scelle::register::EntryKind::ConfigChanged,
+        None,
+        "scelle",
+        serde_json::json!({"retention_days": 30}),
+    ))
+    .unwrap();
+    let head = reg.head().unwrap();
+    assert!(dir.path().join("register.db-wal").exists());
+    let out = run_ok(&["register", "head", "--db", db.to_str().unwrap()]);
+    assert_eq!(out.trim(), head.to_text());
+    let out = run_ok(&[
+        "register",
+        "verify",
+        "--db",
+        db.to_str().unwrap(),
+        "--head",
+        &head.to_text(),
+    ]);
+    assert!(out.starts_with("register OK: 13 entries"), "{out}");
+}
