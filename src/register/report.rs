@@ -301,3 +301,77 @@ pub fn to_json(header: &ReportHeader, rows: &[CaseRow], lang: Lang) -> String {
     });
     serde_json::to_string_pretty(&doc).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn entry(seq: u64, kind: EntryKind, case: &str, actor: &str, payload: Value) -> Entry {
+        Entry {
+            seq,
+            time: format!("2026-11-{:02}T10:00:00Z", 10 + seq)
+                .parse()
+                .unwrap(),
+            kind,
+            case_id: Some(case.into()),
+            actor: actor.into(),
+            payload,
+            statement: String::new(),
+            prev_hash: [0; 32],
+            hash: [0; 32],
+            signatures: vec![],
+        }
+    }
+
+    #[test]
+    fn emergency_then_regularized_case() {
+        let entries = vec![
+            entry(
+                1,
+                EntryKind::CaseOpened,
+                "u1",
+                "olivier",
+                json!({"ground": "incident"}),
+            ),
+            entry(
+                2,
+                EntryKind::EmergencyStarted,
+                "u1",
+                "olivier",
+                json!({"justification": "purge imminente"}),
+            ),
+            entry(
+                3,
+                EntryKind::ExportCompleted,
+                "u1",
+                "olivier",
+                json!({"format": "mp4"}),
+            ),
+            entry(4, EntryKind::EmergencyRegularized, "u1", "anne", json!({})),
+            entry(5, EntryKind::Purged, "u1", "olivier", json!({})),
+        ];
+        let rows = case_rows(&entries, None, None);
+        assert_eq!(rows.len(), 1);
+        let r = &rows[0];
+        assert_eq!(r.authorizer, "anne");
+        assert_eq!(r.exported, "2026-11-13 10:00:00");
+        assert_eq!(r.purge, "2026-11-15 10:00:00 (olivier)");
+        assert_eq!(r.status, "purged");
+        assert_eq!(r.entries, "1, 2, 3, 4, 5");
+        let from = Some("2026-11-12".parse().unwrap());
+        assert!(case_rows(&entries, from, None).is_empty());
+    }
+
+    #[test]
+    fn csv_quotes_what_needs_quoting() {
+        let row = CaseRow {
+            case_id: "a,b".into(),
+            requester: "say \"hi\"".into(),
+            ..CaseRow::default()
+        };
+        let csv = to_csv(&[row], Lang::En);
+        assert!(csv.contains("\"a,b\""));
+        assert!(csv.contains("\"say \"\"hi\"\"\""));
+    }
+}
