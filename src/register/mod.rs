@@ -116,13 +116,21 @@ impl Register {
             path: path.to_owned(),
             source,
         };
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(db)?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(db)?;
         conn.busy_timeout(Duration::from_secs(30)).map_err(db)?;
-        let version = schema::current_version(&conn).map_err(db)?;
+        // A copy on read-only media cannot get its WAL index (-shm) created: read it as an
+        // immutable file instead.
+        let (conn, version) = match schema::current_version(&conn) {
+            Ok(v) => (conn, v),
+            Err(first) => {
+                let uri = format!("file:{}?immutable=1", uri_path(path));
+                let conn = Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)
+                    .map_err(|_| db(first))?;
+                let v = schema::current_version(&conn).map_err(db)?;
+                (conn, v)
+            }
+        };
         if version > schema::SCHEMA_VERSION {
             return Err(RegisterError::SchemaTooNew {
                 found: version,
@@ -444,6 +452,18 @@ impl Register {
                 source,
             })
     }
+}
+
+/// A path percent-encoded for an SQLite `file:` URI.
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for b in path.to_string_lossy().bytes() {
+        match b {
+            b'%' | b'?' | b'#' | 0x80.. => out.push_str(&format!("%{b:02X}")),
+            _ => out.push(b as char),
+        }
+    }
+    out
 }
 
 /// Brings the cached people list up to date with entries appended since it was last read (by
