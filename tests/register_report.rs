@@ -217,6 +217,12 @@ fn head_and_backup() {
         dir.path().join("nope.db").to_str().unwrap(),
     ]);
     assert_eq!(missing.status.code(), Some(1));
+    // Another SQLite database is not mistaken for an empty register.
+    let other = dir.path().join("other.db");
+    sqlite3_ok(&other, "CREATE TABLE t (x INTEGER);");
+    let out = scelle(&["register", "verify", "--db", other.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a scelle register"));
 }
 
 #[test]

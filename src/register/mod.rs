@@ -63,6 +63,9 @@ struct State {
 /// An open register. Appends are serialized inside; reads see committed entries only.
 pub struct Register {
     path: PathBuf,
+    /// Whether `verify` walks through its own read connection (a writable register on a
+    /// file), so appends are not held up meanwhile.
+    separate_reader: bool,
     state: Mutex<State>,
 }
 
@@ -102,6 +105,7 @@ impl Register {
         tx.commit().map_err(db)?;
         Ok(Register {
             path: path.to_owned(),
+            separate_reader: path.is_file(),
             state: Mutex::new(State {
                 conn,
                 people: PeopleCache::default(),
@@ -138,13 +142,13 @@ impl Register {
             });
         }
         if version == 0 {
-            return Err(RegisterError::Database {
+            return Err(RegisterError::NotARegister {
                 path: path.to_owned(),
-                source: rusqlite::Error::InvalidPath(path.to_owned()),
             });
         }
         Ok(Register {
             path: path.to_owned(),
+            separate_reader: false,
             state: Mutex::new(State {
                 conn,
                 people: PeopleCache::default(),
@@ -399,7 +403,7 @@ impl Register {
     /// The walk reads through its own read-only connection when it can, so a long
     /// verification does not hold up appends (WAL readers see a consistent snapshot).
     pub fn verify(&self, expected_head: Option<&Head>) -> Result<VerifyReport, RegisterError> {
-        if self.path.is_file()
+        if self.separate_reader
             && let Ok(conn) = Connection::open_with_flags(
                 &self.path,
                 OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
