@@ -14,6 +14,8 @@ pub mod serve;
 
 use crate::error::Exit;
 
+pub mod register;
+
 /// scelle: sealed, encrypted CCTV evidence with a tamper-evident extraction register.
 #[derive(Debug, Parser)]
 #[command(name = "scelle", version, about, propagate_version = true)]
@@ -28,6 +30,8 @@ pub enum Command {
     Serve(serve::Args),
     /// Open, authorize, list and close cases through the daemon.
     Case(Box<case::Args>),
+    /// The extraction register: verify, report, head, backup.
+    Register(register::RegisterArgs),
 }
 
 /// Entry point used by `main.rs`.
@@ -51,6 +55,10 @@ pub fn main() -> ExitCode {
         Command::Case(args) => {
             init_tracing("warn");
             case::run(*args)
+        }
+        Command::Register(args) => {
+            init_tracing("warn");
+            register::run(args)
         }
     }
 }

@@ -19,6 +19,9 @@ pub enum RegisterError {
         #[source]
         source: rusqlite::Error,
     },
+    /// The file is an SQLite database but not a scelle register.
+    #[error("{path} is not a scelle register (it has no schema_version table); check --db")]
+    NotARegister { path: PathBuf },
     /// The database was written by a newer scelle than this one.
     #[error(
         "register schema version {found} is newer than this scelle supports ({supported}); upgrade scelle, never downgrade a register"

@@ -42,10 +42,17 @@ use signature::People;
 use store::{ENTRY_COLUMNS, load_signatures, parse_entry, raw_from_row};
 
 /// The people list as last read, and the head it was read at.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct PeopleCache {
     people: People,
     as_of_seq: i64,
+}
+
+impl PeopleCache {
+    /// A working copy for a transaction: kept only if the transaction commits.
+    fn clone_for_batch(&self) -> PeopleCache {
+        self.clone()
+    }
 }
 
 struct State {
@@ -56,6 +63,9 @@ struct State {
 /// An open register. Appends are serialized inside; reads see committed entries only.
 pub struct Register {
     path: PathBuf,
+    /// Whether `verify` walks through its own read connection (a writable register on a
+    /// file), so appends are not held up meanwhile.
+    separate_reader: bool,
     state: Mutex<State>,
 }
 
@@ -95,6 +105,7 @@ impl Register {
         tx.commit().map_err(db)?;
         Ok(Register {
             path: path.to_owned(),
+            separate_reader: path.is_file(),
             state: Mutex::new(State {
                 conn,
                 people: PeopleCache::default(),
@@ -109,13 +120,21 @@ impl Register {
             path: path.to_owned(),
             source,
         };
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(db)?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(db)?;
         conn.busy_timeout(Duration::from_secs(30)).map_err(db)?;
-        let version = schema::current_version(&conn).map_err(db)?;
+        // A copy on read-only media cannot get its WAL index (-shm) created: read it as an
+        // immutable file instead.
+        let (conn, version) = match schema::current_version(&conn) {
+            Ok(v) => (conn, v),
+            Err(first) => {
+                let uri = format!("file:{}?immutable=1", uri_path(path));
+                let conn = Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)
+                    .map_err(|_| db(first))?;
+                let v = schema::current_version(&conn).map_err(db)?;
+                (conn, v)
+            }
+        };
         if version > schema::SCHEMA_VERSION {
             return Err(RegisterError::SchemaTooNew {
                 found: version,
@@ -123,13 +142,13 @@ impl Register {
             });
         }
         if version == 0 {
-            return Err(RegisterError::Database {
+            return Err(RegisterError::NotARegister {
                 path: path.to_owned(),
-                source: rusqlite::Error::InvalidPath(path.to_owned()),
             });
         }
         Ok(Register {
             path: path.to_owned(),
+            separate_reader: false,
             state: Mutex::new(State {
                 conn,
                 people: PeopleCache::default(),
@@ -195,6 +214,40 @@ impl Register {
         )
     }
 
+    /// Appends several entries atomically (all or none) with a single durable commit.
+    pub fn append_all(&self, entries: Vec<NewEntry>) -> Result<Vec<Entry>, RegisterError> {
+        if entries.iter().any(|e| e.kind == EntryKind::Checkpoint) {
+            return Err(RegisterError::InvalidEntry(
+                "checkpoint entries are made by Register::checkpoint with the site key".into(),
+            ));
+        }
+        let mut guard = self.lock();
+        let State { conn, people } = &mut *guard;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.db(e))?;
+        let mut head = self.stored_head(&tx)?;
+        let mut out = Vec::with_capacity(entries.len());
+        let mut list = people.clone_for_batch();
+        for e in entries {
+            let entry = self.insert(&tx, &mut list, head, e, true)?;
+            head = entry.head();
+            out.push(entry);
+        }
+        tx.commit().map_err(|e| self.db(e))?;
+        *people = list;
+        Ok(out)
+    }
+
+    fn stored_head(&self, conn: &Connection) -> Result<Head, RegisterError> {
+        store::head_of(conn)
+            .map_err(|e| self.db(e))?
+            .ok_or_else(|| RegisterError::ChainBroken {
+                entry: 0,
+                reason: "the stored head hash does not parse; run `scelle register verify`".into(),
+            })
+    }
+
     fn append_with(
         &self,
         build: impl FnOnce(Head) -> Result<NewEntry, RegisterError>,
@@ -205,28 +258,37 @@ impl Register {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| self.db(e))?;
-        let head = store::head_of(&tx)
-            .map_err(|e| self.db(e))?
-            .ok_or_else(|| RegisterError::ChainBroken {
-                entry: 0,
-                reason: "the stored head hash does not parse; run `scelle register verify`".into(),
-            })?;
+        let head = self.stored_head(&tx)?;
         let e = build(head)?;
+        let mut list = people.clone_for_batch();
+        let entry = self.insert(&tx, &mut list, head, e, check_people)?;
+        tx.commit().map_err(|e| self.db(e))?;
+        *people = list;
+        Ok(entry)
+    }
+
+    /// Checks and inserts one entry after `head`, inside the caller's transaction.
+    fn insert(
+        &self,
+        tx: &Connection,
+        people: &mut PeopleCache,
+        head: Head,
+        e: NewEntry,
+        check_people: bool,
+    ) -> Result<Entry, RegisterError> {
         e.validate()?;
         let payload = to_canonical_json(&e.payload);
         let statement = String::from_utf8(e.statement()).unwrap_or_default();
+        refresh_people(tx, people, head.seq).map_err(|err| self.db(err))?;
+        let new_list = if e.kind == EntryKind::PeopleChanged {
+            Some(People::from_payload(&e.payload).map_err(RegisterError::InvalidEntry)?)
+        } else {
+            None
+        };
         if check_people {
-            refresh_people(&tx, people).map_err(|err| self.db(err))?;
-            let new_list;
-            let judge = if e.kind == EntryKind::PeopleChanged {
-                new_list = People::from_payload(&e.payload).map_err(RegisterError::InvalidEntry)?;
-                if people.people.is_empty() {
-                    &new_list
-                } else {
-                    &people.people
-                }
-            } else {
-                &people.people
+            let judge = match &new_list {
+                Some(list) if people.people.is_empty() => list,
+                _ => &people.people,
             };
             for s in &e.signatures {
                 judge.check(s, statement.as_bytes()).map_err(|reason| {
@@ -258,11 +320,13 @@ impl Register {
                 .collect(),
         };
         raw.hash = hex::encode(raw.compute_hash());
-        tx.execute(
-            &format!(
+        let mut insert_entry = tx
+            .prepare_cached(&format!(
                 "INSERT INTO entries ({ENTRY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-            ),
-            rusqlite::params![
+            ))
+            .map_err(|e| self.db(e))?;
+        insert_entry
+            .execute(rusqlite::params![
                 raw.seq,
                 raw.time,
                 raw.kind,
@@ -272,20 +336,21 @@ impl Register {
                 raw.statement,
                 raw.prev_hash,
                 raw.hash
-            ],
-        )
-        .map_err(|e| self.db(e))?;
-        for (idx, (person, role, signature)) in raw.signatures.iter().enumerate() {
-            tx.execute(
+            ])
+            .map_err(|e| self.db(e))?;
+        let mut insert_sig = tx
+            .prepare_cached(
                 "INSERT INTO signatures (seq, idx, person, role, signature) VALUES (?1, ?2, ?3, ?4, ?5)",
-                rusqlite::params![raw.seq, idx as i64, person, role, signature],
             )
             .map_err(|e| self.db(e))?;
+        for (idx, (person, role, signature)) in raw.signatures.iter().enumerate() {
+            insert_sig
+                .execute(rusqlite::params![
+                    raw.seq, idx as i64, person, role, signature
+                ])
+                .map_err(|e| self.db(e))?;
         }
-        tx.commit().map_err(|e| self.db(e))?;
-        if e.kind == EntryKind::PeopleChanged
-            && let Ok(list) = People::from_payload(&e.payload)
-        {
+        if let Some(list) = new_list {
             people.people = list;
             people.as_of_seq = raw.seq;
         }
@@ -334,7 +399,27 @@ impl Register {
 
     /// Walks the whole chain; `expected_head` (from a receipt, a witness or a checkpoint kept
     /// elsewhere) also detects removal of the newest entries.
+    ///
+    /// The walk reads through its own read-only connection when it can, so a long
+    /// verification does not hold up appends (WAL readers see a consistent snapshot).
     pub fn verify(&self, expected_head: Option<&Head>) -> Result<VerifyReport, RegisterError> {
+        if self.separate_reader
+            && let Ok(conn) = Connection::open_with_flags(
+                &self.path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            && conn.busy_timeout(Duration::from_secs(30)).is_ok()
+        {
+            // One read transaction: the whole walk sees one snapshot.
+            let db = |source| RegisterError::Database {
+                path: self.path.clone(),
+                source,
+            };
+            conn.execute_batch("BEGIN").map_err(db)?;
+            let result = verify::verify_chain(&conn, expected_head);
+            let _ = conn.execute_batch("COMMIT");
+            return result;
+        }
         let guard = self.lock();
         verify::verify_chain(&guard.conn, expected_head)
     }
@@ -373,30 +458,62 @@ impl Register {
     }
 }
 
-/// Brings the cached people list up to date with entries appended since (by this process or
-/// another one).
-fn refresh_people(conn: &Connection, cache: &mut PeopleCache) -> rusqlite::Result<()> {
-    let newer: Option<(i64, String)> = conn
+/// A path percent-encoded for an SQLite `file:` URI.
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for b in path.to_string_lossy().bytes() {
+        match b {
+            b'%' | b'?' | b'#' | 0x80.. => out.push_str(&format!("%{b:02X}")),
+            _ => out.push(b as char),
+        }
+    }
+    out
+}
+
+/// Brings the cached people list up to date with entries appended since it was last read (by
+/// this process or another one); only the entries after that point are scanned.
+fn refresh_people(
+    conn: &Connection,
+    cache: &mut PeopleCache,
+    head_seq: u64,
+) -> rusqlite::Result<()> {
+    let head_seq = i64::try_from(head_seq).unwrap_or(i64::MAX);
+    if head_seq <= cache.as_of_seq {
+        return Ok(());
+    }
+    let newer: Option<String> = conn
         .query_row(
-            "SELECT seq, payload FROM entries WHERE kind = 'people-changed' AND seq > ?1 ORDER BY seq DESC LIMIT 1",
+            "SELECT payload FROM entries WHERE seq > ?1 AND kind = 'people-changed' ORDER BY seq DESC LIMIT 1",
             [cache.as_of_seq],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| r.get(0),
         )
         .optional()?;
-    if let Some((seq, payload)) = newer {
-        if let Ok(value) = serde_json::from_str(&payload)
-            && let Ok(list) = People::from_payload(&value)
-        {
-            cache.people = list;
-        }
-        cache.as_of_seq = seq;
+    if let Some(payload) = newer
+        && let Ok(value) = serde_json::from_str(&payload)
+        && let Ok(list) = People::from_payload(&value)
+    {
+        cache.people = list;
     }
+    cache.as_of_seq = head_seq;
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn in_memory_register_verifies_its_own_entries() {
+        let reg = Register::open(Path::new(":memory:")).unwrap();
+        reg.append(NewEntry::new(
+            EntryKind::ConfigChanged,
+            None,
+            "scelle",
+            json!({"a": 1}),
+        ))
+        .unwrap();
+        assert_eq!(reg.verify(None).unwrap().entries, 1);
+    }
 
     #[test]
     fn register_is_send_and_sync() {

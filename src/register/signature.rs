@@ -21,6 +21,11 @@ pub const SITE_ROLE: &str = "site";
 pub fn verify_with_key(public_key: &str, message: &[u8], armored: &str) -> Result<(), String> {
     let key = PublicKey::from_openssh(public_key.trim())
         .map_err(|e| format!("public key is not a valid OpenSSH key: {e}"))?;
+    verify_sshsig(&key, message, armored)
+}
+
+/// Checks one armored SSHSIG over `message` with a parsed public key.
+pub fn verify_sshsig(key: &PublicKey, message: &[u8], armored: &str) -> Result<(), String> {
     let sig = SshSig::from_pem(armored.trim().as_bytes())
         .map_err(|e| format!("not an armored SSH signature: {e}"))?;
     if sig.namespace() != SIGNATURE_NAMESPACE {
@@ -45,7 +50,7 @@ pub fn sign_with_key(key: &PrivateKey, message: &[u8]) -> Result<String, String>
 /// The people list in force at some point of the chain, by person id.
 #[derive(Clone, Debug, Default)]
 pub struct People {
-    by_id: HashMap<String, PersonRecord>,
+    by_id: HashMap<String, (PersonRecord, PublicKey)>,
 }
 
 impl People {
@@ -58,9 +63,9 @@ impl People {
             .map_err(|e| format!("people-changed payload is not a people list: {e}"))?;
         let mut by_id = HashMap::new();
         for r in records {
-            PublicKey::from_openssh(r.public_key.trim())
+            let key = PublicKey::from_openssh(r.public_key.trim())
                 .map_err(|e| format!("public key of {} is not a valid OpenSSH key: {e}", r.id))?;
-            if by_id.insert(r.id.clone(), r).is_some() {
+            if by_id.insert(r.id.clone(), (r, key)).is_some() {
                 return Err("people list names the same id twice".to_owned());
             }
         }
@@ -72,12 +77,12 @@ impl People {
     }
 
     pub fn get(&self, id: &str) -> Option<&PersonRecord> {
-        self.by_id.get(id)
+        self.by_id.get(id).map(|(r, _)| r)
     }
 
     /// Checks a signature: the person is listed, holds the role, and the SSHSIG verifies.
     pub fn check(&self, sig: &EntrySignature, statement: &[u8]) -> Result<(), String> {
-        let person = self
+        let (person, key) = self
             .by_id
             .get(&sig.person)
             .ok_or_else(|| format!("{} is not in the people list in force", sig.person))?;
@@ -87,7 +92,7 @@ impl People {
                 sig.person, sig.role
             ));
         }
-        verify_with_key(&person.public_key, statement, &sig.signature)
+        verify_sshsig(key, statement, &sig.signature)
     }
 }
 

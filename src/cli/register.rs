@@ -1,0 +1,260 @@
+//! `scelle register verify|report|head|backup`: the auditor's and the administrator's commands.
+//!
+//! They work directly on a database file (the live one, read-only, or any copy), so an auditor
+//! can check a copy on another machine without the daemon.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+use crate::error::{Exit, ExitStatus};
+use crate::register::report::{self, Lang, ReportHeader};
+use crate::register::{Head, Register, RegisterError};
+
+/// Where the daemon keeps the register unless configured otherwise.
+pub const DEFAULT_DB: &str = "/var/lib/scelle/register.db";
+
+#[derive(Debug, Args)]
+pub struct RegisterArgs {
+    #[command(subcommand)]
+    pub command: RegisterCommand,
+}
+
+#[derive(Debug, Args)]
+pub struct DbArg {
+    /// The register database (any copy of it).
+    #[arg(long, env = "SCELLE_REGISTER_DB", default_value = DEFAULT_DB)]
+    pub db: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ReportFormat {
+    Csv,
+    Json,
+    Pdf,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ReportLang {
+    Fr,
+    En,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegisterCommand {
+    /// Walk the whole chain offline: every link, hash and signature. Exit 0 only if all holds;
+    /// 4 names the first bad entry.
+    Verify {
+        #[command(flatten)]
+        db: DbArg,
+        /// A head known from elsewhere (receipt, witness), `SEQ:HEX`: also detects removal of
+        /// the newest entries.
+        #[arg(long, value_parser = parse_head)]
+        head: Option<Head>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The register as an auditor reads it: one row per case.
+    Report {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ReportFormat,
+        /// Cases opened on or after this UTC date (YYYY-MM-DD).
+        #[arg(long)]
+        from: Option<jiff::civil::Date>,
+        /// Cases opened on or before this UTC date (YYYY-MM-DD).
+        #[arg(long)]
+        to: Option<jiff::civil::Date>,
+        /// Heading language.
+        #[arg(long, value_enum, default_value = "fr")]
+        lang: ReportLang,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// The current sequence number and head hash (`SEQ:HEX`), for receipts and witnesses.
+    Head {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A consistent copy through SQLite's backup API, verified after copying.
+    Backup {
+        #[command(flatten)]
+        db: DbArg,
+        /// Destination file (must not exist).
+        #[arg(long)]
+        to: PathBuf,
+    },
+}
+
+fn parse_head(text: &str) -> Result<Head, String> {
+    Head::parse(text)
+        .ok_or_else(|| "expected SEQ:HEX (a sequence number, a colon, 64 hex digits)".into())
+}
+
+fn fail(e: &RegisterError) -> ExitCode {
+    eprintln!("scelle register: {e}");
+    e.exit().into()
+}
+
+/// Runs a `register` subcommand.
+pub fn run(args: RegisterArgs) -> ExitCode {
+    match args.command {
+        RegisterCommand::Verify { db, head, json } => verify(&db.db, head.as_ref(), json),
+        RegisterCommand::Report {
+            db,
+            format,
+            from,
+            to,
+            lang,
+            output,
+        } => report(&db.db, format, from, to, lang, output.as_deref()),
+        RegisterCommand::Head { db, json } => head_cmd(&db.db, json),
+        RegisterCommand::Backup { db, to } => backup(&db.db, &to),
+    }
+}
+
+fn open(db: &Path) -> Result<Register, RegisterError> {
+    if !db.exists() {
+        return Err(RegisterError::Io {
+            what: format!("register database {}", db.display()),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no such file (give --db PATH)",
+            ),
+        });
+    }
+    Register::open_read_only(db)
+}
+
+fn verify(db: &Path, head: Option<&Head>, json: bool) -> ExitCode {
+    let result = open(db).and_then(|r| r.verify(head));
+    match result {
+        Ok(rep) => {
+            if json {
+                let doc = serde_json::json!({"ok": true, "report": rep});
+                println!("{doc}");
+            } else {
+                println!(
+                    "register OK: {} entries, {} signatures, {} checkpoints, head {}",
+                    rep.entries, rep.signatures, rep.checkpoints, rep.head
+                );
+            }
+            Exit::Ok.into()
+        }
+        Err(e) => {
+            if json {
+                let doc =
+                    serde_json::json!({"ok": false, "entry": e.entry(), "error": e.to_string()});
+                println!("{doc}");
+            }
+            match e.entry() {
+                Some(n) => eprintln!("register FAILED: first bad entry is {n}: {e}"),
+                None => eprintln!("register FAILED: {e}"),
+            }
+            e.exit().into()
+        }
+    }
+}
+
+fn head_cmd(db: &Path, json: bool) -> ExitCode {
+    match open(db).and_then(|r| r.head()) {
+        Ok(h) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"seq": h.seq, "hash": hex::encode(h.hash)})
+                );
+            } else {
+                println!("{h}");
+            }
+            Exit::Ok.into()
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+fn backup(db: &Path, to: &Path) -> ExitCode {
+    if to.exists() {
+        eprintln!(
+            "scelle register: {} already exists; choose a new file for the backup",
+            to.display()
+        );
+        return Exit::Failure.into();
+    }
+    let copied = open(db)
+        .and_then(|r| r.backup(to))
+        .and_then(|()| Register::open_read_only(to))
+        .and_then(|copy| copy.verify(None));
+    match copied {
+        Ok(rep) => {
+            println!(
+                "backup written to {}: {} entries, head {} (verified)",
+                to.display(),
+                rep.entries,
+                rep.head
+            );
+            Exit::Ok.into()
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+fn report(
+    db: &Path,
+    format: ReportFormat,
+    from: Option<jiff::civil::Date>,
+    to: Option<jiff::civil::Date>,
+    lang: ReportLang,
+    output: Option<&Path>,
+) -> ExitCode {
+    let lang = match lang {
+        ReportLang::Fr => Lang::Fr,
+        ReportLang::En => Lang::En,
+    };
+    let reg = match open(db) {
+        Ok(r) => r,
+        Err(e) => return fail(&e),
+    };
+    let verified = reg.verify(None);
+    let entries = match reg.entries(None) {
+        Ok(e) => e,
+        Err(e) => return fail(&e),
+    };
+    let head = entries.last().map(|e| e.head()).unwrap_or(Head::GENESIS);
+    let header = ReportHeader {
+        generated: report::format_time(jiff::Timestamp::now()),
+        head: head.to_text(),
+        entries: entries.len() as u64,
+        integrity_failure: verified.as_ref().err().map(|e| e.to_string()),
+    };
+    let rows = report::case_rows(&entries, from, to);
+    let bytes = match format {
+        ReportFormat::Csv => report::to_csv(&rows, lang).into_bytes(),
+        ReportFormat::Json => report::to_json(&header, &rows, lang).into_bytes(),
+        ReportFormat::Pdf => report::pdf::to_pdf(&header, &rows, lang),
+    };
+    let written = match output {
+        Some(path) => std::fs::write(path, &bytes),
+        None => std::io::stdout().lock().write_all(&bytes),
+    };
+    if let Err(source) = written {
+        return fail(&RegisterError::Io {
+            what: "writing the report".into(),
+            source,
+        });
+    }
+    match verified {
+        Ok(_) => Exit::Ok.into(),
+        Err(e) => {
+            eprintln!("scelle register: the report was written, but {e}");
+            e.exit().into()
+        }
+    }
+}
