@@ -10,6 +10,8 @@ use clap::{Parser, Subcommand};
 
 use crate::error::Exit;
 
+pub mod seal;
+
 /// scelle: sealed, encrypted CCTV evidence with a tamper-evident extraction register.
 #[derive(Debug, Parser)]
 #[command(name = "scelle", version, about, propagate_version = true)]
@@ -19,7 +21,14 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Seal a file into an encrypted evidence container.
+    Seal(seal::SealArgs),
+    /// Decrypt a sealed container (asks for the password).
+    Open(seal::OpenArgs),
+    /// Check a sealed container: structure and SHA-256, or everything with the password.
+    Verify(seal::VerifyArgs),
+}
 
 /// Entry point used by `main.rs`.
 pub fn main() -> ExitCode {
@@ -35,7 +44,11 @@ pub fn main() -> ExitCode {
         }
     };
     init_tracing();
-    match cli.command {}
+    match cli.command {
+        Command::Seal(args) => seal::run_seal(args),
+        Command::Open(args) => seal::run_open(args),
+        Command::Verify(args) => seal::run_verify(args),
+    }
 }
 
 /// Diagnostics go to stderr through `tracing` (the journal picks them up under systemd);

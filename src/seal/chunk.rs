@@ -10,7 +10,7 @@ use super::header::{NONCE_PREFIX_LEN, TAG_LEN};
 use super::keys::chunk_nonce;
 
 /// How far from the failing position the diagnosis looks for the chunk's true index.
-const SEARCH_WINDOW: u64 = 1024;
+const SEARCH_WINDOW: u64 = 256;
 
 /// Decrypts `buf` (ciphertext ‖ tag) in place as chunk `index`; on success `buf` is truncated
 /// to the plaintext. On failure `buf` is unchanged (AES-GCM checks the tag before decrypting).

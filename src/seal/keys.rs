@@ -68,7 +68,9 @@ pub fn wrap(kek: &SecretKey, file_key: &SecretKey, header_prefix: &[u8]) -> [u8;
     out
 }
 
-/// The per-file keys once the file key is known. Bound to one exact header.
+/// The per-file keys once the file key is known. Bound to one exact header. Cloning copies
+/// the cipher states; each copy zeroizes itself on drop.
+#[derive(Clone)]
 pub struct FileKeys {
     header: [u8; HEADER_LEN],
     metadata: Aes256Gcm,
