@@ -192,7 +192,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::write(&pw_file, PASSWORD)?;
     let key_file = dir.join("age.key");
     let _ = std::fs::remove_file(&key_file);
-    let kg = Command::new("age-keygen").arg("-o").arg(&key_file).output()?;
+    let kg = Command::new("age-keygen")
+        .arg("-o")
+        .arg(&key_file)
+        .output()?;
     let recipient = String::from_utf8_lossy(&kg.stderr)
         .split_whitespace()
         .last()
@@ -217,13 +220,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("Argon2id key derivation (one run each, p = 1):");
     for (m, t) in [(1024, 2), (512, 3), (256, 4), (64, 3), (8, 1)] {
         let (secs, rss) = run_child(&["kdf", &m.to_string(), &t.to_string()]);
-        println!("  m = {m:>4} MiB, t = {t}: {secs:>6.3} s, peak RSS {:.0} MiB", rss as f64 / 1024.0);
+        println!(
+            "  m = {m:>4} MiB, t = {t}: {secs:>6.3} s, peak RSS {:.0} MiB",
+            rss as f64 / 1024.0
+        );
     }
 
     for gib in sizes {
         let bytes = gib * GIB;
-        println!("\n{gib} GiB input in tmpfs ({bytes} bytes); throughput = input bytes / wall time");
-        println!("  {:<44} {:>13} {:>10} {:>13}", "operation", "throughput", "time", "peak RSS");
+        println!(
+            "\n{gib} GiB input in tmpfs ({bytes} bytes); throughput = input bytes / wall time"
+        );
+        println!(
+            "  {:<44} {:>13} {:>10} {:>13}",
+            "operation", "throughput", "time", "peak RSS"
+        );
         make_input(&input, bytes)?;
         row(
             "scelle seal -> /dev/null (2 threads)",
@@ -245,7 +256,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         row(
             "age -r | sha256sum",
             bytes,
-            run_shell(&format!("%T age -r {recipient} {i} | %T sha256sum > /dev/null")),
+            run_shell(&format!(
+                "%T age -r {recipient} {i} | %T sha256sum > /dev/null"
+            )),
         );
         row(
             "sha256sum alone (reference)",

@@ -177,7 +177,11 @@ fn wrong_password_exits_3_and_leaves_nothing() {
         .arg(f.path("bad"))
         .assert()
         .code(3);
-    assert!(stderr_of(&a).contains("wrong password"), "{}", stderr_of(&a));
+    assert!(
+        stderr_of(&a).contains("wrong password"),
+        "{}",
+        stderr_of(&a)
+    );
     assert!(!f.path("out.mp4").exists());
     scelle()
         .arg("verify")
@@ -219,7 +223,11 @@ fn damaged_chunk_exits_4_names_it_and_removes_partial_output() {
         .args(["--sha256", &hash])
         .assert()
         .code(4);
-    assert!(stderr_of(&a).contains("SHA-256 mismatch"), "{}", stderr_of(&a));
+    assert!(
+        stderr_of(&a).contains("SHA-256 mismatch"),
+        "{}",
+        stderr_of(&a)
+    );
     // Truncated: exit 4 and says so.
     std::fs::write(f.path("cut.scelle"), &bytes[..bytes.len() - 1000]).unwrap();
     let a = scelle()

@@ -136,7 +136,9 @@ fn pipelined_and_inline_writers_agree() {
 #[test]
 fn wrong_password_is_reported_as_such() {
     let sealed = seal(b"secret", &params(10, false));
-    let err = SealReader::new(Cursor::new(&sealed), b"not-the-password").err().unwrap();
+    let err = SealReader::new(Cursor::new(&sealed), b"not-the-password")
+        .err()
+        .unwrap();
     assert!(matches!(err, SealError::WrongPassword), "{err:?}");
     let err = SealFile::open(Cursor::new(&sealed), b"nope").err().unwrap();
     assert!(matches!(err, SealError::WrongPassword), "{err:?}");
@@ -170,7 +172,10 @@ fn unfinished_writer_leaves_a_truncated_container() {
             Err(e) => break e,
         }
     };
-    assert!(matches!(err, SealError::Truncated { after_chunk: 2 }), "{err:?}");
+    assert!(
+        matches!(err, SealError::Truncated { after_chunk: 2 }),
+        "{err:?}"
+    );
 }
 
 /// Generated data in 1 MiB blocks, each stamped with its index.

@@ -59,7 +59,10 @@ fn open_with_keys(file: &[u8], keys: &FileKeys) -> Result<u64, SealError> {
 /// The error a change at `pos` must produce when the header is intact.
 fn check_body_flip(file: &[u8], payload: usize, pos: usize, err: SealError) {
     if pos < payload {
-        assert!(matches!(err, SealError::MetadataTampered), "pos {pos}: {err:?}");
+        assert!(
+            matches!(err, SealError::MetadataTampered),
+            "pos {pos}: {err:?}"
+        );
     } else {
         let chunk = ((pos - payload) / CT) as u64;
         assert!(
@@ -153,7 +156,10 @@ fn truncation_when_the_final_chunk_is_full() {
     let (file, payload) = sealed(3 * CHUNK);
     let keys = keys_for(&file);
     let err = open_with_keys(&file[..payload + 2 * CT], &keys).unwrap_err();
-    assert!(matches!(err, SealError::Truncated { after_chunk: 2 }), "{err:?}");
+    assert!(
+        matches!(err, SealError::Truncated { after_chunk: 2 }),
+        "{err:?}"
+    );
 }
 
 fn chunk(file: &[u8], payload: usize, i: usize) -> &[u8] {
@@ -185,7 +191,13 @@ fn duplicated_chunks_are_reported() {
     over[payload + 2 * CT..payload + 3 * CT].copy_from_slice(chunk(&file, payload, 1));
     let err = open_with_keys(&over, &keys).unwrap_err();
     assert!(
-        matches!(err, SealError::Duplicated { chunk: 2, copy_of: 1 }),
+        matches!(
+            err,
+            SealError::Duplicated {
+                chunk: 2,
+                copy_of: 1
+            }
+        ),
         "{err:?}"
     );
     // Chunk 0 inserted a second time.
@@ -193,7 +205,13 @@ fn duplicated_chunks_are_reported() {
     inserted.extend_from_slice(&file[payload..]);
     let err = open_with_keys(&inserted, &keys).unwrap_err();
     assert!(
-        matches!(err, SealError::Duplicated { chunk: 1, copy_of: 0 }),
+        matches!(
+            err,
+            SealError::Duplicated {
+                chunk: 1,
+                copy_of: 0
+            }
+        ),
         "{err:?}"
     );
 }
@@ -235,7 +253,10 @@ fn forged_header_fields_are_refused_before_any_work() {
         f
     };
     let err = open_with_password(&set(8, &2u16.to_le_bytes())).unwrap_err();
-    assert!(matches!(err, SealError::UnknownVersion { found: 2 }), "{err:?}");
+    assert!(
+        matches!(err, SealError::UnknownVersion { found: 2 }),
+        "{err:?}"
+    );
     let err = open_with_password(&set(0, b"GARBAGE!")).unwrap_err();
     assert!(matches!(err, SealError::NotAContainer), "{err:?}");
     // 1 TiB of Argon2 memory: refused instantly, not attempted.

@@ -95,7 +95,9 @@ fn spec_open(file: &[u8], password: &[u8]) -> Result<SpecOpened, &'static str> {
     .unwrap();
     let hkdf = |ikm: &[u8], salt: &[u8], info: &[u8]| {
         let mut out = [0u8; 32];
-        Hkdf::<Sha256>::new(Some(salt), ikm).expand(info, &mut out).unwrap();
+        Hkdf::<Sha256>::new(Some(salt), ikm)
+            .expand(info, &mut out)
+            .unwrap();
         out
     };
     let kek = hkdf(&stretched, b"", b"scelle v1 key wrap");
@@ -183,22 +185,37 @@ fn vectors_hold() {
         let lib = lib_open(&file, password);
         let spec = spec_open(&file, password);
         if outcome == "ok" {
-            assert!(!name.starts_with("fail_"), "{name}: fail_ vector expected ok");
+            assert!(
+                !name.starts_with("fail_"),
+                "{name}: fail_ vector expected ok"
+            );
             let (meta, plain) = lib.unwrap_or_else(|e| panic!("{name}: {e:?}"));
             let spec = spec.unwrap_or_else(|e| panic!("{name}: spec decryptor: {e}"));
             let want_hash = &expect["plaintext_sha256"];
             assert_eq!(&hex::encode(Sha256::digest(&plain)), want_hash, "{name}");
-            assert_eq!(&hex::encode(Sha256::digest(&spec.plaintext)), want_hash, "{name}");
+            assert_eq!(
+                &hex::encode(Sha256::digest(&spec.plaintext)),
+                want_hash,
+                "{name}"
+            );
             assert_eq!(plain.len().to_string(), expect["plaintext_len"], "{name}");
             let json: Metadata = serde_json::from_str(&expect["metadata"]).unwrap();
             assert_eq!(meta, json, "{name}");
-            assert_eq!(serde_json::from_slice::<Metadata>(&spec.metadata).unwrap(), json);
+            assert_eq!(
+                serde_json::from_slice::<Metadata>(&spec.metadata).unwrap(),
+                json
+            );
             for (k, v) in &spec.values {
                 assert_eq!(&hex::encode(v), &expect[*k], "{name}: {k}");
             }
         } else {
-            assert!(name.starts_with("fail_"), "{name}: failing vectors are named fail_*");
-            let err = lib.err().unwrap_or_else(|| panic!("{name}: opened but must fail"));
+            assert!(
+                name.starts_with("fail_"),
+                "{name}: failing vectors are named fail_*"
+            );
+            let err = lib
+                .err()
+                .unwrap_or_else(|| panic!("{name}: opened but must fail"));
             assert_eq!(kind(&err), outcome, "{name}: {err:?}");
             if let Some((key, n)) = chunk_of(&err)
                 && let Some(want) = expect.get(key)
@@ -279,7 +296,12 @@ fn write_vectors() {
     let chunk = |i: usize| three[payload + i * ct..payload + (i + 1) * ct].to_vec();
     let mut f = three.clone();
     f[payload + ct + 5] ^= 0x40;
-    fail("fail_tampered_chunk_1", &f, "tampered", &[("chunk", "1".into())]);
+    fail(
+        "fail_tampered_chunk_1",
+        &f,
+        "tampered",
+        &[("chunk", "1".into())],
+    );
     fail(
         "fail_truncated_after_chunk_2",
         &three[..payload + 2 * ct],
@@ -290,15 +312,30 @@ fn write_vectors() {
     f.extend(chunk(1));
     f.extend(chunk(0));
     f.extend_from_slice(&three[payload + 2 * ct..]);
-    fail("fail_swapped_chunks", &f, "reordered", &[("chunk", "0".into())]);
+    fail(
+        "fail_swapped_chunks",
+        &f,
+        "reordered",
+        &[("chunk", "0".into())],
+    );
     let mut f = three[..payload + ct].to_vec();
     f.extend(chunk(0));
     f.extend_from_slice(&three[payload + ct..]);
-    fail("fail_duplicated_chunk", &f, "duplicated", &[("chunk", "1".into())]);
+    fail(
+        "fail_duplicated_chunk",
+        &f,
+        "duplicated",
+        &[("chunk", "1".into())],
+    );
     let one = seal(&plain(1024), 30);
     let mut f = one.clone();
     f.extend_from_slice(b"appended");
-    fail("fail_trailing_data", &f, "trailing_data", &[("after_chunk", "1".into())]);
+    fail(
+        "fail_trailing_data",
+        &f,
+        "trailing_data",
+        &[("after_chunk", "1".into())],
+    );
     let mut f = three.clone();
     f[8] = 2;
     fail("fail_unknown_version", &f, "unknown_version", &[]);
@@ -314,7 +351,12 @@ fn write_vectors() {
     let mut f = three.clone();
     f[120] ^= 1;
     fail("fail_metadata_changed", &f, "metadata_tampered", &[]);
-    fail("fail_not_a_container", b"\x00\x00\x00\x18ftypisom", "not_a_container", &[]);
+    fail(
+        "fail_not_a_container",
+        b"\x00\x00\x00\x18ftypisom",
+        "not_a_container",
+        &[],
+    );
     // The right file with the wrong password.
     std::fs::write(d.join("fail_wrong_password.scelle"), &three).unwrap();
     std::fs::write(

@@ -240,11 +240,7 @@ fn seal(args: &SealArgs) -> Result<(), Failed> {
             return Err(f);
         }
     };
-    println!(
-        "{}  {}",
-        hex::encode(summary.sha256),
-        args.output.display()
-    );
+    println!("{}  {}", hex::encode(summary.sha256), args.output.display());
     eprintln!(
         "sealed {} bytes into {} ({} bytes, {} chunks); SHA-256 above goes on the receipt",
         summary.plaintext_bytes,
@@ -275,7 +271,10 @@ fn ask_password(args_file: Option<&PathBuf>) -> Result<Zeroizing<String>, Failed
 fn open(args: &OpenArgs) -> Result<(), Failed> {
     let password = ask_password(args.password_file.as_ref())?;
     let input = File::open(&args.input).map_err(|e| io_fail("cannot open", &args.input, e))?;
-    let mut reader = SealReader::new(BufReader::with_capacity(1 << 20, input), password.as_bytes())?;
+    let mut reader = SealReader::new(
+        BufReader::with_capacity(1 << 20, input),
+        password.as_bytes(),
+    )?;
     drop(password);
     let to_stdout = args.output.as_os_str() == "-";
     let mut out: Box<dyn Write> = if to_stdout {
@@ -342,9 +341,10 @@ fn verify(args: &VerifyArgs) -> Result<(), Failed> {
     let expected = match &args.sha256 {
         Some(h) => {
             let bytes = hex::decode(h.trim()).ok().filter(|b| b.len() == 32);
-            Some(bytes.ok_or_else(|| {
-                fail(Exit::Usage, "--sha256 takes 64 hexadecimal characters")
-            })?)
+            Some(
+                bytes
+                    .ok_or_else(|| fail(Exit::Usage, "--sha256 takes 64 hexadecimal characters"))?,
+            )
         }
         None => None,
     };

@@ -138,7 +138,11 @@ impl FileKeys {
 }
 
 /// The payload nonce of chunk `index`: prefix (7) ‖ index (u32 big-endian) ‖ last flag (1).
-pub fn chunk_nonce(prefix: &[u8; NONCE_PREFIX_LEN], index: u32, last: bool) -> Nonce<aes_gcm::aead::consts::U12> {
+pub fn chunk_nonce(
+    prefix: &[u8; NONCE_PREFIX_LEN],
+    index: u32,
+    last: bool,
+) -> Nonce<aes_gcm::aead::consts::U12> {
     let mut n = [0u8; 12];
     n[..7].copy_from_slice(prefix);
     n[7..11].copy_from_slice(&index.to_be_bytes());

@@ -34,7 +34,7 @@ impl std::fmt::Display for Missing {
             Missing::Length => "at least 16 characters",
             Missing::Letter => "a letter",
             Missing::Digit => "a digit",
-            Missing::Special => "a special character (not a letter, digit or space)",
+            Missing::Special => "a special character (e.g. - _ . ! ? @)",
         })
     }
 }
@@ -47,7 +47,10 @@ pub struct WeakPassword {
 }
 
 fn list(m: &[Missing]) -> String {
-    m.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    m.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Checks a password against STEP-4 and says what is missing.

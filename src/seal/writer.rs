@@ -141,7 +141,7 @@ fn encrypt_chunk(
 }
 
 enum Engine {
-    Inline(FileKeys),
+    Inline(Box<FileKeys>),
     Pipelined(Pipeline),
 }
 
@@ -230,7 +230,7 @@ impl<W: Write> SealWriter<W> {
                 file_keys.nonce_prefix(),
             ))
         } else {
-            Engine::Inline(file_keys)
+            Engine::Inline(Box::new(file_keys))
         };
         Ok(SealWriter {
             sink,
