@@ -4,7 +4,8 @@
 //!     cargo run --release --example seal_bench -- [SIZE_GIB...]      (default: 1 8)
 //!
 //! Inputs live in tmpfs (`$SCELLE_BENCH_DIR`, default /dev/shm/scelle-bench); outputs go to
-//! /dev/null, except the sealed file `open` reads back, which lives in tmpfs. Each measured
+//! /dev/null, except the encrypted files the decryption rows read back, which live in tmpfs one
+//! at a time (so tmpfs needs one input size free, never two). Each measured
 //! operation runs in its own child process so its peak RSS (VmHWM) is its own. The Argon2id
 //! time with the default parameters is measured once, separately.
 
@@ -188,6 +189,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::env::var("SCELLE_BENCH_DIR").unwrap_or_else(|_| "/dev/shm/scelle-bench".into()),
     );
     std::fs::create_dir_all(&dir)?;
+    // gpg uses it as its home directory and wants it private.
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
     let pw_file = dir.join("password");
     std::fs::write(&pw_file, PASSWORD)?;
     let key_file = dir.join("age.key");
@@ -265,27 +268,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             bytes,
             run_shell(&format!("%T sha256sum {i} > /dev/null")),
         );
-        // Decryption: one encrypted file in tmpfs at a time, input removed first.
-        let (_, _) = run_child(&["seal", &i.to_string(), &s.to_string(), "pipelined"]);
-        run_shell(&format!(
-            "{gpg} --symmetric --cipher-algo AES256 --compress-algo none -o {o}.gpg {i}"
-        ));
+        // Decryption: the input is removed first, and each encrypted file is made from a
+        // stream of zeros (same cipher work), so tmpfs holds one file of the size at a time.
         std::fs::remove_file(&input)?;
+        let zeros = format!("head -c {bytes} /dev/zero");
+        let me = std::env::current_exe()?;
+        run_shell(&format!(
+            "{zeros} | {} --child seal /dev/stdin {s} pipelined > /dev/null",
+            me.display()
+        ));
         row(
             "scelle open -> /dev/null",
             bytes,
             run_child(&["open", &s.to_string(), "/dev/null"]),
         );
         std::fs::remove_file(&sealed)?;
+        run_shell(&format!(
+            "{zeros} | {gpg} --symmetric --cipher-algo AES256 --compress-algo none -o {o}.gpg"
+        ));
         row(
             "gpg --decrypt -> /dev/null",
             bytes,
             run_shell(&format!("%T {gpg} --decrypt -o /dev/null {o}.gpg")),
         );
         std::fs::remove_file(format!("{o}.gpg"))?;
-        make_input(&input, bytes)?;
-        run_shell(&format!("age -r {recipient} -o {o}.age {i}"));
-        std::fs::remove_file(&input)?;
+        run_shell(&format!("{zeros} | age -r {recipient} -o {o}.age"));
         row(
             "age -d -> /dev/null",
             bytes,
@@ -293,6 +300,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         std::fs::remove_file(format!("{o}.age"))?;
     }
+    let _ = Command::new("gpgconf")
+        .arg("--homedir")
+        .arg(&dir)
+        .args(["--kill", "gpg-agent"])
+        .status();
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
