@@ -36,7 +36,7 @@ pub struct SealArgs {
     /// Media type recorded in the metadata (default: from the file extension).
     #[arg(long)]
     pub media_type: Option<String>,
-    /// Argon2id memory in MiB (default 64, see docs/decisions/0002-argon2-parameters.md).
+    /// Argon2id memory in MiB (default 256, see docs/decisions/0002-argon2-parameters.md).
     #[arg(long, default_value_t = KdfParams::DEFAULT.m_cost_kib / 1024)]
     pub kdf_memory_mib: u32,
     /// Argon2id passes.
