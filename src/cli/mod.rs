@@ -15,6 +15,7 @@ pub mod serve;
 use crate::error::Exit;
 
 pub mod register;
+pub mod seal;
 
 /// scelle: sealed, encrypted CCTV evidence with a tamper-evident extraction register.
 #[derive(Debug, Parser)]
@@ -32,6 +33,12 @@ pub enum Command {
     Case(Box<case::Args>),
     /// The extraction register: verify, report, head, backup.
     Register(register::RegisterArgs),
+    /// Seal a file into an encrypted evidence container.
+    Seal(seal::SealArgs),
+    /// Decrypt a sealed container (asks for the password).
+    Open(seal::OpenArgs),
+    /// Check a sealed container: structure and SHA-256, or everything with the password.
+    Verify(seal::VerifyArgs),
 }
 
 /// Entry point used by `main.rs`.
@@ -59,6 +66,18 @@ pub fn main() -> ExitCode {
         Command::Register(args) => {
             init_tracing("warn");
             register::run(args)
+        }
+        Command::Seal(args) => {
+            init_tracing("warn");
+            seal::run_seal(args)
+        }
+        Command::Open(args) => {
+            init_tracing("warn");
+            seal::run_open(args)
+        }
+        Command::Verify(args) => {
+            init_tracing("warn");
+            seal::run_verify(args)
         }
     }
 }
