@@ -266,8 +266,8 @@ impl OnvifClient {
                 .iter()
                 .filter_map(|v| v.to_str().ok())
                 .find_map(Challenge::parse);
-            match (challenge, &self.credentials) {
-                (Some(c), Some(_)) => {
+            if let (Some(c), Some(_)) = (challenge, &self.credentials) {
+                {
                     let stale_retry = self
                         .digest
                         .lock()
@@ -287,7 +287,6 @@ impl OnvifClient {
                         .post(url, operation, namespace, body, authenticated)
                         .await?;
                 }
-                _ => {}
             }
         }
         let status = resp.status();
