@@ -267,26 +267,24 @@ impl OnvifClient {
                 .filter_map(|v| v.to_str().ok())
                 .find_map(Challenge::parse);
             if let (Some(c), Some(_)) = (challenge, &self.credentials) {
-                {
-                    let stale_retry = self
-                        .digest
-                        .lock()
-                        .map(|g| g.as_ref().map(|(old, _)| old.nonce != c.nonce))
-                        .unwrap_or(None);
-                    if stale_retry == Some(false) {
-                        // Same nonce refused again: the password is wrong.
-                        return Err(Error::Auth {
-                            target,
-                            method: operation.to_string(),
-                        });
-                    }
-                    if let Ok(mut g) = self.digest.lock() {
-                        *g = Some((c, 0));
-                    }
-                    resp = self
-                        .post(url, operation, namespace, body, authenticated)
-                        .await?;
+                let stale_retry = self
+                    .digest
+                    .lock()
+                    .map(|g| g.as_ref().map(|(old, _)| old.nonce != c.nonce))
+                    .unwrap_or(None);
+                if stale_retry == Some(false) {
+                    // Same nonce refused again: the password is wrong.
+                    return Err(Error::Auth {
+                        target,
+                        method: operation.to_string(),
+                    });
                 }
+                if let Ok(mut g) = self.digest.lock() {
+                    *g = Some((c, 0));
+                }
+                resp = self
+                    .post(url, operation, namespace, body, authenticated)
+                    .await?;
             }
         }
         let status = resp.status();
