@@ -498,12 +498,8 @@ impl<'a> Pull<'a> {
                 extra.push(("Rate-Control", "no".into()));
             }
         }
-        let play_uri = if desc.control.as_deref().is_some_and(|c| c != "*") || tracks.len() > 1 {
-            base.clone()
-        } else {
-            controls[0].clone()
-        };
-        let resp = session.request(Method::Play, &play_uri, &extra).await?;
+        // Aggregate control: PLAY the session's base URL, which every server accepts.
+        let resp = session.request(Method::Play, &base, &extra).await?;
         let npt_start = header(&resp, "Range")
             .as_deref()
             .and_then(timeline::npt_start)
