@@ -155,8 +155,8 @@ const NTP_UNIX_OFFSET: i64 = 2_208_988_800;
 /// Converts a 64-bit NTP timestamp to an absolute time.
 pub fn ntp_to_timestamp(ntp: u64) -> Option<Timestamp> {
     let secs = (ntp >> 32) as i64 - NTP_UNIX_OFFSET;
-    let nanos = (((ntp & 0xffff_ffff) * 1_000_000_000) >> 32) as i32;
-    Timestamp::new(secs, nanos).ok()
+    let nanos = (((ntp & 0xffff_ffff) * 1_000_000_000 + (1 << 31)) >> 32) as i128;
+    Timestamp::from_nanosecond(i128::from(secs) * 1_000_000_000 + nanos).ok()
 }
 
 /// Converts an absolute time to a 64-bit NTP timestamp (saturating outside the NTP era).
