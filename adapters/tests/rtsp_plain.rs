@@ -60,7 +60,11 @@ async fn h265_seconds_10_to_20() {
 async fn digest_auth_right_and_wrong_credentials() {
     let dir = tempfile::tempdir().unwrap();
     let clip = make_clip(dir.path(), Codec::H264, 6);
-    let peer = Peer::start(free_port(), &[("h264", &clip)], &["--auth", "admin:s3cret-Pw"]);
+    let peer = Peer::start(
+        free_port(),
+        &[("h264", &clip)],
+        &["--auth", "admin:s3cret-Pw"],
+    );
     let with = |user: &str, password: &str| {
         let mut r = npt(peer.url("h264"), 0, 2);
         r.credentials = Some(Credentials {
@@ -75,9 +79,15 @@ async fn digest_auth_right_and_wrong_credentials() {
 
     let (res, events) = pull(quick_config(), with("admin", "wrong-password")).await;
     let err = res.unwrap_err();
-    assert!(matches!(err, Error::Auth { ref method, .. } if method == "DESCRIBE"), "{err:?}");
+    assert!(
+        matches!(err, Error::Auth { ref method, .. } if method == "DESCRIBE"),
+        "{err:?}"
+    );
     let msg = err.to_string();
-    assert!(msg.contains("refused the credentials") && !msg.contains("wrong-password"), "{msg}");
+    assert!(
+        msg.contains("refused the credentials") && !msg.contains("wrong-password"),
+        "{msg}"
+    );
     assert!(events.is_empty());
 
     // No credentials at all: the same clear error.
@@ -108,13 +118,22 @@ async fn server_killed_mid_stream_resumes_without_duplicates() {
     let summary = res.unwrap();
     let us = units(&events);
     // Each pts exactly once, one frame apart: no duplicate, nothing missing.
-    assert!(us.windows(2).all(|w| w[1].pts - w[0].pts == 3600), "{:?}",
-        us.windows(2).find(|w| w[1].pts - w[0].pts != 3600).map(|w| (w[0].pts, w[1].pts)));
+    assert!(
+        us.windows(2).all(|w| w[1].pts - w[0].pts == 3600),
+        "{:?}",
+        us.windows(2)
+            .find(|w| w[1].pts - w[0].pts != 3600)
+            .map(|w| (w[0].pts, w[1].pts))
+    );
     assert!((150..=200).contains(&us.len()), "{} units", us.len());
     // The outage happened mid-stream: the server's clock shows a pause of over a second.
     let pause = us
         .windows(2)
-        .map(|w| w[1].received_at.duration_since(w[0].received_at).as_secs_f64())
+        .map(|w| {
+            w[1].received_at
+                .duration_since(w[0].received_at)
+                .as_secs_f64()
+        })
         .fold(0.0, f64::max);
     assert!(pause > 1.0, "no outage seen (longest pause {pause} s)");
     assert!(summary.gaps.is_empty(), "{:?}", summary.gaps);

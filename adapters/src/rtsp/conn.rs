@@ -99,6 +99,13 @@ impl Connection {
             message: "URL has no host".into(),
         })?;
         let port = url.port().unwrap_or(if secure { 322 } else { 554 });
+        if secure && trust.is_none() {
+            return Err(Error::Tls {
+                target: target.into(),
+                message: "rtsps:// needs a trusted CA file or a pinned certificate fingerprint"
+                    .into(),
+            });
+        }
         let tcp = tokio::time::timeout(
             timeout,
             TcpStream::connect((host.trim_matches(['[', ']']), port)),
@@ -113,12 +120,7 @@ impl Connection {
             source,
         })?;
         let _ = tcp.set_nodelay(true);
-        let io: Box<dyn Io> = if secure {
-            let trust = trust.ok_or_else(|| Error::Tls {
-                target: target.into(),
-                message: "rtsps:// needs a trusted CA file or a pinned certificate fingerprint"
-                    .into(),
-            })?;
+        let io: Box<dyn Io> = if let (true, Some(trust)) = (secure, trust) {
             let tls_err = |message: String| Error::Tls {
                 target: target.into(),
                 message,

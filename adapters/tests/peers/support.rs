@@ -16,10 +16,20 @@ use tokio::sync::mpsc;
 /// Makes a `secs`-long 25 fps clip with a keyframe every 2 s and no B-frames.
 pub fn make_clip(dir: &Path, codec: Codec, secs: u32) -> PathBuf {
     let (name, args): (&str, &[&str]) = match codec {
-        Codec::H264 => ("clip_h264.mp4", &["-c:v", "libx264", "-preset", "ultrafast", "-bf", "0"]),
+        Codec::H264 => (
+            "clip_h264.mp4",
+            &["-c:v", "libx264", "-preset", "ultrafast", "-bf", "0"],
+        ),
         Codec::H265 => (
             "clip_h265.mp4",
-            &["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "bframes=0:log-level=error"],
+            &[
+                "-c:v",
+                "libx265",
+                "-preset",
+                "ultrafast",
+                "-x265-params",
+                "bframes=0:log-level=error",
+            ],
         ),
         Codec::Aac => panic!("video only"),
     };
@@ -28,7 +38,16 @@ pub fn make_clip(dir: &Path, codec: Codec, secs: u32) -> PathBuf {
         .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
         .arg(format!("testsrc=size=320x240:rate=25:duration={secs}"))
         .args(args)
-        .args(["-pix_fmt", "yuv420p", "-g", "50", "-keyint_min", "50", "-sc_threshold", "0"])
+        .args([
+            "-pix_fmt",
+            "yuv420p",
+            "-g",
+            "50",
+            "-keyint_min",
+            "50",
+            "-sc_threshold",
+            "0",
+        ])
         .arg(&out)
         .status()
         .expect("ffmpeg runs");
@@ -132,12 +151,23 @@ pub fn write_annexb(events: &[Event], path: &Path) -> usize {
 /// Frames ffprobe counts in an Annex-B file (`h264` or `hevc`).
 pub fn ffprobe_frames(format: &str, path: &Path) -> usize {
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-f", format, "-count_frames", "-select_streams", "v:0"])
+        .args([
+            "-v",
+            "error",
+            "-f",
+            format,
+            "-count_frames",
+            "-select_streams",
+            "v:0",
+        ])
         .args(["-show_entries", "stream=nb_read_frames", "-of", "csv=p=0"])
         .arg(path)
         .output()
         .unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0)
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0)
 }
 
 /// ffmpeg's strict decode of an Annex-B file: its stderr (empty when clean).
