@@ -36,6 +36,8 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    #[error("the pull from {target} was abandoned: its consumer stopped reading")]
+    Abandoned { target: String },
     #[error("{what} is not supported: {why}")]
     Unsupported { what: String, why: String },
     /// The device answered with a SOAP fault (ONVIF). `subcode` is the ONVIF `ter:` subcode
