@@ -10,14 +10,8 @@ pub mod clock;
 pub mod credentials;
 pub mod error;
 pub mod media;
-pub mod clock;
-pub mod credentials;
-pub mod error;
-pub mod media;
 pub mod onvif;
 pub mod rtsp;
-pub mod source;
-pub mod vendor;
 pub mod source;
 pub mod vendor;
 

@@ -12,19 +12,31 @@
 use jiff::Timestamp;
 
 use super::types::RecordingInformation;
-use crate::clock::device_to_server;
+use crate::clock::{device_to_server, server_to_device};
 use crate::{ClockOffset, Gap, GapReason, Plan, TimeRange};
 
 /// Device timestamps before this are treated as an unset clock.
 pub const PLAUSIBLE_SINCE: Timestamp = Timestamp::constant(946_684_800, 0); // 2000-01-01T00:00:00Z
 
-fn plausible(t: Option<Timestamp>) -> Option<Timestamp> {
-    t.filter(|t| *t >= PLAUSIBLE_SINCE)
+/// The earliest device time trusted, given the device's current clock: [`PLAUSIBLE_SINCE`],
+/// unless the device clock itself still runs before it (never set: then its whole timeline is
+/// on that clock, and the measured offset maps it onto real time).
+pub fn trusted_since(device_now: Timestamp) -> Timestamp {
+    if device_now < PLAUSIBLE_SINCE {
+        Timestamp::MIN
+    } else {
+        PLAUSIBLE_SINCE
+    }
 }
 
 /// The span a recording holds, on the device clock: `(start, end)`, `start == None` meaning
 /// "unknown, as far back as the device keeps". `None` if the recording holds nothing usable.
-pub fn recording_span(rec: &RecordingInformation) -> Option<(Option<Timestamp>, Timestamp)> {
+/// Times before `since` (see [`trusted_since`]) are not trusted.
+pub fn recording_span(
+    rec: &RecordingInformation,
+    since: Timestamp,
+) -> Option<(Option<Timestamp>, Timestamp)> {
+    let plausible = |t: Option<Timestamp>| t.filter(|t| *t >= since);
     let start = plausible(rec.earliest).or_else(|| {
         rec.tracks
             .iter()
@@ -45,9 +57,10 @@ pub fn plan(
     recordings: &[RecordingInformation],
     offset: &ClockOffset,
 ) -> Plan {
+    let since = trusted_since(server_to_device(offset.measured_at, offset));
     let mut spans: Vec<TimeRange> = recordings
         .iter()
-        .filter_map(recording_span)
+        .filter_map(|r| recording_span(r, since))
         .filter_map(|(start, end)| {
             let start = start.map_or(requested.start, |s| {
                 device_to_server(s, offset).max(requested.start)
@@ -195,6 +208,30 @@ mod tests {
             vec![range("2026-11-23T10:10:00Z", "2026-11-23T10:20:00Z")]
         );
         assert_eq!(p.missing.len(), 2);
+    }
+
+    #[test]
+    fn a_device_whose_clock_was_never_set_keeps_its_own_timeline() {
+        // The device clock reads 1900 (never set); its recordings are on that clock and the
+        // offset maps them onto the server's.
+        let device_epoch = ts("1900-01-01T00:00:00Z");
+        let server = ts("2026-11-23T10:00:00Z");
+        let off = ClockOffset {
+            measured_at: server,
+            offset_ms: device_epoch.duration_since(server).as_millis() as i64,
+            uncertainty_ms: 0,
+        };
+        let r = rec("1900-01-01T00:00:00Z", "1900-01-01T00:00:10Z");
+        let p = plan(
+            range("2026-11-23T10:00:00Z", "2026-11-23T10:00:20Z"),
+            &[r],
+            &off,
+        );
+        assert_eq!(
+            p.recorded,
+            vec![range("2026-11-23T10:00:00Z", "2026-11-23T10:00:10Z")]
+        );
+        assert_eq!(p.missing.len(), 1);
     }
 
     #[test]

@@ -48,6 +48,8 @@ pub struct Options {
     pub malformed_on: Option<&'static str>,
     /// Replace the replay URI in GetReplayUri.
     pub replay_uri: Option<String>,
+    /// Serve this fixture (one completed page) for GetRecordingSearchResults.
+    pub search_results: Option<&'static str>,
 }
 
 impl Default for Options {
@@ -61,6 +63,7 @@ impl Default for Options {
             hang_on: None,
             malformed_on: None,
             replay_uri: None,
+            search_results: None,
         }
     }
 }
@@ -349,6 +352,9 @@ async fn answer(state: &State, req: &Request) -> Option<(u16, String, Vec<u8>)> 
         "FindRecordings" => {
             *state.search_page.lock().unwrap() = 0;
             fixture("axis_find_recordings")
+        }
+        "GetRecordingSearchResults" if opts.search_results.is_some() => {
+            fixture(opts.search_results.unwrap_or_default())
         }
         "GetRecordingSearchResults" => {
             let mut page = state.search_page.lock().unwrap();
