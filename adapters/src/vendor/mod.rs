@@ -24,8 +24,12 @@
 //! [`Preset::Hikvision`], [`Preset::Dahua`], [`Preset::Uniview`]. Credentials never go in the
 //! URL: the RTSP client authenticates with Digest.
 
+pub mod source;
+
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
+
+pub use source::VendorSource;
 
 use crate::clock::server_to_device;
 use crate::{ClockOffset, Error, TimeRange};
