@@ -162,3 +162,31 @@ async fn http_digest_when_the_device_asks_for_it() {
     );
     assert!(seen.last().unwrap().http_digest_valid && seen.last().unwrap().wsse_valid);
 }
+
+#[tokio::test]
+async fn older_devices_are_found_through_get_capabilities() {
+    let ep = Endpoint::start(Options {
+        capabilities_only: true,
+        ..Options::default()
+    })
+    .await;
+    let source = OnvifSource::new(config(&ep, "c0rrect-h0rse"), None).unwrap();
+    source.clock_offset().await.unwrap();
+    let map = source.client().services().await.unwrap().clone();
+    // Addresses re-based on the configured device URL, paths kept.
+    let base = ep.url.trim_end_matches("/onvif/device_service");
+    assert_eq!(
+        map.search.as_deref(),
+        Some(format!("{base}/onvif/SearchRecording").as_str())
+    );
+    assert_eq!(
+        map.replay.as_deref(),
+        Some(format!("{base}/onvif/Replay").as_str())
+    );
+    assert_eq!(
+        map.media.as_deref(),
+        Some(format!("{base}/onvif/Media").as_str())
+    );
+    let ops = ep.operations();
+    assert_eq!(ops[1..3], ["GetServices", "GetCapabilities"], "{ops:?}");
+}

@@ -50,6 +50,8 @@ pub struct Options {
     pub replay_uri: Option<String>,
     /// Serve this fixture (one completed page) for GetRecordingSearchResults.
     pub search_results: Option<&'static str>,
+    /// Behave like an older device: fault on GetServices, answer GetCapabilities.
+    pub capabilities_only: bool,
 }
 
 impl Default for Options {
@@ -64,6 +66,7 @@ impl Default for Options {
             malformed_on: None,
             replay_uri: None,
             search_results: None,
+            capabilities_only: false,
         }
     }
 }
@@ -345,7 +348,11 @@ async fn answer(state: &State, req: &Request) -> Option<(u16, String, Vec<u8>)> 
     let body = match operation.as_str() {
         "GetSystemDateAndTime" => with_device_time(state, fixture("axis_get_system_date_and_time")),
         "GetDeviceInformation" => fixture("axis_get_device_information"),
+        "GetServices" if opts.capabilities_only => {
+            return Some((400, String::new(), fixture("axis_fault_invalid_token")));
+        }
         "GetServices" => fixture("axis_get_services"),
+        "GetCapabilities" => fixture("hikvision_get_capabilities"),
         "GetProfiles" => fixture("axis_get_profiles"),
         "GetStreamUri" => fixture("axis_get_stream_uri"),
         "GetRecordings" => fixture("axis_get_recordings"),
