@@ -28,6 +28,7 @@ async fn discovery_search_and_replay_uri_with_ws_security() {
 
     // The device clock is 180 s behind: measured within the round-trip bound.
     let offset = source.clock_offset().await.unwrap();
+    eprintln!("measured {offset:?} (true offset -180000 ms)");
     assert!(
         (offset.offset_ms + 180_000).abs() <= offset.uncertainty_ms as i64,
         "{offset:?}"
