@@ -30,7 +30,17 @@ async fn seconds_10_to_20(codec: Codec) {
     let peer = Peer::start(free_port(), &[(name, &clip)], &[]);
     let (res, events) = pull(quick_config(), npt(peer.url(name), 10, 20)).await;
     let summary = res.unwrap();
-    assert!(matches!(events.first(), Some(Event::Streams(s)) if s[0].codec == codec));
+    match events.first() {
+        Some(Event::Streams(s)) => {
+            assert_eq!(s[0].codec, codec);
+            assert_eq!((s[0].width, s[0].height), (Some(320), Some(240)));
+            assert_eq!(
+                s[0].parameter_sets.len(),
+                if codec == Codec::H264 { 2 } else { 3 }
+            );
+        }
+        other => panic!("first event {other:?}"),
+    }
     assert!(matches!(events.last(), Some(Event::End)));
     assert!(summary.gaps.is_empty(), "{:?}", summary.gaps);
     let us = units(&events);
