@@ -152,3 +152,28 @@ async fn server_killed_mid_stream_resumes_without_duplicates() {
     assert_eq!(ffprobe_frames("h264", &file), frames);
     assert_eq!(ffmpeg_decode_errors("h264", &file), "");
 }
+
+#[tokio::test]
+async fn live_capture_for_a_duration() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = make_clip(dir.path(), Codec::H264, 20);
+    let peer = Peer::start(free_port(), &[("h264", &clip)], &[]);
+    let req = PullRequest {
+        camera: "live".into(),
+        url: peer.url("h264"),
+        credentials: None,
+        tls: None,
+        mode: Replay::Live {
+            duration: Duration::from_secs(3),
+        },
+    };
+    let t0 = std::time::Instant::now();
+    let (res, events) = pull(quick_config(), req).await;
+    let took = t0.elapsed().as_secs_f64();
+    res.unwrap();
+    assert!(matches!(events.last(), Some(Event::End)));
+    let n = units(&events).len();
+    // 3 s of a real-time 25 fps stream.
+    assert!((60..=90).contains(&n), "{n} units in {took} s");
+    assert!((2.9..6.0).contains(&took), "{took} s");
+}
