@@ -526,6 +526,7 @@ impl<'a> Pull<'a> {
                 }
                 let idx = url
                     .as_deref()
+                    .filter(|u| !u.is_empty())
                     .and_then(|u| {
                         controls
                             .iter()
