@@ -10,7 +10,7 @@ use scelle_adapters::rtsp::{h264, rtp};
 fuzz_target!(|data: &[u8]| {
     let mut d = h264::Depacketizer::new();
     let mut rest = data;
-    let mut check = |d: &mut h264::Depacketizer| {
+    let check = |d: &mut h264::Depacketizer| {
         while let Some(f) = d.pop() {
             let mut au = &f.data[..];
             while !au.is_empty() {

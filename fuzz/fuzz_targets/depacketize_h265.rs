@@ -10,7 +10,7 @@ use scelle_adapters::rtsp::{h265, rtp};
 fuzz_target!(|data: &[u8]| {
     let mut d = h265::Depacketizer::new();
     let mut rest = data;
-    let mut check = |d: &mut h265::Depacketizer| {
+    let check = |d: &mut h265::Depacketizer| {
         while let Some(f) = d.pop() {
             let mut au = &f.data[..];
             while !au.is_empty() {
