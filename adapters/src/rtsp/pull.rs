@@ -392,6 +392,12 @@ impl<'a> Pull<'a> {
     async fn run_once(&mut self) -> Result<SessionEnd, Error> {
         let (mut session, base, desc) = self.describe().await?;
         let tracks: Vec<&Track> = desc.tracks.iter().filter(|t| t.codec.is_some()).collect();
+        if tracks.len() > 32 {
+            return Err(Error::Unsupported {
+                what: format!("the media of {}", self.target),
+                why: format!("{} tracks in its SDP (at most 32)", tracks.len()),
+            });
+        }
         if tracks.is_empty() {
             return Err(Error::Unsupported {
                 what: format!("the media of {}", self.target),
