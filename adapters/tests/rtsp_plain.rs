@@ -30,7 +30,17 @@ async fn seconds_10_to_20(codec: Codec) {
     let peer = Peer::start(free_port(), &[(name, &clip)], &[]);
     let (res, events) = pull(quick_config(), npt(peer.url(name), 10, 20)).await;
     let summary = res.unwrap();
-    assert!(matches!(events.first(), Some(Event::Streams(s)) if s[0].codec == codec));
+    match events.first() {
+        Some(Event::Streams(s)) => {
+            assert_eq!(s[0].codec, codec);
+            assert_eq!((s[0].width, s[0].height), (Some(320), Some(240)));
+            assert_eq!(
+                s[0].parameter_sets.len(),
+                if codec == Codec::H264 { 2 } else { 3 }
+            );
+        }
+        other => panic!("first event {other:?}"),
+    }
     assert!(matches!(events.last(), Some(Event::End)));
     assert!(summary.gaps.is_empty(), "{:?}", summary.gaps);
     let us = units(&events);
@@ -141,4 +151,29 @@ async fn server_killed_mid_stream_resumes_without_duplicates() {
     let frames = write_annexb(&events, &file);
     assert_eq!(ffprobe_frames("h264", &file), frames);
     assert_eq!(ffmpeg_decode_errors("h264", &file), "");
+}
+
+#[tokio::test]
+async fn live_capture_for_a_duration() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = make_clip(dir.path(), Codec::H264, 20);
+    let peer = Peer::start(free_port(), &[("h264", &clip)], &[]);
+    let req = PullRequest {
+        camera: "live".into(),
+        url: peer.url("h264"),
+        credentials: None,
+        tls: None,
+        mode: Replay::Live {
+            duration: Duration::from_secs(3),
+        },
+    };
+    let t0 = std::time::Instant::now();
+    let (res, events) = pull(quick_config(), req).await;
+    let took = t0.elapsed().as_secs_f64();
+    res.unwrap();
+    assert!(matches!(events.last(), Some(Event::End)));
+    let n = units(&events).len();
+    // 3 s of a real-time 25 fps stream.
+    assert!((60..=90).contains(&n), "{n} units in {took} s");
+    assert!((2.9..6.0).contains(&took), "{took} s");
 }

@@ -18,6 +18,7 @@ mod pull;
 pub mod rtp;
 pub mod sdp;
 mod session;
+pub mod sps;
 mod timeline;
 pub mod tls;
 

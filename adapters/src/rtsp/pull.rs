@@ -17,7 +17,7 @@ use super::rtp::{self, RtcpItem};
 use super::sdp::{self, Track};
 use super::session::{Session, header};
 use super::timeline::{self, Unwrapper};
-use super::{ClientConfig, PullRequest, Replay, aac, h264, h265};
+use super::{ClientConfig, PullRequest, Replay, aac, h264, h265, sps};
 use crate::media::{AccessUnit, Codec, Event, Gap, GapReason, StreamInfo};
 use crate::{Error, PullSummary, redact_url};
 
@@ -392,6 +392,12 @@ impl<'a> Pull<'a> {
     async fn run_once(&mut self) -> Result<SessionEnd, Error> {
         let (mut session, base, desc) = self.describe().await?;
         let tracks: Vec<&Track> = desc.tracks.iter().filter(|t| t.codec.is_some()).collect();
+        if tracks.len() > 32 {
+            return Err(Error::Unsupported {
+                what: format!("the media of {}", self.target),
+                why: format!("{} tracks in its SDP (at most 32)", tracks.len()),
+            });
+        }
         if tracks.is_empty() {
             return Err(Error::Unsupported {
                 what: format!("the media of {}", self.target),
@@ -404,19 +410,24 @@ impl<'a> Pull<'a> {
                     continue;
                 };
                 let video = t.codec != Some(Codec::Aac);
+                let codec = t.codec.unwrap_or(Codec::H264);
+                let sets = if video {
+                    depack
+                        .parameter_sets()
+                        .unwrap_or_else(|| t.parameter_sets.clone())
+                } else {
+                    Vec::new()
+                };
+                let size = sps::size(codec, &sets);
                 self.streams.push(Stream {
                     info: StreamInfo {
                         index,
-                        codec: t.codec.unwrap_or(Codec::H264),
+                        codec,
                         clock_rate: t.clock_rate.max(1),
-                        parameter_sets: if video {
-                            t.parameter_sets.clone()
-                        } else {
-                            Vec::new()
-                        },
+                        parameter_sets: sets,
                         audio_config: t.audio_config.clone(),
-                        width: None,
-                        height: None,
+                        width: size.map(|s| s.0),
+                        height: size.map(|s| s.1),
                         sample_rate: (!video).then_some(t.clock_rate),
                         channels: if video {
                             None
@@ -521,6 +532,7 @@ impl<'a> Pull<'a> {
                 }
                 let idx = url
                     .as_deref()
+                    .filter(|u| !u.is_empty())
                     .and_then(|u| {
                         controls
                             .iter()
@@ -796,6 +808,10 @@ impl<'a> Pull<'a> {
                 .is_some_and(|p| p != s.info.parameter_sets);
         if new_params {
             s.info.parameter_sets = s.depack.parameter_sets().unwrap_or_default();
+            if let Some((w, h)) = sps::size(s.info.codec, &s.info.parameter_sets) {
+                s.info.width = Some(w);
+                s.info.height = Some(h);
+            }
         }
         let gap = s.pending_gap.take().map(|reason| Gap {
             stream: Some(i),

@@ -49,7 +49,8 @@ pub enum SdpError {
 
 /// Parses and interprets an SDP body.
 pub fn parse(body: &[u8]) -> Result<Description, SdpError> {
-    let session = sdp_types::Session::parse(body).map_err(|e| SdpError::Syntax(e.to_string()))?;
+    let clean = well_formed_lines(body);
+    let session = sdp_types::Session::parse(&clean).map_err(|e| SdpError::Syntax(e.to_string()))?;
     let attr = |attrs: &[sdp_types::Attribute], name: &str| {
         attrs
             .iter()
@@ -148,6 +149,21 @@ pub fn parse(body: &[u8]) -> Result<Description, SdpError> {
     })
 }
 
+/// Keeps only `x=value` lines. Cameras emit stray junk lines, and sdp-types 0.1.8 panics (an
+/// `assert_eq!` in its media parser, found by the `sdp` fuzz target) on a media section that
+/// follows a line not in `key=value` form; such lines are dropped before it sees them.
+fn well_formed_lines(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len() + 16);
+    for line in body.split(|b| *b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.len() >= 2 && line[1] == b'=' && line[0] != b'=' {
+            out.extend_from_slice(line);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    out
+}
+
 /// Resolves a track's control attribute against the session base URL.
 pub fn resolve_control(base: &str, control: Option<&str>) -> String {
     match control {
@@ -175,6 +191,16 @@ mod tests {
         a=control:stream=0\r\nm=audio 0 RTP/AVP 97\r\na=rtpmap:97 MPEG4-GENERIC/48000/2\r\n\
         a=fmtp:97 streamtype=5;profile-level-id=2;mode=AAC-hbr;config=1190;sizelength=13;indexlength=3;indexdeltalength=3\r\n\
         a=control:stream=1\r\n";
+
+    #[test]
+    fn junk_lines_are_dropped_not_fatal() {
+        let sdp = GST_H264.replace(
+            "a=control:stream=0\r\n",
+            "a=control:stream=0\r\nt0/2\r\n\r\r\n",
+        );
+        let d = parse(sdp.as_bytes()).unwrap();
+        assert_eq!(d.tracks.len(), 2);
+    }
 
     #[test]
     fn reads_gstreamer_description() {

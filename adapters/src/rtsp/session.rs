@@ -12,6 +12,9 @@ use super::auth::{self, Challenge, Credentials};
 use super::conn::{Connection, Incoming};
 use crate::Error;
 
+/// Media packets kept while waiting for an answer before the server is deemed broken.
+const MAX_EARLY_FRAMES: usize = 4096;
+
 const USER_AGENT: &str = concat!("scelle/", env!("CARGO_PKG_VERSION"));
 
 /// One RTSP session.
@@ -120,6 +123,14 @@ impl Session {
                     });
                 }
                 Some(Incoming::Data { channel, payload }) => {
+                    if self.early_data.len() >= MAX_EARLY_FRAMES {
+                        return Err(Error::Protocol {
+                            target: self.target.clone(),
+                            message: format!(
+                                "no answer to {method} among {MAX_EARLY_FRAMES} media packets"
+                            ),
+                        });
+                    }
                     self.early_data.push_back((channel, payload))
                 }
                 Some(Incoming::Request(_)) => {}
