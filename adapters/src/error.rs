@@ -36,8 +36,23 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    #[error("the pull from {target} was abandoned: its consumer stopped reading")]
+    Abandoned { target: String },
     #[error("{what} is not supported: {why}")]
     Unsupported { what: String, why: String },
+    /// The device answered with a SOAP fault (ONVIF). `subcode` is the ONVIF `ter:` subcode
+    /// without prefix (e.g. `NoRecording`, `InvalidToken`).
+    #[error("{target} refused {operation}: SOAP fault {code}{} ({reason})", subcode.as_deref().map(|s| format!("/{s}")).unwrap_or_default())]
+    Fault {
+        target: String,
+        operation: String,
+        code: String,
+        subcode: Option<String>,
+        reason: String,
+    },
+    /// Camera credentials could not be loaded. Never carries the secret itself.
+    #[error("camera credentials {path} {message}")]
+    Credentials { path: String, message: String },
 }
 
 /// Removes user and password from a URL for messages and logs.

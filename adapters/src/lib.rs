@@ -6,9 +6,14 @@
 //! [`Gap`]s, never hiding a missing second. The export pipeline (in the `scelle` crate) consumes
 //! these events to write MP4.
 
+pub mod clock;
+pub mod credentials;
 pub mod error;
 pub mod media;
+pub mod onvif;
+pub mod rtsp;
 pub mod source;
+pub mod vendor;
 
 pub use error::{Error, redact_url};
 pub use media::{AccessUnit, Codec, Event, Gap, GapReason, StreamInfo};

@@ -1,0 +1,213 @@
+//! Access-unit assembly shared by the H.264 and H.265 depacketizers: NAL units are appended in
+//! the MP4 sample format (4-byte big-endian length + NAL) straight into one buffer, fragments
+//! included, so each payload byte is copied exactly once between the socket and the consumer.
+//! An access unit ends at the RTP marker bit or when the RTP timestamp changes.
+
+use std::collections::VecDeque;
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use super::rtp::{OnvifExtension, RtpPacket};
+
+/// One depacketized access unit, still in RTP time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame {
+    pub timestamp: u32,
+    pub keyframe: bool,
+    /// Video: length-prefixed NAL units. Audio: one raw frame.
+    pub data: Bytes,
+    /// The ONVIF replay extension of the unit's first packet carrying one.
+    pub onvif: Option<OnvifExtension>,
+    /// Parameter sets seen in this unit differ from the previous ones.
+    pub new_parameters: bool,
+}
+
+/// Why a payload could not be depacketized. The unit it belonged to is dropped and reported as
+/// a gap by the caller.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DepacketizeError {
+    #[error("empty RTP payload")]
+    Empty,
+    #[error("truncated {0}")]
+    Truncated(&'static str),
+    #[error("fragment without its start")]
+    OrphanFragment,
+    #[error("unsupported NAL packet type {0}")]
+    UnsupportedType(u8),
+    #[error("access unit larger than {0} bytes")]
+    TooLarge(usize),
+}
+
+/// Bounds one access unit so a hostile stream cannot grow memory without end.
+pub const MAX_ACCESS_UNIT: usize = 64 << 20;
+
+/// Builds length-prefixed access units from NAL units and NAL fragments.
+#[derive(Debug, Default)]
+pub struct AuBuilder {
+    buf: BytesMut,
+    timestamp: Option<u32>,
+    keyframe: bool,
+    onvif: Option<OnvifExtension>,
+    new_parameters: bool,
+    /// Offset of the length prefix of a fragmented NAL in progress.
+    fragment_at: Option<usize>,
+    /// The unit lost a part: it is dropped at its boundary instead of emitted.
+    damaged: bool,
+    ready: VecDeque<Frame>,
+}
+
+impl AuBuilder {
+    /// Called before a packet's payload: closes the previous unit if the timestamp moved on.
+    pub fn begin_packet(&mut self, pkt: &RtpPacket) {
+        if self.timestamp.is_some_and(|t| t != pkt.timestamp) {
+            self.finish();
+        }
+        self.timestamp = Some(pkt.timestamp);
+        if self.onvif.is_none() {
+            self.onvif = pkt.onvif;
+        }
+    }
+
+    /// Called after a packet's payload.
+    pub fn end_packet(&mut self, pkt: &RtpPacket) {
+        if pkt.marker {
+            self.finish();
+        }
+    }
+
+    /// Appends one whole NAL unit.
+    pub fn push_nal(&mut self, nal: &[u8]) -> Result<(), DepacketizeError> {
+        if self.fragment_at.is_some() {
+            // A new NAL while a fragmented one is open: the fragment's end was lost.
+            self.abandon_fragment();
+        }
+        self.check_size(nal.len())?;
+        self.buf.put_u32(nal.len() as u32);
+        self.buf.put_slice(nal);
+        Ok(())
+    }
+
+    /// Starts a fragmented NAL with its reconstructed header.
+    pub fn start_fragment(&mut self, header: &[u8], body: &[u8]) -> Result<(), DepacketizeError> {
+        if self.fragment_at.is_some() {
+            self.abandon_fragment();
+        }
+        self.check_size(header.len() + body.len())?;
+        self.fragment_at = Some(self.buf.len());
+        self.buf.put_u32(0);
+        self.buf.put_slice(header);
+        self.buf.put_slice(body);
+        Ok(())
+    }
+
+    /// Continues (and with `end`, closes) the open fragmented NAL.
+    pub fn continue_fragment(&mut self, body: &[u8], end: bool) -> Result<(), DepacketizeError> {
+        let Some(at) = self.fragment_at else {
+            self.damaged = true;
+            return Err(DepacketizeError::OrphanFragment);
+        };
+        self.check_size(body.len())?;
+        self.buf.put_slice(body);
+        if end {
+            let len = (self.buf.len() - at - 4) as u32;
+            self.buf[at..at + 4].copy_from_slice(&len.to_be_bytes());
+            self.fragment_at = None;
+        }
+        Ok(())
+    }
+
+    /// The unit holds a random access point.
+    pub fn mark_keyframe(&mut self) {
+        self.keyframe = true;
+    }
+
+    /// The unit carries parameter sets that differ from the previous ones.
+    pub fn mark_new_parameters(&mut self) {
+        self.new_parameters = true;
+    }
+
+    /// Sequence numbers skipped: the unit in progress is incomplete and will be dropped.
+    pub fn lost(&mut self) {
+        if self.timestamp.is_some() {
+            self.damaged = true;
+        }
+    }
+
+    /// Drops the unit in progress (after a depacketization error).
+    pub fn damage(&mut self) {
+        self.damaged = true;
+    }
+
+    fn abandon_fragment(&mut self) {
+        if let Some(at) = self.fragment_at.take() {
+            self.buf.truncate(at);
+            self.damaged = true;
+        }
+    }
+
+    fn check_size(&mut self, add: usize) -> Result<(), DepacketizeError> {
+        if self.buf.len() + add + 4 > MAX_ACCESS_UNIT {
+            self.damaged = true;
+            return Err(DepacketizeError::TooLarge(MAX_ACCESS_UNIT));
+        }
+        Ok(())
+    }
+
+    /// Closes the unit in progress: emitted if whole, dropped if damaged.
+    pub fn finish(&mut self) {
+        self.abandon_fragment();
+        let data = self.buf.split().freeze();
+        if let Some(timestamp) = self.timestamp.take()
+            && !self.damaged
+            && !data.is_empty()
+        {
+            self.ready.push_back(Frame {
+                timestamp,
+                keyframe: self.keyframe,
+                data,
+                onvif: self.onvif,
+                new_parameters: self.new_parameters,
+            });
+        }
+        self.keyframe = false;
+        self.onvif = None;
+        self.new_parameters = false;
+        self.damaged = false;
+        self.timestamp = None;
+    }
+
+    /// The next completed unit, oldest first.
+    pub fn pop(&mut self) -> Option<Frame> {
+        self.ready.pop_front()
+    }
+}
+
+/// Keeps the latest copy of each parameter set and tells whether one changed.
+#[derive(Debug, Default, Clone)]
+pub struct ParameterSets {
+    pub sets: Vec<Option<Bytes>>,
+}
+
+impl ParameterSets {
+    pub fn new(kinds: usize) -> Self {
+        ParameterSets {
+            sets: vec![None; kinds],
+        }
+    }
+
+    /// Stores `nal` as kind `i`; true if it differs from what was known.
+    pub fn update(&mut self, i: usize, nal: &[u8]) -> bool {
+        match &self.sets[i] {
+            Some(old) if old[..] == *nal => false,
+            _ => {
+                self.sets[i] = Some(Bytes::copy_from_slice(nal));
+                true
+            }
+        }
+    }
+
+    /// All sets in order, if every kind is known.
+    pub fn complete(&self) -> Option<Vec<Bytes>> {
+        self.sets.iter().cloned().collect()
+    }
+}

@@ -1,0 +1,847 @@
+//! The pull: one or more RTSP sessions (a reconnection resumes where the last one stopped) that
+//! turn interleaved RTP into events. Owns the per-stream state that outlives a session (last
+//! delivered time, parameter sets announced) and the per-session state (sequence numbers, RTP
+//! clock anchor, RTCP mapping), and decides when the requested range is complete.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use jiff::Timestamp;
+use rtsp_types::Method;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::au::Frame;
+use super::conn::{Connection, Incoming};
+use super::rtp::{self, RtcpItem};
+use super::sdp::{self, Track};
+use super::session::{Session, header};
+use super::timeline::{self, Unwrapper};
+use super::{ClientConfig, PullRequest, Replay, aac, h264, h265, sps};
+use crate::media::{AccessUnit, Codec, Event, Gap, GapReason, StreamInfo};
+use crate::{Error, PullSummary, redact_url};
+
+enum Depack {
+    H264(h264::Depacketizer),
+    H265(h265::Depacketizer),
+    Aac(aac::Depacketizer),
+}
+
+impl Depack {
+    fn new(t: &Track) -> Option<Depack> {
+        Some(match t.codec? {
+            Codec::H264 => {
+                Depack::H264(h264::Depacketizer::new().with_parameter_sets(&t.parameter_sets))
+            }
+            Codec::H265 => {
+                Depack::H265(h265::Depacketizer::new().with_parameter_sets(&t.parameter_sets))
+            }
+            Codec::Aac => Depack::Aac(aac::Depacketizer::new(t.size_length, t.index_length)),
+        })
+    }
+
+    fn push(&mut self, p: &rtp::RtpPacket) -> Result<(), super::au::DepacketizeError> {
+        match self {
+            Depack::H264(d) => d.push(p),
+            Depack::H265(d) => d.push(p),
+            Depack::Aac(d) => d.push(p),
+        }
+    }
+
+    fn pop(&mut self) -> Option<Frame> {
+        match self {
+            Depack::H264(d) => d.pop(),
+            Depack::H265(d) => d.pop(),
+            Depack::Aac(d) => d.pop(),
+        }
+    }
+
+    fn lost(&mut self) {
+        match self {
+            Depack::H264(d) => d.lost(),
+            Depack::H265(d) => d.lost(),
+            Depack::Aac(d) => d.lost(),
+        }
+    }
+
+    fn flush(&mut self) {
+        match self {
+            Depack::H264(d) => d.flush(),
+            Depack::H265(d) => d.flush(),
+            Depack::Aac(d) => d.flush(),
+        }
+    }
+
+    fn parameter_sets(&self) -> Option<Vec<Bytes>> {
+        match self {
+            Depack::H264(d) => d.parameter_sets(),
+            Depack::H265(d) => d.parameter_sets(),
+            Depack::Aac(_) => None,
+        }
+    }
+}
+
+/// One received stream.
+struct Stream {
+    info: StreamInfo,
+    /// `a=control` and encoding, to match tracks again after a reconnection.
+    control: Option<String>,
+    depack: Depack,
+    // Per session:
+    rtp_channel: u8,
+    rtcp_channel: u8,
+    last_seq: Option<u16>,
+    unwrap: Unwrapper,
+    /// (extended RTP time, position in ticks) that ties this session's RTP clock to the pull.
+    anchor: Option<(i64, i64)>,
+    /// RTP-Info `rtptime` of this session's PLAY.
+    rtptime: Option<u32>,
+    /// RTCP sender report: (extended RTP time, absolute time).
+    sender_report: Option<(i64, Timestamp)>,
+    ended: bool,
+    // Across sessions:
+    last_pts: Option<i64>,
+    last_delta: i64,
+    last_time: Option<Timestamp>,
+    last_pos_ns: Option<i128>,
+    /// After a reconnection: units up to this pts were already delivered.
+    dedupe_until: Option<i64>,
+    resumed: bool,
+    pending_gap: Option<GapReason>,
+    end_of_section: bool,
+}
+
+impl Stream {
+    fn new_session(&mut self) {
+        self.last_seq = None;
+        self.unwrap.reset();
+        self.anchor = None;
+        self.rtptime = None;
+        self.sender_report = None;
+        self.ended = false;
+        // Drop whatever unit was half-received when the connection broke.
+        self.depack.lost();
+        self.depack.flush();
+        while self.depack.pop().is_some() {}
+    }
+
+    fn add_gap(&mut self, reason: GapReason) {
+        self.pending_gap = Some(match (self.pending_gap.take(), reason) {
+            (
+                Some(GapReason::PacketLoss { lost_packets: a }),
+                GapReason::PacketLoss { lost_packets: b },
+            ) => GapReason::PacketLoss {
+                lost_packets: a.saturating_add(b),
+            },
+            (Some(old), _) => old,
+            (None, r) => r,
+        });
+    }
+}
+
+/// How a session ended.
+enum SessionEnd {
+    /// The requested range or duration is complete.
+    Complete,
+}
+
+pub(super) struct Pull<'a> {
+    config: &'a ClientConfig,
+    req: PullRequest,
+    /// The URL without credentials.
+    url: url::Url,
+    target: String,
+    tx: mpsc::Sender<Event>,
+    streams: Vec<Stream>,
+    streams_sent: bool,
+    /// Position (ns) of the first delivered unit: pts 0.
+    base_ns: Option<i128>,
+    /// Server clock at the start of the pull.
+    origin: Timestamp,
+    origin_instant: Instant,
+    summary: PullSummary,
+}
+
+fn now() -> Timestamp {
+    Timestamp::now()
+}
+
+impl<'a> Pull<'a> {
+    pub(super) fn new(
+        config: &'a ClientConfig,
+        mut req: PullRequest,
+        tx: mpsc::Sender<Event>,
+    ) -> Result<Self, Error> {
+        let shown = redact_url(&req.url);
+        let target = if req.camera.is_empty() {
+            shown.clone()
+        } else {
+            format!("camera {} ({shown})", req.camera)
+        };
+        let mut url = url::Url::parse(&req.url).map_err(|e| Error::Protocol {
+            target: target.clone(),
+            message: format!("invalid URL: {e}"),
+        })?;
+        if !matches!(url.scheme().to_ascii_lowercase().as_str(), "rtsp" | "rtsps") {
+            return Err(Error::Unsupported {
+                what: format!("URL scheme {}", url.scheme()),
+                why: "only rtsp:// and rtsps:// are pulled by the RTSP client".into(),
+            });
+        }
+        if req.credentials.is_none() && !url.username().is_empty() {
+            let dec = |s: &str| {
+                url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default()
+            };
+            req.credentials = Some(super::Credentials {
+                user: dec(url.username()),
+                password: dec(url.password().unwrap_or("")),
+            });
+        }
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        Ok(Pull {
+            config,
+            req,
+            url,
+            target,
+            tx,
+            streams: Vec::new(),
+            streams_sent: false,
+            base_ns: None,
+            origin: now(),
+            origin_instant: Instant::now(),
+            summary: PullSummary::default(),
+        })
+    }
+
+    /// Runs sessions until the range is complete, reconnecting after a lost connection.
+    pub(super) async fn run(mut self) -> Result<PullSummary, Error> {
+        let mut attempts = 0;
+        loop {
+            let before = self.summary.units;
+            match self.run_once().await {
+                Ok(SessionEnd::Complete) => {
+                    self.send(Event::End).await?;
+                    return Ok(self.summary);
+                }
+                Err(e) => {
+                    let delivered = self.summary.units > 0;
+                    if self.summary.units > before {
+                        attempts = 0;
+                    }
+                    let retry = delivered
+                        && attempts < self.config.reconnect_attempts
+                        && matches!(
+                            e,
+                            Error::Io { .. } | Error::Timeout { .. } | Error::Connect { .. }
+                        );
+                    if retry {
+                        attempts += 1;
+                        tracing::warn!(target_url = %self.target, error = %e, attempt = attempts,
+                            "RTSP connection lost; reconnecting to resume");
+                        tokio::time::sleep(self.config.reconnect_delay).await;
+                        for s in &mut self.streams {
+                            s.new_session();
+                            s.dedupe_until = s.last_pts;
+                            s.resumed = true;
+                        }
+                        continue;
+                    }
+                    if delivered && !matches!(e, Error::Abandoned { .. }) {
+                        let start = self
+                            .streams
+                            .iter()
+                            .filter_map(|s| s.last_time)
+                            .max()
+                            .unwrap_or(self.origin);
+                        let end = self.requested_end().unwrap_or_else(now).max(start);
+                        let gap = Gap {
+                            stream: None,
+                            start,
+                            end,
+                            reason: GapReason::ConnectionLost,
+                        };
+                        self.summary.gaps.push(gap.clone());
+                        let _ = self.tx.send(Event::Gap(gap)).await;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// The absolute end of the request when it has one.
+    fn requested_end(&self) -> Option<Timestamp> {
+        match self.req.mode {
+            Replay::OnvifClock { end, .. } => Some(end),
+            Replay::Live { duration } => {
+                Some(timeline::add_ns(self.origin, duration.as_nanos() as i128))
+            }
+            Replay::Npt { .. } => None,
+        }
+    }
+
+    async fn send(&self, ev: Event) -> Result<(), Error> {
+        self.tx.send(ev).await.map_err(|_| Error::Abandoned {
+            target: self.target.clone(),
+        })
+    }
+
+    fn onvif(&self) -> bool {
+        matches!(self.req.mode, Replay::OnvifClock { .. })
+    }
+
+    /// Where to (re)start, as the PLAY `Range` header.
+    fn play_range(&self) -> Option<String> {
+        let resume_ns = self.streams.iter().filter_map(|s| s.last_pos_ns).max();
+        match &self.req.mode {
+            Replay::Npt { start, end } => {
+                let from = match resume_ns {
+                    Some(ns) => ns as f64 / 1e9,
+                    None => start.as_secs_f64(),
+                };
+                let to = end
+                    .map(|e| format!("{:.3}", e.as_secs_f64()))
+                    .unwrap_or_default();
+                Some(format!("npt={from:.3}-{to}"))
+            }
+            Replay::OnvifClock { start, end, .. } => {
+                let from = match resume_ns {
+                    Some(ns) => timeline::add_ns(*start, ns),
+                    None => *start,
+                };
+                Some(format!(
+                    "clock={}-{}",
+                    timeline::clock_format(from),
+                    timeline::clock_format(*end)
+                ))
+            }
+            Replay::Live { .. } => None,
+        }
+    }
+
+    async fn connect(&self, url: &url::Url) -> Result<Session, Error> {
+        let conn = Connection::connect(
+            url,
+            self.req.tls.as_ref(),
+            &self.target,
+            self.config.request_timeout,
+        )
+        .await?;
+        Ok(Session::new(
+            conn,
+            self.target.clone(),
+            self.req.credentials.clone(),
+            self.config.request_timeout,
+        ))
+    }
+
+    /// DESCRIBE, following redirects.
+    async fn describe(&self) -> Result<(Session, String, sdp::Description), Error> {
+        let mut url = self.url.clone();
+        for _ in 0..4 {
+            let mut session = self.connect(&url).await?;
+            let mut extra = vec![("Accept", "application/sdp".to_string())];
+            if self.onvif() {
+                extra.push(("Require", "onvif-replay".into()));
+            }
+            let resp = session
+                .request(Method::Describe, url.as_str(), &extra)
+                .await?;
+            let status = u16::from(resp.status());
+            if (300..400).contains(&status) {
+                let loc = header(&resp, "Location").ok_or_else(|| Error::Status {
+                    target: self.target.clone(),
+                    method: "DESCRIBE".into(),
+                    status,
+                    reason: "redirect without Location".into(),
+                })?;
+                url = url::Url::parse(loc.trim()).map_err(|e| Error::Protocol {
+                    target: self.target.clone(),
+                    message: format!("invalid redirect: {e}"),
+                })?;
+                let _ = url.set_username("");
+                let _ = url.set_password(None);
+                tracing::info!(target_url = %self.target, to = %redact_url(url.as_str()), "RTSP redirect");
+                continue;
+            }
+            let desc = sdp::parse(resp.body()).map_err(|e| Error::Protocol {
+                target: self.target.clone(),
+                message: e.to_string(),
+            })?;
+            let base = header(&resp, "Content-Base")
+                .or_else(|| header(&resp, "Content-Location"))
+                .map(|b| b.trim().to_string())
+                .unwrap_or_else(|| url.to_string());
+            let base = match desc.control.as_deref() {
+                Some(c) if c != "*" => sdp::resolve_control(&base, Some(c)),
+                _ => base,
+            };
+            return Ok((session, base, desc));
+        }
+        Err(Error::Protocol {
+            target: self.target.clone(),
+            message: "too many redirects".into(),
+        })
+    }
+
+    /// One session from DESCRIBE to the end of the range (or an error).
+    async fn run_once(&mut self) -> Result<SessionEnd, Error> {
+        let (mut session, base, desc) = self.describe().await?;
+        let tracks: Vec<&Track> = desc.tracks.iter().filter(|t| t.codec.is_some()).collect();
+        if tracks.len() > 32 {
+            return Err(Error::Unsupported {
+                what: format!("the media of {}", self.target),
+                why: format!("{} tracks in its SDP (at most 32)", tracks.len()),
+            });
+        }
+        if tracks.is_empty() {
+            return Err(Error::Unsupported {
+                what: format!("the media of {}", self.target),
+                why: "no H.264, H.265 or AAC track in its SDP".into(),
+            });
+        }
+        if self.streams.is_empty() {
+            for (index, t) in tracks.iter().enumerate() {
+                let Some(depack) = Depack::new(t) else {
+                    continue;
+                };
+                let video = t.codec != Some(Codec::Aac);
+                let codec = t.codec.unwrap_or(Codec::H264);
+                let sets = if video {
+                    depack
+                        .parameter_sets()
+                        .unwrap_or_else(|| t.parameter_sets.clone())
+                } else {
+                    Vec::new()
+                };
+                let size = sps::size(codec, &sets);
+                self.streams.push(Stream {
+                    info: StreamInfo {
+                        index,
+                        codec,
+                        clock_rate: t.clock_rate.max(1),
+                        parameter_sets: sets,
+                        audio_config: t.audio_config.clone(),
+                        width: size.map(|s| s.0),
+                        height: size.map(|s| s.1),
+                        sample_rate: (!video).then_some(t.clock_rate),
+                        channels: if video {
+                            None
+                        } else {
+                            Some(t.channels.unwrap_or(1))
+                        },
+                    },
+                    control: t.control.clone(),
+                    depack,
+                    rtp_channel: (2 * index) as u8,
+                    rtcp_channel: (2 * index + 1) as u8,
+                    last_seq: None,
+                    unwrap: Unwrapper::default(),
+                    anchor: None,
+                    rtptime: None,
+                    sender_report: None,
+                    ended: false,
+                    last_pts: None,
+                    last_delta: 0,
+                    last_time: None,
+                    last_pos_ns: None,
+                    dedupe_until: None,
+                    resumed: false,
+                    pending_gap: None,
+                    end_of_section: false,
+                });
+            }
+        } else if tracks.len() != self.streams.len()
+            || tracks
+                .iter()
+                .zip(&self.streams)
+                .any(|(t, s)| t.codec != Some(s.info.codec) || t.control != s.control)
+        {
+            return Err(Error::Protocol {
+                target: self.target.clone(),
+                message: "the tracks changed after reconnecting; cannot resume".into(),
+            });
+        }
+
+        // SETUP each track on its own pair of interleaved channels.
+        let mut controls = Vec::new();
+        for (i, t) in tracks.iter().enumerate() {
+            let control = sdp::resolve_control(&base, t.control.as_deref());
+            let mut extra = vec![(
+                "Transport",
+                format!("RTP/AVP/TCP;unicast;interleaved={}-{}", 2 * i, 2 * i + 1),
+            )];
+            if self.onvif() {
+                extra.push(("Require", "onvif-replay".into()));
+            }
+            let resp = session.request(Method::Setup, &control, &extra).await?;
+            if let Some(tr) = header(&resp, "Transport")
+                && let Some(v) = tr
+                    .split(';')
+                    .find_map(|p| p.trim().strip_prefix("interleaved="))
+            {
+                let mut ch = v.split('-').filter_map(|c| c.trim().parse::<u8>().ok());
+                if let Some(a) = ch.next() {
+                    self.streams[i].rtp_channel = a;
+                    self.streams[i].rtcp_channel = ch.next().unwrap_or(a.wrapping_add(1));
+                }
+            }
+            controls.push(control);
+        }
+
+        if !self.streams_sent {
+            self.send(Event::Streams(self.infos())).await?;
+            self.streams_sent = true;
+        }
+
+        // PLAY.
+        let mut extra = Vec::new();
+        if let Some(r) = self.play_range() {
+            extra.push(("Range", r));
+        }
+        if let Replay::OnvifClock { rate_control, .. } = self.req.mode {
+            extra.push(("Require", "onvif-replay".into()));
+            if !rate_control {
+                extra.push(("Rate-Control", "no".into()));
+            }
+        }
+        // Aggregate control: PLAY the session's base URL, which every server accepts.
+        let resp = session.request(Method::Play, &base, &extra).await?;
+        let npt_start = header(&resp, "Range")
+            .as_deref()
+            .and_then(timeline::npt_start)
+            .or(match &self.req.mode {
+                Replay::Npt { start, .. } => Some(start.as_secs_f64()),
+                _ => None,
+            });
+        if let Some(info) = header(&resp, "RTP-Info") {
+            for (i, entry) in info.split(',').enumerate() {
+                let mut url = None;
+                let mut rtptime = None;
+                for p in entry.split(';') {
+                    let p = p.trim();
+                    if let Some(u) = p.strip_prefix("url=") {
+                        url = Some(u.to_string());
+                    } else if let Some(t) = p.strip_prefix("rtptime=") {
+                        rtptime = t.parse::<u32>().ok();
+                    }
+                }
+                let idx = url
+                    .as_deref()
+                    .filter(|u| !u.is_empty())
+                    .and_then(|u| {
+                        controls
+                            .iter()
+                            .position(|c| c == u || c.ends_with(u) || u.ends_with(c.as_str()))
+                    })
+                    .unwrap_or(i);
+                if let Some(s) = self.streams.get_mut(idx) {
+                    s.rtptime = rtptime;
+                }
+            }
+        }
+        let npt_anchor_ns = npt_start.map(|s| (s * 1e9).round() as i128);
+        let keepalive_every = session.timeout / 2;
+        let mut next_keepalive = Instant::now() + keepalive_every;
+
+        // Data that came with the answers first, then the stream.
+        while let Some((ch, payload)) = session.early_data.pop_front() {
+            if self.on_data(ch, payload, npt_anchor_ns).await? {
+                return self.finish(&mut session, &base).await;
+            }
+        }
+        let live_end = match self.req.mode {
+            Replay::Live { duration } => Some(self.origin_instant + duration),
+            _ => None,
+        };
+        let mut last_data = Instant::now();
+        loop {
+            let mut wake = next_keepalive.min(last_data + self.config.idle_timeout);
+            if let Some(e) = live_end {
+                wake = wake.min(e);
+            }
+            match tokio::time::timeout_at(wake, session.conn.next()).await {
+                Err(_) => {
+                    if live_end.is_some_and(|e| Instant::now() >= e) {
+                        return self.finish(&mut session, &base).await;
+                    }
+                    if Instant::now() >= last_data + self.config.idle_timeout {
+                        return Err(Error::Timeout {
+                            target: self.target.clone(),
+                            what: "media data".into(),
+                        });
+                    }
+                }
+                Ok(Err(e)) => return Err(e),
+                Ok(Ok(None)) => {
+                    if self.streams.iter().all(|s| s.ended) {
+                        return self.finish(&mut session, &base).await;
+                    }
+                    return Err(Error::Io {
+                        target: self.target.clone(),
+                        message: "the server closed the connection mid-stream".into(),
+                        source: std::io::ErrorKind::UnexpectedEof.into(),
+                    });
+                }
+                Ok(Ok(Some(Incoming::Data { channel, payload }))) => {
+                    last_data = Instant::now();
+                    if self.on_data(channel, payload, npt_anchor_ns).await? {
+                        return self.finish(&mut session, &base).await;
+                    }
+                    if live_end.is_some_and(|e| last_data >= e) {
+                        return self.finish(&mut session, &base).await;
+                    }
+                }
+                Ok(Ok(Some(Incoming::Response(r)))) => {
+                    let status = u16::from(r.status());
+                    if !(200..300).contains(&status) {
+                        tracing::debug!(target_url = %self.target, status, "keep-alive answered with an error");
+                    }
+                }
+                Ok(Ok(Some(Incoming::Request(m)))) => {
+                    let m: &str = (&m).into();
+                    tracing::debug!(target_url = %self.target, method = m, "ignoring a request from the server");
+                }
+            }
+            if Instant::now() >= next_keepalive {
+                session
+                    .send(Method::GetParameter, base.as_str(), &[])
+                    .await?;
+                next_keepalive = Instant::now() + keepalive_every;
+            }
+        }
+    }
+
+    fn infos(&self) -> Vec<StreamInfo> {
+        self.streams.iter().map(|s| s.info.clone()).collect()
+    }
+
+    /// Flushes what is left, says goodbye (best effort) and reports completion.
+    async fn finish(&mut self, session: &mut Session, base: &str) -> Result<SessionEnd, Error> {
+        for i in 0..self.streams.len() {
+            if !self.streams[i].ended {
+                // The range or duration ended: a unit still open is complete only if its
+                // marker arrived, so nothing is flushed here.
+                continue;
+            }
+            self.streams[i].depack.flush();
+            while let Some(f) = self.streams[i].depack.pop() {
+                self.deliver(i, f, now(), None).await?;
+            }
+        }
+        let teardown = session.send(Method::Teardown, base, &[]);
+        let _ = tokio::time::timeout(Duration::from_secs(2), teardown).await;
+        Ok(SessionEnd::Complete)
+    }
+
+    /// Handles one interleaved frame; true when the pull is complete.
+    async fn on_data(
+        &mut self,
+        channel: u8,
+        payload: Bytes,
+        npt_anchor_ns: Option<i128>,
+    ) -> Result<bool, Error> {
+        let received_at = now();
+        let Some(i) = self
+            .streams
+            .iter()
+            .position(|s| s.rtp_channel == channel || s.rtcp_channel == channel)
+        else {
+            return Ok(false);
+        };
+        if self.streams[i].rtcp_channel == channel && self.streams[i].rtp_channel != channel {
+            for item in rtp::parse_rtcp(&payload) {
+                let s = &mut self.streams[i];
+                match item {
+                    RtcpItem::SenderReport { ntp, rtp: ts, .. } => {
+                        if let Some(t) = rtp::ntp_to_timestamp(ntp) {
+                            s.sender_report = Some((s.unwrap.peek(ts), t));
+                        }
+                    }
+                    RtcpItem::Bye => {
+                        s.ended = true;
+                        s.depack.flush();
+                        while let Some(f) = self.streams[i].depack.pop() {
+                            self.deliver(i, f, received_at, npt_anchor_ns).await?;
+                        }
+                    }
+                }
+            }
+            return Ok(self.streams.iter().all(|s| s.ended));
+        }
+        if self.streams[i].ended {
+            return Ok(self.streams.iter().all(|s| s.ended));
+        }
+        let pkt = match rtp::parse_rtp(payload) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(target_url = %self.target, error = %e, "dropping a malformed RTP packet");
+                let s = &mut self.streams[i];
+                s.depack.lost();
+                s.add_gap(GapReason::PacketLoss { lost_packets: 1 });
+                return Ok(false);
+            }
+        };
+        {
+            let s = &mut self.streams[i];
+            if let Some(last) = s.last_seq {
+                let step = pkt.sequence.wrapping_sub(last);
+                if step == 0 || step >= 0x8000 {
+                    // Duplicate or late packet: already accounted for.
+                    return Ok(false);
+                }
+                if step > 1 {
+                    s.depack.lost();
+                    s.add_gap(GapReason::PacketLoss {
+                        lost_packets: u32::from(step - 1),
+                    });
+                }
+            }
+            s.last_seq = Some(pkt.sequence);
+            if let Err(e) = s.depack.push(&pkt) {
+                tracing::warn!(target_url = %self.target, error = %e, "dropping a damaged access unit");
+                s.add_gap(GapReason::PacketLoss { lost_packets: 0 });
+            }
+        }
+        while let Some(f) = self.streams[i].depack.pop() {
+            self.deliver(i, f, received_at, npt_anchor_ns).await?;
+        }
+        Ok(self.streams.iter().all(|s| s.ended))
+    }
+
+    /// Times one access unit and sends it (with any pending gap or new parameters first).
+    async fn deliver(
+        &mut self,
+        i: usize,
+        f: Frame,
+        received_at: Timestamp,
+        npt_anchor_ns: Option<i128>,
+    ) -> Result<(), Error> {
+        let mode = self.req.mode.clone();
+        let origin = self.origin;
+        let s = &mut self.streams[i];
+        let rate = s.info.clock_rate;
+        if s.anchor.is_none()
+            && let Some(rt) = s.rtptime
+        {
+            s.unwrap.unwrap(rt);
+        }
+        let ext = s.unwrap.unwrap(f.timestamp);
+        let onvif_time = f.onvif.and_then(|o| rtp::ntp_to_timestamp(o.ntp));
+        let device_time = onvif_time.or_else(|| {
+            s.sender_report
+                .map(|(sr_ext, t)| timeline::add_ns(t, timeline::ticks_to_ns(ext - sr_ext, rate)))
+        });
+        // Position in ticks on the pull's reference (npt 0, the ONVIF start, or the pull start).
+        let pos = match (&mode, onvif_time) {
+            (Replay::OnvifClock { start, .. }, Some(t)) => {
+                let p = timeline::ns_to_ticks(timeline::nanos_between(*start, t), rate);
+                s.anchor = Some((ext, p));
+                p
+            }
+            _ => {
+                let (a_ext, a_pos) =
+                    *s.anchor
+                        .get_or_insert_with(|| match (&mode, npt_anchor_ns) {
+                            (Replay::Npt { .. }, Some(ns)) => (
+                                s.rtptime.map(|r| s.unwrap.peek(r)).unwrap_or(ext),
+                                timeline::ns_to_ticks(ns, rate),
+                            ),
+                            _ => (
+                                ext,
+                                timeline::ns_to_ticks(
+                                    timeline::nanos_between(origin, received_at),
+                                    rate,
+                                ),
+                            ),
+                        });
+                a_pos + (ext - a_ext)
+            }
+        };
+        let pos_ns = timeline::ticks_to_ns(pos, rate);
+        let past_end = match &mode {
+            Replay::Npt { end: Some(end), .. } => pos_ns >= end.as_nanos() as i128,
+            Replay::OnvifClock { start, end, .. } => {
+                pos_ns >= timeline::nanos_between(*start, *end)
+            }
+            _ => false,
+        };
+        if past_end {
+            s.ended = true;
+            return Ok(());
+        }
+        let base_ns = *self.base_ns.get_or_insert(pos_ns);
+        let s = &mut self.streams[i];
+        let pts = pos - timeline::ns_to_ticks(base_ns, rate);
+        if let Some(d) = s.dedupe_until {
+            if pts <= d {
+                return Ok(());
+            }
+            s.dedupe_until = None;
+        }
+        if let Some(o) = f.onvif {
+            if (o.discontinuity || s.end_of_section) && s.last_pts.is_some() {
+                s.add_gap(GapReason::Discontinuity);
+            }
+            s.end_of_section = o.end_of_section;
+            if o.terminal {
+                s.ended = true;
+            }
+        }
+        let time = device_time.unwrap_or(received_at);
+        if s.resumed {
+            s.resumed = false;
+            if let Some(last) = s.last_pts
+                && s.last_delta > 0
+                && pts - last > 2 * s.last_delta
+            {
+                s.add_gap(GapReason::ConnectionLost);
+            }
+        }
+        let new_params = f.new_parameters
+            && s.depack
+                .parameter_sets()
+                .is_some_and(|p| p != s.info.parameter_sets);
+        if new_params {
+            s.info.parameter_sets = s.depack.parameter_sets().unwrap_or_default();
+            if let Some((w, h)) = sps::size(s.info.codec, &s.info.parameter_sets) {
+                s.info.width = Some(w);
+                s.info.height = Some(h);
+            }
+        }
+        let gap = s.pending_gap.take().map(|reason| Gap {
+            stream: Some(i),
+            start: s.last_time.unwrap_or(time).min(time),
+            end: time,
+            reason,
+        });
+        if let Some(last) = s.last_pts {
+            s.last_delta = pts - last;
+        }
+        s.last_pts = Some(pts);
+        s.last_time = Some(time);
+        s.last_pos_ns = Some(pos_ns);
+        let unit = AccessUnit {
+            stream: i,
+            pts,
+            device_time,
+            received_at,
+            keyframe: f.keyframe,
+            data: f.data,
+        };
+        if new_params {
+            self.send(Event::Streams(self.infos())).await?;
+        }
+        if let Some(g) = gap {
+            self.summary.gaps.push(g.clone());
+            self.send(Event::Gap(g)).await?;
+        }
+        self.summary.units += 1;
+        self.summary.bytes += unit.data.len() as u64;
+        self.send(Event::Unit(unit)).await
+    }
+}

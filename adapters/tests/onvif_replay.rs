@@ -1,0 +1,79 @@
+//! The whole ONVIF path: the test SOAP device (`onvif_endpoint`) answers discovery, search and
+//! GetReplayUri; the replay itself is pulled from GStreamer's ONVIF replay server
+//! (`peers/rtsp_peer.py --onvif`, `Range: clock=`, `Rate-Control: no`), and what arrives is
+//! checked by ffprobe. GStreamer's replay clock starts at 1900-01-01 (a device whose clock was
+//! never set); the measured offset maps it onto the server's clock.
+
+#[path = "peers/support.rs"]
+mod support;
+
+mod onvif_endpoint;
+
+use jiff::{SignedDuration, Timestamp};
+use onvif_endpoint::{Endpoint, Options};
+use scelle_adapters::clock::device_to_server;
+use scelle_adapters::credentials::Credentials;
+use scelle_adapters::onvif::{OnvifConfig, OnvifSource};
+use scelle_adapters::{Codec, Event, Source, TimeRange};
+use support::*;
+use tokio::sync::mpsc;
+
+#[tokio::test]
+async fn pulls_the_replay_found_through_onvif() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = make_clip(dir.path(), Codec::H264, 10);
+    let peer = Peer::start(free_port(), &[("h264", &clip)], &["--onvif"]);
+    let epoch: Timestamp = "1900-01-01T00:00:00Z".parse().unwrap();
+    // The device's clock reads 1900-01-01T01:00:00 now.
+    let device_offset = (epoch + SignedDuration::from_hours(1)).duration_since(Timestamp::now());
+    let ep = Endpoint::start(Options {
+        device_offset,
+        replay_uri: Some(peer.url("h264")),
+        search_results: Some("gstreamer_get_recording_search_results"),
+        ..Options::default()
+    })
+    .await;
+    let config = OnvifConfig::new(
+        ep.url.clone(),
+        Some(Credentials::new("scelle", "c0rrect-h0rse")),
+    );
+    let source = OnvifSource::new(config, None)
+        .unwrap()
+        .with_camera("gst-replay")
+        .with_rtsp_config(quick_config());
+    let offset = source.clock_offset().await.unwrap();
+
+    // The first 6 s of the recording, on the server's clock.
+    let start = device_to_server(epoch, &offset);
+    let range = TimeRange {
+        start,
+        end: start + SignedDuration::from_secs(6),
+    };
+    let plan = source.plan(range).await.unwrap();
+    assert!(plan.missing.is_empty(), "{plan:?}");
+
+    let (tx, mut rx) = mpsc::channel(64);
+    let (result, events) = tokio::join!(source.pull(range, tx), async {
+        let mut events = Vec::new();
+        while let Some(e) = rx.recv().await {
+            events.push(e);
+        }
+        events
+    });
+    let summary = result.unwrap();
+    assert!(matches!(events.first(), Some(Event::Streams(_))));
+    assert!(matches!(events.last(), Some(Event::End)));
+    let us = units(&events);
+    eprintln!("{} units, gaps {:?}", us.len(), summary.gaps);
+    assert!((148..=152).contains(&us.len()), "{} units", us.len());
+    assert_eq!(summary.units as usize, us.len());
+    // Device times (0xABAC) start at the recording's start on the device clock.
+    assert_eq!(us[0].device_time, Some(epoch));
+    let file = dir.path().join("out.h264");
+    let frames = write_annexb(&events, &file);
+    assert_eq!(ffprobe_frames("h264", &file), frames);
+    assert_eq!(ffmpeg_decode_errors("h264", &file), "");
+
+    let ops = ep.operations();
+    assert!(ops.contains(&"GetReplayUri".to_string()), "{ops:?}");
+}
