@@ -10,5 +10,6 @@
 
 pub mod cli;
 pub mod error;
+pub mod mp4;
 pub mod register;
 pub mod seal;
