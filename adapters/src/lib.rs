@@ -8,6 +8,7 @@
 
 pub mod error;
 pub mod media;
+pub mod segments;
 pub mod source;
 
 pub use error::{Error, redact_url};

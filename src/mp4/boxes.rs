@@ -19,7 +19,13 @@ pub fn bx(buf: &mut Vec<u8>, kind: &[u8; 4], body: impl FnOnce(&mut Vec<u8>)) {
 }
 
 /// Writes a full box (version and 24-bit flags after the type).
-pub fn full(buf: &mut Vec<u8>, kind: &[u8; 4], version: u8, flags: u32, body: impl FnOnce(&mut Vec<u8>)) {
+pub fn full(
+    buf: &mut Vec<u8>,
+    kind: &[u8; 4],
+    version: u8,
+    flags: u32,
+    body: impl FnOnce(&mut Vec<u8>),
+) {
     bx(buf, kind, |b| {
         b.push(version);
         b.extend_from_slice(&flags.to_be_bytes()[1..]);

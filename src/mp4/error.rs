@@ -16,10 +16,12 @@ pub enum Mp4Error {
     #[error(
         "stream {stream} went back in time (pts {pts} after {previous}); the source must deliver units in order"
     )]
-    NonMonotonic { stream: usize, pts: i64, previous: i64 },
-    #[error(
-        "the streams changed mid-export ({why}); start a new file for the new streams"
-    )]
+    NonMonotonic {
+        stream: usize,
+        pts: i64,
+        previous: i64,
+    },
+    #[error("the streams changed mid-export ({why}); start a new file for the new streams")]
     StreamsChanged { why: String },
 }
 

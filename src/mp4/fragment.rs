@@ -40,11 +40,20 @@ const NON_SYNC: u32 = 0x0101_0000; // depends on others, is_non_sync_sample
 /// Writes `moof` + `mdat`; returns the number of bytes written.
 pub fn write_fragment<W: Write>(out: &mut W, sequence: u32, runs: &[Run<'_>]) -> io::Result<u64> {
     let runs: Vec<&Run<'_>> = runs.iter().filter(|r| !r.samples.is_empty()).collect();
-    let payload: u64 = runs.iter().flat_map(|r| r.samples.iter()).map(Sample::size).sum();
+    let payload: u64 = runs
+        .iter()
+        .flat_map(|r| r.samples.iter())
+        .map(Sample::size)
+        .sum();
     let large = payload + 8 > u64::from(u32::MAX);
     let mdat_header = if large { 16 } else { 8 };
 
-    let mut moof = Vec::with_capacity(64 + runs.iter().map(|r| 40 + 16 * r.samples.len()).sum::<usize>());
+    let mut moof = Vec::with_capacity(
+        64 + runs
+            .iter()
+            .map(|r| 40 + 16 * r.samples.len())
+            .sum::<usize>(),
+    );
     let mut offset_slots = Vec::with_capacity(runs.len());
     bx(&mut moof, b"moof", |b| {
         full(b, b"mfhd", 0, 0, |b| boxes::u32(b, sequence));

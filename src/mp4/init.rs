@@ -59,7 +59,9 @@ impl Track {
         let width = info.width.or(sps.as_ref().map(|s| s.width)).unwrap_or(0);
         let height = info.height.or(sps.as_ref().map(|s| s.height)).unwrap_or(0);
         if info.codec != Codec::Aac && (width == 0 || height == 0) {
-            return Err(bad("picture size unknown (not in the stream info, SPS unreadable)"));
+            return Err(bad(
+                "picture size unknown (not in the stream info, SPS unreadable)",
+            ));
         }
         Ok(Track {
             info: info.clone(),
@@ -76,7 +78,9 @@ impl Track {
 }
 
 fn find_nal(sets: &[Bytes], pred: impl Fn(&[u8]) -> bool) -> Option<&[u8]> {
-    sets.iter().map(|b| &b[..]).find(|b| !b.is_empty() && pred(b))
+    sets.iter()
+        .map(|b| &b[..])
+        .find(|b| !b.is_empty() && pred(b))
 }
 
 /// Seconds since 1904 for `mvhd`/`tkhd`/`mdhd` and `suep`.
@@ -136,7 +140,13 @@ pub fn write_head(buf: &mut Vec<u8>, tracks: &[Track], start: Timestamp, prov: &
 
 /// The file-level `meta`: `hdlr`, ONVIF `suep` (provenance) and `cstb` (start time per track).
 /// Placed before `moov` because ONVIF asks for `suep` "as early as possible".
-fn write_meta(buf: &mut Vec<u8>, tracks: &[Track], start: Timestamp, export: Timestamp, prov: &Provenance) {
+fn write_meta(
+    buf: &mut Vec<u8>,
+    tracks: &[Track],
+    start: Timestamp,
+    export: Timestamp,
+    prov: &Provenance,
+) {
     full(buf, b"meta", 0, 0, |b| {
         full(b, b"hdlr", 0, 0, |b| {
             boxes::u32(b, 0);
@@ -223,7 +233,14 @@ fn write_trak(buf: &mut Vec<u8>, t: &Track, created: u64, modified: u64) {
                 boxes::u32(b, 0);
                 b.extend_from_slice(if t.is_video() { b"vide" } else { b"soun" });
                 boxes::zeros(b, 12);
-                boxes::cstr(b, if t.is_video() { "scelle video" } else { "scelle audio" });
+                boxes::cstr(
+                    b,
+                    if t.is_video() {
+                        "scelle video"
+                    } else {
+                        "scelle audio"
+                    },
+                );
             });
             bx(b, b"minf", |b| {
                 if t.is_video() {
@@ -283,8 +300,14 @@ fn visual_entry(buf: &mut Vec<u8>, kind: &[u8; 4], t: &Track, config: impl FnOnc
 }
 
 fn write_avcc(b: &mut Vec<u8>, sets: &[Bytes]) {
-    let sps: Vec<&Bytes> = sets.iter().filter(|n| !n.is_empty() && n[0] & 0x1f == 7).collect();
-    let pps: Vec<&Bytes> = sets.iter().filter(|n| !n.is_empty() && n[0] & 0x1f == 8).collect();
+    let sps: Vec<&Bytes> = sets
+        .iter()
+        .filter(|n| !n.is_empty() && n[0] & 0x1f == 7)
+        .collect();
+    let pps: Vec<&Bytes> = sets
+        .iter()
+        .filter(|n| !n.is_empty() && n[0] & 0x1f == 8)
+        .collect();
     let first = sps.first().map(|s| &s[..]).unwrap_or(&[0, 0, 0, 0]);
     boxes::u8(b, 1);
     b.extend_from_slice(&first[1..4]);
@@ -313,7 +336,10 @@ fn write_hvcc(b: &mut Vec<u8>, t: &Track) {
     boxes::u8(b, 0xf8 | (facts.bit_depth_chroma_minus8 & 7) as u8);
     boxes::u16(b, 0); // avgFrameRate unknown
     let layers = ((facts.max_sub_layers_minus1 + 1) & 7) as u8;
-    boxes::u8(b, (layers << 3) | (u8::from(facts.temporal_id_nesting) << 2) | 3);
+    boxes::u8(
+        b,
+        (layers << 3) | (u8::from(facts.temporal_id_nesting) << 2) | 3,
+    );
     let mut arrays: Vec<(u8, Vec<&Bytes>)> = Vec::new();
     for nal in t.info.parameter_sets.iter().filter(|n| n.len() >= 2) {
         let ty = (nal[0] >> 1) & 0x3f;

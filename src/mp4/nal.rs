@@ -88,7 +88,10 @@ pub fn h264_sps(nal: &[u8]) -> Option<SpsFacts> {
     r.ue()?; // seq_parameter_set_id
     let mut chroma_format_idc = 1;
     let (mut depth_l, mut depth_c) = (0, 0);
-    if matches!(profile_idc, 100 | 110 | 122 | 244 | 44 | 83 | 86 | 118 | 128 | 138 | 139 | 134 | 135) {
+    if matches!(
+        profile_idc,
+        100 | 110 | 122 | 244 | 44 | 83 | 86 | 118 | 128 | 138 | 139 | 134 | 135
+    ) {
         chroma_format_idc = r.ue()?;
         if chroma_format_idc == 3 {
             r.bit()?;
@@ -156,7 +159,9 @@ pub fn h264_sps(nal: &[u8]) -> Option<SpsFacts> {
     };
     let crop_x = if chroma_format_idc == 0 { 1 } else { sub_w };
     let crop_y = (if chroma_format_idc == 0 { 1 } else { sub_h }) * (2 - frame_mbs_only);
-    let width = w_mbs.checked_mul(16)?.checked_sub(crop_x * (cl.checked_add(cr)?))?;
+    let width = w_mbs
+        .checked_mul(16)?
+        .checked_sub(crop_x * (cl.checked_add(cr)?))?;
     let height = h_units
         .checked_mul(16 * (2 - frame_mbs_only))?
         .checked_sub(crop_y * (ct.checked_add(cb)?))?;

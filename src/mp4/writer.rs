@@ -106,7 +106,11 @@ impl<W: Write> Mp4Writer<W> {
             .enumerate()
             .map(|(i, s)| {
                 let track = Track::new(s, i as u32 + 1)?;
-                let default_delta = if track.is_video() { s.clock_rate / 25 } else { 1024 };
+                let default_delta = if track.is_video() {
+                    s.clock_rate / 25
+                } else {
+                    1024
+                };
                 Ok(TrackState {
                     track,
                     pending: Vec::new(),
@@ -149,7 +153,10 @@ impl<W: Write> Mp4Writer<W> {
         }
         for (st, info) in self.tracks.iter_mut().zip(streams) {
             let old = &st.track.info;
-            if old.codec != info.codec || old.index != info.index || old.clock_rate != info.clock_rate {
+            if old.codec != info.codec
+                || old.index != info.index
+                || old.clock_rate != info.clock_rate
+            {
                 return Err(Mp4Error::StreamsChanged {
                     why: format!("stream {} changed codec or clock", info.index),
                 });
@@ -190,7 +197,9 @@ impl<W: Write> Mp4Writer<W> {
             .tracks
             .iter()
             .position(|t| t.track.info.index == unit.stream)
-            .ok_or(Mp4Error::UnknownStream { stream: unit.stream })?;
+            .ok_or(Mp4Error::UnknownStream {
+                stream: unit.stream,
+            })?;
         let is_video = self.tracks[k].track.is_video();
         if is_video && !self.tracks[k].seen_keyframe {
             if !unit.keyframe {
@@ -251,7 +260,11 @@ impl<W: Write> Mp4Writer<W> {
             self.span_open = Some(self.absolute(rel, clock));
         }
         let st = &mut self.tracks[k];
-        let prefix = if unit.keyframe { st.prefix.take() } else { None };
+        let prefix = if unit.keyframe {
+            st.prefix.take()
+        } else {
+            None
+        };
         st.pending.push(Sample {
             prefix,
             data: unit.data,
@@ -315,7 +328,9 @@ impl<W: Write> Mp4Writer<W> {
         let start = self.start.map_or(self.fallback_start, |s| s.0);
         let ns = i128::from(media_time) * 1_000_000_000 / i128::from(clock.max(1));
         start
-            .checked_add(SignedDuration::from_nanos(ns.min(i128::from(i64::MAX)) as i64))
+            .checked_add(SignedDuration::from_nanos(
+                ns.min(i128::from(i64::MAX)) as i64
+            ))
             .unwrap_or(start)
     }
 
@@ -327,7 +342,14 @@ impl<W: Write> Mp4Writer<W> {
         let end_media = first
             .pending
             .last()
-            .map(|s| s.time + u64::from(if s.duration == 0 { first.last_delta } else { s.duration }))
+            .map(|s| {
+                s.time
+                    + u64::from(if s.duration == 0 {
+                        first.last_delta
+                    } else {
+                        s.duration
+                    })
+            })
             .unwrap_or(first.end_time);
         let end = self.absolute(end_media, first.track.info.clock_rate);
         self.covered.push(TimeRange {

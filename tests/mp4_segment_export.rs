@@ -1,0 +1,294 @@
+//! End to end: a folder of time-named segments (made by ffmpeg in the test) → the segment
+//! source → the fragmented MP4 writer → a file, checked by the real `ffprobe` and `ffmpeg`.
+//! The case: a range spanning three segments with the middle one missing yields one
+//! MP4 with the gap reported and the expected frames.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use jiff::Timestamp;
+use scelle::mp4::{Mp4Writer, Provenance, TrackSource};
+use scelle_adapters::segments::SegmentFolder;
+use scelle_adapters::{Event, GapReason, Source, TimeRange};
+use tokio::sync::mpsc;
+
+fn ts(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("run tool");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A 30 s clip with a visible clock (25 fps, GOP 50) cut into three 10 s segments named
+/// `cam1/2026/11/23/08-00-{00,10,20}.mp4` under `root`.
+fn make_segments(root: &Path, encoder: &str) -> Vec<PathBuf> {
+    let clip = root.join("clip.mp4");
+    let mut enc = Command::new("ffmpeg");
+    enc.args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg("testsrc=size=320x180:rate=25:duration=30")
+        .args([
+            "-vf",
+            "drawtext=text='%{pts\\:hms}':fontsize=24:x=10:y=10:fontcolor=white:box=1",
+        ])
+        .args([
+            "-c:v", encoder, "-pix_fmt", "yuv420p", "-g", "50", "-bf", "0",
+        ]);
+    if encoder == "libx265" {
+        enc.args([
+            "-x265-params",
+            "log-level=error:keyint=50:min-keyint=50:scenecut=0:bframes=0",
+        ])
+        .args(["-tag:v", "hvc1"]);
+    }
+    run(enc.arg(&clip));
+    let day = root.join("cam1/2026/11/23");
+    std::fs::create_dir_all(&day).unwrap();
+    run(Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(&clip)
+        .args([
+            "-c",
+            "copy",
+            "-f",
+            "segment",
+            "-segment_time",
+            "10",
+            "-reset_timestamps",
+            "1",
+        ])
+        .arg(root.join("seg%d.mp4")));
+    std::fs::remove_file(&clip).unwrap();
+    (0..3)
+        .map(|i| {
+            let to = day.join(format!("08-00-{:02}.mp4", i * 10));
+            std::fs::rename(root.join(format!("seg{i}.mp4")), &to).unwrap();
+            to
+        })
+        .collect()
+}
+
+struct Pulled {
+    summary: scelle::mp4::Mp4Summary,
+    gaps_seen: Vec<scelle_adapters::Gap>,
+}
+
+/// Pulls `range` from the folder into an MP4 file at `out`.
+async fn export(root: &Path, range: TimeRange, out: &Path) -> Pulled {
+    let folder = SegmentFolder::new(root, "{camera}/%Y/%m/%d/%H-%M-%S.mp4", "cam1").unwrap();
+    let (tx, mut rx) = mpsc::channel(64);
+    let pull = tokio::spawn(async move { folder.pull(range, tx).await });
+    let mut file = Some(std::io::BufWriter::new(std::fs::File::create(out).unwrap()));
+    let provenance = Provenance {
+        export_unit_name: "site-server-1".into(),
+        export_unit_url: "https://127.0.0.1/".into(),
+        export_unit_mac: "08:00:27:00:0c:15".into(),
+        export_time: Some(ts("2026-11-23T10:00:00Z")),
+        operator: "op-dupont".into(),
+        case_id: Some("CASE-2026-0042".into()),
+        sources: vec![TrackSource {
+            name: "cam1".into(),
+            ..TrackSource::default()
+        }],
+    };
+    let mut writer = None;
+    let mut gaps_seen = Vec::new();
+    let mut pending_gaps = Vec::new();
+    while let Some(ev) = rx.recv().await {
+        match ev {
+            Event::Streams(s) => match writer.as_mut() {
+                None => {
+                    let out = file.take().unwrap();
+                    let mut w = Mp4Writer::new(out, &s, provenance.clone(), range.start).unwrap();
+                    for g in pending_gaps.drain(..) {
+                        w.gap(&g).unwrap();
+                    }
+                    writer = Some(w);
+                }
+                Some(w) => w.update_streams(&s).unwrap(),
+            },
+            Event::Unit(u) => writer.as_mut().unwrap().push(u).unwrap(),
+            Event::Gap(g) => {
+                gaps_seen.push(g.clone());
+                match writer.as_mut() {
+                    Some(w) => w.gap(&g).unwrap(),
+                    None => pending_gaps.push(g),
+                }
+            }
+            Event::End => break,
+        }
+    }
+    pull.await.unwrap().unwrap();
+    let (_, summary) = writer.expect("streams were sent").finish().unwrap();
+    Pulled { summary, gaps_seen }
+}
+
+fn probe(args: &[&str], file: &Path) -> String {
+    run(Command::new("ffprobe")
+        .args(["-v", "error"])
+        .args(args)
+        .arg(file))
+}
+
+fn frame_count(file: &Path) -> usize {
+    probe(
+        &[
+            "-select_streams",
+            "v:0",
+            "-count_packets",
+            "-show_entries",
+            "stream=nb_read_packets",
+            "-of",
+            "csv=p=0",
+        ],
+        file,
+    )
+    .trim()
+    .parse()
+    .unwrap()
+}
+
+fn decodes_cleanly(file: &Path) {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-xerror", "-i"])
+        .arg(file)
+        .args(["-f", "null", "-"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "decode errors: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// ffprobe reading the MP4 sequentially from a pipe, as a fragmented file allows.
+fn frames_from_pipe(file: &Path) -> usize {
+    let input = std::fs::File::open(file).unwrap();
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-count_packets",
+            "-show_entries",
+            "stream=nb_read_packets",
+            "-of",
+            "csv=p=0",
+            "-i",
+            "pipe:0",
+        ])
+        .stdin(Stdio::from(input))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+fn packet_times(file: &Path) -> Vec<f64> {
+    probe(
+        &[
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "packet=pts_time",
+            "-of",
+            "csv=p=0",
+        ],
+        file,
+    )
+    .lines()
+    .filter_map(|l| l.trim().trim_end_matches(',').parse().ok())
+    .collect()
+}
+
+async fn three_segments_one_missing(encoder: &str, codec_name: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let segs = make_segments(dir.path(), encoder);
+    std::fs::remove_file(&segs[1]).unwrap();
+    let out = dir.path().join("export.mp4");
+    let range = TimeRange {
+        start: ts("2026-11-23T08:00:05Z"),
+        end: ts("2026-11-23T08:00:25Z"),
+    };
+    let pulled = export(dir.path(), range, &out).await;
+
+    // The hole is reported once, naming the segment that should have been there.
+    assert_eq!(pulled.gaps_seen.len(), 1, "{:?}", pulled.gaps_seen);
+    let gap = &pulled.gaps_seen[0];
+    assert_eq!(gap.start, ts("2026-11-23T08:00:10Z"));
+    assert_eq!(gap.end, ts("2026-11-23T08:00:20Z"));
+    match &gap.reason {
+        GapReason::SegmentMissing { path } => {
+            assert!(path.ends_with("cam1/2026/11/23/08-00-10.mp4"), "{path}")
+        }
+        other => panic!("unexpected reason {other:?}"),
+    }
+    assert_eq!(pulled.summary.gaps, pulled.gaps_seen);
+
+    // Starts at the keyframe at 08:00:04 (GOP 2 s, one GOP before 08:00:05 at most).
+    assert_eq!(pulled.summary.start, ts("2026-11-23T08:00:04Z"));
+    assert!(pulled.summary.start_from_device);
+    // 04–10 s and 20–25 s at 25 fps.
+    let expected = 6 * 25 + 5 * 25;
+    assert_eq!(pulled.summary.tracks[0].samples, expected as u64);
+    assert_eq!(
+        pulled.summary.covered.len(),
+        2,
+        "{:?}",
+        pulled.summary.covered
+    );
+    assert_eq!(pulled.summary.covered[0].start, ts("2026-11-23T08:00:04Z"));
+    assert_eq!(pulled.summary.covered[0].end, ts("2026-11-23T08:00:10Z"));
+    assert_eq!(pulled.summary.covered[1].start, ts("2026-11-23T08:00:20Z"));
+
+    // A third party sees the same.
+    assert_eq!(
+        probe(
+            &["-show_entries", "stream=codec_name", "-of", "csv=p=0"],
+            &out
+        )
+        .trim(),
+        codec_name
+    );
+    assert_eq!(frame_count(&out), expected);
+    assert_eq!(frames_from_pipe(&out), expected);
+    decodes_cleanly(&out);
+    let times = packet_times(&out);
+    assert_eq!(times.len(), expected);
+    assert!(times[0].abs() < 1e-6, "{}", times[0]);
+    // The first frame after the hole sits 16 s after the start (08:00:20 - 08:00:04).
+    assert!((times[150] - 16.0).abs() < 1e-6, "{}", times[150]);
+    assert!((times[149] - 5.96).abs() < 1e-6, "{}", times[149]);
+    let tags = probe(
+        &["-show_entries", "format_tags", "-of", "default=nw=1"],
+        &out,
+    );
+    assert!(tags.contains("creation_time=2026-11-23T08:00:04"), "{tags}");
+    assert!(tags.contains("CASE-2026-0042"), "{tags}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h264_three_segments_one_missing() {
+    three_segments_one_missing("libx264", "h264").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h265_three_segments_one_missing() {
+    three_segments_one_missing("libx265", "hevc").await;
+}
