@@ -29,17 +29,31 @@ fn run(cmd: &mut Command) -> String {
 /// A 30 s clip with a visible clock (25 fps, GOP 50) cut into three 10 s segments named
 /// `cam1/2026/11/23/08-00-{00,10,20}.mp4` under `root`.
 fn make_segments(root: &Path, encoder: &str) -> Vec<PathBuf> {
+    make_segments_with(root, encoder, false)
+}
+
+fn make_segments_with(root: &Path, encoder: &str, audio: bool) -> Vec<PathBuf> {
     let clip = root.join("clip.mp4");
     let mut enc = Command::new("ffmpeg");
     enc.args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-        .arg("testsrc=size=320x180:rate=25:duration=30")
-        .args([
-            "-vf",
-            "drawtext=text='%{pts\\:hms}':fontsize=24:x=10:y=10:fontcolor=white:box=1",
-        ])
-        .args([
-            "-c:v", encoder, "-pix_fmt", "yuv420p", "-g", "50", "-bf", "0",
+        .arg("testsrc=size=320x180:rate=25:duration=30");
+    if audio {
+        enc.args([
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000:duration=30",
+            "-c:a",
+            "aac",
         ]);
+    }
+    enc.args([
+        "-vf",
+        "drawtext=text='%{pts\\:hms}':fontsize=24:x=10:y=10:fontcolor=white:box=1",
+    ])
+    .args([
+        "-c:v", encoder, "-pix_fmt", "yuv420p", "-g", "50", "-bf", "0",
+    ]);
     if encoder == "libx265" {
         enc.args([
             "-x265-params",
@@ -291,4 +305,49 @@ async fn h264_three_segments_one_missing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn h265_three_segments_one_missing() {
     three_segments_one_missing("libx265", "hevc").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h264_with_aac_audio() {
+    let dir = tempfile::tempdir().unwrap();
+    make_segments_with(dir.path(), "libx264", true);
+    let out = dir.path().join("export.mp4");
+    let range = TimeRange {
+        start: ts("2026-11-23T08:00:08Z"),
+        end: ts("2026-11-23T08:00:14Z"),
+    };
+    let pulled = export(dir.path(), range, &out).await;
+    assert!(pulled.gaps_seen.is_empty(), "{:?}", pulled.gaps_seen);
+    assert_eq!(pulled.summary.tracks.len(), 2);
+    assert_eq!(pulled.summary.tracks[0].samples, 6 * 25);
+    let codecs = probe(
+        &["-show_entries", "stream=codec_name", "-of", "csv=p=0"],
+        &out,
+    );
+    assert_eq!(
+        codecs.split_whitespace().collect::<Vec<_>>(),
+        ["h264", "aac"]
+    );
+    assert_eq!(frame_count(&out), 6 * 25);
+    decodes_cleanly(&out);
+    let audio = probe(
+        &[
+            "-select_streams",
+            "a:0",
+            "-show_entries",
+            "stream=sample_rate,channels",
+            "-of",
+            "csv=p=0",
+        ],
+        &out,
+    );
+    assert_eq!(audio.trim(), "48000,1");
+    let duration: f64 = probe(
+        &["-show_entries", "format=duration", "-of", "csv=p=0"],
+        &out,
+    )
+    .trim()
+    .parse()
+    .unwrap();
+    assert!((duration - 6.0).abs() < 0.1, "{duration}");
 }

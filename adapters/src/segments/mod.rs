@@ -249,6 +249,9 @@ impl SegmentFolder {
         // Base of the pull's pts: the first emitted unit's absolute time.
         let mut base: Option<Timestamp> = None;
         let mut first_segment = true;
+        // Last pts sent per stream: segments may overlap by a frame (an audio frame crossing
+        // the cut), and a pull must stay monotonic, so overlapping units are dropped.
+        let mut last_pts: Vec<Option<i64>> = Vec::new();
         let send = |ev: Event| tx.blocking_send(ev).is_ok();
 
         for span in spans.iter().filter(|s| s.end.is_some()) {
@@ -338,6 +341,18 @@ impl SegmentFolder {
                 let offset = seg_start.duration_since(base_t);
                 let pts =
                     (offset.as_nanos() * i128::from(rate) / 1_000_000_000) as i64 + s.time as i64;
+                if last_pts.len() <= s.stream {
+                    last_pts.resize(s.stream + 1, None);
+                }
+                if last_pts[s.stream].is_some_and(|l| pts <= l) {
+                    tracing::debug!(
+                        stream = s.stream,
+                        pts,
+                        "unit overlaps the previous segment; dropped"
+                    );
+                    continue;
+                }
+                last_pts[s.stream] = Some(pts);
                 summary.units += 1;
                 summary.bytes += data.len() as u64;
                 let unit = AccessUnit {
