@@ -295,6 +295,7 @@ async fn three_segments_one_missing(encoder: &str, codec_name: &str) {
     );
     assert!(tags.contains("creation_time=2026-11-23T08:00:04"), "{tags}");
     assert!(tags.contains("CASE-2026-0042"), "{tags}");
+    check_onvif_boxes(&std::fs::read(&out).unwrap(), pulled.summary.start);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -350,4 +351,78 @@ async fn h264_with_aac_audio() {
     .parse()
     .unwrap();
     assert!((duration - 6.0).abs() < 0.1, "{duration}");
+}
+
+/// Top-level boxes as (type, body).
+fn boxes(mut data: &[u8]) -> Vec<([u8; 4], &[u8])> {
+    let mut out = Vec::new();
+    while data.len() >= 8 {
+        let size = u32::from_be_bytes(data[..4].try_into().unwrap()) as usize;
+        assert!(size >= 8 && size <= data.len(), "bad box size {size}");
+        out.push((data[4..8].try_into().unwrap(), &data[8..size]));
+        data = &data[size..];
+    }
+    assert!(data.is_empty());
+    out
+}
+
+fn cstrs(mut data: &[u8], n: usize) -> (Vec<String>, &[u8]) {
+    let mut v = Vec::new();
+    for _ in 0..n {
+        let end = data.iter().position(|&b| b == 0).unwrap();
+        v.push(String::from_utf8(data[..end].to_vec()).unwrap());
+        data = &data[end + 1..];
+    }
+    (v, data)
+}
+
+/// The file follows the ONVIF Export File Format where it applies: `meta` (with `suep` and
+/// `cstb`) before `moov`, then `moof`/`mdat` pairs each with a `tfdt`.
+fn check_onvif_boxes(file: &[u8], start: Timestamp) {
+    let top = boxes(file);
+    let kinds: Vec<&[u8; 4]> = top.iter().map(|(k, _)| k).collect();
+    assert_eq!(&kinds[..3], [b"ftyp", b"meta", b"moov"]);
+    assert!(
+        kinds[3..].chunks(2).all(|p| p == [b"moof", b"mdat"]),
+        "{kinds:?}"
+    );
+    let meta = boxes(&top[1].1[4..]);
+    assert_eq!(
+        meta.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
+        [*b"hdlr", *b"suep", *b"cstb"]
+    );
+    let suep = meta[1].1;
+    assert_eq!(suep[0], 1, "suep version");
+    let (unit, rest) = cstrs(&suep[4..], 3);
+    assert_eq!(
+        unit,
+        ["site-server-1", "https://127.0.0.1/", "08:00:27:00:0c:15"]
+    );
+    let export_time = u64::from_be_bytes(rest[..8].try_into().unwrap());
+    assert_eq!(
+        export_time as i64 - 2_082_844_800,
+        ts("2026-11-23T10:00:00Z").as_second()
+    );
+    let (op, rest) = cstrs(&rest[8..], 1);
+    assert_eq!(op, ["op-dupont"]);
+    assert_eq!(u32::from_be_bytes(rest[..4].try_into().unwrap()), 1);
+    assert_eq!(u16::from_be_bytes(rest[4..6].try_into().unwrap()), 1);
+    let (src, _) = cstrs(&rest[6..], 4);
+    assert_eq!(src, ["cam1", "", "", ""]);
+    let cstb = meta[2].1;
+    assert_eq!(u32::from_be_bytes(cstb[..4].try_into().unwrap()), 1);
+    assert_eq!(u32::from_be_bytes(cstb[4..8].try_into().unwrap()), 1);
+    let t100ns = u64::from_be_bytes(cstb[8..16].try_into().unwrap()) as i128;
+    assert_eq!(
+        (t100ns - 116_444_736_000_000_000) * 100,
+        start.as_nanosecond()
+    );
+    for (_, moof) in top.iter().filter(|(k, _)| k == b"moof") {
+        let traf = boxes(moof)
+            .into_iter()
+            .find(|(k, _)| k == b"traf")
+            .unwrap()
+            .1;
+        assert!(boxes(traf).iter().any(|(k, _)| k == b"tfdt"));
+    }
 }
