@@ -212,3 +212,22 @@ async fn pull_starts_at_the_keyframe_before_the_range_and_units_are_well_formed(
         }
     }
 }
+
+/// The committed demo folder (`demo/make-footage.sh`) stays what `scelle demo` expects: three
+/// readable segments and one reported hole at 14:00:20.
+#[tokio::test]
+async fn demo_footage_plans_with_one_hole() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../demo/footage");
+    let range = TimeRange {
+        start: ts("2026-01-15T14:00:00Z"),
+        end: ts("2026-01-15T14:00:40Z"),
+    };
+    let plan = source(&root).plan(range).await.unwrap();
+    assert_eq!(plan.recorded.len(), 2, "{:?}", plan.recorded);
+    assert_eq!(plan.missing.len(), 1, "{:?}", plan.missing);
+    assert_eq!(plan.missing[0].start, ts("2026-01-15T14:00:20Z"));
+    assert_eq!(plan.missing[0].end, ts("2026-01-15T14:00:30Z"));
+    assert!(
+        matches!(&plan.missing[0].reason, GapReason::SegmentMissing { path } if path.ends_with("cam1/2026/01/15/14-00-20.mp4"))
+    );
+}
