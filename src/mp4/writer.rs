@@ -52,6 +52,8 @@ struct TrackState {
     pending: Vec<Sample>,
     /// Media time of the last accepted sample.
     last_time: Option<u64>,
+    /// Its pts as the source gave it.
+    last_pts: Option<i64>,
     first_time: Option<u64>,
     end_time: u64,
     last_delta: u32,
@@ -115,6 +117,7 @@ impl<W: Write> Mp4Writer<W> {
                     track,
                     pending: Vec::new(),
                     last_time: None,
+                    last_pts: None,
                     first_time: None,
                     end_time: 0,
                     last_delta: default_delta.max(1),
@@ -220,15 +223,16 @@ impl<W: Write> Mp4Writer<W> {
         let rel = unit.pts.saturating_sub(origin_here).max(0) as u64;
 
         let st = &mut self.tracks[k];
-        if let Some(prev) = st.last_time
-            && rel < prev
+        if let Some(prev) = st.last_pts
+            && unit.pts < prev
         {
             return Err(Mp4Error::NonMonotonic {
                 stream: unit.stream,
                 pts: unit.pts,
-                previous: prev as i64 + origin_here,
+                previous: prev,
             });
         }
+        st.last_pts = Some(unit.pts);
         if let Some(last) = st.pending.last_mut()
             && last.duration == 0
         {
