@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use jiff::Timestamp;
-use scelle::mp4::{Mp4Writer, Provenance, TrackSource};
+use scelle::mp4::{Provenance, TrackSource, write_events};
 use scelle_adapters::segments::SegmentFolder;
 use scelle_adapters::{Event, GapReason, Source, TimeRange};
 use tokio::sync::mpsc;
@@ -98,7 +98,6 @@ async fn export(root: &Path, range: TimeRange, out: &Path) -> Pulled {
     let folder = SegmentFolder::new(root, "{camera}/%Y/%m/%d/%H-%M-%S.mp4", "cam1").unwrap();
     let (tx, mut rx) = mpsc::channel(64);
     let pull = tokio::spawn(async move { folder.pull(range, tx).await });
-    let mut file = Some(std::io::BufWriter::new(std::fs::File::create(out).unwrap()));
     let provenance = Provenance {
         export_unit_name: "site-server-1".into(),
         export_unit_url: "https://127.0.0.1/".into(),
@@ -111,35 +110,23 @@ async fn export(root: &Path, range: TimeRange, out: &Path) -> Pulled {
             ..TrackSource::default()
         }],
     };
-    let mut writer = None;
-    let mut gaps_seen = Vec::new();
-    let mut pending_gaps = Vec::new();
-    while let Some(ev) = rx.recv().await {
-        match ev {
-            Event::Streams(s) => match writer.as_mut() {
-                None => {
-                    let out = file.take().unwrap();
-                    let mut w = Mp4Writer::new(out, &s, provenance.clone(), range.start).unwrap();
-                    for g in pending_gaps.drain(..) {
-                        w.gap(&g).unwrap();
-                    }
-                    writer = Some(w);
-                }
-                Some(w) => w.update_streams(&s).unwrap(),
-            },
-            Event::Unit(u) => writer.as_mut().unwrap().push(u).unwrap(),
-            Event::Gap(g) => {
-                gaps_seen.push(g.clone());
-                match writer.as_mut() {
-                    Some(w) => w.gap(&g).unwrap(),
-                    None => pending_gaps.push(g),
-                }
+    let file = std::io::BufWriter::new(std::fs::File::create(out).unwrap());
+    // The pipeline's shape: the source on the runtime, the writer on a blocking thread.
+    let (gap_tx, mut gap_rx) = mpsc::unbounded_channel();
+    let write = tokio::task::spawn_blocking(move || {
+        let events = std::iter::from_fn(move || rx.blocking_recv()).inspect(move |ev| {
+            if let Event::Gap(g) = ev {
+                gap_tx.send(g.clone()).unwrap();
             }
-            Event::End => break,
-        }
-    }
+        });
+        write_events(events, file, provenance, range.start)
+    });
     pull.await.unwrap().unwrap();
-    let (_, summary) = writer.expect("streams were sent").finish().unwrap();
+    let (_, summary) = write.await.unwrap().unwrap();
+    let mut gaps_seen = Vec::new();
+    while let Ok(g) = gap_rx.try_recv() {
+        gaps_seen.push(g);
+    }
     Pulled { summary, gaps_seen }
 }
 

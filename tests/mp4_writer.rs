@@ -231,3 +231,40 @@ fn a_stream_without_parameter_sets_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn write_events_keeps_early_gaps_and_reports_a_pull_without_streams() {
+    use scelle::mp4::write_events;
+    use scelle_adapters::Event;
+    let gap = Gap {
+        stream: None,
+        start: t("2026-11-23T07:59:00Z"),
+        end: t("2026-11-23T08:00:00Z"),
+        reason: GapReason::NotRecorded,
+    };
+    let events = vec![
+        Event::Gap(gap.clone()),
+        Event::Streams(vec![stream()]),
+        Event::Unit(unit(0, true)),
+        Event::Unit(unit(3600, false)),
+        Event::End,
+        Event::Unit(unit(7200, false)),
+    ];
+    let (file, summary) =
+        write_events(events, Vec::new(), Provenance::default(), Timestamp::now()).unwrap();
+    assert_eq!(summary.gaps, [gap.clone()]);
+    assert_eq!(summary.tracks[0].samples, 2);
+    assert_eq!(packets(&file).len(), 2);
+
+    let err = write_events(
+        [Event::Gap(gap.clone()), Event::End],
+        Vec::new(),
+        Provenance::default(),
+        Timestamp::now(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, Mp4Error::NoStreams { ref gaps } if gaps.len() == 1),
+        "{err}"
+    );
+}

@@ -23,6 +23,11 @@ pub enum Mp4Error {
     },
     #[error("the streams changed mid-export ({why}); start a new file for the new streams")]
     StreamsChanged { why: String },
+    #[error(
+        "the source delivered no stream description, so there is no MP4 to write ({} gap(s) reported)",
+        gaps.len()
+    )]
+    NoStreams { gaps: Vec<scelle_adapters::Gap> },
 }
 
 impl ExitStatus for Mp4Error {

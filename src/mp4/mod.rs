@@ -10,12 +10,14 @@
 
 mod boxes;
 mod error;
+mod events;
 mod fragment;
 mod init;
 mod nal;
 mod writer;
 
 pub use error::Mp4Error;
+pub use events::write_events;
 pub use nal::{SpsFacts, h264_sps, h265_sps};
 pub use writer::{Mp4Summary, Mp4Writer, TrackSummary};
 
