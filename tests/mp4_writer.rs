@@ -268,3 +268,24 @@ fn write_events_keeps_early_gaps_and_reports_a_pull_without_streams() {
         "{err}"
     );
 }
+
+#[test]
+fn after_a_gap_video_resumes_at_a_keyframe() {
+    let mut w = writer();
+    w.push(unit(0, true)).unwrap();
+    w.push(unit(3600, false)).unwrap();
+    w.gap(&Gap {
+        stream: Some(0),
+        start: t("2026-11-23T08:00:00.08Z"),
+        end: t("2026-11-23T08:00:00.12Z"),
+        reason: GapReason::PacketLoss { lost_packets: 3 },
+    })
+    .unwrap();
+    w.push(unit(3 * 3600, false)).unwrap();
+    w.push(unit(4 * 3600, true)).unwrap();
+    let (file, summary) = w.finish().unwrap();
+    assert_eq!(summary.skipped_before_keyframe, 1);
+    let p = packets(&file);
+    assert_eq!(p.len(), 3);
+    assert!((p[2].0 - 0.16).abs() < 1e-6, "{p:?}");
+}

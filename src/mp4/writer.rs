@@ -43,7 +43,8 @@ pub struct Mp4Summary {
     pub gaps: Vec<Gap>,
     pub fragments: u32,
     pub bytes: u64,
-    /// Video units dropped because they came before the first keyframe (undecodable).
+    /// Video units dropped because no keyframe preceded them (at the start, or after a gap):
+    /// they would reference pictures the file does not hold.
     pub skipped_before_keyframe: u64,
 }
 
@@ -188,6 +189,8 @@ impl<W: Write> Mp4Writer<W> {
         for st in &mut self.tracks {
             if gap.stream.is_none() || gap.stream == Some(st.track.info.index) {
                 st.after_gap = true;
+                // Pictures after a hole may reference lost ones: resume at a keyframe.
+                st.seen_keyframe = false;
             }
         }
         self.close_span();
