@@ -38,8 +38,8 @@ impl Pattern {
         if pattern.starts_with('/') || pattern.split('/').any(|c| c == "..") {
             return Err(err("must be relative to the folder, without '..'"));
         }
-        if camera.contains('/') || camera == ".." {
-            return Err(err("camera name must not contain '/'"));
+        if camera.contains(['/', '%']) || camera == ".." || camera == "." {
+            return Err(err("camera name must not contain '/' or '%'"));
         }
         let text = pattern.replace("{camera}", camera);
         let mut pieces = Vec::new();
@@ -188,5 +188,6 @@ mod tests {
         assert!(Pattern::parse("%Y-%m-%d.mp4", "c").is_err());
         assert!(Pattern::parse("%Y%m%d%H%M%q", "c").is_err());
         assert!(Pattern::parse("{camera}/%Y%m%d%H%M.mp4", "a/b").is_err());
+        assert!(Pattern::parse("{camera}/%Y%m%d%H%M.mp4", "a%Sb").is_err());
     }
 }
