@@ -82,3 +82,10 @@ fn damaged_segments_are_refused_without_panicking() {
         }
     }
 }
+
+/// Found by the fuzzer: an `sgpd` with a huge entry count made the box decoder allocate
+/// gigabytes. Unused boxes are now neutralised before decoding.
+#[test]
+fn fail_sgpd_huge_entry_count_is_harmless() {
+    read_everything(include_bytes!("data/fail_sgpd_huge_entry_count.mp4"));
+}

@@ -60,7 +60,8 @@ pub struct SegmentReader<R> {
 
 impl<R: Read + Seek> SegmentReader<R> {
     pub fn open(mut r: R) -> Result<Self, ReadError> {
-        let moov = find_moov(&mut r)?;
+        let mut moov = find_moov(&mut r)?;
+        keep_only_needed_boxes(&mut moov, 0);
         let moov = Moov::decode(&mut &moov[..]).map_err(|e| bad(format!("moov: {e}")))?;
         let mut streams = Vec::new();
         let mut length_sizes = Vec::new();
@@ -353,6 +354,50 @@ fn expand(
         }
     }
     Ok(out)
+}
+
+/// Children each container may keep; everything else is renamed `free` before `mp4-atom`
+/// decodes the `moov`. Boxes we do not use (sample groups, sub-samples, encryption, edit
+/// lists, user data) cannot then cost memory or fail the decode: the fuzzer found an `sgpd`
+/// whose entry count made `mp4-atom` allocate gigabytes.
+const KEEP: &[(&[u8; 4], &[&[u8; 4]])] = &[
+    (b"moov", &[b"mvhd", b"trak"]),
+    (b"trak", &[b"tkhd", b"mdia"]),
+    (b"mdia", &[b"mdhd", b"hdlr", b"minf"]),
+    (b"minf", &[b"vmhd", b"smhd", b"dinf", b"stbl"]),
+    (
+        b"stbl",
+        &[
+            b"stsd", b"stts", b"ctts", b"stss", b"stsc", b"stsz", b"stco", b"co64",
+        ],
+    ),
+];
+
+/// Renames unneeded children of the container box at `buf[0..]` to `free`, recursively.
+fn keep_only_needed_boxes(buf: &mut [u8], depth: usize) {
+    if buf.len() < 8 || depth > 8 {
+        return;
+    }
+    let kind: [u8; 4] = [buf[4], buf[5], buf[6], buf[7]];
+    let Some((_, keep)) = KEEP.iter().find(|(k, _)| **k == kind) else {
+        return;
+    };
+    let mut pos = 8;
+    while pos + 8 <= buf.len() {
+        let size =
+            u32::from_be_bytes([buf[pos], buf[pos + 1], buf[pos + 2], buf[pos + 3]]) as usize;
+        // 64-bit or to-the-end sizes do not occur inside a real moov; leave them to the decoder.
+        if size < 8 || pos + size > buf.len() {
+            return;
+        }
+        let child = [buf[pos + 4], buf[pos + 5], buf[pos + 6], buf[pos + 7]];
+        if keep.contains(&&child) {
+            keep_only_needed_boxes(&mut buf[pos..pos + size], depth + 1);
+        } else {
+            buf[pos + 4..pos + 8].copy_from_slice(b"free");
+        }
+        pos += size;
+    }
 }
 
 /// Scans top-level boxes for `moov` and returns its bytes (header included).
