@@ -16,5 +16,6 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod error;
+pub mod mp4;
 pub mod register;
 pub mod seal;

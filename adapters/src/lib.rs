@@ -12,6 +12,7 @@ pub mod error;
 pub mod media;
 pub mod onvif;
 pub mod rtsp;
+pub mod segments;
 pub mod source;
 pub mod vendor;
 
