@@ -88,6 +88,30 @@ impl AuBuilder {
     }
 
     /// Starts a fragmented NAL with its reconstructed header.
+    /// One fragmentation-unit packet (H.264 FU-A, H.265 FU): `header` is the rebuilt NAL
+    /// header, `body` the fragment; `keyframe` marks the unit when a start fragment opens an
+    /// IDR/IRAP NAL. A packet with both start and end bits is a whole NAL.
+    pub fn fragment(
+        &mut self,
+        header: &[u8],
+        body: &[u8],
+        start: bool,
+        end: bool,
+        keyframe: bool,
+    ) -> Result<(), DepacketizeError> {
+        if !start {
+            return self.continue_fragment(body, end);
+        }
+        if keyframe {
+            self.mark_keyframe();
+        }
+        self.start_fragment(header, body)?;
+        if end {
+            self.continue_fragment(&[], true)?;
+        }
+        Ok(())
+    }
+
     pub fn start_fragment(&mut self, header: &[u8], body: &[u8]) -> Result<(), DepacketizeError> {
         if self.fragment_at.is_some() {
             self.abandon_fragment();

@@ -106,18 +106,8 @@ impl Depacketizer {
                 let &fu = p.get(1).ok_or(DepacketizeError::Truncated("FU-A header"))?;
                 let (start, end) = (fu & 0x80 != 0, fu & 0x40 != 0);
                 let header = (h & 0xe0) | (fu & 0x1f);
-                if start {
-                    if fu & 0x1f == 5 {
-                        self.au.mark_keyframe();
-                    }
-                    self.au.start_fragment(&[header], &p[2..])?;
-                    if end {
-                        self.au.continue_fragment(&[], true)?;
-                    }
-                    Ok(())
-                } else {
-                    self.au.continue_fragment(&p[2..], end)
-                }
+                self.au
+                    .fragment(&[header], &p[2..], start, end, fu & 0x1f == 5)
             }
             t => Err(DepacketizeError::UnsupportedType(t)),
         }

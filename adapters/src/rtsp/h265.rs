@@ -117,18 +117,8 @@ impl Depacketizer {
                 let (start, end) = (fu & 0x80 != 0, fu & 0x40 != 0);
                 let kind = fu & 0x3f;
                 let header = [(p[0] & 0x81) | (kind << 1), p[1]];
-                if start {
-                    if (16..=21).contains(&kind) {
-                        self.au.mark_keyframe();
-                    }
-                    self.au.start_fragment(&header, &p[3..])?;
-                    if end {
-                        self.au.continue_fragment(&[], true)?;
-                    }
-                    Ok(())
-                } else {
-                    self.au.continue_fragment(&p[3..], end)
-                }
+                self.au
+                    .fragment(&header, &p[3..], start, end, (16..=21).contains(&kind))
             }
             t => Err(DepacketizeError::UnsupportedType(t)),
         }
