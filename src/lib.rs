@@ -11,11 +11,13 @@
 //! else goes through their public APIs.
 
 pub mod api;
+pub mod camera;
 pub mod case;
 pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod error;
+pub mod export;
 pub mod mp4;
 pub mod register;
 pub mod seal;

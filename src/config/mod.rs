@@ -2,15 +2,17 @@
 //!
 //! Owns parsing and validation only. Every key is known (`deny_unknown_fields`), so a typo is
 //! refused at start with the file, line and column and what was expected, instead of being
-//! silently ignored; the people list (AUTH-4) is validated down to each public key. The
-//! `cameras` section is left open for the adapters to fill in later issues.
+//! silently ignored; the people list (AUTH-4) is validated down to each public key, and each
+//! camera entry down to its source address (see `camera.rs`).
 
+mod camera;
 mod people;
 
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use camera::{Camera, CameraId, CameraSource, DEFAULT_SEGMENT_PATTERN, Vendor};
 pub use people::{Person, Role};
 
 use crate::error::{Exit, ExitStatus};
@@ -30,9 +32,9 @@ pub struct Config {
     /// The people list (AUTH-4): who may operate, authorize or audit.
     #[serde(default, rename = "person")]
     pub people: Vec<Person>,
-    /// Cameras and recorders; their shape belongs to the adapters (later issues).
-    #[serde(default)]
-    pub cameras: toml::Table,
+    /// Cameras and recorder channels footage is pulled from.
+    #[serde(default, rename = "camera")]
+    pub cameras: Vec<Camera>,
 }
 
 /// Where the site is.
@@ -214,6 +216,16 @@ impl Config {
                 ));
             }
         }
+        let mut cams = std::collections::HashSet::new();
+        for c in &self.cameras {
+            if !cams.insert(c.id.as_str()) {
+                return Err(format!(
+                    "camera `{}` is listed twice: ids must be unique",
+                    c.id
+                ));
+            }
+            c.validate()?;
+        }
         if self.daemon.max_connections == 0 {
             return Err("daemon.max_connections must be at least 1".into());
         }
@@ -223,6 +235,11 @@ impl Config {
     /// The person with this id.
     pub fn person(&self, id: &str) -> Option<&Person> {
         self.people.iter().find(|p| p.id == id)
+    }
+
+    /// The camera with this id.
+    pub fn camera(&self, id: &str) -> Option<&Camera> {
+        self.cameras.iter().find(|c| c.id.as_str() == id)
     }
 
     /// The people whose Unix account is `account`.
@@ -305,5 +322,72 @@ mod tests {
         let text = base("").replace("Europe/Paris", "Mars/Olympus");
         let e = Config::parse(Path::new("x.toml"), &text).unwrap_err();
         assert!(e.to_string().contains("Mars/Olympus"), "{e}");
+    }
+
+    fn with_camera(camera: &str) -> Result<Config, ConfigError> {
+        // Camera tables come after the people (TOML arrays of tables).
+        let text = format!("{}\n{camera}\n", base(""));
+        Config::parse(Path::new("x.toml"), &text)
+    }
+
+    #[test]
+    fn camera_entries_of_each_kind_parse() {
+        let c = with_camera(
+            "[[camera]]\nid = \"quai-1\"\nname = \"Quai\"\n\
+             source = { kind = \"segments\", root = \"/srv/nvr\" }\n\
+             [[camera]]\nid = \"entree\"\nname = \"Entrée\"\ncredentials_file = \"/etc/scelle/cameras\"\n\
+             source = { kind = \"onvif\", device_url = \"http://192.0.2.10/onvif/device_service\" }\n\
+             [[camera]]\nid = \"nvr-3\"\nname = \"Parking\"\ncredentials_systemd = \"nvr\"\n\
+             source = { kind = \"playback\", vendor = \"hikvision\", host = \"192.0.2.20\", channel = 3 }\n",
+        )
+        .unwrap();
+        assert_eq!(c.cameras.len(), 3);
+        assert_eq!(c.camera("quai-1").unwrap().kind(), "segments");
+        assert_eq!(c.camera("nvr-3").unwrap().kind(), "playback/hikvision");
+        match &c.camera("quai-1").unwrap().source {
+            CameraSource::Segments { pattern, .. } => assert_eq!(pattern, DEFAULT_SEGMENT_PATTERN),
+            s => panic!("{s:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_camera_entries_are_refused_with_a_reason() {
+        let cases = [
+            (
+                "id = \"../x\"\nname = \"X\"\nsource = { kind = \"segments\", root = \"/srv\" }",
+                "camera id",
+            ),
+            (
+                "id = \"x\"\nname = \"X\"\nsource = { kind = \"segments\", root = \"rel\" }",
+                "absolute",
+            ),
+            (
+                "id = \"x\"\nname = \"X\"\nsource = { kind = \"floppy\" }",
+                "floppy",
+            ),
+            (
+                "id = \"x\"\nname = \"X\"\nsource = { kind = \"segments\", root = \"/s\", colour = 1 }",
+                "colour",
+            ),
+            (
+                "id = \"x\"\nname = \"X\"\nsource = { kind = \"onvif\", device_url = \"http://u:p@h/\" }",
+                "no credentials",
+            ),
+            (
+                "id = \"x\"\nname = \"X\"\nsource = { kind = \"playback\", vendor = \"custom\", host = \"h\" }",
+                "template",
+            ),
+            (
+                "id = \"x\"\nname = \"X\"\ncredentials_file = \"/a\"\ncredentials_systemd = \"b\"\nsource = { kind = \"segments\", root = \"/s\" }",
+                "not both",
+            ),
+        ];
+        for (entry, want) in cases {
+            let e = with_camera(&format!("[[camera]]\n{entry}")).unwrap_err();
+            assert!(e.to_string().contains(want), "{entry}: {e}");
+        }
+        let twice = "[[camera]]\nid = \"x\"\nname = \"X\"\nsource = { kind = \"segments\", root = \"/s\" }\n";
+        let e = with_camera(&format!("{twice}{twice}")).unwrap_err();
+        assert!(e.to_string().contains("twice"), "{e}");
     }
 }

@@ -1,0 +1,138 @@
+//! From a camera's configuration entry to a live [`Source`]: loads its credentials (from the
+//! service-only file or the systemd credential, at the moment of use, never kept in the
+//! configuration) and builds the adapter its `source.kind` names. Also the facts `scelle camera
+//! probe` shows: device, clock offset and the plan of a range.
+
+use std::sync::Arc;
+
+use jiff::tz::TimeZone;
+use scelle_adapters::credentials::{self, CredentialSource, Credentials};
+use scelle_adapters::onvif::{OnvifConfig, OnvifSource};
+use scelle_adapters::segments::SegmentFolder;
+use scelle_adapters::vendor::{PlaybackTarget, PlaybackTemplate, Preset, VendorSource};
+use scelle_adapters::{ClockOffset, DeviceInfo, Error, Plan, Source, TimeRange};
+use serde::Serialize;
+
+use crate::config::{Camera, CameraSource, Vendor};
+
+/// The camera's credentials, if its entry names a place for them.
+pub fn credentials(camera: &Camera) -> Result<Option<Credentials>, Error> {
+    let source = match (&camera.credentials_file, &camera.credentials_systemd) {
+        (Some(path), _) => CredentialSource::File {
+            path: path.clone(),
+            id: camera
+                .credentials_id
+                .clone()
+                .unwrap_or_else(|| camera.id.to_string()),
+        },
+        (None, Some(name)) => CredentialSource::Systemd { name: name.clone() },
+        (None, None) => return Ok(None),
+    };
+    credentials::load(&source).map(Some)
+}
+
+/// The adapter for `camera`; `site_zone` is the default zone of recorders reading local times.
+pub fn source(camera: &Camera, site_zone: &str) -> Result<Arc<dyn Source>, Error> {
+    let creds = credentials(camera)?;
+    let id = camera.id.to_string();
+    Ok(match &camera.source {
+        CameraSource::Onvif {
+            device_url,
+            recording,
+        } => Arc::new(
+            OnvifSource::new(
+                OnvifConfig::new(device_url.clone(), creds),
+                recording.clone(),
+            )?
+            .with_camera(id),
+        ),
+        CameraSource::Playback {
+            vendor,
+            host,
+            port,
+            channel,
+            substream,
+            template,
+            time_zone,
+        } => {
+            let zone_name = time_zone.as_ref().map_or(site_zone, |z| z.0.as_str());
+            let zone = TimeZone::get(zone_name).map_err(|e| Error::Unsupported {
+                what: format!("time zone `{zone_name}`"),
+                why: e.to_string(),
+            })?;
+            let template = match (vendor, template) {
+                (Vendor::Hikvision, _) => PlaybackTemplate::preset(Preset::Hikvision, zone),
+                (Vendor::Dahua, _) => PlaybackTemplate::preset(Preset::Dahua, zone),
+                (Vendor::Uniview, _) => PlaybackTemplate::preset(Preset::Uniview, zone),
+                (Vendor::Custom, Some(t)) => PlaybackTemplate::custom(t, zone)?,
+                (Vendor::Custom, None) => {
+                    return Err(Error::Unsupported {
+                        what: format!("camera `{id}`"),
+                        why: "vendor `custom` needs a `template`".into(),
+                    });
+                }
+            };
+            let target = PlaybackTarget {
+                host: host.clone(),
+                port: *port,
+                channel: *channel,
+                substream: *substream,
+            };
+            let vendor = format!("{vendor:?}").to_lowercase();
+            Arc::new(VendorSource::new(id, vendor, target, template, creds))
+        }
+        CameraSource::Segments {
+            root,
+            pattern,
+            folder,
+        } => Arc::new(SegmentFolder::new(
+            root.clone(),
+            pattern,
+            folder.as_deref().unwrap_or(&id),
+        )?),
+    })
+}
+
+/// What `scelle camera probe` reports. Each part is measured on its own: a device that answers
+/// its clock but not its identity still shows what it could.
+#[derive(Clone, Debug, Serialize)]
+pub struct Probe {
+    pub camera: String,
+    pub name: String,
+    pub kind: String,
+    pub address: String,
+    pub device: Result<DeviceInfo, String>,
+    pub clock_offset: Result<ClockOffset, String>,
+    /// The plan of the asked range, if one was asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Result<Plan, String>>,
+}
+
+/// Probes `camera`: device facts, clock offset, and the plan of `range` when given.
+pub async fn probe(camera: &Camera, site_zone: &str, range: Option<TimeRange>) -> Probe {
+    let mut probe = Probe {
+        camera: camera.id.to_string(),
+        name: camera.name.clone(),
+        kind: camera.kind(),
+        address: camera.address(),
+        device: Err(String::new()),
+        clock_offset: Err(String::new()),
+        plan: None,
+    };
+    let source = match source(camera, site_zone) {
+        Ok(s) => s,
+        Err(e) => {
+            let msg = e.to_string();
+            probe.device = Err(msg.clone());
+            probe.clock_offset = Err(msg.clone());
+            probe.plan = range.map(|_| Err(msg));
+            return probe;
+        }
+    };
+    probe.device = source.describe().await.map_err(|e| e.to_string());
+    probe.clock_offset = source.clock_offset().await.map_err(|e| e.to_string());
+    if let Some(range) = range {
+        probe.plan = Some(source.plan(range).await.map_err(|e| e.to_string()));
+    }
+    probe
+}
