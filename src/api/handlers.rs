@@ -13,7 +13,8 @@ use tokio::sync::mpsc;
 use super::identify::{self, Caller};
 use super::protocol::{
     ApproveArgs, AttachArgs, CaseArgs, CloseArgs, DocumentArg, Envelope, ErrorCode, HelloArgs,
-    IDENTIFY_NAMESPACE, IdentifyArgs, OpenArgs, PROTOCOL_VERSION, Reply, VerifyRequesterArgs,
+    IDENTIFY_NAMESPACE, IdentifyArgs, OpenArgs, PROTOCOL_VERSION, ProbeArgs, Reply,
+    VerifyRequesterArgs,
 };
 use crate::case::service::Upload;
 use crate::case::{Case, CaseError};
@@ -104,6 +105,12 @@ async fn dispatch(
                 Err(r) => return r,
             };
             case_op(state, person, env, progress).await
+        }
+        "camera-list" | "camera-probe" => {
+            if let Err(r) = identified(state, session, id) {
+                return r;
+            }
+            camera_op(state, env).await
         }
         other => Reply::error(
             id,
@@ -383,6 +390,52 @@ async fn case_op(
         Err(e) => {
             tracing::error!(error = %e, "case operation panicked");
             Reply::error(id, ErrorCode::Internal, "internal error: see the journal")
+        }
+    }
+}
+
+/// `camera-list` and `camera-probe`: open to every identified person (they change nothing).
+async fn camera_op(state: &Arc<State>, env: Envelope) -> Reply {
+    let id = env.id;
+    let config = state.config();
+    match env.op.as_str() {
+        "camera-list" => {
+            let cameras: Vec<crate::camera::Listed> =
+                config.cameras.iter().map(Into::into).collect();
+            Reply::ok(
+                id,
+                json!({ "cameras": cameras, "time_zone": config.site.time_zone.0 }),
+            )
+        }
+        _ => {
+            let a: ProbeArgs = match args(id, env.args) {
+                Ok(a) => a,
+                Err(r) => return r,
+            };
+            let Some(camera) = config.camera(&a.camera) else {
+                return Reply::error(
+                    id,
+                    ErrorCode::NotFound,
+                    format!(
+                        "no camera `{}` in the configuration (`scelle camera list`)",
+                        printable(&a.camera)
+                    ),
+                );
+            };
+            let zone = &config.site.time_zone.0;
+            let range = match a.range.as_deref().map(|r| {
+                let tz = jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC);
+                crate::case::service::parse_range(r, &tz)
+            }) {
+                None => None,
+                Some(Ok(r)) => Some(scelle_adapters::TimeRange {
+                    start: r.start,
+                    end: r.end,
+                }),
+                Some(Err(e)) => return Reply::error(id, ErrorCode::BadArgs, e.to_string()),
+            };
+            let probe = crate::camera::probe(camera, zone, range).await;
+            Reply::ok(id, json!({ "probe": probe, "time_zone": zone }))
         }
     }
 }

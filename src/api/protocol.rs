@@ -239,3 +239,13 @@ pub struct CloseArgs {
     pub case: String,
     pub reason: String,
 }
+
+/// `camera-probe`: device facts and clock offset; with `range` (`START/END`, as in
+/// `case-open`), the plan of that range (what is recorded, what is missing).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeArgs {
+    pub camera: String,
+    #[serde(default)]
+    pub range: Option<String>,
+}

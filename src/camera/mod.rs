@@ -93,6 +93,39 @@ pub fn source(camera: &Camera, site_zone: &str) -> Result<Arc<dyn Source>, Error
     })
 }
 
+/// A camera as `scelle camera list` shows it (no credentials, only where they are kept).
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq)]
+pub struct Listed {
+    pub id: String,
+    pub name: String,
+    pub location: String,
+    pub kind: String,
+    pub address: String,
+    /// `file:PATH[#ID]`, `systemd:NAME` or `none`.
+    pub credentials: String,
+}
+
+impl From<&Camera> for Listed {
+    fn from(c: &Camera) -> Listed {
+        let credentials = match (&c.credentials_file, &c.credentials_systemd) {
+            (Some(p), _) => match &c.credentials_id {
+                Some(id) => format!("file:{}#{id}", p.display()),
+                None => format!("file:{}", p.display()),
+            },
+            (None, Some(n)) => format!("systemd:{n}"),
+            (None, None) => "none".into(),
+        };
+        Listed {
+            id: c.id.to_string(),
+            name: c.name.clone(),
+            location: c.location.clone(),
+            kind: c.kind(),
+            address: c.address(),
+            credentials,
+        }
+    }
+}
+
 /// What `scelle camera probe` reports. Each part is measured on its own: a device that answers
 /// its clock but not its identity still shows what it could.
 #[derive(Clone, Debug, Serialize)]
@@ -101,11 +134,28 @@ pub struct Probe {
     pub name: String,
     pub kind: String,
     pub address: String,
-    pub device: Result<DeviceInfo, String>,
-    pub clock_offset: Result<ClockOffset, String>,
+    pub device: Outcome<DeviceInfo>,
+    pub clock_offset: Outcome<ClockOffset>,
     /// The plan of the asked range, if one was asked.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub plan: Option<Result<Plan, String>>,
+    pub plan: Option<Outcome<Plan>>,
+}
+
+/// A measured fact or why it could not be measured: `{"ok": …}` or `{"error": "…"}`.
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome<T> {
+    Ok(T),
+    Error(String),
+}
+
+impl<T> From<Result<T, Error>> for Outcome<T> {
+    fn from(r: Result<T, Error>) -> Self {
+        match r {
+            Ok(v) => Outcome::Ok(v),
+            Err(e) => Outcome::Error(e.to_string()),
+        }
+    }
 }
 
 /// Probes `camera`: device facts, clock offset, and the plan of `range` when given.
@@ -115,24 +165,24 @@ pub async fn probe(camera: &Camera, site_zone: &str, range: Option<TimeRange>) -
         name: camera.name.clone(),
         kind: camera.kind(),
         address: camera.address(),
-        device: Err(String::new()),
-        clock_offset: Err(String::new()),
+        device: Outcome::Error(String::new()),
+        clock_offset: Outcome::Error(String::new()),
         plan: None,
     };
     let source = match source(camera, site_zone) {
         Ok(s) => s,
         Err(e) => {
             let msg = e.to_string();
-            probe.device = Err(msg.clone());
-            probe.clock_offset = Err(msg.clone());
-            probe.plan = range.map(|_| Err(msg));
+            probe.device = Outcome::Error(msg.clone());
+            probe.clock_offset = Outcome::Error(msg.clone());
+            probe.plan = range.map(|_| Outcome::Error(msg));
             return probe;
         }
     };
-    probe.device = source.describe().await.map_err(|e| e.to_string());
-    probe.clock_offset = source.clock_offset().await.map_err(|e| e.to_string());
+    probe.device = source.describe().await.into();
+    probe.clock_offset = source.clock_offset().await.into();
     if let Some(range) = range {
-        probe.plan = Some(source.plan(range).await.map_err(|e| e.to_string()));
+        probe.plan = Some(source.plan(range).await.into());
     }
     probe
 }

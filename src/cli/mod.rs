@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod camera;
 pub mod case;
 pub mod client;
 pub mod serve;
@@ -31,6 +32,8 @@ pub enum Command {
     Serve(serve::Args),
     /// Open, authorize, list and close cases through the daemon.
     Case(Box<case::Args>),
+    /// The configured cameras, and what a camera says of itself and its recordings.
+    Camera(camera::Args),
     /// The extraction register: verify, report, head, backup.
     Register(register::RegisterArgs),
     /// Seal a file into an encrypted evidence container.
@@ -62,6 +65,10 @@ pub fn main() -> ExitCode {
         Command::Case(args) => {
             init_tracing("warn");
             case::run(*args)
+        }
+        Command::Camera(args) => {
+            init_tracing("warn");
+            camera::run(args)
         }
         Command::Register(args) => {
             init_tracing("warn");

@@ -70,13 +70,20 @@ pub fn config_text(dir: &Path, extra_people: &str) -> String {
 impl Daemon {
     /// Starts a daemon and waits for READY=1.
     pub fn start() -> Daemon {
+        Daemon::start_with("")
+    }
+
+    /// Starts a daemon whose configuration ends with `extra` (e.g. `[[camera]]` tables; the
+    /// text may use `{dir}` for the test's directory), and waits for READY=1.
+    pub fn start_with(extra: &str) -> Daemon {
         let dir = tempfile::tempdir().unwrap();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         for (id, _) in PEOPLE {
             keygen(&dir.path().join(id));
         }
         let config = dir.path().join("scelle.toml");
-        std::fs::write(&config, config_text(dir.path(), "")).unwrap();
+        let extra = extra.replace("{dir}", &dir.path().display().to_string());
+        std::fs::write(&config, config_text(dir.path(), &extra)).unwrap();
         let notify_path = dir.path().join("notify.sock");
         let notify = UnixDatagram::bind(&notify_path).unwrap();
         notify
@@ -145,6 +152,20 @@ impl Daemon {
     pub fn case(&self, person: &str, args: &[&str]) -> Output {
         Command::new(BIN)
             .arg("case")
+            .arg("--socket")
+            .arg(&self.socket)
+            .args(["--as", person, "-i"])
+            .arg(self.key(person))
+            .args(args)
+            .env_remove("SSH_AUTH_SOCK")
+            .output()
+            .unwrap()
+    }
+
+    /// `scelle camera ARGS…` as `person`, signing with their key file.
+    pub fn camera(&self, person: &str, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .arg("camera")
             .arg("--socket")
             .arg(&self.socket)
             .args(["--as", person, "-i"])

@@ -1,0 +1,241 @@
+//! `scelle camera list` and `scelle camera probe ID [--from T --to T]`, through the daemon's
+//! socket (the daemon holds the credentials; the shell never sees them). Times are shown in the
+//! site's time zone with UTC beside them.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use serde_json::{Value, json};
+
+use super::client::{Client, ClientError, Signer};
+use crate::api::protocol::ErrorCode;
+use crate::config::DEFAULT_SOCKET;
+use crate::error::Exit;
+
+/// Arguments of `scelle camera`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Control socket of the daemon.
+    #[arg(long, env = "SCELLE_SOCKET", default_value = DEFAULT_SOCKET, global = true)]
+    pub socket: PathBuf,
+    /// Who you are, when your Unix account is shared by several people.
+    #[arg(long = "as", env = "SCELLE_PERSON", global = true)]
+    pub person: Option<String>,
+    /// Your SSH private key (default: your SSH agent).
+    #[arg(short = 'i', long = "identity", env = "SCELLE_KEY", global = true)]
+    pub key: Option<PathBuf>,
+    /// Print the daemon's JSON answer.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: CameraCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CameraCommand {
+    /// The configured cameras: id, name, source kind, address, where credentials are kept.
+    List,
+    /// Ask a camera who it is and what its clock says; with --from/--to, what it has recorded
+    /// in that range and what is missing.
+    Probe {
+        camera: String,
+        /// Start of the range (RFC 3339, or civil time in the site's zone: 2026-11-20T10:00).
+        #[arg(long, requires = "to")]
+        from: Option<String>,
+        /// End of the range.
+        #[arg(long, requires = "from")]
+        to: Option<String>,
+    },
+}
+
+pub fn run(args: Args) -> ExitCode {
+    match run_inner(&args) {
+        Ok(exit) => exit.into(),
+        Err(e) => {
+            eprintln!("scelle camera: {e}");
+            match e {
+                ClientError::Remote {
+                    code: ErrorCode::BadArgs,
+                    ..
+                } => Exit::Usage.into(),
+                _ => Exit::Failure.into(),
+            }
+        }
+    }
+}
+
+fn run_inner(args: &Args) -> Result<Exit, ClientError> {
+    let signer = match &args.key {
+        Some(k) => Signer::KeyFile(k.clone()),
+        None => Signer::Agent,
+    };
+    let mut client = Client::connect(&args.socket)?;
+    client.identify(args.person.as_deref(), &signer)?;
+    let result = match &args.command {
+        CameraCommand::List => client.call("camera-list", json!({}))?,
+        CameraCommand::Probe { camera, from, to } => {
+            let range = from
+                .as_ref()
+                .zip(to.as_ref())
+                .map(|(f, t)| format!("{f}/{t}"));
+            client.call("camera-probe", json!({ "camera": camera, "range": range }))?
+        }
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&result).unwrap_or_default()
+        );
+        return Ok(probe_exit(&result));
+    }
+    let zone = result["time_zone"]
+        .as_str()
+        .and_then(|z| TimeZone::get(z).ok())
+        .unwrap_or(TimeZone::UTC);
+    match &args.command {
+        CameraCommand::List => print_list(&result),
+        CameraCommand::Probe { .. } => print_probe(&result["probe"], &zone),
+    }
+    Ok(probe_exit(&result))
+}
+
+/// A probe that could not reach the device at all exits 1, so scripts notice.
+fn probe_exit(result: &Value) -> Exit {
+    let p = &result["probe"];
+    if p.is_object() && p["device"].get("ok").is_none() && p["clock_offset"].get("ok").is_none() {
+        Exit::Failure
+    } else {
+        Exit::Ok
+    }
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".into(),
+        other => other.to_string(),
+    }
+}
+
+/// A gap reason: `segment-missing /srv/…/14-00-20.mp4`, `not-recorded`, ….
+fn reason(v: &Value) -> String {
+    match v {
+        Value::Object(m) => m
+            .iter()
+            .map(|(k, inner)| match inner {
+                Value::Object(f) => {
+                    let fields: Vec<String> = f.values().map(text).collect();
+                    format!("{k} {}", fields.join(" "))
+                }
+                other => format!("{k} {}", text(other)),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => text(other),
+    }
+}
+
+fn print_list(result: &Value) {
+    let cameras = result["cameras"].as_array().cloned().unwrap_or_default();
+    if cameras.is_empty() {
+        println!("no camera configured (add [[camera]] entries to the configuration)");
+        return;
+    }
+    println!(
+        "{:<14} {:<26} {:<18} {:<34} CREDENTIALS",
+        "CAMERA", "NAME", "KIND", "ADDRESS"
+    );
+    for c in &cameras {
+        println!(
+            "{:<14} {:<26} {:<18} {:<34} {}",
+            text(&c["id"]),
+            text(&c["name"]),
+            text(&c["kind"]),
+            text(&c["address"]),
+            text(&c["credentials"])
+        );
+    }
+}
+
+/// `2026-11-20 11:00:00 CET (10:00:00 UTC)`.
+fn show_time(v: &Value, zone: &TimeZone) -> String {
+    match v.as_str().and_then(|s| s.parse::<Timestamp>().ok()) {
+        Some(t) => {
+            let local = t.to_zoned(zone.clone());
+            format!(
+                "{} ({} UTC)",
+                local.strftime("%Y-%m-%d %H:%M:%S %Z"),
+                t.strftime("%H:%M:%S")
+            )
+        }
+        None => text(v),
+    }
+}
+
+fn print_probe(p: &Value, zone: &TimeZone) {
+    println!("camera {}  {}", text(&p["camera"]), text(&p["name"]));
+    println!("  source   {} {}", text(&p["kind"]), text(&p["address"]));
+    match (&p["device"]["ok"], &p["device"]["error"]) {
+        (d, _) if d.is_object() => println!(
+            "  device   {} {}  serial {}  firmware {}",
+            text(&d["vendor"]),
+            text(&d["model"]),
+            text(&d["serial"]),
+            text(&d["firmware"])
+        ),
+        (_, e) => println!("  device   UNKNOWN: {}", text(e)),
+    }
+    match (&p["clock_offset"]["ok"], &p["clock_offset"]["error"]) {
+        (c, _) if c.is_object() => {
+            let ms = c["offset_ms"].as_i64().unwrap_or(0);
+            let verdict = if ms.unsigned_abs() > 2000 {
+                "  ← the recorder's clock is off: its times will be corrected in the record"
+            } else {
+                ""
+            };
+            println!(
+                "  clock    device = server {}{:.3} s ± {:.3} s (measured {}){verdict}",
+                if ms < 0 { "-" } else { "+" },
+                ms.unsigned_abs() as f64 / 1000.0,
+                c["uncertainty_ms"].as_u64().unwrap_or(0) as f64 / 1000.0,
+                show_time(&c["measured_at"], zone)
+            );
+        }
+        (_, e) => println!("  clock    UNKNOWN: {}", text(e)),
+    }
+    let Some(plan) = p.get("plan") else {
+        return;
+    };
+    if let Some(e) = plan.get("error") {
+        println!("  plan     FAILED: {}", text(e));
+        return;
+    }
+    let plan = &plan["ok"];
+    println!(
+        "  asked    {} → {}",
+        show_time(&plan["requested"]["start"], zone),
+        show_time(&plan["requested"]["end"], zone)
+    );
+    let recorded = plan["recorded"].as_array().cloned().unwrap_or_default();
+    if recorded.is_empty() {
+        println!("  recorded NOTHING in this range");
+    }
+    for r in &recorded {
+        println!(
+            "  recorded {} → {}",
+            show_time(&r["start"], zone),
+            show_time(&r["end"], zone)
+        );
+    }
+    for g in plan["missing"].as_array().into_iter().flatten() {
+        println!(
+            "  MISSING  {} → {}  ({})",
+            show_time(&g["start"], zone),
+            show_time(&g["end"], zone),
+            reason(&g["reason"])
+        );
+    }
+}
