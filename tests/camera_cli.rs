@@ -68,8 +68,48 @@ fn list_shows_cameras_without_secrets() {
 
     let out = d.camera("paul", &["--json", "list"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["cameras"].as_array().unwrap().len(), 2);
-    assert_eq!(v["cameras"][1]["kind"], "onvif");
+    let cams = v["cameras"].as_array().unwrap();
+    let hall = cams.iter().find(|c| c["id"] == "hall").unwrap();
+    assert_eq!(hall["kind"], "onvif");
+    assert!(hall["credentials"].as_str().unwrap().starts_with("file:"));
+}
+
+#[test]
+fn a_case_naming_an_unknown_camera_is_refused_at_opening() {
+    let d = start();
+    let out = d.case(
+        "paul",
+        &[
+            "open",
+            "--ground",
+            "incident",
+            "--requester",
+            "M. Petit",
+            "--organisation",
+            "Magasin",
+            "--reference",
+            "INC-9",
+            "--recipient",
+            "Assureur",
+            "--purpose",
+            "Vol",
+            "--camera",
+            "cam1",
+            "--camera",
+            "cam9",
+            "--range",
+            "2026-01-15T15:00/2026-01-15T15:01",
+            "--emergency",
+            "purge dans 1 h",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("unknown camera `cam9`") && err.contains("cam1"),
+        "{err}"
+    );
+    assert_eq!(d.register_len(), 1, "nothing recorded but the people list");
 }
 
 #[test]

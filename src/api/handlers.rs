@@ -309,6 +309,23 @@ async fn case_op(
             }
             "case-open" => {
                 let a: OpenArgs = args(id, env.args)?;
+                if let Some(unknown) = a.cameras.iter().find(|c| config.camera(c.trim()).is_none())
+                {
+                    let known: Vec<&str> = config.cameras.iter().map(|c| c.id.as_str()).collect();
+                    return Err(Reply::error(
+                        id,
+                        ErrorCode::BadArgs,
+                        format!(
+                            "unknown camera `{}`: the configured cameras are {} (`scelle camera list`)",
+                            printable(unknown),
+                            if known.is_empty() {
+                                "none".to_owned()
+                            } else {
+                                known.join(", ")
+                            }
+                        ),
+                    ));
+                }
                 let upload = a.request.clone().map(|d| upload(id, d)).transpose()?;
                 let send = |stage: &str| {
                     let _ = progress.try_send(Reply::progress(id, stage));

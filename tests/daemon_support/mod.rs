@@ -61,10 +61,25 @@ pub fn config_text(dir: &Path, extra_people: &str) -> String {
     format!(
         "[site]\nname = \"Site de test\"\ntime_zone = \"Europe/Paris\"\n\n\
          [daemon]\nstate_dir = \"{state}\"\nsocket = \"{sock}\"\nsocket_mode = \"0666\"\n\n\
-         [cases]\nemergency_regularize_hours = 0\n\n{people}{extra_people}",
+         [cases]\nemergency_regularize_hours = 0\n\n{people}{cameras}{extra_people}",
+        cameras = default_cameras(dir),
         state = dir.join("state").display(),
         sock = dir.join("scelle.sock").display(),
     )
+}
+
+/// Cameras every test site has (cases name them); their folder `DIR/nvr` may stay empty.
+fn default_cameras(dir: &Path) -> String {
+    ["entree", "caisse-1", "c"]
+        .iter()
+        .map(|id| {
+            format!(
+                "[[camera]]\nid = \"{id}\"\nname = \"Caméra {id}\"\n\
+                 source = {{ kind = \"segments\", root = \"{}\" }}\n\n",
+                dir.join("nvr").display()
+            )
+        })
+        .collect()
 }
 
 impl Daemon {
