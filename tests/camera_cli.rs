@@ -168,6 +168,12 @@ fn probe_plans_a_range_with_its_missing_segment() {
     let clock = v["probe"]["clock_offset"]["error"].as_str().unwrap();
     assert!(clock.contains("no live clock"), "{v}");
     assert_eq!(v["probe"]["device"]["ok"]["vendor"], "segment folder");
+    // The whole folder: 14:00:00 to 14:00:40, in two spans around the missing segment.
+    let rec = &v["probe"]["recordings"]["ok"][0];
+    assert_eq!(rec["start"], "2026-01-15T14:00:00Z", "{rec}");
+    assert_eq!(rec["end"], "2026-01-15T14:00:40Z", "{rec}");
+    assert_eq!(rec["spans"].as_array().unwrap().len(), 2, "{rec}");
+    assert_eq!(rec["status"], "3 segments");
 }
 
 #[test]

@@ -18,4 +18,6 @@ pub mod vendor;
 
 pub use error::{Error, redact_url};
 pub use media::{AccessUnit, Codec, Event, Gap, GapReason, StreamInfo};
-pub use source::{BoxFuture, ClockOffset, DeviceInfo, Plan, PullSummary, Source, TimeRange};
+pub use source::{
+    BoxFuture, ClockOffset, DeviceInfo, Plan, PullSummary, Recording, Source, TimeRange,
+};

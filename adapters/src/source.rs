@@ -49,6 +49,23 @@ pub struct Plan {
     pub missing: Vec<Gap>,
 }
 
+/// A recording a device holds, as `scelle camera probe` lists it: its whole span, as the device
+/// reports it (quirks such as a start in 1970 are shown as read; planning decides what to trust).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Recording {
+    /// The device's token or name for it.
+    pub id: String,
+    /// What it records (source name), when the device says.
+    pub source: String,
+    pub start: Option<Timestamp>,
+    pub end: Option<Timestamp>,
+    /// `Recording`, `Stopped`… as the device says; empty when unknown.
+    pub status: String,
+    /// Spans actually recorded inside, when the device tells them apart (segment folders).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spans: Vec<TimeRange>,
+}
+
 /// How a pull ended.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PullSummary {
@@ -63,6 +80,17 @@ pub trait Source: Send + Sync {
     fn describe(&self) -> BoxFuture<'_, Result<DeviceInfo, Error>>;
     /// Measure the device clock against the server's.
     fn clock_offset(&self) -> BoxFuture<'_, Result<ClockOffset, Error>>;
+    /// The recordings the device holds and their time spans. Sources that cannot search (a
+    /// playback URL) answer [`Error::Unsupported`].
+    fn recordings(&self) -> BoxFuture<'_, Result<Vec<Recording>, Error>> {
+        Box::pin(async move {
+            Err(Error::Unsupported {
+                what: "listing recordings".into(),
+                why: "this kind of source cannot search its recordings: probe a range instead"
+                    .into(),
+            })
+        })
+    }
     /// What is recorded and missing in `range`.
     fn plan(&self, range: TimeRange) -> BoxFuture<'_, Result<Plan, Error>>;
     /// Stream `range` into `tx` ([`Event::Streams`] first, then units and gaps, then

@@ -46,6 +46,11 @@ async fn discovery_search_and_replay_uri_with_ws_security() {
     assert_eq!(tokens, ["REC_ENTRANCE_0001", "REC_ENTRANCE_0002"]);
     // The 1970 quirk is kept as read; planning decides what to trust.
     assert_eq!(recs[0].earliest, Some(ts("1970-01-01T00:00:42Z")));
+    // The same through the Source trait, as `scelle camera probe` lists them.
+    let listed = Source::recordings(&source).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[1].id, "REC_ENTRANCE_0002");
+    assert_eq!(listed[0].start, Some(ts("1970-01-01T00:00:42Z")));
 
     let range = TimeRange {
         start: ts("2026-11-23T08:25:00Z"),

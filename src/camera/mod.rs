@@ -10,7 +10,7 @@ use scelle_adapters::credentials::{self, CredentialSource, Credentials};
 use scelle_adapters::onvif::{OnvifConfig, OnvifSource};
 use scelle_adapters::segments::SegmentFolder;
 use scelle_adapters::vendor::{PlaybackTarget, PlaybackTemplate, Preset, VendorSource};
-use scelle_adapters::{ClockOffset, DeviceInfo, Error, Plan, Source, TimeRange};
+use scelle_adapters::{ClockOffset, DeviceInfo, Error, Plan, Recording, Source, TimeRange};
 use serde::Serialize;
 
 use crate::config::{Camera, CameraSource, Vendor};
@@ -136,6 +136,8 @@ pub struct Probe {
     pub address: String,
     pub device: Outcome<DeviceInfo>,
     pub clock_offset: Outcome<ClockOffset>,
+    /// The recordings the device holds and their spans.
+    pub recordings: Outcome<Vec<Recording>>,
     /// The plan of the asked range, if one was asked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan: Option<Outcome<Plan>>,
@@ -158,7 +160,7 @@ impl<T> From<Result<T, Error>> for Outcome<T> {
     }
 }
 
-/// Probes `camera`: device facts, clock offset, and the plan of `range` when given.
+/// Probes `camera`: device facts, clock offset, recordings, and the plan of `range` when given.
 pub async fn probe(camera: &Camera, site_zone: &str, range: Option<TimeRange>) -> Probe {
     let mut probe = Probe {
         camera: camera.id.to_string(),
@@ -167,6 +169,7 @@ pub async fn probe(camera: &Camera, site_zone: &str, range: Option<TimeRange>) -
         address: camera.address(),
         device: Outcome::Error(String::new()),
         clock_offset: Outcome::Error(String::new()),
+        recordings: Outcome::Error(String::new()),
         plan: None,
     };
     let source = match source(camera, site_zone) {
@@ -175,12 +178,14 @@ pub async fn probe(camera: &Camera, site_zone: &str, range: Option<TimeRange>) -
             let msg = e.to_string();
             probe.device = Outcome::Error(msg.clone());
             probe.clock_offset = Outcome::Error(msg.clone());
+            probe.recordings = Outcome::Error(msg.clone());
             probe.plan = range.map(|_| Outcome::Error(msg));
             return probe;
         }
     };
     probe.device = source.describe().await.into();
     probe.clock_offset = source.clock_offset().await.into();
+    probe.recordings = source.recordings().await.into();
     if let Some(range) = range {
         probe.plan = Some(source.plan(range).await.into());
     }

@@ -206,6 +206,38 @@ fn print_probe(p: &Value, zone: &TimeZone) {
         }
         (_, e) => println!("  clock    UNKNOWN: {}", text(e)),
     }
+    match (&p["recordings"]["ok"], &p["recordings"]["error"]) {
+        (Value::Array(recs), _) if recs.is_empty() => println!("  recordings NONE"),
+        (Value::Array(recs), _) => {
+            for r in recs {
+                println!(
+                    "  recording {} {}  {} → {}  {}",
+                    text(&r["id"]),
+                    text(&r["source"]),
+                    show_time(&r["start"], zone),
+                    show_time(&r["end"], zone),
+                    text(&r["status"])
+                );
+                let spans = r["spans"].as_array().cloned().unwrap_or_default();
+                if spans.len() > 1 {
+                    for s in spans.iter().take(20) {
+                        println!(
+                            "            span {} → {}",
+                            show_time(&s["start"], zone),
+                            show_time(&s["end"], zone)
+                        );
+                    }
+                    if spans.len() > 20 {
+                        println!(
+                            "            … {} spans in all (--json lists them)",
+                            spans.len()
+                        );
+                    }
+                }
+            }
+        }
+        (_, e) => println!("  recordings UNKNOWN: {}", text(e)),
+    }
     let Some(plan) = p.get("plan") else {
         return;
     };

@@ -88,7 +88,7 @@ impl OnvifSource {
 
     /// The replay URI of the recording covering the range.
     pub async fn replay_uri(&self, range: TimeRange) -> Result<String, Error> {
-        let recs = self.recordings().await?;
+        let recs = OnvifSource::recordings(self).await?;
         let offset = self.offset().await?;
         self.replay_uri_for(range, &recs, &offset).await
     }
@@ -132,9 +132,26 @@ impl Source for OnvifSource {
         })
     }
 
+    fn recordings(&self) -> BoxFuture<'_, Result<Vec<crate::Recording>, Error>> {
+        Box::pin(async move {
+            Ok(OnvifSource::recordings(self)
+                .await?
+                .into_iter()
+                .map(|r| crate::Recording {
+                    id: r.token,
+                    source: r.source_name,
+                    start: r.earliest,
+                    end: r.latest,
+                    status: r.status,
+                    spans: Vec::new(),
+                })
+                .collect())
+        })
+    }
+
     fn plan(&self, range: TimeRange) -> BoxFuture<'_, Result<Plan, Error>> {
         Box::pin(async move {
-            let recs = self.recordings().await?;
+            let recs = OnvifSource::recordings(self).await?;
             let offset = self.offset().await?;
             Ok(plan::plan(range, &recs, &offset))
         })
@@ -151,7 +168,7 @@ impl Source for OnvifSource {
     ) -> BoxFuture<'_, Result<PullSummary, Error>> {
         Box::pin(async move {
             let offset = self.offset().await?;
-            let recs = self.recordings().await?;
+            let recs = OnvifSource::recordings(self).await?;
             let planned = plan::plan(range, &recs, &offset);
             let uri = self.replay_uri_for(range, &recs, &offset).await?;
             let request = PullRequest {

@@ -430,6 +430,41 @@ impl Source for SegmentFolder {
         })
     }
 
+    /// One recording: the folder, from its first segment to the end of its last, with the
+    /// spans actually covered (each segment's header is read, not its media).
+    fn recordings(&self) -> BoxFuture<'_, Result<Vec<crate::Recording>, Error>> {
+        let this = self.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                let listed = this.list()?;
+                let (Some(first), Some(last)) = (listed.first(), listed.last()) else {
+                    return Ok(Vec::new());
+                };
+                // Segments are at most a day long in any NVR layout this source reads.
+                let all = TimeRange {
+                    start: first.start,
+                    end: last.start + SignedDuration::from_hours(24),
+                };
+                let spans = this.spans(all)?;
+                let (recorded, _) = this.gaps(all, &spans);
+                Ok(vec![crate::Recording {
+                    id: this.camera.clone(),
+                    source: this.target(),
+                    start: recorded.first().map(|r| r.start),
+                    end: recorded.last().map(|r| r.end),
+                    status: format!("{} segments", listed.len()),
+                    spans: recorded,
+                }])
+            })
+            .await
+            .map_err(|e| Error::Io {
+                target: self.target(),
+                message: "segment listing task failed".into(),
+                source: std::io::Error::other(e.to_string()),
+            })?
+        })
+    }
+
     fn plan(&self, range: TimeRange) -> BoxFuture<'_, Result<Plan, Error>> {
         let this = self.clone();
         Box::pin(async move {
