@@ -84,12 +84,9 @@ impl Item {
         self.present && self.due.is_some_and(|d| d <= now)
     }
 
-    /// Past its deadline by more than a day and still here: an operator must act.
+    /// Past its deadline and still here: the scheduler could not purge it, someone must act.
     pub fn is_overdue(&self, now: Timestamp) -> bool {
-        self.present
-            && self
-                .due
-                .is_some_and(|d| now.as_second() - d.as_second() > 24 * 3600)
+        self.present && self.due.is_some_and(|d| d < now)
     }
 }
 
