@@ -41,7 +41,11 @@ impl Loop {
         if !ok(Command::new("mkfs.ext4").args(["-q", "-F"]).arg(&image)) {
             return None;
         }
-        if !ok(Command::new("mount").args(["-o", "loop"]).arg(&image).arg(&mount)) {
+        if !ok(Command::new("mount")
+            .args(["-o", "loop"])
+            .arg(&image)
+            .arg(&mount))
+        {
             return None;
         }
         Some(Loop {
@@ -150,7 +154,11 @@ fn world(dir: &Path, export_root: &Path) -> World {
     // The export folder: two sealed files and the plain-text notice.
     let export_dir = export_root.join("SIN-42");
     std::fs::create_dir_all(&export_dir).unwrap();
-    std::fs::write(export_dir.join("quai_a.mp4.scelle"), sealed_bytes(256 << 10)).unwrap();
+    std::fs::write(
+        export_dir.join("quai_a.mp4.scelle"),
+        sealed_bytes(256 << 10),
+    )
+    .unwrap();
     std::fs::write(export_dir.join("manifest.json.scelle"), sealed_bytes(4096)).unwrap();
     std::fs::write(export_dir.join("LISEZMOI.txt"), b"Lisez-moi").unwrap();
     let record = json!({"export_id": "EXP-1", "case_id": CASE,
@@ -165,7 +173,10 @@ fn world(dir: &Path, export_root: &Path) -> World {
     std::fs::create_dir_all(&staging).unwrap();
     std::fs::write(staging.join("segment-0001.tmp"), MARKER.repeat(64)).unwrap();
     let closed = reg
-        .append(signed(EntryKind::CaseClosed, json!({"reason": "sinistre réglé"})))
+        .append(signed(
+            EntryKind::CaseClosed,
+            json!({"reason": "sinistre réglé"}),
+        ))
         .unwrap();
     World {
         reg,
@@ -208,7 +219,10 @@ fn nothing_before_the_deadline_everything_due_after_one_entry_each() {
     if let (Some(l), Some(blocks)) = (&lo, &blocks) {
         let image = std::fs::read(&l.image).unwrap();
         let (start, len) = blocks[0];
-        assert!(contains(&image[start as usize..(start + len) as usize], MARKER));
+        assert!(contains(
+            &image[start as usize..(start + len) as usize],
+            MARKER
+        ));
     }
 
     // 29 days after closing: nothing is due, nothing is purged.
@@ -246,11 +260,20 @@ fn nothing_before_the_deadline_everything_due_after_one_entry_each() {
         assert_ne!(item.kind, ItemKind::Document);
     }
     assert!(!w.export_dir.exists());
-    assert!(!w.state.join("staging").join(CASE).join("segment-0001.tmp").exists());
+    assert!(
+        !w.state
+            .join("staging")
+            .join(CASE)
+            .join("segment-0001.tmp")
+            .exists()
+    );
     assert!(w.state.join("documents").join(&w.document).exists());
     let entries = purged_entries(&w.reg);
     assert_eq!(entries.len(), 2);
-    let export = entries.iter().find(|p| p["item"] == "export:EXP-1").unwrap();
+    let export = entries
+        .iter()
+        .find(|p| p["item"] == "export:EXP-1")
+        .unwrap();
     let files = export["files"].as_array().unwrap();
     assert_eq!(files.len(), 3);
     let f = files
@@ -293,7 +316,10 @@ fn nothing_before_the_deadline_everything_due_after_one_entry_each() {
             let span = &image[*start as usize..(*start + *len) as usize];
             assert!(!contains(span, MARKER), "marker left in block at {start}");
         }
-        assert!(!contains(&image, MARKER), "marker left somewhere in the image");
+        assert!(
+            !contains(&image, MARKER),
+            "marker left somewhere in the image"
+        );
         eprintln!("checked {} extent(s) of the loop image", blocks.len());
     }
 }
@@ -310,7 +336,11 @@ fn overwrite_stays_in_place() {
     let after = std::fs::read(&path).unwrap();
     assert_eq!(after.len(), 1 << 20);
     assert!(!contains(&after, MARKER));
-    assert_ne!(after[52..100], sealed_bytes(100)[52..100], "wrapped key destroyed");
+    assert_ne!(
+        after[52..100],
+        sealed_bytes(100)[52..100],
+        "wrapped key destroyed"
+    );
     match (before, extents(&path)) {
         (Some(b), Some(a)) => assert_eq!(b, a, "the overwrite went to the same blocks"),
         _ => eprintln!("filefrag cannot map this filesystem: extents not compared"),

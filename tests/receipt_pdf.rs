@@ -115,7 +115,11 @@ fn register_with_export(dir: &Path, files: usize) -> (Register, ExportRecord) {
         files: (0..files)
             .map(|i| {
                 let (c, n) = names[i % 2];
-                let c = if i < 2 { c.to_owned() } else { format!("{c}-{i}") };
+                let c = if i < 2 {
+                    c.to_owned()
+                } else {
+                    format!("{c}-{i}")
+                };
                 file(i, &c, n)
             })
             .collect(),
@@ -163,14 +167,8 @@ fn assert_has(text: &str, want: &[&str]) {
 
 fn receipt(dir: &Path, files: usize) -> (Receipt, ExportRecord) {
     let (reg, record) = register_with_export(dir, files);
-    let r = Receipt::from_register(
-        &reg,
-        CASE,
-        None,
-        None,
-        Some(ts("2026-11-23T14:30:00Z")),
-    )
-    .unwrap();
+    let r =
+        Receipt::from_register(&reg, CASE, None, None, Some(ts("2026-11-23T14:30:00Z"))).unwrap();
     (r, record)
 }
 
@@ -358,7 +356,13 @@ fn a_case_without_export_has_no_receipt() {
     let dir = tempfile::tempdir().unwrap();
     let (reg, _) = register_with_export(dir.path(), 1);
     let err = Receipt::from_register(&reg, "2026-0099", None, None, None).unwrap_err();
-    assert!(matches!(err, scelle::receipt::ReceiptError::NoCase(_)), "{err}");
+    assert!(
+        matches!(err, scelle::receipt::ReceiptError::NoCase(_)),
+        "{err}"
+    );
     let err = Receipt::from_register(&reg, CASE, Some("EXP-nope"), None, None).unwrap_err();
-    assert!(matches!(err, scelle::receipt::ReceiptError::NoExport(..)), "{err}");
+    assert!(
+        matches!(err, scelle::receipt::ReceiptError::NoExport(..)),
+        "{err}"
+    );
 }

@@ -105,6 +105,13 @@ async fn dispatch(
             };
             case_op(state, person, env, progress).await
         }
+        "case-receipt" | "case-delivered" | "purge-list" | "purge-run" => {
+            let person = match identified(state, session, id) {
+                Ok(p) => p,
+                Err(r) => return r,
+            };
+            super::delivery_ops::handle(state, person, id, &env.op, env.args).await
+        }
         other => Reply::error(
             id,
             ErrorCode::UnknownOp,

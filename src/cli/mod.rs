@@ -14,6 +14,7 @@ pub mod serve;
 
 use crate::error::Exit;
 
+pub mod purge;
 pub mod register;
 pub mod seal;
 
@@ -31,6 +32,8 @@ pub enum Command {
     Serve(serve::Args),
     /// Open, authorize, list and close cases through the daemon.
     Case(Box<case::Args>),
+    /// Temporary copies and their purge deadlines: list, run.
+    Purge(purge::Args),
     /// The extraction register: verify, report, head, backup.
     Register(register::RegisterArgs),
     /// Seal a file into an encrypted evidence container.
@@ -62,6 +65,10 @@ pub fn main() -> ExitCode {
         Command::Case(args) => {
             init_tracing("warn");
             case::run(*args)
+        }
+        Command::Purge(args) => {
+            init_tracing("warn");
+            purge::run(args)
         }
         Command::Register(args) => {
             init_tracing("warn");

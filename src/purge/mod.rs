@@ -146,3 +146,40 @@ pub fn run_due(
         })
         .collect())
 }
+
+/// What one scheduler tick did.
+#[derive(Debug, Default)]
+pub struct Tick {
+    pub purged: Vec<String>,
+    pub failed: Vec<(String, String)>,
+    /// Items past their deadline still here after the tick (absent media are not counted:
+    /// the copy went with the recipient or the drive is not mounted).
+    pub overdue: Vec<Item>,
+}
+
+/// One tick of the daemon's purge scheduler: purges what is due (actor `scelle`), then logs
+/// every item still overdue at error level, every tick, until someone acts (PUR-1).
+pub fn tick(register: &Register, state_dir: &Path, clock: &dyn Clock) -> Result<Tick, PurgeError> {
+    let mut t = Tick::default();
+    for (item, r) in run_due(register, state_dir, "scelle", clock)? {
+        match r {
+            Ok(_) => t.purged.push(item.id),
+            Err(e) => {
+                tracing::error!(item = %item.id, case = %item.case_id, error = %e,
+                    "scheduled purge failed (PUR-1)");
+                t.failed.push((item.id, e.to_string()));
+            }
+        }
+    }
+    let now = clock.now();
+    t.overdue = items(register, state_dir)?
+        .into_iter()
+        .filter(|i| i.is_overdue(now))
+        .collect();
+    for i in &t.overdue {
+        tracing::error!(item = %i.id, case = %i.case_id, path = %i.path.display(),
+            due = ?i.due, "PURGE OVERDUE (PUR-1): a temporary copy outlived its deadline; \
+            `scelle purge run` it");
+    }
+    Ok(t)
+}

@@ -126,9 +126,10 @@ pub fn plan(entries: &[Entry], state_dir: &Path) -> Vec<Item> {
         match e.kind {
             EntryKind::ExportCompleted => {
                 let rec = &e.payload["record"];
-                let (Some(export), Some(path)) =
-                    (rec["export_id"].as_str(), rec["destination"]["path"].as_str())
-                else {
+                let (Some(export), Some(path)) = (
+                    rec["export_id"].as_str(),
+                    rec["destination"]["path"].as_str(),
+                ) else {
                     continue;
                 };
                 let path = PathBuf::from(path);

@@ -52,7 +52,8 @@ pub fn record(
             "the hand-over date {at} is in the future: give the date it happened (--at)"
         )));
     }
-    if at < case.opened_at {
+    // A date alone means midnight: a hand-over the day the case was opened is fine.
+    if at.as_second() + 24 * 3600 < case.opened_at.as_second() {
         return Err(DeliveryError::BadInput(format!(
             "the hand-over date {at} is before the case was opened ({})",
             case.opened_at

@@ -98,13 +98,17 @@ impl Receipt {
                 reason: e.to_string(),
             })?;
         let mut found = None;
-        for e in entries.iter().filter(|e| e.kind == EntryKind::ExportCompleted) {
-            let c: Completed =
-                serde_json::from_value(e.payload.clone()).map_err(|err| ReceiptError::BadEntry {
+        for e in entries
+            .iter()
+            .filter(|e| e.kind == EntryKind::ExportCompleted)
+        {
+            let c: Completed = serde_json::from_value(e.payload.clone()).map_err(|err| {
+                ReceiptError::BadEntry {
                     seq: e.seq,
                     what: "export record",
                     reason: err.to_string(),
-                })?;
+                }
+            })?;
             if export_id.is_none_or(|id| id == c.record.export_id) {
                 found = Some((e.seq, c.record));
             }

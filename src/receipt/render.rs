@@ -39,7 +39,10 @@ pub fn render(r: &Receipt, lang: Lang) -> Vec<u8> {
         tr(lang, "Référence du dossier", "Case reference"),
         &rec.case_reference,
     );
-    p.field(tr(lang, "Numéro de dossier scelle", "scelle case number"), &r.case_id);
+    p.field(
+        tr(lang, "Numéro de dossier scelle", "scelle case number"),
+        &r.case_id,
+    );
     p.field(
         tr(lang, "Fondement juridique", "Legal ground"),
         text::ground(lang, r.opening.ground),
@@ -69,7 +72,11 @@ pub fn render(r: &Receipt, lang: Lang) -> Vec<u8> {
     );
     p.field(tr(lang, "Destinataire", "Recipient"), &r.opening.recipient);
     p.field(
-        tr(lang, "Organisme du destinataire", "Recipient's organisation"),
+        tr(
+            lang,
+            "Organisme du destinataire",
+            "Recipient's organisation",
+        ),
         &r.opening.organisation,
     );
 
@@ -91,7 +98,10 @@ pub fn render(r: &Receipt, lang: Lang) -> Vec<u8> {
             d.serial
         ),
     );
-    p.field(tr(lang, "Dossier sur le support", "Folder on the medium"), &rec.destination.path);
+    p.field(
+        tr(lang, "Dossier sur le support", "Folder on the medium"),
+        &rec.destination.path,
+    );
     p.field(
         tr(
             lang,
@@ -101,17 +111,19 @@ pub fn render(r: &Receipt, lang: Lang) -> Vec<u8> {
         &rec.register_head.seq.to_string(),
     );
     p.field(
-        tr(
-            lang,
-            "Tête du registre : empreinte",
-            "Register head: hash",
-        ),
+        tr(lang, "Tête du registre : empreinte", "Register head: hash"),
         &hex::encode(rec.register_head.hash),
     );
     if let Some(m) = &rec.manifest {
         p.field(tr(lang, "Manifeste", "Manifest"), &m.name);
-        p.field(tr(lang, "Manifeste : taille", "Manifest: size"), &text::size(lang, m.size));
-        p.field(tr(lang, "Manifeste : SHA-256", "Manifest: SHA-256"), &m.sha256);
+        p.field(
+            tr(lang, "Manifeste : taille", "Manifest: size"),
+            &text::size(lang, m.size),
+        );
+        p.field(
+            tr(lang, "Manifeste : SHA-256", "Manifest: SHA-256"),
+            &m.sha256,
+        );
     }
 
     p.heading(
@@ -146,9 +158,8 @@ pub fn render(r: &Receipt, lang: Lang) -> Vec<u8> {
             &format!("{} (UTC)", tr(lang, "Plage horaire", "Time range")),
             &text::range_utc(f.requested.start, f.requested.end),
         );
-        let requested = (f.requested.end.as_millisecond() - f.requested.start.as_millisecond())
-            as f64
-            / 1000.0;
+        let requested =
+            (f.requested.end.as_millisecond() - f.requested.start.as_millisecond()) as f64 / 1000.0;
         p.field(
             tr(lang, "Durée enregistrée", "Recorded duration"),
             &format!(
@@ -158,10 +169,7 @@ pub fn render(r: &Receipt, lang: Lang) -> Vec<u8> {
                 text::duration(requested)
             ),
         );
-        p.field(
-            tr(lang, "Lacunes", "Gaps"),
-            &text::gaps(lang, &f.gaps, &tz),
-        );
+        p.field(tr(lang, "Lacunes", "Gaps"), &text::gaps(lang, &f.gaps, &tz));
         p.field(
             tr(
                 lang,
@@ -199,7 +207,11 @@ fn verification(p: &mut Pages, r: &Receipt, lang: Lang) {
     const QR_SIZE: f32 = 110.0;
     p.heading(
         11.0,
-        tr(lang, "Vérification par le destinataire", "How the recipient verifies"),
+        tr(
+            lang,
+            "Vérification par le destinataire",
+            "How the recipient verifies",
+        ),
     );
     p.room(QR_SIZE + 10.0);
     let top = p.y + 6.0;
@@ -207,7 +219,13 @@ fn verification(p: &mut Pages, r: &Receipt, lang: Lang) {
     if let Some((width, dark)) = manifest.and_then(qr::modules) {
         // Four modules of quiet zone around the code, as the QR standard asks.
         let module = QR_SIZE / (width + 8) as f32;
-        p.matrix(MARGIN + 4.0 * module, top - 4.0 * module, width, &dark, module);
+        p.matrix(
+            MARGIN + 4.0 * module,
+            top - 4.0 * module,
+            width,
+            &dark,
+            module,
+        );
     }
     let steps = [
         tr(
@@ -277,10 +295,22 @@ fn signatures(p: &mut Pages, r: &Receipt, lang: Lang) {
     for (i, (title, who)) in blocks.iter().enumerate() {
         let x = MARGIN + i as f32 * half;
         p.text_at(BOLD, 9.0, x, top, title);
-        p.text_at(REGULAR, 8.5, x, top - 13.0, &who.chars().take(48).collect::<String>());
+        p.text_at(
+            REGULAR,
+            8.5,
+            x,
+            top - 13.0,
+            &who.chars().take(48).collect::<String>(),
+        );
         p.text_at(REGULAR, 8.5, x, top - 34.0, tr(lang, "Date :", "Date:"));
         p.line(x + 40.0, top - 35.0, half - 60.0);
-        p.text_at(REGULAR, 8.5, x, top - 60.0, tr(lang, "Signature :", "Signature:"));
+        p.text_at(
+            REGULAR,
+            8.5,
+            x,
+            top - 60.0,
+            tr(lang, "Signature :", "Signature:"),
+        );
         p.line(x + 55.0, top - 90.0, half - 75.0);
     }
     p.y = top - 100.0;
