@@ -90,7 +90,7 @@ pub fn purge(
         source,
     })?;
     let bytes: u64 = files.iter().map(|f| f.size).sum();
-    let on_request = !item.due.is_some_and(|d| d <= now);
+    let on_request = item.due.is_none_or(|d| d > now);
     let entry = register.append(NewEntry::new(
         EntryKind::Purged,
         Some(&item.case_id),
@@ -129,13 +129,16 @@ pub fn purge_one(
     purge(register, &item, actor, clock.now())
 }
 
+/// Each item a pass tried, and what came of it.
+pub type Outcomes = Vec<(Item, Result<Entry, PurgeError>)>;
+
 /// One pass of the scheduler: purges every item due, and returns what happened to each.
 pub fn run_due(
     register: &Register,
     state_dir: &Path,
     actor: &str,
     clock: &dyn Clock,
-) -> Result<Vec<(Item, Result<Entry, PurgeError>)>, PurgeError> {
+) -> Result<Outcomes, PurgeError> {
     let now = clock.now();
     Ok(items(register, state_dir)?
         .into_iter()

@@ -85,6 +85,12 @@ pub struct Pages {
     pub y: f32,
 }
 
+impl Default for Pages {
+    fn default() -> Pages {
+        Pages::new()
+    }
+}
+
 impl Pages {
     pub fn new() -> Pages {
         let mut p = Pages {
