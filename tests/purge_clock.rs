@@ -359,3 +359,52 @@ fn early_purge_on_request_is_recorded_as_such() {
     let err = purge::purge_one(&w.reg, &w.state, "export:EXP-1", "olivier", &now).unwrap_err();
     assert!(matches!(err, PurgeError::NotFound(_)), "{err}");
 }
+
+#[test]
+fn a_copy_that_cannot_be_erased_is_reported_overdue_every_tick() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = world(dir.path(), &dir.path().join("drive"));
+    let stuck = w.export_dir.join("LISEZMOI.txt");
+    // An immutable file: even root cannot overwrite or unlink it.
+    let ok = Command::new("chattr")
+        .arg("+i")
+        .arg(&stuck)
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !ok {
+        eprintln!("chattr +i not available here: overdue reporting not exercised");
+        return;
+    }
+    let day31 = FixedClock(w.closed_at + (31 * 24).hours());
+    for _ in 0..2 {
+        let t = purge::tick(&w.reg, &w.state, &day31).unwrap();
+        assert_eq!(t.failed.len(), 1, "{t:?}");
+        assert_eq!(t.failed[0].0, "export:EXP-1");
+        assert_eq!(t.overdue.len(), 1);
+        assert_eq!(t.overdue[0].id, "export:EXP-1");
+    }
+    // The staged file went on the first tick; the export's sealed files were erased and that
+    // is recorded (`complete: false`, once: the second tick erased nothing more).
+    let entries = purged_entries(&w.reg);
+    assert_eq!(entries.len(), 2, "{entries:#?}");
+    let partial = entries
+        .iter()
+        .find(|e| e["item"] == "export:EXP-1")
+        .unwrap();
+    assert_eq!(partial["complete"], false);
+    assert_eq!(partial["files"].as_array().unwrap().len(), 2);
+    assert!(!w.export_dir.join("quai_a.mp4.scelle").exists());
+    Command::new("chattr")
+        .arg("-i")
+        .arg(&stuck)
+        .status()
+        .unwrap();
+    let t = purge::tick(&w.reg, &w.state, &day31).unwrap();
+    assert_eq!(t.purged, vec!["export:EXP-1".to_owned()]);
+    assert!(t.overdue.is_empty());
+    assert!(!w.export_dir.exists());
+    let entries = purged_entries(&w.reg);
+    assert_eq!(entries.len(), 3);
+    assert_eq!(entries[2]["complete"], true);
+}

@@ -89,27 +89,41 @@ pub fn erase_file(path: &Path) -> std::io::Result<Erased> {
 }
 
 /// Erases a file, or every file below a folder (then removes the emptied folders).
-/// Symbolic links are removed, never followed.
+/// Symbolic links, FIFOs, sockets and device nodes hold no content of their own: they are
+/// removed, never followed or opened (opening a FIFO would block the purge).
 pub fn erase_tree(path: &Path) -> std::io::Result<Vec<Erased>> {
+    let mut out = Vec::new();
+    erase_tree_into(path, &mut out)?;
+    Ok(out)
+}
+
+/// Like [`erase_tree`], pushing each erased file to `out` as it goes. A file that cannot be
+/// erased does not stop the others: every file that can be is erased, and the first error is
+/// returned at the end, so the caller knows both what was destroyed and what was not.
+pub fn erase_tree_into(path: &Path, out: &mut Vec<Erased>) -> std::io::Result<()> {
     let meta = std::fs::symlink_metadata(path)?;
-    if meta.file_type().is_symlink() {
-        std::fs::remove_file(path)?;
-        return Ok(Vec::new());
+    if meta.is_file() {
+        out.push(erase_file(path)?);
+        return Ok(());
     }
     if !meta.is_dir() {
-        return Ok(vec![erase_file(path)?]);
+        return std::fs::remove_file(path);
     }
-    let mut out = Vec::new();
     let mut children: Vec<PathBuf> = std::fs::read_dir(path)?
         .map(|e| e.map(|e| e.path()))
         .collect::<Result<_, _>>()?;
     children.sort();
+    let mut first_error = None;
     for child in children {
-        out.extend(erase_tree(&child)?);
+        if let Err(e) = erase_tree_into(&child, out) {
+            first_error.get_or_insert(e);
+        }
+    }
+    if let Some(e) = first_error {
+        return Err(e);
     }
     std::fs::remove_dir(path)?;
-    sync_dir(path.parent().unwrap_or(Path::new(".")))?;
-    Ok(out)
+    sync_dir(path.parent().unwrap_or(Path::new(".")))
 }
 
 fn sync_dir(dir: &Path) -> std::io::Result<()> {

@@ -85,10 +85,17 @@ pub fn purge(
             path: item.path.display().to_string(),
         });
     }
-    let files = erase::erase_tree(&item.path).map_err(|source| PurgeError::Io {
-        path: item.path.display().to_string(),
-        source,
-    })?;
+    let mut files = Vec::new();
+    let outcome = erase::erase_tree_into(&item.path, &mut files);
+    let failure = outcome.as_ref().err().map(|e| e.to_string());
+    if failure.is_some() && files.is_empty() {
+        return Err(PurgeError::Io {
+            path: item.path.display().to_string(),
+            source: outcome.expect_err("failure is some"),
+        });
+    }
+    // Whatever was destroyed is recorded, even when a later file failed (PUR-3); such a
+    // partial entry (`complete: false`) leaves the item in the plan until it is finished.
     let bytes: u64 = files.iter().map(|f| f.size).sum();
     let on_request = item.due.is_none_or(|d| d > now);
     let entry = register.append(NewEntry::new(
@@ -101,6 +108,8 @@ pub fn purge(
             "path": item.path,
             "due": item.due,
             "on_request": on_request,
+            "complete": failure.is_none(),
+            "error": failure,
             "method": "sealed files: wrapped key overwritten first; every byte overwritten \
                        with random data, fsync, unlink, fsync of the folder",
             "files": files.iter().map(|f| json!({
@@ -109,6 +118,14 @@ pub fn purge(
             "bytes": bytes,
         }),
     ))?;
+    if let Err(source) = outcome {
+        tracing::error!(item = %item.id, case = %item.case_id, erased = files.len(),
+            error = %source, "purge stopped part-way; what was erased is recorded");
+        return Err(PurgeError::Io {
+            path: item.path.display().to_string(),
+            source,
+        });
+    }
     tracing::info!(item = %item.id, case = %item.case_id, actor, files = files.len(), bytes,
         "purged");
     Ok(entry)

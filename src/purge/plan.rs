@@ -110,7 +110,7 @@ pub fn plan(entries: &[Entry], state_dir: &Path) -> Vec<Item> {
             EntryKind::CaseClosed => {
                 closed.insert(case.clone(), Some(e.time));
             }
-            EntryKind::Purged => {
+            EntryKind::Purged if e.payload["complete"] != false => {
                 if let Some(id) = e.payload["item"].as_str() {
                     purged.insert(id.to_owned());
                 }
