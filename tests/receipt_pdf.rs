@@ -231,6 +231,7 @@ fn french_receipt_states_every_field() {
             "Signatures",
             "Reçu par",
             "Signature :",
+            "Les soussignés attestent la remise et la réception des 2 fichier(s)",
             "EXP-20261123-01",
             "Kingston IronKey D300",
             "KS123456",
@@ -247,7 +248,11 @@ fn french_receipt_states_every_field() {
 fn english_receipt_states_every_field() {
     let dir = tempfile::tempdir().unwrap();
     let (r, record) = receipt(dir.path(), 2);
-    let pdf = dir.path().join("receipt.pdf");
+    // RECEIPT_PNG_DIR keeps the PDF for a look.
+    let keep = std::env::var_os("RECEIPT_PNG_DIR").map(std::path::PathBuf::from);
+    let pdf = keep
+        .unwrap_or_else(|| dir.path().to_owned())
+        .join("receipt-en.pdf");
     std::fs::write(&pdf, render(&r, Lang::En)).unwrap();
     let text = pdftotext(&pdf);
     assert_has(

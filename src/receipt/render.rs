@@ -205,6 +205,8 @@ pub fn render(r: &Receipt, lang: Lang) -> Vec<u8> {
 /// How the recipient checks the files, beside the QR code of the manifest's SHA-256.
 fn verification(p: &mut Pages, r: &Receipt, lang: Lang) {
     const QR_SIZE: f32 = 110.0;
+    // The heading stays with its block.
+    p.room(QR_SIZE + 40.0);
     p.heading(
         11.0,
         tr(
@@ -278,8 +280,22 @@ fn verification(p: &mut Pages, r: &Receipt, lang: Lang) {
 
 /// Two signature blocks side by side: who hands over, who receives.
 fn signatures(p: &mut Pages, r: &Receipt, lang: Lang) {
+    p.room(160.0);
     p.heading(11.0, tr(lang, "Signatures", "Signatures"));
-    p.room(110.0);
+    let n = r.record.files.len();
+    p.paragraph(&match lang {
+        Lang::Fr => format!(
+            "Les soussignés attestent la remise et la réception des {n} fichier(s) décrits \
+             ci-dessus (extraction {}, dossier {}).",
+            r.record.export_id, r.record.case_reference
+        ),
+        Lang::En => format!(
+            "The undersigned attest the hand-over and receipt of the {n} file(s) described \
+             above (export {}, case {}).",
+            r.record.export_id, r.record.case_reference
+        ),
+    });
+    p.y -= 6.0;
     let half = (PAGE_W - 2.0 * MARGIN) / 2.0;
     let top = p.y;
     let blocks = [

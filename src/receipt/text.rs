@@ -96,10 +96,11 @@ pub fn gaps(lang: Lang, gaps: &[Gap], tz: &TimeZone) -> String {
         .map(|g| {
             let secs = (g.end.as_millisecond() - g.start.as_millisecond()) as f64 / 1000.0;
             format!(
-                "{} – {} ({}) : {}",
+                "{} – {} ({}){} {}",
                 local(g.start, tz),
                 local(g.end, tz),
                 duration(secs),
+                tr(lang, " :", ":"),
                 gap_reason(lang, &g.reason)
             )
         })
