@@ -147,13 +147,18 @@ impl Pages {
         self.y -= 3.0;
     }
 
-    /// A label and its value; both wrap, the block moves to the next page whole.
+    /// A label and its value; both wrap. The block moves to the next page whole when it fits
+    /// on one; a longer one (hundreds of gaps) flows line by line onto the following pages.
     pub fn field(&mut self, label: &str, value: &str) {
         let labels = wrap(label, LABEL_CHARS);
         let values = wrap(if value.is_empty() { "-" } else { value }, VALUE_CHARS);
         let n = labels.len().max(values.len());
-        self.room(LINE * n as f32);
+        let page_lines = ((PAGE_H - 2.0 * MARGIN - 14.0) / LINE) as usize;
+        if n <= page_lines {
+            self.room(LINE * n as f32);
+        }
         for i in 0..n {
+            self.room(LINE);
             let y = self.y;
             if let Some(l) = labels.get(i) {
                 self.text_at(BOLD, 8.5, LABEL_X, y, l);
@@ -259,7 +264,16 @@ impl Pages {
 
 #[cfg(test)]
 mod tests {
-    use super::wrap;
+    use super::{MARGIN, Pages, wrap};
+
+    #[test]
+    fn a_field_longer_than_a_page_flows_and_stays_on_the_pages() {
+        let mut p = Pages::new();
+        let long = vec!["gap"; 300].join("\n");
+        p.field("Lacunes", &long);
+        assert!(p.pages.len() >= 4);
+        assert!(p.y > MARGIN);
+    }
 
     #[test]
     fn long_words_are_cut_and_short_ones_kept() {
