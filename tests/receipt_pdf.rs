@@ -371,3 +371,19 @@ fn a_case_without_export_has_no_receipt() {
         "{err}"
     );
 }
+
+#[test]
+fn the_fuzz_seed_records_deserialize_and_render() {
+    for seed in [
+        include_str!("../fuzz/corpus/receipt_render/one_file.json"),
+        include_str!("../fuzz/corpus/receipt_render/no_files.json"),
+    ] {
+        let record: ExportRecord = serde_json::from_str(seed).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (mut r, _) = receipt(dir.path(), 1);
+        r.record = record;
+        let pdf = dir.path().join("seed.pdf");
+        std::fs::write(&pdf, render(&r, Lang::Fr)).unwrap();
+        assert!(pdftotext(&pdf).contains("EXP-1"));
+    }
+}
