@@ -19,5 +19,7 @@ pub mod daemon;
 pub mod error;
 pub mod export;
 pub mod mp4;
+pub mod purge;
+pub mod receipt;
 pub mod register;
 pub mod seal;

@@ -112,6 +112,13 @@ async fn dispatch(
             }
             camera_op(state, env).await
         }
+        "case-receipt" | "case-delivered" | "purge-list" | "purge-run" => {
+            let person = match identified(state, session, id) {
+                Ok(p) => p,
+                Err(r) => return r,
+            };
+            super::delivery_ops::handle(state, person, id, &env.op, env.args).await
+        }
         other => Reply::error(
             id,
             ErrorCode::UnknownOp,

@@ -269,6 +269,23 @@ impl Cases {
             .collect()
     }
 
+    /// The store of the case documents (written requests, signed receipts).
+    pub fn documents(&self) -> &DocumentStore {
+        &self.documents
+    }
+
+    /// Appends entries of case `id` in order, under the write lock, and folds them into the
+    /// case: for modules that own their own checks (delivery, purge).
+    pub fn record(&self, id: &str, entries: Vec<NewEntry>) -> Result<Case, CaseError> {
+        let _w = lock(&self.write);
+        let mut case = self.get(id)?;
+        for e in entries {
+            let entry = self.register.append(e)?;
+            case = self.apply(id, &entry)?;
+        }
+        Ok(case)
+    }
+
     fn next_id(&self) -> String {
         let year = Timestamp::now().to_zoned(TimeZone::UTC).year();
         let prefix = format!("{year}-");

@@ -66,6 +66,32 @@ pub enum CaseCommand {
     },
     /// Export a case (the pipeline comes later; the policy check is already enforced).
     Export { case: String },
+    /// Print the delivery receipt of the case's last export as a PDF (DEL-1).
+    Receipt {
+        case: String,
+        /// Where to write the PDF (default: `<case>-recu.pdf`).
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+        /// Language of the receipt.
+        #[arg(long, default_value = "fr", value_parser = ["fr", "en"])]
+        lang: String,
+        /// The export (default: the last completed one).
+        #[arg(long)]
+        export: Option<String>,
+        /// Hand-over date printed (default: now), e.g. 2026-11-23T15:30 in site time.
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Record the hand-over, with the scan of the signed receipt (DEL-1).
+    Delivered {
+        case: String,
+        /// The scan (PDF, image) of the receipt both parties signed.
+        #[arg(long = "signed-receipt")]
+        signed_receipt: PathBuf,
+        /// When it was handed over (default: now), e.g. 2026-11-23 or 2026-11-23T15:30.
+        #[arg(long)]
+        at: Option<String>,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -177,7 +203,28 @@ fn run_inner(args: &Args) -> Result<(), ClientError> {
             client.call("case-close", json!({ "case": case, "reason": reason }))?
         }
         CaseCommand::Export { case } => client.call("case-export", json!({ "case": case }))?,
+        CaseCommand::Receipt {
+            case,
+            lang,
+            export,
+            at,
+            ..
+        } => client.call(
+            "case-receipt",
+            json!({ "case": case, "lang": lang, "export": export, "at": at }),
+        )?,
+        CaseCommand::Delivered {
+            case,
+            signed_receipt,
+            at,
+        } => client.call(
+            "case-delivered",
+            json!({ "case": case, "signed_receipt": document(signed_receipt)?, "at": at }),
+        )?,
     };
+    if let CaseCommand::Receipt { case, output, .. } = &args.command {
+        return write_receipt(case, output.as_deref(), &result);
+    }
     if args.json {
         println!(
             "{}",
@@ -205,6 +252,25 @@ fn run_inner(args: &Args) -> Result<(), ClientError> {
             }
         }
     }
+    Ok(())
+}
+
+/// Writes the receipt's PDF where asked; prints where it went.
+fn write_receipt(case: &str, output: Option<&Path>, result: &Value) -> Result<(), ClientError> {
+    let pdf = B64
+        .decode(result["pdf"].as_str().unwrap_or_default().as_bytes())
+        .map_err(|e| ClientError::Protocol(format!("receipt is not base64: {e}")))?;
+    let path = output
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(format!("{case}-recu.pdf")));
+    std::fs::write(&path, &pdf)
+        .map_err(|e| ClientError::Local(format!("cannot write {}: {e}", path.display())))?;
+    println!(
+        "receipt of {} (export {}) written to {}",
+        case,
+        text(&result["export_id"]),
+        path.display()
+    );
     Ok(())
 }
 

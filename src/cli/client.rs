@@ -33,6 +33,9 @@ pub enum ClientError {
     Remote { code: ErrorCode, message: String },
     #[error("cannot sign: {0}")]
     Sign(String),
+    /// A local file could not be read or written.
+    #[error("{0}")]
+    Local(String),
 }
 
 /// A connection to the daemon.

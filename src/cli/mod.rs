@@ -15,6 +15,7 @@ pub mod serve;
 
 use crate::error::Exit;
 
+pub mod purge;
 pub mod register;
 pub mod seal;
 
@@ -34,6 +35,8 @@ pub enum Command {
     Case(Box<case::Args>),
     /// The configured cameras, and what a camera says of itself and its recordings.
     Camera(camera::Args),
+    /// Temporary copies and their purge deadlines: list, run.
+    Purge(purge::Args),
     /// The extraction register: verify, report, head, backup.
     Register(register::RegisterArgs),
     /// Seal a file into an encrypted evidence container.
@@ -69,6 +72,10 @@ pub fn main() -> ExitCode {
         Command::Camera(args) => {
             init_tracing("warn");
             camera::run(args)
+        }
+        Command::Purge(args) => {
+            init_tracing("warn");
+            purge::run(args)
         }
         Command::Register(args) => {
             init_tracing("warn");

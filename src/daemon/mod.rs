@@ -104,6 +104,7 @@ pub async fn run(config_path: &Path) -> Result<(), DaemonError> {
     let background = TaskTracker::new();
     background.spawn(reload::watch(state.clone()));
     background.spawn(schedule::overdue_emergencies(state.clone()));
+    background.spawn(schedule::purge(state.clone()));
     if let Some(every) = notify::watchdog_interval() {
         background.spawn(schedule::watchdog(state.clone(), every));
     }

@@ -1,4 +1,5 @@
-//! Periodic tasks: the systemd watchdog and the overdue-emergency check (AUTH-3).
+//! Periodic tasks: the systemd watchdog, the overdue-emergency check (AUTH-3) and the purge
+//! of temporary copies (PUR-1).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -6,6 +7,9 @@ use std::time::Duration;
 
 use super::notify;
 use super::state::State;
+
+/// How often the purge scheduler looks for due items.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
 
 /// How often overdue emergencies are looked for.
 const OVERDUE_EVERY: Duration = Duration::from_secs(60);
@@ -45,6 +49,32 @@ pub async fn overdue_emergencies(state: Arc<State>) {
                 tracing::warn!(case = %case.id, operator = %case.operator, hours,
                     "emergency case not regularized in time (AUTH-3): authorization and written request missing");
             }
+        }
+    }
+}
+
+/// Purges every due temporary copy on time and logs overdue ones at error level each tick
+/// ([`crate::purge::tick`]).
+pub async fn purge(state: Arc<State>) {
+    let mut tick = tokio::time::interval(PURGE_EVERY);
+    loop {
+        tokio::select! {
+            _ = state.shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let register = state.register.clone();
+        let dir = state.config().daemon.state_dir.clone();
+        let run = move || crate::purge::tick(&register, &dir, &crate::purge::SystemClock);
+        match tokio::task::spawn_blocking(run).await {
+            Ok(Ok(t)) if !t.purged.is_empty() || !t.failed.is_empty() => tracing::info!(
+                purged = t.purged.len(),
+                failed = t.failed.len(),
+                overdue = t.overdue.len(),
+                "purge scheduler tick"
+            ),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "purge scheduler cannot read the register"),
+            Err(e) => tracing::error!(error = %e, "purge scheduler panicked"),
         }
     }
 }
