@@ -180,3 +180,30 @@ pub fn assert_no_plaintext(dir: &Path) {
         }
     }
 }
+
+/// Stops the daemon (SIGTERM) and starts it again on the same configuration and state.
+pub fn restart(d: &mut Daemon) {
+    if d.child.is_some() {
+        let (st, _) = d.terminate();
+        assert!(st.success(), "{}", d.log_text());
+    }
+    let notify_path = d.dir.path().join("notify.sock");
+    let child = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&d.config)
+        .env("NOTIFY_SOCKET", &notify_path)
+        .env_remove("WATCHDOG_USEC")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(&d.log)
+                .unwrap(),
+        )
+        .spawn()
+        .unwrap();
+    d.child = Some(child);
+    // Notifications left from the previous run (STOPPING=1) come first.
+    while !d.next_notification().contains("READY=1") {}
+}
