@@ -378,9 +378,9 @@ fn span_seconds(r: &TimeRange) -> f64 {
 }
 
 /// Awaits every future, in order (a small join_all without another dependency).
-async fn futures_join_all<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output>
+async fn futures_join_all<F>(futs: impl Iterator<Item = F>) -> Vec<F::Output>
 where
-    F: Send + 'static,
+    F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,
 {
     let handles: Vec<_> = futs.map(tokio::spawn).collect();
@@ -507,9 +507,11 @@ async fn one_file(
             let r = sealed::write_mp4(
                 events,
                 &partial,
-                &ctx.password,
-                &ctx.params,
-                &metadata,
+                sealed::Sealing {
+                    password: &ctx.password,
+                    params: &ctx.params,
+                    metadata: &metadata,
+                },
                 provenance,
                 range.start,
                 &camera,
