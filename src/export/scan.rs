@@ -293,6 +293,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn counts_an_ffmpeg_fragmented_mp4() {
+        // 2 s at 5 fps, a fragment per keyframe (`-movflags frag_keyframe+empty_moov`).
+        let data = include_bytes!("../../fuzz/corpus/export_mp4_scan/frag.mp4");
+        let s = scan(&data[..]).unwrap();
+        assert_eq!(s.samples, 10);
+        assert!(s.fragments >= 2, "{s:?}");
+        assert!((s.seconds() - 2.0).abs() < 0.01, "{s:?}");
+        assert!(scan(&data[..data.len() - 10]).is_err());
+    }
+
+    #[test]
     fn refuses_garbage_and_empty() {
         assert!(scan(&b""[..]).is_err());
         assert!(scan(&b"\x00\x00\x00\x10moovxxxx"[..]).is_err());
