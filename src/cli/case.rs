@@ -71,9 +71,10 @@ pub enum CaseCommand {
 #[derive(Debug, clap::Args)]
 pub struct ExportArgs {
     pub case: String,
-    /// The destination: the approved drive's mount point (or a folder on it).
+    /// The destination: the approved drive's mount point (or a folder on it). Without it,
+    /// only the policy check runs (may this case be exported now?).
     #[arg(long)]
-    pub to: PathBuf,
+    pub to: Option<PathBuf>,
     /// A file holding the export's password (checked by the strength rule); without it
     /// scelle generates one and shows it once.
     #[arg(long)]

@@ -34,10 +34,12 @@ pub fn run(
         })?),
         None => None,
     };
-    let to = std::path::absolute(&a.to).unwrap_or_else(|_| a.to.clone());
+    let to =
+        a.to.as_ref()
+            .map(|t| std::path::absolute(t).unwrap_or_else(|_| t.clone()));
     let args = json!({
         "case": a.case,
-        "to": to.display().to_string(),
+        "to": to.map(|t| t.display().to_string()),
         "accept_drive": a.accept_drive,
         "password": pw.as_ref().map(|p| p.as_str()),
     });
