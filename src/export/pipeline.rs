@@ -356,6 +356,16 @@ pub async fn run(
             } else {
                 EntryKind::ExportFailed
             };
+            let e = if interrupted && !matches!(e, ExportError::Interrupted(_)) {
+                ExportError::Interrupted(format!("the daemon was asked to stop (SIGTERM): {e}"))
+            } else if interrupted {
+                ExportError::Interrupted(format!(
+                    "the daemon was asked to stop (SIGTERM); {}",
+                    e.to_string().trim_start_matches("interrupted: ")
+                ))
+            } else {
+                e
+            };
             let reason = e.to_string();
             let (reg, case_id, id2) = (register.clone(), case.id.clone(), export_id.clone());
             let logged = blocking(move || {
