@@ -200,4 +200,20 @@ fn export_refusals_then_success_with_signed_register() {
     let o = export(&d, &case, drive.path(), &["--accept-drive"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
+
+    // For people: plain progress lines (no terminal), the summary table, the password once.
+    let drive2 = tempfile::tempdir().unwrap();
+    let o = export(&d, &case, drive2.path(), &["--accept-drive"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = stderr(&o);
+    assert!(err.contains("cam1") && err.contains("verified"), "{err}");
+    assert!(
+        out.contains(video) && out.contains("manifest.json.scelle"),
+        "{out}"
+    );
+    assert!(
+        out.contains("shown once") && out.contains("another channel"),
+        "{out}"
+    );
 }
