@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+#[allow(unused_imports)]
 pub use daemon_support::{BIN, Daemon, PEOPLE, config_text, keygen, stderr};
 
 /// The demo footage folder (the segment source's root).
