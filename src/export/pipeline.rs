@@ -812,3 +812,20 @@ impl Drop for Running {
             .retain(|c| *c != self.0);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folder_names_from_references() {
+        assert_eq!(sanitize("PV 2026/1234", "C"), "PV_2026_1234");
+        assert_eq!(sanitize("../..", "C"), "_..");
+        assert_eq!(sanitize("...", "2026-0001"), "2026-0001");
+        assert_eq!(sanitize("", "2026-0001"), "2026-0001");
+        assert_eq!(
+            ts_name("2026-01-15T14:00:40Z".parse().unwrap()),
+            "20260115T140040Z"
+        );
+    }
+}
