@@ -216,4 +216,21 @@ fn export_refusals_then_success_with_signed_register() {
         out.contains("shown once") && out.contains("another channel"),
         "{out}"
     );
+
+    // On a terminal (util-linux `script` gives it one): progress bars, same ending.
+    let drive3 = tempfile::tempdir().unwrap();
+    let cmd = format!(
+        "{BIN} case --socket {} --as olivia -i {} export {case} --to {} --accept-drive",
+        d.socket.display(),
+        d.key("olivia").display(),
+        drive3.path().display()
+    );
+    let o = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env_remove("SSH_AUTH_SOCK")
+        .output()
+        .unwrap();
+    let tty = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{tty}");
+    assert!(tty.contains("ETA") && tty.contains("shown once"), "{tty}");
 }
