@@ -47,6 +47,19 @@ fn a_failing_source_leaves_nothing_and_the_retry_succeeds() {
             .contains("cam2")
     );
     assert!(!all.iter().any(|e| e.kind == EntryKind::ExportCompleted));
+    // The dead camera's failed describe is recorded, not fatal by itself.
+    let started = all
+        .iter()
+        .find(|e| e.kind == EntryKind::ExportStarted)
+        .unwrap();
+    let cam2 = &started.payload["sources"][1];
+    assert_eq!(cam2["camera"], "cam2");
+    assert!(cam2["device"]["error"].is_string(), "{cam2}");
+    assert!(
+        started.payload["sources"][0]["plans"][0]["plan"].is_object(),
+        "{}",
+        started.payload
+    );
 
     // Fix the camera (now backed by the footage too) and retry: a new export, complete.
     let fixed = format!(

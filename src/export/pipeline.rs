@@ -81,6 +81,8 @@ struct Job {
     device: Option<DeviceInfo>,
     clock: Option<ClockOffset>,
     plans: Vec<(TimeRange, Option<Plan>)>,
+    /// What describe / clock_offset / plan answered, failures included, for `export-started`.
+    facts: Value,
 }
 
 fn ts_name(t: Timestamp) -> String {
@@ -167,6 +169,7 @@ pub async fn run(
             device: None,
             clock: None,
             plans: Vec::new(),
+            facts: Value::Null,
         });
     }
     progress.stage("asking the sources what they hold");
@@ -178,25 +181,38 @@ pub async fn run(
             let device = timed(source.describe()).await;
             let clock = timed(source.clock_offset()).await;
             let mut plans = Vec::new();
+            let mut plan_facts = Vec::new();
             for r in ranges {
                 let plan = timed(source.plan(r)).await;
-                if let Err(e) = &plan {
-                    tracing::warn!(camera = %camera, error = %e, "plan failed: estimate from the range");
+                match &plan {
+                    Ok(p) => plan_facts.push(json!({ "range": r, "plan": p })),
+                    Err(e) => {
+                        tracing::warn!(camera = %camera, error = %e, "plan failed: estimate from the range");
+                        plan_facts.push(json!({ "range": r, "error": e }));
+                    }
                 }
                 plans.push((r, plan.ok()));
             }
             if let Err(e) = &device {
                 tracing::warn!(camera = %camera, error = %e, "describe failed: recorded as unknown");
             }
-            (device.ok(), clock.ok(), plans)
+            let facts = json!({
+                "camera": camera,
+                "device": match &device { Ok(d) => json!(d), Err(e) => json!({ "error": e }) },
+                "clock_offset": match &clock { Ok(c) => json!(c), Err(e) => json!({ "error": e }) },
+                "plans": plan_facts,
+            });
+            (device.ok(), clock.ok(), plans, facts)
         }
     });
     let facts = futures_join_all(probes).await;
-    for (job, (device, clock, plans)) in jobs.iter_mut().zip(facts) {
+    for (job, (device, clock, plans, facts)) in jobs.iter_mut().zip(facts) {
         job.device = device;
         job.clock = clock;
         job.plans = plans;
+        job.facts = facts;
     }
+    let source_facts: Vec<Value> = jobs.iter().map(|j| j.facts.clone()).collect();
 
     // Space estimate: the recorded spans (or the whole range when the plan is unknown) at the
     // assumed bitrate, plus 2 % of container overhead and 1 MiB for the manifest and texts.
@@ -265,6 +281,7 @@ pub async fn run(
             "cameras": case.opening.cameras,
             "ranges": ranges,
             "files": planned,
+            "sources": source_facts,
             "register_head": head,
             "password": if req.password_generated { "generated" } else { "chosen by the operator" },
         }),
