@@ -153,3 +153,74 @@ fn an_export_cut_by_a_crash_is_closed_at_start_up() {
     restart(&mut d);
     assert_eq!(entries(&d).len(), n);
 }
+
+/// A small tmpfs, unmounted on drop.
+struct SmallDrive {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDrive {
+    fn mount(size: &str) -> Option<SmallDrive> {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then_some(SmallDrive { dir })
+    }
+}
+
+impl Drop for SmallDrive {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+#[test]
+fn a_full_drive_fails_cleanly_and_the_retry_succeeds() {
+    // The estimate (1 kbit/s assumed) fits, the footage does not.
+    let extra = format!(
+        "{}[export]\nrequire_separate_drive = false\nkdf_memory_mib = 8\nkdf_passes = 1\n\
+         assumed_bitrate_kbps = 1\n\n",
+        segment_camera("cam1")
+    );
+    let Some(small) = SmallDrive::mount("100k") else {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root)");
+        return;
+    };
+    let d = start(&extra);
+    let case = open_case(&d, &["cam1"], true);
+    let o = export(&d, &case, small.dir.path(), &["--accept-drive"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}\n{}", d.log_text());
+    assert!(err.contains("no space left"), "{err}");
+    let left = files_under(small.dir.path());
+    assert!(
+        left.iter().all(|f| !f.contains(".scelle")),
+        "files left on the full drive: {left:?}"
+    );
+    assert_no_plaintext(small.dir.path());
+    let failed = entries(&d)
+        .into_iter()
+        .find(|e| e.kind == EntryKind::ExportFailed)
+        .expect("export-failed");
+    assert!(
+        failed.payload["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no space")
+    );
+    assert_eq!(
+        failed.payload["removed_files"][0],
+        "cam1_20260115T140000Z_20260115T140040Z.mp4.scelle.partial"
+    );
+
+    let big = SmallDrive::mount("16m").unwrap();
+    let o = export(&d, &case, big.dir.path(), &["--accept-drive"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_no_plaintext(big.dir.path());
+}

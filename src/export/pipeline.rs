@@ -215,7 +215,7 @@ pub async fn run(
     let source_facts: Vec<Value> = jobs.iter().map(|j| j.facts.clone()).collect();
 
     // Space estimate: the recorded spans (or the whole range when the plan is unknown) at the
-    // assumed bitrate, plus 2 % of container overhead and 1 MiB for the manifest and texts.
+    // assumed bitrate, plus 2 % of container overhead and 64 KiB for the manifest and texts.
     let settings = config.export.clone();
     let bytes_per_sec = settings.assumed_bitrate_kbps as f64 * 1000.0 / 8.0;
     let seconds: f64 = jobs
@@ -226,7 +226,7 @@ pub async fn run(
             None => span_seconds(r),
         })
         .sum();
-    let estimate = (seconds * bytes_per_sec * 1.02) as u64 + (1 << 20);
+    let estimate = (seconds * bytes_per_sec * 1.02) as u64 + (64 << 10);
 
     let to = req.to.clone();
     let accept = req.accept_drive;
