@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 pub mod camera;
 pub mod case;
+pub mod case_export;
 pub mod client;
 pub mod serve;
 
