@@ -74,3 +74,12 @@ fn every_saved_input_runs_through_its_target() {
     assert!(replayed > 0, "no corpus found under {CORPUS}");
     eprintln!("{replayed} saved fuzz inputs replayed");
 }
+
+/// Found by the `sdp` target (10-minute run, 2026-11-23): an H.264 SPS whose frame-cropping
+/// offsets overflow `u32` when scaled panicked with "attempt to multiply with overflow".
+#[test]
+fn an_sps_with_huge_cropping_is_refused_not_a_panic() {
+    let data = std::fs::read(Path::new(CORPUS).join("sdp/regress_sps_crop_overflow")).unwrap();
+    assert_eq!(scelle_adapters::rtsp::sps::h264_size(&data), None);
+    let _ = scelle_adapters::rtsp::sps::h265_size(&data);
+}
