@@ -12,6 +12,23 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use daemon_support::{BIN, Daemon};
+use sha2::{Digest, Sha256};
+
+/// Whether a file whose name contains `needle` exists anywhere under `dir`.
+fn contains_file_named(dir: &std::path::Path, needle: &str) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().any(|e| {
+        let path = e.path();
+        if path.is_dir() {
+            contains_file_named(&path, needle)
+        } else {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.contains(needle) && !name.ends_with(".tmp")
+        }
+    })
+}
 
 /// Sends `signal` to `pid` with the real `kill`.
 fn kill(signal: &str, pid: u32) {
@@ -77,12 +94,19 @@ fn a_second_sigterm_exits_at_once_while_the_first_drains() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Let it identify and reach the register.
+    // Wait until the daemon is inside the request: it stores the written request (by its
+    // SHA-256) right before the register append that the lock holds up.
+    let digest = hex::encode(Sha256::digest(std::fs::read(&request).unwrap()));
     let seen = Instant::now();
-    while !d.log_text().contains("identified") && seen.elapsed() < Duration::from_secs(10) {
+    while !contains_file_named(&d.dir.path().join("state"), &digest) {
+        assert!(
+            seen.elapsed() < Duration::from_secs(30),
+            "the daemon never stored the request\n{}",
+            d.log_text()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
-    std::thread::sleep(Duration::from_millis(700));
+    std::thread::sleep(Duration::from_millis(300));
     assert!(
         client.try_wait().unwrap().is_none(),
         "the case opening should still be waiting on the register lock\n{}",
