@@ -83,3 +83,23 @@ fn an_sps_with_huge_cropping_is_refused_not_a_panic() {
     assert_eq!(scelle_adapters::rtsp::sps::h264_size(&data), None);
     let _ = scelle_adapters::rtsp::sps::h265_size(&data);
 }
+
+/// Found by the `sdp` target (second 10-minute run, 2026-11-23): a control attribute whose
+/// 8th byte falls inside a UTF-8 character panicked when sliced to compare with `rtsps://`.
+#[test]
+fn a_control_attribute_cut_inside_a_character_resolves() {
+    use scelle_adapters::rtsp::sdp::resolve_control;
+    let base = "rtsp://127.0.0.1/x";
+    assert_eq!(
+        resolve_control(base, Some("rtsea  Ƅaertm=0")),
+        "rtsp://127.0.0.1/x/rtsea  Ƅaertm=0"
+    );
+    assert_eq!(
+        resolve_control(base, Some("rtspƄ://a")),
+        "rtsp://127.0.0.1/x/rtspƄ://a"
+    );
+    assert_eq!(resolve_control(base, Some("RTSP://h/t")), "RTSP://h/t");
+    let data =
+        std::fs::read(Path::new(CORPUS).join("sdp/regress_control_not_char_boundary")).unwrap();
+    sdp::run(&data);
+}
