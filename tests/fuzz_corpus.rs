@@ -75,13 +75,19 @@ fn every_saved_input_runs_through_its_target() {
     eprintln!("{replayed} saved fuzz inputs replayed");
 }
 
-/// Found by the `sdp` target (10-minute run, 2026-11-23): an H.264 SPS whose frame-cropping
-/// offsets overflow `u32` when scaled panicked with "attempt to multiply with overflow".
+/// Found by the `sdp` target (10-minute runs, 2026-11-23): H.264 SPS whose frame-cropping
+/// offsets overflow `u32` when scaled ("attempt to multiply with overflow"), or whose scaling
+/// list has a delta far outside -128..=127 ("attempt to add with overflow").
 #[test]
-fn an_sps_with_huge_cropping_is_refused_not_a_panic() {
-    let data = std::fs::read(Path::new(CORPUS).join("sdp/regress_sps_crop_overflow")).unwrap();
-    assert_eq!(scelle_adapters::rtsp::sps::h264_size(&data), None);
-    let _ = scelle_adapters::rtsp::sps::h265_size(&data);
+fn an_sps_with_out_of_range_fields_is_refused_not_a_panic() {
+    for name in [
+        "regress_sps_crop_overflow",
+        "regress_sps_scaling_delta_overflow",
+    ] {
+        let data = std::fs::read(Path::new(CORPUS).join("sdp").join(name)).unwrap();
+        assert_eq!(scelle_adapters::rtsp::sps::h264_size(&data), None, "{name}");
+        let _ = scelle_adapters::rtsp::sps::h265_size(&data);
+    }
 }
 
 /// Found by the `sdp` target (second 10-minute run, 2026-11-23): a control attribute whose
