@@ -3,6 +3,15 @@
 //!
 //!     cargo run --release --example seal_bench -- [SIZE_GIB...]      (default: 1 8)
 //!
+//! Environment: `SCELLE_BENCH_ROUNDS=N` runs each scelle row N times and prints the best and
+//! the median (the machine is shared: single runs are noise); `SCELLE_BENCH_ONLY=scelle` skips
+//! gpg and age; `SCELLE_BENCH_BEFORE=PATH` adds the same scelle rows run by another build of
+//! this example (e.g. the previous commit's), interleaved round by round with this one.
+//! Besides wall-clock throughput, each scelle row prints its throughput per CPU second (user +
+//! system time of all its threads), which other engineers' jobs on the same cores disturb far
+//! less than wall time, and "2-core": input bytes over the CPU time of its busiest thread (the
+//! caller, or the hashing thread), i.e. the throughput it reaches when two cores are free.
+//!
 //! Inputs live in tmpfs (`$SCELLE_BENCH_DIR`, default /dev/shm/scelle-bench); outputs go to
 //! /dev/null, except the encrypted files the decryption rows read back, which live in tmpfs one
 //! at a time (so tmpfs needs one input size free, never two). Each measured
@@ -10,12 +19,12 @@
 //! time with the default parameters is measured once, separately.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use scelle::seal::{KdfParams, Metadata, SealParams, SealReader, SealWriter};
+use scelle::seal::{KdfParams, Metadata, ReadAhead, SealParams, SealReader, SealWriter};
 
 const PASSWORD: &[u8] = b"bench-password-42!";
 const GIB: u64 = 1 << 30;
@@ -32,7 +41,30 @@ fn vm_hwm_kib() -> u64 {
         .unwrap_or(0)
 }
 
-/// Child mode: one operation, prints "<seconds> <vmhwm_kib>".
+/// User + system CPU seconds of this process so far, all threads (including ended ones).
+fn cpu_secs() -> f64 {
+    stat_cpu_secs("/proc/self/stat")
+}
+
+/// User + system CPU seconds of the calling thread so far.
+fn thread_cpu_secs() -> f64 {
+    stat_cpu_secs("/proc/thread-self/stat")
+}
+
+fn stat_cpu_secs(path: &str) -> f64 {
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at field 3.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .map(|v| v.parse().unwrap_or(0))
+        .collect();
+    // utime and stime are fields 14 and 15, in clock ticks of 1/100 s on Linux.
+    (f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0)) as f64 / 100.0
+}
+
+/// Child mode: one operation, prints "<seconds> <vmhwm_kib> <cpu seconds> <cpu seconds of
+/// the calling thread>".
 fn child(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     let minimum = SealParams {
         kdf: KdfParams::MINIMUM,
@@ -48,6 +80,7 @@ fn child(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
             let mut input = File::open(&args[1])?;
             let out = BufWriter::with_capacity(1 << 20, File::create(&args[2])?);
             let mut w = SealWriter::new(out, PASSWORD, &Metadata::now("bench", "x"), &params)?;
+            let (cpu, cpu_main) = (cpu_secs(), thread_cpu_secs());
             let start = Instant::now();
             let mut buf = vec![0u8; 1 << 20];
             loop {
@@ -60,19 +93,31 @@ fn child(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
             let s = w.finish()?;
             let secs = start.elapsed().as_secs_f64();
             std::hint::black_box(s.sha256);
-            println!("{secs} {}", vm_hwm_kib());
+            let main = thread_cpu_secs() - cpu_main;
+            println!("{secs} {} {} {main}", vm_hwm_kib(), cpu_secs() - cpu);
         }
         "open" => {
-            // open INPUT OUTPUT
-            let input = BufReader::with_capacity(1 << 20, File::open(&args[1])?);
+            // open INPUT OUTPUT (reading ahead on a second thread, as `scelle open` does)
+            let input = ReadAhead::new(File::open(&args[1])?)?;
             let mut out = BufWriter::with_capacity(1 << 20, File::create(&args[2])?);
             let mut r = SealReader::new(input, PASSWORD)?;
+            let (cpu, cpu_main) = (cpu_secs(), thread_cpu_secs());
             let start = Instant::now();
             while let Some(chunk) = r.next_chunk()? {
                 out.write_all(chunk)?;
             }
             out.flush()?;
-            println!("{} {}", start.elapsed().as_secs_f64(), vm_hwm_kib());
+            let secs = start.elapsed().as_secs_f64();
+            let main = thread_cpu_secs() - cpu_main;
+            println!("{secs} {} {} {main}", vm_hwm_kib(), cpu_secs() - cpu);
+        }
+        "kdf-default" => {
+            let params = SealParams::default();
+            let start = Instant::now();
+            let w = SealWriter::new(std::io::sink(), PASSWORD, &Metadata::now("k", "x"), &params)?;
+            let secs = start.elapsed().as_secs_f64();
+            w.finish()?;
+            println!("{secs} {}", vm_hwm_kib());
         }
         "kdf" => {
             let m: u32 = args[1].parse()?;
@@ -98,7 +143,25 @@ fn child(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
 
 /// Runs this binary in child mode; returns (seconds, peak RSS KiB).
 fn run_child(args: &[&str]) -> (f64, u64) {
-    let out = Command::new(std::env::current_exe().expect("own path"))
+    let r = run_child_of(&std::env::current_exe().expect("own path"), args);
+    (r.wall, r.rss_kib)
+}
+
+/// What one child run measured.
+#[derive(Clone, Copy)]
+struct Run {
+    wall: f64,
+    rss_kib: u64,
+    /// CPU seconds, all threads.
+    cpu: f64,
+    /// CPU seconds of the busiest thread: the calling one, or all the others together. With
+    /// two free cores the operation could not take less wall time than this.
+    critical: f64,
+}
+
+/// Runs `exe` (this example, maybe another build of it) in child mode.
+fn run_child_of(exe: &Path, args: &[&str]) -> Run {
+    let out = Command::new(exe)
         .arg("--child")
         .args(args)
         .output()
@@ -108,22 +171,66 @@ fn run_child(args: &[&str]) -> (f64, u64) {
         "child {args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    parse_pair(&String::from_utf8_lossy(&out.stdout))
-}
-
-fn parse_pair(s: &str) -> (f64, u64) {
+    let s = String::from_utf8_lossy(&out.stdout);
     let mut it = s.split_whitespace();
     let a = it.next().and_then(|v| v.parse().ok()).unwrap_or(f64::NAN);
     let b = it.next().and_then(|v| v.parse().ok()).unwrap_or(0);
-    (a, b)
+    let c: f64 = it.next().and_then(|v| v.parse().ok()).unwrap_or(f64::NAN);
+    let d: f64 = it.next().and_then(|v| v.parse().ok()).unwrap_or(c);
+    Run {
+        wall: a,
+        rss_kib: b,
+        cpu: c,
+        critical: d.max(c - d),
+    }
+}
+
+/// Runs a scelle row `rounds` times for each build (this one, and `before` if given),
+/// alternating, and prints best / median wall and CPU throughput and the largest peak RSS.
+fn scelle_rows(name: &str, bytes: u64, rounds: usize, before: Option<&Path>, args: &[&str]) {
+    let me = std::env::current_exe().expect("own path");
+    let mut builds: Vec<(String, PathBuf)> = vec![(name.to_owned(), me)];
+    if let Some(b) = before {
+        builds.push((format!("{name} [before]"), b.to_path_buf()));
+    }
+    let mut results: Vec<Vec<Run>> = vec![Vec::new(); builds.len()];
+    for _ in 0..rounds {
+        for (i, (_, exe)) in builds.iter().enumerate() {
+            results[i].push(run_child_of(exe, args));
+        }
+    }
+    for ((label, _), r) in builds.iter().zip(results) {
+        let gb = bytes as f64 / 1e9;
+        let sorted = |f: &dyn Fn(&Run) -> f64| {
+            let mut v: Vec<f64> = r.iter().map(|x| gb / f(x)).collect();
+            v.sort_by(|a, b| b.total_cmp(a));
+            v
+        };
+        let wall = sorted(&|x| x.wall);
+        let cpu = sorted(&|x| x.cpu);
+        let crit = sorted(&|x| x.critical);
+        let rss = r.iter().map(|x| x.rss_kib).max().unwrap_or(0);
+        let m = wall.len() / 2;
+        println!(
+            "  {label:<44} {:>5.2} / {:>5.2} GB/s wall {:>5.2} / {:>5.2} GB/s CPU \
+             {:>5.2} / {:>5.2} GB/s 2-core {:>7.1} MiB",
+            wall[0],
+            wall[m],
+            cpu[0],
+            cpu[m],
+            crit[0],
+            crit[m],
+            rss as f64 / 1024.0
+        );
+    }
 }
 
 /// Runs a shell pipeline under `/usr/bin/time`; returns (wall seconds, max RSS KiB of any
-/// process in it, as reported per command).
-fn run_shell(script: &str) -> (f64, u64) {
+/// process in it, as reported per command, CPU seconds summed over the timed commands).
+fn run_shell(script: &str) -> (f64, u64, f64) {
     let wrapped = format!(
         "set -e -o pipefail; {}",
-        script.replace("%T", "/usr/bin/time -a -o $RSSFILE -f %M")
+        script.replace("%T", "/usr/bin/time -a -o $RSSFILE -f '%M %U %S'")
     );
     let rss_file = std::env::temp_dir().join(format!("scelle-bench-rss-{}", std::process::id()));
     let _ = std::fs::remove_file(&rss_file);
@@ -136,14 +243,19 @@ fn run_shell(script: &str) -> (f64, u64) {
         .expect("bash runs");
     let secs = start.elapsed().as_secs_f64();
     assert!(st.success(), "command failed: {script}");
-    let rss = std::fs::read_to_string(&rss_file)
+    let (mut rss, mut cpu) = (0u64, 0f64);
+    for line in std::fs::read_to_string(&rss_file)
         .unwrap_or_default()
         .lines()
-        .filter_map(|l| l.trim().parse::<u64>().ok())
-        .max()
-        .unwrap_or(0);
+    {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if let [m, u, s] = f[..] {
+            rss = rss.max(m.parse().unwrap_or(0));
+            cpu += u.parse::<f64>().unwrap_or(0.0) + s.parse::<f64>().unwrap_or(0.0);
+        }
+    }
     let _ = std::fs::remove_file(&rss_file);
-    (secs, rss)
+    (secs, rss, cpu)
 }
 
 fn make_input(path: &Path, size: u64) -> std::io::Result<()> {
@@ -166,11 +278,13 @@ fn make_input(path: &Path, size: u64) -> std::io::Result<()> {
     f.flush()
 }
 
-fn row(name: &str, bytes: u64, (secs, rss): (f64, u64)) {
+/// One external tool's row: wall and CPU throughput (a single run), peak RSS.
+fn row(name: &str, bytes: u64, (secs, rss, cpu): (f64, u64, f64)) {
+    let gb = bytes as f64 / 1e9;
     println!(
-        "  {name:<44} {:>8.2} GB/s {:>8.2} s {:>9.1} MiB",
-        bytes as f64 / secs / 1e9,
-        secs,
+        "  {name:<44} {:>13.2} GB/s wall {:>13.2} GB/s CPU {:>7.1} MiB",
+        gb / secs,
+        gb / cpu,
         rss as f64 / 1024.0
     );
 }
@@ -185,6 +299,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         args.iter().map(|a| a.parse()).collect::<Result<_, _>>()?
     };
+    let rounds: usize = std::env::var("SCELLE_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let only_scelle = std::env::var("SCELLE_BENCH_ONLY").as_deref() == Ok("scelle");
+    let before = std::env::var_os("SCELLE_BENCH_BEFORE").map(PathBuf::from);
+    let before = before.as_deref();
     let dir = PathBuf::from(
         std::env::var("SCELLE_BENCH_DIR").unwrap_or_else(|_| "/dev/shm/scelle-bench".into()),
     );
@@ -220,8 +342,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         dir.display()
     );
 
+    let d = KdfParams::DEFAULT;
+    let (secs, rss) = run_child(&["kdf-default"]);
+    println!(
+        "Argon2id default (m = {} MiB, t = {}, p = {}): {secs:.3} s, peak RSS {:.0} MiB",
+        d.m_cost_kib / 1024,
+        d.t_cost,
+        d.p_cost,
+        rss as f64 / 1024.0
+    );
     println!("Argon2id key derivation (one run each, p = 1):");
-    for (m, t) in [(1024, 2), (512, 3), (256, 4), (64, 3), (8, 1)] {
+    let table: &[(u32, u32)] = if only_scelle {
+        &[]
+    } else {
+        &[(1024, 2), (512, 3), (256, 4), (64, 3), (8, 1)]
+    };
+    for &(m, t) in table {
         let (secs, rss) = run_child(&["kdf", &m.to_string(), &t.to_string()]);
         println!(
             "  m = {m:>4} MiB, t = {t}: {secs:>6.3} s, peak RSS {:.0} MiB",
@@ -232,42 +368,46 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for gib in sizes {
         let bytes = gib * GIB;
         println!(
-            "\n{gib} GiB input in tmpfs ({bytes} bytes); throughput = input bytes / wall time"
-        );
-        println!(
-            "  {:<44} {:>13} {:>10} {:>13}",
-            "operation", "throughput", "time", "peak RSS"
+            "\n{gib} GiB input in tmpfs ({bytes} bytes); throughput = input bytes per wall second \
+             and per CPU second (best / median of {rounds} for scelle), peak RSS"
         );
         make_input(&input, bytes)?;
-        row(
+        let i_s = i.to_string();
+        scelle_rows(
             "scelle seal -> /dev/null (2 threads)",
             bytes,
-            run_child(&["seal", &i.to_string(), "/dev/null", "pipelined"]),
+            rounds,
+            before,
+            &["seal", &i_s, "/dev/null", "pipelined"],
         );
-        row(
+        scelle_rows(
             "scelle seal -> /dev/null (1 thread)",
             bytes,
-            run_child(&["seal", &i.to_string(), "/dev/null", "inline"]),
+            rounds,
+            before,
+            &["seal", &i_s, "/dev/null", "inline"],
         );
-        row(
-            "gpg --symmetric AES256 -> /dev/null",
-            bytes,
-            run_shell(&format!(
-                "%T {gpg} --symmetric --cipher-algo AES256 --compress-algo none -o /dev/null {i}"
-            )),
-        );
-        row(
-            "age -r | sha256sum",
-            bytes,
-            run_shell(&format!(
-                "%T age -r {recipient} {i} | %T sha256sum > /dev/null"
-            )),
-        );
-        row(
-            "sha256sum alone (reference)",
-            bytes,
-            run_shell(&format!("%T sha256sum {i} > /dev/null")),
-        );
+        if !only_scelle {
+            row(
+                "gpg --symmetric AES256 -> /dev/null",
+                bytes,
+                run_shell(&format!(
+                    "%T {gpg} --symmetric --cipher-algo AES256 --compress-algo none -o /dev/null {i}"
+                )),
+            );
+            row(
+                "age -r | sha256sum",
+                bytes,
+                run_shell(&format!(
+                    "%T age -r {recipient} {i} | %T sha256sum > /dev/null"
+                )),
+            );
+            row(
+                "sha256sum alone (reference)",
+                bytes,
+                run_shell(&format!("%T sha256sum {i} > /dev/null")),
+            );
+        }
         // Decryption: the input is removed first, and each encrypted file is made from a
         // stream of zeros (same cipher work), so tmpfs holds one file of the size at a time.
         std::fs::remove_file(&input)?;
@@ -277,12 +417,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "{zeros} | {} --child seal /dev/stdin {s} pipelined > /dev/null",
             me.display()
         ));
-        row(
+        scelle_rows(
             "scelle open -> /dev/null",
             bytes,
-            run_child(&["open", &s.to_string(), "/dev/null"]),
+            rounds,
+            before,
+            &["open", &s.to_string(), "/dev/null"],
         );
         std::fs::remove_file(&sealed)?;
+        if only_scelle {
+            continue;
+        }
         run_shell(&format!(
             "{zeros} | {gpg} --symmetric --cipher-algo AES256 --compress-algo none -o {o}.gpg"
         ));

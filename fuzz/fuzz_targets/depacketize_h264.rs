@@ -1,41 +1,12 @@
 //! RTP packets (header, extensions, padding) through the H264 depacketizer. The input is a
 //! sequence of packets, each preceded by a 2-byte length. Every access unit produced must be
 //! well-formed length-prefixed NAL units.
+//! The body lives in `fuzz/bodies/depacketize_h264.rs`, shared with `tests/fuzz_corpus.rs`.
 #![no_main]
 
-use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use scelle_adapters::rtsp::{h264, rtp};
 
-fuzz_target!(|data: &[u8]| {
-    let mut d = h264::Depacketizer::new();
-    let mut rest = data;
-    let check = |d: &mut h264::Depacketizer| {
-        while let Some(f) = d.pop() {
-            let mut au = &f.data[..];
-            while !au.is_empty() {
-                assert!(au.len() >= 4);
-                let n = u32::from_be_bytes([au[0], au[1], au[2], au[3]]) as usize;
-                assert!(au.len() >= 4 + n);
-                au = &au[4 + n..];
-            }
-        }
-    };
-    while rest.len() >= 2 {
-        let n = usize::from(u16::from_be_bytes([rest[0], rest[1]])).min(rest.len() - 2);
-        let pkt = Bytes::copy_from_slice(&rest[2..2 + n]);
-        rest = &rest[2 + n..];
-        match rtp::parse_rtp(pkt) {
-            Ok(p) => {
-                if p.sequence % 7 == 0 {
-                    d.lost();
-                }
-                let _ = d.push(&p);
-            }
-            Err(_) => d.lost(),
-        }
-        check(&mut d);
-    }
-    d.flush();
-    check(&mut d);
-});
+#[path = "../bodies/depacketize_h264.rs"]
+mod body;
+
+fuzz_target!(|data: &[u8]| body::run(data));

@@ -1,41 +1,11 @@
 //! Fuzzes the recorded-segment reader (untrusted MP4 bytes from a recorder's share) and, with
 //! whatever streams it yields, the MP4 writer's SPS parsing and sample-entry writing.
+//! The body lives in `fuzz/bodies/mp4_segment_reader.rs`, shared with `tests/fuzz_corpus.rs`.
 #![no_main]
 
-use std::io::Cursor;
-
 use libfuzzer_sys::fuzz_target;
-use scelle::mp4::Mp4Writer;
-use scelle_adapters::AccessUnit;
-use scelle_adapters::segments::SegmentReader;
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(mut reader) = SegmentReader::open(Cursor::new(data)) else {
-        return;
-    };
-    let samples: Vec<_> = reader.samples.iter().take(64).copied().collect();
-    let streams = reader.streams.clone();
-    let start = jiff::Timestamp::UNIX_EPOCH;
-    let mut writer = Mp4Writer::new(Vec::new(), &streams, Default::default(), start).ok();
-    for s in samples {
-        let Ok(bytes) = reader.read(&s) else {
-            continue;
-        };
-        if let Some(w) = writer.as_mut() {
-            let unit = AccessUnit {
-                stream: s.stream,
-                pts: s.time as i64,
-                device_time: None,
-                received_at: start,
-                keyframe: s.keyframe,
-                data: bytes,
-            };
-            if w.push(unit).is_err() {
-                writer = None;
-            }
-        }
-    }
-    if let Some(w) = writer {
-        let _ = w.finish();
-    }
-});
+#[path = "../bodies/mp4_segment_reader.rs"]
+mod body;
+
+fuzz_target!(|data: &[u8]| body::run(data));

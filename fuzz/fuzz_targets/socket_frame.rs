@@ -1,15 +1,11 @@
 //! Fuzzes the control socket's frame decoder: whatever the bytes, `decode` returns a request
 //! or a typed error, never panics; a decoded request re-encodes and decodes to itself.
+//! The body lives in `fuzz/bodies/socket_frame.rs`, shared with `tests/fuzz_corpus.rs`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scelle::api::frame::decode;
 
-fuzz_target!(|data: &[u8]| {
-    for line in data.split(|&b| b == b'\n') {
-        if let Ok(env) = decode(line) {
-            let again = serde_json::to_vec(&env).expect("re-encode");
-            assert_eq!(decode(&again).expect("re-decode"), env);
-        }
-    }
-});
+#[path = "../bodies/socket_frame.rs"]
+mod body;
+
+fuzz_target!(|data: &[u8]| body::run(data));

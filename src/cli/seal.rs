@@ -6,7 +6,7 @@
 //! 3 wrong password (or damaged header), 4 integrity failure.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -16,7 +16,8 @@ use zeroize::Zeroizing;
 
 use crate::error::{Exit, ExitStatus};
 use crate::seal::{
-    KdfParams, Metadata, SealError, SealParams, SealReader, SealWriter, inspect, password,
+    KdfParams, Metadata, ReadAhead, SealError, SealParams, SealReader, SealWriter, inspect,
+    password,
 };
 
 /// Arguments of `scelle seal`.
@@ -271,10 +272,9 @@ fn ask_password(args_file: Option<&PathBuf>) -> Result<Zeroizing<String>, Failed
 fn open(args: &OpenArgs) -> Result<(), Failed> {
     let password = ask_password(args.password_file.as_ref())?;
     let input = File::open(&args.input).map_err(|e| io_fail("cannot open", &args.input, e))?;
-    let mut reader = SealReader::new(
-        BufReader::with_capacity(1 << 20, input),
-        password.as_bytes(),
-    )?;
+    // Reading runs ahead on a second thread while this one decrypts and writes.
+    let input = ReadAhead::new(input).map_err(|e| io_fail("cannot read", &args.input, e))?;
+    let mut reader = SealReader::new(input, password.as_bytes())?;
     drop(password);
     let to_stdout = args.output.as_os_str() == "-";
     let mut out: Box<dyn Write> = if to_stdout {
@@ -349,7 +349,7 @@ fn verify(args: &VerifyArgs) -> Result<(), Failed> {
         None => None,
     };
     let input = File::open(&args.input).map_err(|e| io_fail("cannot open", &args.input, e))?;
-    let input = BufReader::with_capacity(1 << 20, input);
+    let input = ReadAhead::new(input).map_err(|e| io_fail("cannot read", &args.input, e))?;
     let (sha256, bytes, chunks) = match &args.password_file {
         None => {
             let s = inspect(input)?;

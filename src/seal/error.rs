@@ -64,8 +64,10 @@ pub enum SealError {
     /// More chunks than the 32-bit nonce counter allows.
     #[error("input too large for one container (more than 2^32 chunks)")]
     TooLarge,
-    /// The writer's encryption thread stopped unexpectedly.
-    #[error("the encryption thread stopped unexpectedly")]
+    /// The writer's hashing thread stopped unexpectedly.
+    #[error(
+        "the sealing thread (SHA-256) stopped unexpectedly; the container is incomplete, seal again"
+    )]
     WorkerLost,
     /// Reading or writing the underlying file failed.
     #[error("I/O error: {0}")]

@@ -14,6 +14,7 @@ mod header;
 mod keys;
 mod metadata;
 pub mod password;
+mod read_ahead;
 mod reader;
 mod writer;
 
@@ -24,5 +25,6 @@ pub use header::{
 };
 pub use keys::FileKeys;
 pub use metadata::Metadata;
+pub use read_ahead::ReadAhead;
 pub use reader::{SealFile, SealReader, Structure, inspect, read_header};
 pub use writer::{SealParams, SealSummary, SealWriter};

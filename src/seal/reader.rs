@@ -62,6 +62,9 @@ pub struct SealReader<R: Read> {
     keys: FileKeys,
     header: Header,
     metadata: Metadata,
+    /// The current chunk's ciphertext as read, kept intact for the diagnosis of a failure.
+    ct: Vec<u8>,
+    /// The current chunk's plaintext.
     buf: Vec<u8>,
     peek: Option<u8>,
     index: u64,
@@ -91,6 +94,7 @@ impl<R: Read> SealReader<R> {
         let ct = read_metadata_ct(&mut inner, &header)?;
         let metadata = open_metadata(&keys, ct)?;
         Ok(SealReader {
+            ct: Vec::with_capacity(header.chunk_ct_size()),
             buf: Vec::with_capacity(header.chunk_ct_size()),
             inner,
             keys,
@@ -141,13 +145,14 @@ impl<R: Read> SealReader<R> {
 
     fn advance(&mut self) -> Result<(), SealError> {
         let ct_size = self.header.chunk_ct_size();
-        self.buf.resize(ct_size, 0);
+        self.buf.clear();
+        self.ct.resize(ct_size, 0);
         let mut filled = 0;
         if let Some(b) = self.peek.take() {
-            self.buf[0] = b;
+            self.ct[0] = b;
             filled = 1;
         }
-        filled += read_full(&mut self.inner, &mut self.buf[filled..])?;
+        filled += read_full(&mut self.inner, &mut self.ct[filled..])?;
         let full = filled == ct_size;
         let more = if full {
             let mut one = [0u8; 1];
@@ -158,20 +163,20 @@ impl<R: Read> SealReader<R> {
         } else {
             false
         };
-        self.buf.truncate(filled);
+        self.ct.truncate(filled);
         let p = self.index;
         if filled < TAG_LEN {
             return Err(SealError::Truncated { after_chunk: p });
         }
         let cipher = self.keys.payload_cipher();
         let prefix = self.keys.nonce_prefix();
-        if !try_open(cipher, &prefix, p, !more, &mut self.buf) {
+        if !try_open(cipher, &prefix, p, !more, &self.ct, &mut self.buf) {
             let f = Failure {
                 position: p,
                 full,
                 more,
             };
-            return Err(diagnose(cipher, &prefix, &f, &mut self.buf));
+            return Err(diagnose(cipher, &prefix, &f, &self.ct, &mut self.buf));
         }
         if !more {
             if self.buf.is_empty() && p > 0 {
@@ -287,13 +292,14 @@ impl<R: Read + Seek> SealFile<R> {
         self.inner.seek(SeekFrom::Start(
             self.header.payload_offset() + index * ct_size,
         ))?;
-        let mut buf = vec![0u8; len as usize];
-        if read_full(&mut self.inner, &mut buf)? < buf.len() {
+        let mut ct = vec![0u8; len as usize];
+        if read_full(&mut self.inner, &mut ct)? < ct.len() {
             return Err(SealError::Truncated { after_chunk: index });
         }
         let prefix = self.keys.nonce_prefix();
         let cipher = self.keys.payload_cipher();
-        if try_open(cipher, &prefix, index, last, &mut buf) {
+        let mut buf = Vec::with_capacity(ct.len());
+        if try_open(cipher, &prefix, index, last, &ct, &mut buf) {
             Ok(buf)
         } else {
             let f = Failure {
@@ -301,7 +307,7 @@ impl<R: Read + Seek> SealFile<R> {
                 full: len == ct_size,
                 more: !last,
             };
-            Err(diagnose(cipher, &prefix, &f, &mut buf))
+            Err(diagnose(cipher, &prefix, &f, &ct, &mut buf))
         }
     }
 }

@@ -2,16 +2,16 @@
 //! seek back, and the SHA-256 of every byte written (the receipt's hash) computed on the way.
 //!
 //! A chunk is only encrypted once the writer knows whether it is the last one, so the writer
-//! holds at most one plaintext chunk. With `SealParams::pipelined` a worker thread encrypts
-//! while the calling thread hashes and writes the previous chunks (AES-GCM and SHA-256 each use
-//! about one core at these speeds; `examples/seal_bench.rs` measures the gain).
+//! holds at most one open plaintext chunk. Sealed chunks gather into a batch of about 1 MiB that
+//! is written in one call. SHA-256 is the slow step (about 4x the cost of ring's AES-GCM here:
+//! `examples/seal_primitives.rs`), so with `SealParams::pipelined` each written batch goes to a
+//! hashing thread while this thread encrypts and writes the next one; the two loads then
+//! roughly balance on two cores (`examples/seal_bench.rs` measures it).
 
 use std::io::Write;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
-use aes_gcm::Aes256Gcm;
-use aes_gcm::aead::AeadInPlace;
 use rand::RngCore;
 use rand::rngs::OsRng;
 use sha2::{Digest, Sha256};
@@ -25,8 +25,12 @@ use super::header::{
 use super::keys::{self, FileKeys, SecretKey, chunk_nonce};
 use super::metadata::{Metadata, seal_metadata};
 
-/// Chunks in flight between the caller and the encryption thread.
-const PIPELINE_DEPTH: usize = 4;
+/// Sealed payload gathered before one write (and one hand-over to the hashing thread).
+const BATCH_BYTES: usize = 1 << 20;
+
+/// Batches queued for the hashing thread; with the one being hashed and the one being filled,
+/// this bounds the writer's memory to a few MiB whatever the input size.
+const PIPELINE_DEPTH: usize = 3;
 
 /// How to seal.
 #[derive(Clone, Debug)]
@@ -35,7 +39,7 @@ pub struct SealParams {
     pub kdf: KdfParams,
     /// log2 of the plaintext chunk size (10..=24; 16 = 64 KiB).
     pub chunk_log2: u8,
-    /// Encrypt on a second thread while this one hashes and writes.
+    /// Hash on a second thread while this one encrypts and writes.
     pub pipelined: bool,
 }
 
@@ -62,63 +66,47 @@ pub struct SealSummary {
     pub plaintext_bytes: u64,
 }
 
-/// Where ciphertext goes: the inner writer, with a running hash and count.
-struct Sink<W> {
-    inner: W,
-    hasher: Sha256,
-    bytes: u64,
+/// The hashing thread: takes written batches in order, hands the emptied buffers back.
+struct HashThread {
+    jobs: Option<mpsc::SyncSender<Vec<u8>>>,
+    spare: mpsc::Receiver<Vec<u8>>,
+    worker: Option<JoinHandle<Sha256>>,
 }
 
-impl<W: Write> Sink<W> {
-    fn put(&mut self, data: &[u8]) -> Result<(), SealError> {
-        self.inner.write_all(data)?;
-        self.hasher.update(data);
-        self.bytes += data.len() as u64;
-        Ok(())
-    }
-}
-
-struct Job {
-    buf: Vec<u8>,
-    index: u32,
-    last: bool,
-}
-
-/// The encryption thread and its channels.
-struct Pipeline {
-    jobs: Option<mpsc::SyncSender<Job>>,
-    done: mpsc::Receiver<Vec<u8>>,
-    worker: Option<JoinHandle<()>>,
-    in_flight: usize,
-    spare: Vec<Vec<u8>>,
-}
-
-impl Pipeline {
-    fn start(cipher: Aes256Gcm, prefix: [u8; NONCE_PREFIX_LEN]) -> Pipeline {
-        let (jobs, jobs_rx) = mpsc::sync_channel::<Job>(PIPELINE_DEPTH);
-        let (done_tx, done) = mpsc::channel();
+impl HashThread {
+    fn start(mut hasher: Sha256) -> Result<HashThread, SealError> {
+        let (jobs, jobs_rx) = mpsc::sync_channel::<Vec<u8>>(PIPELINE_DEPTH);
+        let (spare_tx, spare) = mpsc::channel();
         let worker = std::thread::Builder::new()
-            .name("seal-encrypt".into())
+            .name("seal-sha256".into())
             .spawn(move || {
-                for mut job in jobs_rx {
-                    encrypt_chunk(&cipher, &prefix, job.index, job.last, &mut job.buf);
-                    if done_tx.send(job.buf).is_err() {
-                        break;
-                    }
+                for mut batch in jobs_rx {
+                    hasher.update(&batch);
+                    batch.clear();
+                    // The writer may be gone already (it dropped after an error): fine.
+                    let _ = spare_tx.send(batch);
                 }
-            })
-            .ok();
-        Pipeline {
+                hasher
+            })?;
+        Ok(HashThread {
             jobs: Some(jobs),
-            done,
-            worker,
-            in_flight: 0,
-            spare: Vec::new(),
-        }
+            spare,
+            worker: Some(worker),
+        })
+    }
+
+    /// Waits for every queued batch to be hashed; returns the hash state.
+    fn finish(&mut self) -> Result<Sha256, SealError> {
+        self.jobs = None;
+        self.worker
+            .take()
+            .ok_or(SealError::WorkerLost)?
+            .join()
+            .map_err(|_| SealError::WorkerLost)
     }
 }
 
-impl Drop for Pipeline {
+impl Drop for HashThread {
     fn drop(&mut self) {
         self.jobs = None;
         if let Some(w) = self.worker.take() {
@@ -127,31 +115,27 @@ impl Drop for Pipeline {
     }
 }
 
-fn encrypt_chunk(
-    cipher: &Aes256Gcm,
-    prefix: &[u8; NONCE_PREFIX_LEN],
-    index: u32,
-    last: bool,
-    buf: &mut Vec<u8>,
-) {
-    let tag = cipher
-        .encrypt_in_place_detached(&chunk_nonce(prefix, index, last), &[], buf)
-        .expect("chunk size is far below the AES-GCM limit");
-    buf.extend_from_slice(&tag);
-}
-
-enum Engine {
-    Inline(Box<FileKeys>),
-    Pipelined(Pipeline),
+enum Hashing {
+    Inline(Sha256),
+    Thread(HashThread),
 }
 
 /// Streaming writer of a sealed container. Call [`SealWriter::finish`]: without it the
 /// container has no final chunk and every reader reports it truncated.
 pub struct SealWriter<W: Write> {
-    sink: Sink<W>,
-    engine: Engine,
+    /// Always `Some` until `finish_into_inner` takes it.
+    inner: Option<W>,
+    /// Container bytes handed to `inner` so far.
+    bytes: u64,
+    hashing: Hashing,
+    keys: Box<FileKeys>,
+    prefix: [u8; NONCE_PREFIX_LEN],
     chunk_size: usize,
-    pending: Vec<u8>,
+    /// Sealed chunks (`..open_at`) followed by the open plaintext chunk (`open_at..`).
+    batch: Vec<u8>,
+    open_at: usize,
+    /// Capacity of a batch: a whole number of sealed chunks, at least one.
+    batch_cap: usize,
     next_index: u64,
     plaintext_bytes: u64,
 }
@@ -216,78 +200,95 @@ impl<W: Write> SealWriter<W> {
         let file_keys = FileKeys::derive(file_key, &header_bytes);
         let meta_ct = seal_metadata(&file_keys, &json);
 
-        let mut sink = Sink {
-            inner,
-            hasher: Sha256::new(),
-            bytes: 0,
-        };
-        sink.put(&header_bytes)?;
-        sink.put(&meta_ct)?;
+        let mut inner = inner;
+        let mut hasher = Sha256::new();
+        for part in [&header_bytes[..], &meta_ct[..]] {
+            inner.write_all(part)?;
+            hasher.update(part);
+        }
+        let bytes = (header_bytes.len() + meta_ct.len()) as u64;
         let chunk_size = header.chunk_size();
-        let engine = if params.pipelined {
-            Engine::Pipelined(Pipeline::start(
-                file_keys.payload_cipher().clone(),
-                file_keys.nonce_prefix(),
-            ))
+        let ct_size = chunk_size + TAG_LEN;
+        let batch_cap = (BATCH_BYTES / ct_size).max(1) * ct_size;
+        let hashing = if params.pipelined {
+            Hashing::Thread(HashThread::start(hasher)?)
         } else {
-            Engine::Inline(Box::new(file_keys))
+            Hashing::Inline(hasher)
         };
         Ok(SealWriter {
-            sink,
-            engine,
+            inner: Some(inner),
+            bytes,
+            hashing,
+            prefix: file_keys.nonce_prefix(),
+            keys: Box::new(file_keys),
             chunk_size,
-            pending: Vec::with_capacity(chunk_size + TAG_LEN),
+            batch: Vec::with_capacity(batch_cap),
+            open_at: 0,
+            batch_cap,
             next_index: 0,
             plaintext_bytes: 0,
         })
     }
 
-    /// Encrypts the pending chunk and queues or writes it.
-    fn emit(&mut self, last: bool) -> Result<(), SealError> {
+    /// Seals the open chunk in place; writes the batch when no further chunk fits (or `last`).
+    fn seal_chunk(&mut self, last: bool) -> Result<(), SealError> {
         let index = u32::try_from(self.next_index).map_err(|_| SealError::TooLarge)?;
         self.next_index += 1;
-        match &mut self.engine {
-            Engine::Inline(keys) => {
-                encrypt_chunk(
-                    keys.payload_cipher(),
-                    &keys.nonce_prefix(),
-                    index,
-                    last,
-                    &mut self.pending,
-                );
-                self.sink.put(&self.pending)?;
-                self.pending.clear();
+        let nonce = chunk_nonce(&self.prefix, index, last);
+        let tag = self
+            .keys
+            .payload_cipher()
+            .seal(nonce, &mut self.batch[self.open_at..]);
+        self.batch.extend_from_slice(&tag);
+        self.open_at = self.batch.len();
+        if last || self.batch.len() + self.chunk_size + TAG_LEN > self.batch_cap {
+            self.write_sealed()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the sealed chunks of the batch and hashes them (here or on the hashing thread);
+    /// the open chunk's plaintext, if any, starts the next batch.
+    fn write_sealed(&mut self) -> Result<(), SealError> {
+        if self.open_at == 0 {
+            return Ok(());
+        }
+        let sealed = &self.batch[..self.open_at];
+        self.inner
+            .as_mut()
+            .ok_or(SealError::WorkerLost)?
+            .write_all(sealed)?;
+        self.bytes += sealed.len() as u64;
+        match &mut self.hashing {
+            Hashing::Inline(h) => {
+                h.update(sealed);
+                self.batch.drain(..self.open_at);
             }
-            Engine::Pipelined(p) => {
-                let fresh = p
+            Hashing::Thread(t) => {
+                let mut next = t
                     .spare
-                    .pop()
-                    .unwrap_or_else(|| Vec::with_capacity(self.chunk_size + TAG_LEN));
-                let buf = std::mem::replace(&mut self.pending, fresh);
-                let jobs = p.jobs.as_ref().ok_or(SealError::WorkerLost)?;
-                jobs.send(Job { buf, index, last })
-                    .map_err(|_| SealError::WorkerLost)?;
-                p.in_flight += 1;
-                let keep = if last { 0 } else { PIPELINE_DEPTH - 1 };
-                while p.in_flight > keep {
-                    let mut ct = p.done.recv().map_err(|_| SealError::WorkerLost)?;
-                    p.in_flight -= 1;
-                    self.sink.put(&ct)?;
-                    ct.clear();
-                    p.spare.push(ct);
-                }
+                    .try_recv()
+                    .unwrap_or_else(|_| Vec::with_capacity(self.batch_cap));
+                next.extend_from_slice(&self.batch[self.open_at..]);
+                let mut full = std::mem::replace(&mut self.batch, next);
+                full.truncate(self.open_at);
+                let jobs = t.jobs.as_ref().ok_or(SealError::WorkerLost)?;
+                jobs.send(full).map_err(|_| SealError::WorkerLost)?;
             }
         }
+        self.open_at = 0;
         Ok(())
     }
 
     fn push(&mut self, mut data: &[u8]) -> Result<(), SealError> {
         while !data.is_empty() {
-            if self.pending.len() == self.chunk_size {
-                self.emit(false)?;
+            let open = self.batch.len() - self.open_at;
+            if open == self.chunk_size {
+                self.seal_chunk(false)?;
+                continue;
             }
-            let take = (self.chunk_size - self.pending.len()).min(data.len());
-            self.pending.extend_from_slice(&data[..take]);
+            let take = (self.chunk_size - open).min(data.len());
+            self.batch.extend_from_slice(&data[..take]);
             self.plaintext_bytes += take as u64;
             data = &data[take..];
         }
@@ -296,16 +297,24 @@ impl<W: Write> SealWriter<W> {
 
     /// Writes the final chunk, flushes, and returns the summary and the inner writer.
     pub fn finish_into_inner(mut self) -> Result<(SealSummary, W), SealError> {
-        self.emit(true)?;
-        self.sink.inner.flush()?;
+        self.seal_chunk(true)?;
+        self.inner_mut()?.flush()?;
+        let hasher = match &mut self.hashing {
+            Hashing::Inline(h) => h.clone(),
+            Hashing::Thread(t) => t.finish()?,
+        };
         let summary = SealSummary {
-            sha256: self.sink.hasher.clone().finalize().into(),
-            bytes: self.sink.bytes,
+            sha256: hasher.finalize().into(),
+            bytes: self.bytes,
             chunks: self.next_index,
             plaintext_bytes: self.plaintext_bytes,
         };
-        drop(self.engine);
-        Ok((summary, self.sink.inner))
+        let inner = self.inner.take().ok_or(SealError::WorkerLost)?;
+        Ok((summary, inner))
+    }
+
+    fn inner_mut(&mut self) -> Result<&mut W, SealError> {
+        self.inner.as_mut().ok_or(SealError::WorkerLost)
     }
 
     /// Writes the final chunk and flushes. Mandatory: see the type's documentation.
@@ -320,9 +329,22 @@ impl<W: Write> Write for SealWriter<W> {
         Ok(buf.len())
     }
 
-    /// Flushes the inner writer. Buffered plaintext (up to one chunk) stays until the chunk is
-    /// full or [`SealWriter::finish`] runs: a chunk cannot be sealed before its end is known.
+    /// Writes the chunks sealed so far and flushes the inner writer. Buffered plaintext (up to
+    /// one chunk) stays until the chunk is full or [`SealWriter::finish`] runs: a chunk cannot
+    /// be sealed before its end is known.
     fn flush(&mut self) -> std::io::Result<()> {
-        self.sink.inner.flush()
+        self.write_sealed().map_err(SealError::into_io)?;
+        self.inner_mut().map_err(SealError::into_io)?.flush()
+    }
+}
+
+impl<W: Write> Drop for SealWriter<W> {
+    /// Without `finish`, still writes the chunks sealed so far (as `BufWriter` does), so an
+    /// abandoned container reads as truncated after its last complete chunk. Errors are
+    /// ignored here, as in `BufWriter`.
+    fn drop(&mut self) {
+        if self.inner.is_some() {
+            let _ = self.write_sealed();
+        }
     }
 }

@@ -168,8 +168,21 @@ fn well_formed_lines(body: &[u8]) -> Vec<u8> {
 pub fn resolve_control(base: &str, control: Option<&str>) -> String {
     match control {
         None | Some("*") | Some("") => base.to_string(),
-        Some(c) if c.len() > 7 && c[..7].eq_ignore_ascii_case("rtsp://") => c.to_string(),
-        Some(c) if c.len() > 8 && c[..8].eq_ignore_ascii_case("rtsps://") => c.to_string(),
+        // `get`: the attribute is the server's text, its 8th byte may sit inside a character.
+        Some(c)
+            if c.len() > 7
+                && c.get(..7)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("rtsp://")) =>
+        {
+            c.to_string()
+        }
+        Some(c)
+            if c.len() > 8
+                && c.get(..8)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("rtsps://")) =>
+        {
+            c.to_string()
+        }
         Some(c) => {
             if base.ends_with('/') {
                 format!("{base}{c}")

@@ -92,7 +92,13 @@ pub fn h264_size(sps: &[u8]) -> Option<(u32, u32)> {
                     let (mut last, mut next) = (8i32, 8i32);
                     for _ in 0..size {
                         if next != 0 {
-                            next = (last + b.se()? + 256) % 256;
+                            // delta_scale is -128..=127 in a valid SPS; anything else would
+                            // overflow the sum below.
+                            let delta = b.se()?;
+                            if !(-128..=127).contains(&delta) {
+                                return None;
+                            }
+                            next = (last + delta + 256) % 256;
                         }
                         if next != 0 {
                             last = next;
@@ -148,9 +154,14 @@ pub fn h264_size(sps: &[u8]) -> Option<(u32, u32)> {
         3 => (1, 2 - frame_mbs_only),
         _ => (1, 2 - frame_mbs_only),
     };
-    let width = (w_mbs.checked_mul(16)?).checked_sub(cx * (l.checked_add(r)?))?;
-    let height =
-        ((2 - frame_mbs_only) * h_units.checked_mul(16)?).checked_sub(cy * (t.checked_add(bo)?))?;
+    // Every field is attacker-chosen (up to 2^32 - 2): checked arithmetic throughout.
+    let width = w_mbs
+        .checked_mul(16)?
+        .checked_sub(l.checked_add(r)?.checked_mul(cx)?)?;
+    let height = h_units
+        .checked_mul(16)?
+        .checked_mul(2 - frame_mbs_only)?
+        .checked_sub(t.checked_add(bo)?.checked_mul(cy)?)?;
     (width > 0 && height > 0).then_some((width, height))
 }
 
@@ -202,8 +213,8 @@ pub fn h265_size(sps: &[u8]) -> Option<(u32, u32)> {
         (2, _) => (2, 1),
         _ => (1, 1),
     };
-    let width = width.checked_sub(sw * l.checked_add(r)?)?;
-    let height = height.checked_sub(sh * t.checked_add(bo)?)?;
+    let width = width.checked_sub(l.checked_add(r)?.checked_mul(sw)?)?;
+    let height = height.checked_sub(t.checked_add(bo)?.checked_mul(sh)?)?;
     (width > 0 && height > 0).then_some((width, height))
 }
 
