@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 pub mod case;
 pub mod client;
+pub mod demo;
 pub mod serve;
 
 use crate::error::Exit;
@@ -39,6 +40,8 @@ pub enum Command {
     Open(seal::OpenArgs),
     /// Check a sealed container: structure and SHA-256, or everything with the password.
     Verify(seal::VerifyArgs),
+    /// The whole job on a throw-away demo site: open, approve, export, verify.
+    Demo(demo::Args),
 }
 
 /// Entry point used by `main.rs`.
@@ -78,6 +81,10 @@ pub fn main() -> ExitCode {
         Command::Verify(args) => {
             init_tracing("warn");
             seal::run_verify(args)
+        }
+        Command::Demo(args) => {
+            init_tracing("warn");
+            demo::run(args)
         }
     }
 }
