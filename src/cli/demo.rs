@@ -289,7 +289,7 @@ fn run_in(layout: &Layout) -> Result<Outcome, DemoError> {
 
 /// Configuration sections the export needs on the demo site: the "drive" is a plain folder of
 /// the system disk, which a real site refuses (`require_separate_drive`).
-const EXPORT_SECTION: &str = "";
+const EXPORT_SECTION: &str = "[export]\nrequire_separate_drive = false\n";
 
 fn say(n: u32, what: &str) {
     println!("[{n}/6] {what}");
@@ -335,16 +335,74 @@ fn approve(client: &mut Client, signer: &Signer, case_id: &str) -> Result<(), De
     Ok(())
 }
 
-/// `case-export` to `to`; returns the daemon's result and the export's password.
+/// `case-export` to `to`: the daemon pulls, seals, writes and reads back (progress lines), then
+/// asks the operator to sign the `export-completed` statement; the signed second call returns
+/// the record and the generated password.
 fn export(
-    _client: &mut Client,
-    _signer: &Signer,
-    _case_id: &str,
-    _to: &Path,
+    client: &mut Client,
+    signer: &Signer,
+    case_id: &str,
+    to: &Path,
 ) -> Result<(Value, Zeroizing<String>), DemoError> {
-    Err(DemoError::Daemon(
-        "the export pipeline is not in this build yet".into(),
-    ))
+    let mut last = String::new();
+    let reply = client
+        .request(
+            "case-export",
+            json!({ "case": case_id, "to": to.display().to_string(), "accept_drive": true }),
+            &mut |stage| {
+                // Progress lines repeat their stage with new figures: print each stage once.
+                if stage != last {
+                    println!("      … {stage}");
+                    last = stage.to_owned();
+                }
+            },
+        )
+        .map_err(step("exporting"))?;
+    let Reply::Challenge {
+        public_key,
+        namespace,
+        message,
+        ..
+    } = reply
+    else {
+        return Err(DemoError::Daemon(format!(
+            "case-export answered {reply:?} instead of a challenge"
+        )));
+    };
+    let statement = B64
+        .decode(message.as_bytes())
+        .map_err(|e| DemoError::Daemon(format!("case-export challenge: {e}")))?;
+    let export_id = export_id_of(&statement).ok_or_else(|| {
+        DemoError::Daemon("the export-completed statement names no export id".into())
+    })?;
+    println!("      export {export_id} written and read back; the operator signs its completion");
+    let signature = signer
+        .sign(&public_key, &namespace, &statement)
+        .map_err(step("signing the export"))?;
+    let mut result = client
+        .call(
+            "case-export",
+            json!({ "case": case_id, "export": export_id, "signature": signature }),
+        )
+        .map_err(step("recording the export"))?;
+    let password = result
+        .get_mut("password")
+        .and_then(|p| p.as_str().map(str::to_owned))
+        .map(Zeroizing::new)
+        .ok_or_else(|| DemoError::Daemon("the export's answer holds no password".into()))?;
+    if let Some(p) = result.get_mut("password") {
+        *p = Value::Null;
+    }
+    Ok((result, password))
+}
+
+/// The `export_id` named in an `export-completed` statement (its payload is canonical JSON).
+fn export_id_of(statement: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(statement).ok()?;
+    let key = "\"export_id\":\"";
+    let start = text.find(key)? + key.len();
+    let end = text[start..].find('"')? + start;
+    Some(text[start..end].to_owned())
 }
 
 /// Every file the export record names: size and SHA-256 of the bytes on the drive against the
