@@ -12,8 +12,9 @@ use tokio::sync::mpsc;
 
 use super::identify::{self, Caller};
 use super::protocol::{
-    ApproveArgs, AttachArgs, CaseArgs, CloseArgs, DocumentArg, Envelope, ErrorCode, HelloArgs,
-    IDENTIFY_NAMESPACE, IdentifyArgs, OpenArgs, PROTOCOL_VERSION, Reply, VerifyRequesterArgs,
+    ApproveArgs, AttachArgs, CaseArgs, CloseArgs, DocumentArg, Envelope, ErrorCode, ExportArgs,
+    HelloArgs, IDENTIFY_NAMESPACE, IdentifyArgs, OpenArgs, PROTOCOL_VERSION, Reply,
+    VerifyRequesterArgs,
 };
 use crate::case::service::Upload;
 use crate::case::{Case, CaseError};
@@ -30,6 +31,8 @@ pub struct Session {
     pub person: Option<String>,
     /// Outstanding identification challenge: (person, nonce).
     pending: Option<(String, String)>,
+    /// An export verified and waiting for the operator's signature of `export-completed`.
+    pending_export: Option<PendingExport>,
 }
 
 impl Session {
@@ -39,6 +42,7 @@ impl Session {
             uid,
             person: None,
             pending: None,
+            pending_export: None,
         }
     }
 }
@@ -97,13 +101,22 @@ async fn dispatch(
         | "case-attach"
         | "case-approve"
         | "case-verify-requester"
-        | "case-close"
-        | "case-export" => {
+        | "case-close" => {
             let person = match identified(state, session, id) {
                 Ok(p) => p,
                 Err(r) => return r,
             };
             case_op(state, person, env, progress).await
+        }
+        "case-export" => {
+            let person = match identified(state, session, id) {
+                Ok(p) => p,
+                Err(r) => return r,
+            };
+            match args::<ExportArgs>(id, env.args) {
+                Ok(a) => export_op(state, session, person, id, a, progress).await,
+                Err(r) => r,
+            }
         }
         other => Reply::error(
             id,
@@ -360,20 +373,6 @@ async fn case_op(
                     .map_err(|e| case_error_reply(id, e))?;
                 Reply::ok(id, json!({ "case": view(&case) }))
             }
-            "case-export" => {
-                let a: CaseArgs = args(id, env.args)?;
-                cases
-                    .check_export(&person, &a.case)
-                    .map_err(|e| case_error_reply(id, e))?;
-                Reply::error(
-                    id,
-                    ErrorCode::NotImplemented,
-                    format!(
-                        "case {} may be exported, but the export pipeline is not in this build yet",
-                        a.case
-                    ),
-                )
-            }
             _ => Reply::error(id, ErrorCode::UnknownOp, "unknown case operation"),
         };
         Ok(reply)
@@ -428,4 +427,213 @@ pub fn case_error_reply(id: u64, e: CaseError) -> Reply {
         tracing::error!(error = %e, "case operation failed");
     }
     Reply::error(id, code, e.to_string())
+}
+
+/// An export verified and waiting for the operator's signature. Dropped unsigned (the client
+/// went away), it is closed in the register as interrupted; its files stay on the drive, but
+/// the export is not complete.
+pub struct PendingExport {
+    verified: Option<crate::export::Verified>,
+    statement: crate::register::NewEntry,
+    register: Arc<crate::register::Register>,
+}
+
+impl std::fmt::Debug for PendingExport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingExport").finish_non_exhaustive()
+    }
+}
+
+impl Drop for PendingExport {
+    fn drop(&mut self) {
+        let Some(v) = self.verified.take() else {
+            return;
+        };
+        let register = self.register.clone();
+        let record = v.record;
+        let close = move || {
+            let r = crate::export::journal::append_outcome(
+                &register,
+                crate::register::EntryKind::ExportInterrupted,
+                &record.case_id,
+                &record.export_id,
+                "verified, but the operator did not sign the export-completed entry \
+                 (connection closed): the files are on the drive, the export is not complete",
+                &[],
+            );
+            if let Err(e) = r {
+                tracing::error!(export = %record.export_id, error = %e, "cannot record the unsigned export");
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) => {
+                h.spawn_blocking(close);
+            }
+            Err(_) => close(),
+        }
+    }
+}
+
+fn export_error_reply(id: u64, e: crate::export::ExportError) -> Reply {
+    use crate::export::ExportError as E;
+    let code = match &e {
+        E::Refused(_) => ErrorCode::Refused,
+        E::BadInput(_) => ErrorCode::BadArgs,
+        E::Register(_) => ErrorCode::Internal,
+        _ => ErrorCode::Failed,
+    };
+    Reply::error(id, code, e.to_string())
+}
+
+/// `case-export`: first call runs the export and answers with a challenge; the second call
+/// carries the operator's signature of `export-completed` and gets the record and password.
+async fn export_op(
+    state: &Arc<State>,
+    session: &mut Session,
+    person: Person,
+    id: u64,
+    a: ExportArgs,
+    progress: &mpsc::Sender<Reply>,
+) -> Reply {
+    if let Some(signature) = &a.signature {
+        return export_sign(state, session, &person, id, &a, signature).await;
+    }
+    let case = match state.cases.check_export(&person, &a.case) {
+        Ok(c) => c,
+        Err(e) => return case_error_reply(id, e),
+    };
+    let Some(to) = a.to.clone() else {
+        return Reply::error(id, ErrorCode::BadArgs, "say where to export: `to`");
+    };
+    let (password, generated) = match &a.password {
+        Some(p) => {
+            if let Err(weak) = crate::seal::password::check(p) {
+                return Reply::error(
+                    id,
+                    ErrorCode::BadArgs,
+                    format!("password refused: {weak}: leave it out and scelle generates one"),
+                );
+            }
+            (zeroize::Zeroizing::new(p.clone()), false)
+        }
+        None => (crate::seal::password::generate(), true),
+    };
+    if !crate::export::pipeline::claim(&case.id) {
+        return Reply::error(
+            id,
+            ErrorCode::Refused,
+            format!("an export of case {} is already running", case.id),
+        );
+    }
+    let _running = crate::export::pipeline::Running(case.id.clone());
+    let req = crate::export::ExportRequest {
+        case,
+        operator: person.clone(),
+        to: std::path::PathBuf::from(to),
+        accept_drive: a.accept_drive,
+        password,
+        password_generated: generated,
+    };
+    let prog = crate::export::pipeline::Progress {
+        id,
+        tx: progress.clone(),
+    };
+    let result = crate::export::run(
+        state.config(),
+        state.register.clone(),
+        req,
+        state.shutdown.clone(),
+        prog,
+    )
+    .await;
+    let verified = match result {
+        Ok(v) => v,
+        Err(e) => return export_error_reply(id, e),
+    };
+    let statement = crate::export::journal::completed_entry(
+        &verified.record,
+        &verified.verified_entry,
+        &person.id,
+    );
+    let message = B64.encode(statement.statement());
+    session.pending_export = Some(PendingExport {
+        verified: Some(verified),
+        statement,
+        register: state.register.clone(),
+    });
+    Reply::Challenge {
+        v: PROTOCOL_VERSION,
+        id,
+        person: person.id.clone(),
+        public_key: person.public_key.line.clone(),
+        namespace: SIGNATURE_NAMESPACE.into(),
+        message,
+    }
+}
+
+async fn export_sign(
+    state: &Arc<State>,
+    session: &mut Session,
+    person: &Person,
+    id: u64,
+    a: &ExportArgs,
+    signature: &str,
+) -> Reply {
+    let matches = session.pending_export.as_ref().is_some_and(|p| {
+        p.verified.as_ref().is_some_and(|v| {
+            v.record.case_id == a.case
+                && a.export.as_deref().is_none_or(|e| e == v.record.export_id)
+        })
+    });
+    if !matches {
+        return Reply::error(
+            id,
+            ErrorCode::BadArgs,
+            "no verified export of this case is waiting for a signature on this connection",
+        );
+    }
+    let pending = session.pending_export.as_mut().expect("checked above");
+    let mut entry = pending.statement.clone();
+    if let Err(e) = crate::api::identify::verify_signature(
+        &person.public_key.key,
+        SIGNATURE_NAMESPACE,
+        &entry.statement(),
+        signature,
+    ) {
+        return Reply::error(
+            id,
+            ErrorCode::BadSignature,
+            format!("export signature refused: {e}"),
+        );
+    }
+    entry.signatures.push(crate::register::EntrySignature {
+        person: person.id.clone(),
+        role: crate::config::Role::Operator.as_str().to_owned(),
+        signature: signature.trim().to_owned(),
+    });
+    let register = state.register.clone();
+    let appended = tokio::task::spawn_blocking(move || register.append(entry)).await;
+    match appended {
+        Ok(Ok(e)) => {
+            let Some(v) = pending.verified.take() else {
+                return Reply::error(id, ErrorCode::Internal, "export vanished");
+            };
+            session.pending_export = None;
+            tracing::info!(person = %person.id, export = %v.record.export_id, case = %v.record.case_id,
+                "export completed and signed");
+            Reply::ok(
+                id,
+                json!({
+                    "record": v.record,
+                    "completed_entry": hex::encode(e.hash),
+                    "password": v.password.as_str(),
+                }),
+            )
+        }
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "cannot record export-completed");
+            Reply::error(id, ErrorCode::Internal, format!("register: {e}"))
+        }
+        Err(e) => Reply::error(id, ErrorCode::Internal, format!("internal error: {e}")),
+    }
 }

@@ -54,6 +54,9 @@ pub enum ErrorCode {
     NotImplemented,
     /// The daemon is shutting down.
     ShuttingDown,
+    /// The operation ran and failed (an export: source lost, disk full…); the message says
+    /// what happened and the register records it.
+    Failed,
     /// Anything else (register or disk failure); the journal has the details.
     Internal,
 }
@@ -73,6 +76,7 @@ impl ErrorCode {
             ErrorCode::BadSignature => "bad-signature",
             ErrorCode::NotImplemented => "not-implemented",
             ErrorCode::ShuttingDown => "shutting-down",
+            ErrorCode::Failed => "failed",
             ErrorCode::Internal => "internal",
         }
     }
@@ -103,8 +107,15 @@ pub enum Reply {
         namespace: String,
         message: String,
     },
-    /// Not final: progress of a long operation.
-    Progress { v: u32, id: u64, stage: String },
+    /// Not final: progress of a long operation; `data` carries structured progress for
+    /// operations that have it (`case-export`, see `docs/PROTOCOL.md`).
+    Progress {
+        v: u32,
+        id: u64,
+        stage: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        data: Option<Value>,
+    },
 }
 
 impl Reply {
@@ -132,6 +143,17 @@ impl Reply {
             v: PROTOCOL_VERSION,
             id,
             stage: stage.into(),
+            data: None,
+        }
+    }
+
+    /// A progress line with structured `data`.
+    pub fn progress_data(id: u64, stage: impl Into<String>, data: Value) -> Reply {
+        Reply::Progress {
+            v: PROTOCOL_VERSION,
+            id,
+            stage: stage.into(),
+            data: Some(data),
         }
     }
 
@@ -238,4 +260,28 @@ pub struct VerifyRequesterArgs {
 pub struct CloseArgs {
     pub case: String,
     pub reason: String,
+}
+
+/// `case-export`: first call with `to` (runs the export and answers with a challenge holding
+/// the `export-completed` statement), then with `export` and `signature` (records it and
+/// answers with the record and the password). No `Debug`: it may carry a password.
+#[derive(Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportArgs {
+    pub case: String,
+    /// Destination directory (the drive's mount point or a folder on it).
+    #[serde(default)]
+    pub to: Option<String>,
+    /// The operator accepts a drive that is not in the approved list (ENC-3), recorded.
+    #[serde(default)]
+    pub accept_drive: bool,
+    /// A password chosen by the operator (checked by the strength rule); default: generated.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Second call: the export id the challenge named.
+    #[serde(default)]
+    pub export: Option<String>,
+    /// Second call: the operator's SSHSIG over the challenge's statement.
+    #[serde(default)]
+    pub signature: Option<String>,
 }

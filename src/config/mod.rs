@@ -6,6 +6,7 @@
 //! camera entry down to its source address (see `camera.rs`).
 
 mod camera;
+mod export;
 mod people;
 
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 pub use camera::{Camera, CameraId, CameraSource, DEFAULT_SEGMENT_PATTERN, Vendor};
+pub use export::{ApprovedDrive, Export};
 pub use people::{Person, Role};
 
 use crate::error::{Exit, ExitStatus};
@@ -35,6 +37,9 @@ pub struct Config {
     /// Cameras and recorder channels footage is pulled from.
     #[serde(default, rename = "camera")]
     pub cameras: Vec<Camera>,
+    /// Export destinations and sealing settings.
+    #[serde(default)]
+    pub export: Export,
 }
 
 /// Where the site is.

@@ -80,6 +80,7 @@ pub async fn run(config_path: &Path) -> Result<(), DaemonError> {
             if cases.sync_people(&people)? {
                 tracing::info!("people list recorded in the register");
             }
+            crate::export::journal::close_interrupted(&register)?;
             Ok((register, cases))
         })
         .await

@@ -1,0 +1,239 @@
+//! Destination checks before anything is written (issue 7, ENC-3): the path is a directory on
+//! a mounted filesystem (found in `/proc/self/mountinfo`), not the system disk's (unless the
+//! configuration allows it, which is recorded), with room for the estimate; the drive's
+//! identity comes from sysfs (`/sys/dev/block/MAJ:MIN`, vendor/model/serial) and
+//! `/dev/disk/by-uuid`, and is matched against the approved drives.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use super::ExportError;
+use super::record::DriveIdentity;
+use crate::config::Export;
+
+/// One line of `/proc/self/mountinfo`, the parts the checks need.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MountEntry {
+    pub major: u32,
+    pub minor: u32,
+    pub mount_point: PathBuf,
+    pub fs_type: String,
+    pub source: String,
+}
+
+/// Parses `/proc/self/mountinfo` text; malformed lines are skipped.
+pub fn parse_mountinfo(text: &str) -> Vec<MountEntry> {
+    text.lines().filter_map(parse_mount_line).collect()
+}
+
+fn parse_mount_line(line: &str) -> Option<MountEntry> {
+    let (left, right) = line.split_once(" - ")?;
+    let fields: Vec<&str> = left.split(' ').collect();
+    let (major, minor) = fields.get(2)?.split_once(':')?;
+    let mount_point = PathBuf::from(unescape(fields.get(4)?));
+    let mut r = right.split(' ');
+    let fs_type = r.next()?.to_owned();
+    let source = unescape(r.next().unwrap_or(""));
+    Some(MountEntry {
+        major: major.parse().ok()?,
+        minor: minor.parse().ok()?,
+        mount_point,
+        fs_type,
+        source,
+    })
+}
+
+/// Undoes the kernel's octal escapes (`\040` for a space).
+fn unescape(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            let v = (b[i + 1] - b'0') as u32 * 64
+                + (b[i + 2] - b'0') as u32 * 8
+                + (b[i + 3] - b'0') as u32;
+            out.push(v as u8);
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The mount holding `path` (canonical): the longest mount point that is a prefix, the last
+/// one listed when several are stacked on the same point.
+pub fn mount_of<'a>(mounts: &'a [MountEntry], path: &Path) -> Option<&'a MountEntry> {
+    let mut best: Option<&MountEntry> = None;
+    for m in mounts {
+        if path.starts_with(&m.mount_point)
+            && best.is_none_or(|b| {
+                m.mount_point.components().count() >= b.mount_point.components().count()
+            })
+        {
+            best = Some(m);
+        }
+    }
+    best
+}
+
+/// What the checks found about the destination.
+#[derive(Clone, Debug)]
+pub struct Checked {
+    /// The canonical `--to` directory.
+    pub root: PathBuf,
+    pub drive: DriveIdentity,
+    /// `false` when the destination shares the system disk's filesystem (allowed only with
+    /// `require_separate_drive = false`).
+    pub separate_drive: bool,
+    pub approved: bool,
+    pub accepted_by_operator: bool,
+    /// Bytes available to the daemon on the destination.
+    pub free_bytes: u64,
+}
+
+/// Runs every check on `to`; `estimate` is the bytes the export is expected to need.
+pub fn check(
+    to: &Path,
+    settings: &Export,
+    accept_drive: bool,
+    estimate: u64,
+) -> Result<Checked, ExportError> {
+    if !to.is_absolute() {
+        return Err(ExportError::BadInput(format!(
+            "the destination {} must be an absolute path",
+            to.display()
+        )));
+    }
+    let root = std::fs::canonicalize(to).map_err(|e| {
+        ExportError::Refused(format!(
+            "destination {} is not reachable ({e}): is the drive plugged in and mounted?",
+            to.display()
+        ))
+    })?;
+    let meta = std::fs::metadata(&root).map_err(|e| ExportError::io(&root, e))?;
+    if !meta.is_dir() {
+        return Err(ExportError::Refused(format!(
+            "destination {} is not a directory",
+            root.display()
+        )));
+    }
+    let system = std::fs::metadata("/").map_err(|e| ExportError::io(Path::new("/"), e))?;
+    let separate_drive = meta.dev() != system.dev();
+    if !separate_drive && settings.require_separate_drive {
+        return Err(ExportError::Refused(format!(
+            "destination {} is on the system disk: plug in an approved encrypted drive and \
+             export to its mount point",
+            root.display()
+        )));
+    }
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo")
+        .map(|t| parse_mountinfo(&t))
+        .unwrap_or_default();
+    let mut drive = match mount_of(&mounts, &root) {
+        Some(m) => identify(m),
+        None => DriveIdentity::default(),
+    };
+    if drive.mount_point.is_empty() {
+        drive.mount_point = root.display().to_string();
+    }
+    let approved = !drive.serial.is_empty()
+        && settings
+            .approved_drives
+            .iter()
+            .any(|a| a.serial.trim() == drive.serial && a.model.trim() == drive.model);
+    if !approved && !accept_drive {
+        return Err(ExportError::Refused(format!(
+            "the drive at {} (model `{}`, serial `{}`) is not an approved encrypted drive (ENC-3): \
+             use an approved drive, or pass --accept-drive to accept it (recorded in the register)",
+            drive.mount_point,
+            or_unknown(&drive.model),
+            or_unknown(&drive.serial)
+        )));
+    }
+    let vfs = rustix::fs::statvfs(&root).map_err(|e| ExportError::io(&root, e.into()))?;
+    let free_bytes = vfs.f_bavail.saturating_mul(vfs.f_frsize);
+    if free_bytes < estimate {
+        return Err(ExportError::Refused(format!(
+            "not enough free space on {}: {} MB free, about {} MB needed (estimate from the \
+             assumed bitrate): use a larger drive or export fewer ranges",
+            drive.mount_point,
+            free_bytes / 1_000_000,
+            estimate.div_ceil(1_000_000)
+        )));
+    }
+    Ok(Checked {
+        root,
+        drive,
+        separate_drive,
+        approved,
+        accepted_by_operator: !approved && accept_drive,
+        free_bytes,
+    })
+}
+
+fn or_unknown(s: &str) -> &str {
+    if s.is_empty() { "unknown" } else { s }
+}
+
+/// The drive behind a mount, from sysfs and udev's by-uuid links (best effort: a field the
+/// system does not expose stays empty).
+pub fn identify(m: &MountEntry) -> DriveIdentity {
+    let mut id = DriveIdentity {
+        device: m.source.clone(),
+        mount_point: m.mount_point.display().to_string(),
+        fs_type: m.fs_type.clone(),
+        ..DriveIdentity::default()
+    };
+    let sys = PathBuf::from(format!("/sys/dev/block/{}:{}", m.major, m.minor));
+    if let Ok(mut dev) = std::fs::canonicalize(&sys) {
+        if dev.join("partition").exists() {
+            dev.pop();
+        }
+        let read = |name: &str| {
+            std::fs::read_to_string(dev.join("device").join(name))
+                .map(|s| s.trim().to_owned())
+                .unwrap_or_default()
+        };
+        id.vendor = read("vendor");
+        id.model = read("model");
+        id.serial = read("serial");
+        if id.serial.is_empty() {
+            id.serial = read("wwid");
+        }
+    }
+    if let Ok(dir) = std::fs::read_dir("/dev/disk/by-uuid") {
+        let target = std::fs::canonicalize(&m.source).ok();
+        for e in dir.flatten() {
+            if target.is_some() && std::fs::canonicalize(e.path()).ok() == target {
+                id.fs_uuid = e.file_name().to_string_lossy().into_owned();
+                break;
+            }
+        }
+    }
+    id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mountinfo_lines_and_longest_prefix() {
+        let text = "22 1 8:2 / / rw,relatime shared:1 - ext4 /dev/sda2 rw\n\
+                    40 22 8:17 / /media/usb\\040key rw,nosuid - exfat /dev/sdb1 rw\n\
+                    garbage\n";
+        let m = parse_mountinfo(text);
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[1].mount_point, PathBuf::from("/media/usb key"));
+        assert_eq!((m[1].major, m[1].minor), (8, 17));
+        let found = mount_of(&m, Path::new("/media/usb key/exports")).unwrap();
+        assert_eq!(found.source, "/dev/sdb1");
+        assert_eq!(mount_of(&m, Path::new("/home")).unwrap().fs_type, "ext4");
+    }
+}

@@ -1,0 +1,802 @@
+//! One export, start to verified: facts from each source (describe, clock offset, plan), the
+//! destination checks, `export-started`, one task per camera pulling its ranges through a
+//! bounded channel into `mp4 → seal → file` on a blocking thread, read-back verification of
+//! every file, the sealed manifest and the instructions, then `export-verified`.
+//!
+//! On any failure every file this export created is removed (they are ciphertext; removing them
+//! keeps the folder unambiguous) and `export-failed` or `export-interrupted` says what happened.
+//! The caller (the `case-export` handler) then asks the operator to sign `export-completed`.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use rand::RngCore;
+use scelle_adapters::{ClockOffset, DeviceInfo, Event, Plan, Source, TimeRange};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use zeroize::Zeroizing;
+
+use super::ExportError;
+use super::destination::{self, Checked};
+use super::journal;
+use super::record::{Destination, ExportRecord, ExportedFile, FileDigest, RECORD_FORMAT};
+use super::sealed::{self, partial_of};
+use super::texts;
+use crate::api::protocol::Reply;
+use crate::case::Case;
+use crate::config::{Camera, Config, Person};
+use crate::mp4::{Provenance, TrackSource};
+use crate::register::{EntryKind, NewEntry, Register};
+use crate::seal::{KdfParams, Metadata, SealParams};
+
+/// How long each probe of a source (describe, clock, plan) may take.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(15);
+/// Events in flight between a source and its MP4 writer.
+const EVENT_QUEUE: usize = 64;
+/// Progress lines per file at most this often.
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+
+/// What the handler asks for.
+pub struct ExportRequest {
+    pub case: Case,
+    pub operator: Person,
+    pub to: PathBuf,
+    pub accept_drive: bool,
+    pub password: Zeroizing<String>,
+    /// Whether scelle generated the password (recorded; the password itself never is).
+    pub password_generated: bool,
+}
+
+/// An export written and verified, waiting for the operator's signature.
+pub struct Verified {
+    pub record: ExportRecord,
+    /// Hash of the `export-verified` entry.
+    pub verified_entry: [u8; 32],
+    pub password: Zeroizing<String>,
+}
+
+/// Sends progress lines for request `id`.
+#[derive(Clone)]
+pub struct Progress {
+    pub id: u64,
+    pub tx: mpsc::Sender<Reply>,
+}
+
+impl Progress {
+    fn stage(&self, stage: &str) {
+        let _ = self.tx.try_send(Reply::progress(self.id, stage));
+    }
+    fn data(&self, stage: &str, data: Value) {
+        let _ = self.tx.try_send(Reply::progress_data(self.id, stage, data));
+    }
+}
+
+/// One camera's share of the export.
+struct Job {
+    camera: Camera,
+    source: Arc<dyn Source>,
+    device: Option<DeviceInfo>,
+    clock: Option<ClockOffset>,
+    plans: Vec<(TimeRange, Option<Plan>)>,
+}
+
+fn ts_name(t: Timestamp) -> String {
+    format!("{}Z", t.strftime("%Y%m%dT%H%M%S"))
+}
+
+/// The case reference as a folder name: letters, digits, `-`, `_`, `.`; others become `_`.
+pub fn sanitize(reference: &str, fallback: &str) -> String {
+    let s: String = reference
+        .trim()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(80)
+        .collect();
+    let s = s.trim_start_matches('.').to_owned();
+    if s.is_empty() { fallback.to_owned() } else { s }
+}
+
+fn new_export_id() -> String {
+    let mut r = [0u8; 3];
+    rand::rngs::OsRng.fill_bytes(&mut r);
+    format!("EXP-{}-{}", ts_name(Timestamp::now()), hex::encode(r))
+}
+
+async fn timed<T, E: std::fmt::Display>(
+    f: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(PROBE_TIMEOUT, f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!("no answer within {} s", PROBE_TIMEOUT.as_secs())),
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ExportError> + Send + 'static,
+) -> Result<T, ExportError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ExportError::Interrupted(format!("internal task failed: {e}")))?
+}
+
+/// Runs an export up to `export-verified`. `shutdown` is the daemon's SIGTERM token.
+pub async fn run(
+    config: Arc<Config>,
+    register: Arc<Register>,
+    req: ExportRequest,
+    shutdown: CancellationToken,
+    progress: Progress,
+) -> Result<Verified, ExportError> {
+    let case = &req.case;
+    let ranges: Vec<TimeRange> = case
+        .opening
+        .ranges
+        .iter()
+        .map(|r| TimeRange {
+            start: r.start,
+            end: r.end,
+        })
+        .collect();
+    let mut jobs = Vec::new();
+    for id in &case.opening.cameras {
+        let camera = config.camera(id).cloned().ok_or_else(|| {
+            ExportError::BadInput(format!(
+                "camera `{id}` of case {} is not in the configuration: add a [[camera]] entry",
+                case.id
+            ))
+        })?;
+        let source = crate::camera::source(&camera, &config.site.time_zone.0).map_err(|e| {
+            ExportError::Source {
+                camera: id.clone(),
+                message: e.to_string(),
+            }
+        })?;
+        jobs.push(Job {
+            camera,
+            source,
+            device: None,
+            clock: None,
+            plans: Vec::new(),
+        });
+    }
+    progress.stage("asking the sources what they hold");
+    let probes = jobs.iter().map(|job| {
+        let source = job.source.clone();
+        let ranges = ranges.clone();
+        let camera = job.camera.id.to_string();
+        async move {
+            let device = timed(source.describe()).await;
+            let clock = timed(source.clock_offset()).await;
+            let mut plans = Vec::new();
+            for r in ranges {
+                let plan = timed(source.plan(r)).await;
+                if let Err(e) = &plan {
+                    tracing::warn!(camera = %camera, error = %e, "plan failed: estimate from the range");
+                }
+                plans.push((r, plan.ok()));
+            }
+            if let Err(e) = &device {
+                tracing::warn!(camera = %camera, error = %e, "describe failed: recorded as unknown");
+            }
+            (device.ok(), clock.ok(), plans)
+        }
+    });
+    let facts = futures_join_all(probes).await;
+    for (job, (device, clock, plans)) in jobs.iter_mut().zip(facts) {
+        job.device = device;
+        job.clock = clock;
+        job.plans = plans;
+    }
+
+    // Space estimate: the recorded spans (or the whole range when the plan is unknown) at the
+    // assumed bitrate, plus 2 % of container overhead and 1 MiB for the manifest and texts.
+    let settings = config.export.clone();
+    let bytes_per_sec = settings.assumed_bitrate_kbps as f64 * 1000.0 / 8.0;
+    let seconds: f64 = jobs
+        .iter()
+        .flat_map(|j| j.plans.iter())
+        .map(|(r, plan)| match plan {
+            Some(p) => p.recorded.iter().map(span_seconds).sum(),
+            None => span_seconds(r),
+        })
+        .sum();
+    let estimate = (seconds * bytes_per_sec * 1.02) as u64 + (1 << 20);
+
+    let to = req.to.clone();
+    let accept = req.accept_drive;
+    let s2 = settings.clone();
+    let checked: Checked = blocking(move || destination::check(&to, &s2, accept, estimate)).await?;
+    let folder = checked
+        .root
+        .join(sanitize(&case.opening.reference, &case.id));
+    std::fs::create_dir_all(&folder).map_err(|e| ExportError::io(&folder, e))?;
+
+    // Names, and refusal to overwrite a previous export's files.
+    let mut planned = Vec::new();
+    for job in &jobs {
+        for r in &ranges {
+            let name = format!(
+                "{}_{}_{}.mp4.scelle",
+                job.camera.id,
+                ts_name(r.start),
+                ts_name(r.end)
+            );
+            let path = folder.join(&name);
+            if path.exists() {
+                return Err(ExportError::Refused(format!(
+                    "{} already exists (an earlier export of this case?): export to another \
+                     folder or drive",
+                    path.display()
+                )));
+            }
+            planned.push(name);
+        }
+    }
+
+    let export_id = new_export_id();
+    let started_at = Timestamp::now();
+    let reg = register.clone();
+    let head = blocking(move || Ok(reg.head()?)).await?;
+    let started = NewEntry::new(
+        EntryKind::ExportStarted,
+        Some(&case.id),
+        &req.operator.id,
+        json!({
+            "export_id": export_id,
+            "destination": checked.root.display().to_string(),
+            "folder": folder.display().to_string(),
+            "drive": checked.drive,
+            "approved_drive": checked.approved,
+            "accepted_by_operator": checked.accepted_by_operator,
+            "separate_drive": checked.separate_drive,
+            "free_bytes": checked.free_bytes,
+            "estimate_bytes": estimate,
+            "estimate_basis": format!("{} kbit/s assumed per camera", settings.assumed_bitrate_kbps),
+            "cameras": case.opening.cameras,
+            "ranges": ranges,
+            "files": planned,
+            "register_head": head,
+            "password": if req.password_generated { "generated" } else { "chosen by the operator" },
+        }),
+    );
+    let reg = register.clone();
+    blocking(move || Ok(reg.append(started)?)).await?;
+    tracing::info!(export = %export_id, case = %case.id, folder = %folder.display(), "export started");
+    progress.data(
+        "export started",
+        json!({ "export": export_id, "folder": folder.display().to_string(),
+                "files": planned.len() }),
+    );
+
+    let created: Arc<Mutex<Vec<PathBuf>>> = Arc::new(Mutex::new(Vec::new()));
+    let cancel = shutdown.child_token();
+    let params = SealParams {
+        kdf: KdfParams {
+            m_cost_kib: settings.kdf_memory_mib.saturating_mul(1024),
+            t_cost: settings.kdf_passes,
+            p_cost: KdfParams::DEFAULT.p_cost,
+        },
+        ..SealParams::default()
+    };
+    let ctx = Arc::new(FileContext {
+        folder: folder.clone(),
+        password: req.password.clone(),
+        params: params.clone(),
+        case_id: case.id.clone(),
+        site: config.site.name.clone(),
+        operator: req.operator.name.clone(),
+        started_at,
+        created: created.clone(),
+        cancel: cancel.clone(),
+        progress: progress.clone(),
+        export_id: export_id.clone(),
+    });
+    let mut tasks = tokio::task::JoinSet::new();
+    for job in jobs {
+        let ctx = ctx.clone();
+        tasks.spawn(async move { camera_task(ctx, job).await });
+    }
+    let mut files = Vec::new();
+    let mut failure: Option<ExportError> = None;
+    while let Some(joined) = tasks.join_next().await {
+        let result = joined
+            .unwrap_or_else(|e| Err(ExportError::Interrupted(format!("camera task failed: {e}"))));
+        match result {
+            Ok(mut f) => files.append(&mut f),
+            Err(e) => {
+                if failure.is_none() {
+                    cancel.cancel();
+                    failure = Some(e);
+                }
+            }
+        }
+    }
+    if failure.is_none() && shutdown.is_cancelled() {
+        failure = Some(ExportError::Interrupted(
+            "the daemon was asked to stop (SIGTERM)".into(),
+        ));
+    }
+
+    let result = match failure {
+        None => {
+            finish(
+                &ctx,
+                files,
+                FinishFacts {
+                    export_id: export_id.clone(),
+                    case,
+                    operator: &req.operator,
+                    config: &config,
+                    head,
+                    checked: &checked,
+                },
+                register.clone(),
+            )
+            .await
+        }
+        Some(e) => Err(e),
+    };
+    match result {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            let removed = remove_created(&created);
+            let interrupted = shutdown.is_cancelled();
+            let kind = if interrupted {
+                EntryKind::ExportInterrupted
+            } else {
+                EntryKind::ExportFailed
+            };
+            let reason = e.to_string();
+            let (reg, case_id, id2) = (register.clone(), case.id.clone(), export_id.clone());
+            let logged = blocking(move || {
+                Ok(journal::append_outcome(
+                    &reg, kind, &case_id, &id2, &reason, &removed,
+                )?)
+            })
+            .await;
+            if let Err(le) = logged {
+                tracing::error!(export = %export_id, error = %le, "cannot record the export's failure");
+            }
+            tracing::warn!(export = %export_id, error = %e, "export failed; its files were removed");
+            Err(e)
+        }
+    }
+}
+
+fn span_seconds(r: &TimeRange) -> f64 {
+    (r.end.as_millisecond() - r.start.as_millisecond()).max(0) as f64 / 1000.0
+}
+
+/// Awaits every future, in order (a small join_all without another dependency).
+async fn futures_join_all<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futs.map(tokio::spawn).collect();
+    let mut out = Vec::with_capacity(handles.len());
+    for h in handles {
+        match h.await {
+            Ok(v) => out.push(v),
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
+    }
+    out
+}
+
+/// What every file of one export shares.
+struct FileContext {
+    folder: PathBuf,
+    password: Zeroizing<String>,
+    params: SealParams,
+    case_id: String,
+    site: String,
+    operator: String,
+    started_at: Timestamp,
+    created: Arc<Mutex<Vec<PathBuf>>>,
+    cancel: CancellationToken,
+    progress: Progress,
+    export_id: String,
+}
+
+impl FileContext {
+    fn track(&self, path: &Path) {
+        self.created
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(path.to_owned());
+    }
+}
+
+fn remove_created(created: &Mutex<Vec<PathBuf>>) -> Vec<String> {
+    let list = std::mem::take(&mut *created.lock().unwrap_or_else(|e| e.into_inner()));
+    let mut removed = Vec::new();
+    for p in list {
+        if std::fs::remove_file(&p).is_ok() {
+            removed.push(
+                p.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            );
+        }
+    }
+    removed
+}
+
+/// One camera: its ranges one after the other.
+async fn camera_task(ctx: Arc<FileContext>, job: Job) -> Result<Vec<ExportedFile>, ExportError> {
+    let mut out = Vec::new();
+    for (range, _plan) in &job.plans {
+        out.push(one_file(&ctx, &job, *range).await?);
+    }
+    Ok(out)
+}
+
+/// Pull → MP4 → seal → `.partial`, verify, rename.
+async fn one_file(
+    ctx: &Arc<FileContext>,
+    job: &Job,
+    range: TimeRange,
+) -> Result<ExportedFile, ExportError> {
+    let camera = job.camera.id.to_string();
+    let name = format!(
+        "{}_{}_{}.mp4.scelle",
+        camera,
+        ts_name(range.start),
+        ts_name(range.end)
+    );
+    let final_path = ctx.folder.join(&name);
+    let partial = partial_of(&final_path);
+    ctx.track(&partial);
+    let (tx, mut rx) = mpsc::channel::<Event>(EVENT_QUEUE);
+    let source = job.source.clone();
+    let pull = tokio::spawn(async move { source.pull(range, tx).await });
+    let abort = pull.abort_handle();
+    let cancel = ctx.cancel.clone();
+    let watcher = tokio::spawn(async move {
+        cancel.cancelled().await;
+        abort.abort();
+    });
+
+    let provenance = Provenance {
+        export_unit_name: ctx.site.clone(),
+        operator: ctx.operator.clone(),
+        export_time: Some(ctx.started_at),
+        case_id: Some(ctx.case_id.clone()),
+        sources: (0..4)
+            .map(|_| TrackSource {
+                name: job.camera.name.clone(),
+                url: job.camera.address(),
+                ..TrackSource::default()
+            })
+            .collect(),
+        ..Provenance::default()
+    };
+    let mut metadata = Metadata::now(name.trim_end_matches(".scelle"), "video/mp4");
+    metadata.case_id = Some(ctx.case_id.clone());
+    let requested = span_seconds(&range);
+    let writer = {
+        let ctx = ctx.clone();
+        let partial = partial.clone();
+        let camera = camera.clone();
+        let name = name.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut tracks: Vec<String> = Vec::new();
+            let mut watch = Watch::new(&ctx, &camera, &name, requested);
+            let events = std::iter::from_fn(|| {
+                if ctx.cancel.is_cancelled() {
+                    return None;
+                }
+                let ev = rx.blocking_recv()?;
+                if let Event::Streams(streams) = &ev {
+                    tracks = streams.iter().map(describe_stream).collect();
+                }
+                watch.see(&ev);
+                Some(ev)
+            });
+            let r = sealed::write_mp4(
+                events,
+                &partial,
+                &ctx.password,
+                &ctx.params,
+                &metadata,
+                provenance,
+                range.start,
+                &camera,
+            );
+            r.map(|(mp4, seal)| (mp4, seal, tracks))
+        })
+    };
+    let written = writer.await;
+    let pulled = pull.await;
+    watcher.abort();
+    if ctx.cancel.is_cancelled() {
+        return Err(ExportError::Interrupted(format!(
+            "camera `{camera}`: stopped before {name} was complete"
+        )));
+    }
+    let (mp4, seal, tracks) =
+        written.map_err(|e| ExportError::Interrupted(format!("writer task failed: {e}")))??;
+    match pulled {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => {
+            return Err(ExportError::Source {
+                camera,
+                message: format!("the pull failed: {e}"),
+            });
+        }
+        Err(e) => {
+            return Err(ExportError::Interrupted(format!(
+                "camera `{camera}`: pull stopped: {e}"
+            )));
+        }
+    }
+
+    ctx.progress.data(
+        "verifying",
+        json!({ "export": ctx.export_id, "camera": camera, "file": name, "phase": "verifying",
+                "bytes": seal.bytes, "media_seconds": requested_clip(&mp4.covered, &range),
+                "requested_seconds": requested }),
+    );
+    let (p2, pw, expected) = (partial.clone(), ctx.password.clone(), seal.clone());
+    let scanned = blocking(move || sealed::verify(&p2, &pw, &expected, true))
+        .await?
+        .unwrap_or_default();
+    let first = mp4.tracks.first();
+    if first.map(|t| t.samples) != Some(scanned.samples) || mp4.fragments != scanned.fragments {
+        return Err(ExportError::Verify {
+            file: name,
+            reason: format!(
+                "read back {} fragments and {} samples, the writer wrote {} and {}",
+                scanned.fragments,
+                scanned.samples,
+                mp4.fragments,
+                first.map_or(0, |t| t.samples)
+            ),
+        });
+    }
+    sealed::promote(&partial, &final_path)?;
+    ctx.track(&final_path);
+    let covered: Vec<TimeRange> = mp4.covered.iter().filter_map(|c| clip(c, &range)).collect();
+    let covered_seconds = covered.iter().map(span_seconds).sum();
+    ctx.progress.data(
+        "verified",
+        json!({ "export": ctx.export_id, "camera": camera, "file": name, "phase": "verified",
+                "bytes": seal.bytes, "media_seconds": covered_seconds,
+                "requested_seconds": requested, "frames": scanned.samples,
+                "sha256": hex::encode(seal.sha256) }),
+    );
+    Ok(ExportedFile {
+        file: FileDigest {
+            name,
+            size: seal.bytes,
+            sha256: hex::encode(seal.sha256),
+        },
+        camera,
+        camera_name: job.camera.name.clone(),
+        requested: range,
+        covered,
+        gaps: mp4.gaps.clone(),
+        covered_seconds,
+        frames: scanned.samples,
+        tracks,
+        start_from_device: mp4.start_from_device,
+        device: job.device.clone(),
+        clock_offset: job.clock,
+    })
+}
+
+fn clip(c: &TimeRange, r: &TimeRange) -> Option<TimeRange> {
+    let start = c.start.max(r.start);
+    let end = c.end.min(r.end);
+    (start < end).then_some(TimeRange { start, end })
+}
+
+fn requested_clip(covered: &[TimeRange], r: &TimeRange) -> f64 {
+    covered
+        .iter()
+        .filter_map(|c| clip(c, r))
+        .map(|c| span_seconds(&c))
+        .sum()
+}
+
+fn describe_stream(s: &scelle_adapters::StreamInfo) -> String {
+    use scelle_adapters::media::Codec;
+    match s.codec {
+        Codec::H264 | Codec::H265 => format!(
+            "{} {}x{}",
+            if s.codec == Codec::H264 {
+                "H.264"
+            } else {
+                "H.265"
+            },
+            s.width.unwrap_or(0),
+            s.height.unwrap_or(0)
+        ),
+        Codec::Aac => format!("AAC {} Hz", s.sample_rate.unwrap_or(0)),
+    }
+}
+
+/// Watches events go by and reports progress: bytes pulled and media time reached.
+struct Watch<'a> {
+    ctx: &'a FileContext,
+    camera: &'a str,
+    file: &'a str,
+    requested: f64,
+    bytes: u64,
+    rate: u32,
+    first_pts: Option<i64>,
+    last_pts: i64,
+    last_sent: Instant,
+}
+
+impl<'a> Watch<'a> {
+    fn new(ctx: &'a FileContext, camera: &'a str, file: &'a str, requested: f64) -> Watch<'a> {
+        Watch {
+            ctx,
+            camera,
+            file,
+            requested,
+            bytes: 0,
+            rate: 90_000,
+            first_pts: None,
+            last_pts: 0,
+            last_sent: Instant::now(),
+        }
+    }
+
+    fn see(&mut self, ev: &Event) {
+        match ev {
+            Event::Streams(s) => {
+                if let Some(v) = s.first() {
+                    self.rate = v.clock_rate.max(1);
+                }
+            }
+            Event::Unit(u) => {
+                self.bytes += u.data.len() as u64;
+                if u.stream == 0 {
+                    self.first_pts.get_or_insert(u.pts);
+                    self.last_pts = u.pts;
+                }
+            }
+            _ => {}
+        }
+        if self.last_sent.elapsed() >= PROGRESS_EVERY || matches!(ev, Event::End) {
+            self.last_sent = Instant::now();
+            let media = self
+                .first_pts
+                .map_or(0.0, |f| (self.last_pts - f) as f64 / self.rate as f64);
+            self.ctx.progress.data(
+                "pulling",
+                json!({ "export": self.ctx.export_id, "camera": self.camera, "file": self.file,
+                        "phase": "pulling", "bytes": self.bytes, "media_seconds": media,
+                        "requested_seconds": self.requested }),
+            );
+        }
+    }
+}
+
+struct FinishFacts<'a> {
+    export_id: String,
+    case: &'a Case,
+    operator: &'a Person,
+    config: &'a Config,
+    head: crate::register::Head,
+    checked: &'a Checked,
+}
+
+/// Manifest, instructions, `export-verified`.
+async fn finish(
+    ctx: &Arc<FileContext>,
+    mut files: Vec<ExportedFile>,
+    f: FinishFacts<'_>,
+    register: Arc<Register>,
+) -> Result<Verified, ExportError> {
+    files.sort_by(|a, b| a.file.name.cmp(&b.file.name));
+    let mut record = ExportRecord {
+        format: RECORD_FORMAT,
+        export_id: f.export_id.clone(),
+        case_id: f.case.id.clone(),
+        case_reference: f.case.opening.reference.clone(),
+        operator: f.operator.id.clone(),
+        site_name: f.config.site.name.clone(),
+        time_zone: f.config.site.time_zone.0.clone(),
+        started_at: ctx.started_at,
+        finished_at: Timestamp::now(),
+        register_head: f.head,
+        destination: Destination {
+            path: ctx.folder.display().to_string(),
+            drive: f.checked.drive.clone(),
+            approved: f.checked.approved,
+            accepted_by_operator: f.checked.accepted_by_operator,
+        },
+        files,
+        manifest: None,
+    };
+    ctx.progress.stage("sealing the manifest");
+    let json = serde_json::to_vec_pretty(&record).map_err(|e| ExportError::Write {
+        camera: "-".into(),
+        message: format!("manifest: {e}"),
+    })?;
+    let manifest_path = ctx.folder.join("manifest.json.scelle");
+    let partial = partial_of(&manifest_path);
+    ctx.track(&partial);
+    let c2 = ctx.clone();
+    let (p2, m2) = (partial.clone(), manifest_path.clone());
+    let seal = blocking(move || {
+        let mut meta = Metadata::now("manifest.json", "application/json");
+        meta.case_id = Some(c2.case_id.clone());
+        let seal = sealed::write_bytes(&json, &p2, &c2.password, &c2.params, &meta)?;
+        sealed::verify(&p2, &c2.password, &seal, false)?;
+        sealed::promote(&p2, &m2)?;
+        Ok(seal)
+    })
+    .await?;
+    ctx.track(&manifest_path);
+    let manifest = FileDigest {
+        name: "manifest.json.scelle".into(),
+        size: seal.bytes,
+        sha256: hex::encode(seal.sha256),
+    };
+    let mut digests: Vec<FileDigest> = record.files.iter().map(|f| f.file.clone()).collect();
+    digests.push(manifest.clone());
+    for (name, text) in [
+        ("LISEZMOI.txt", texts::lisezmoi(&digests)),
+        ("README.txt", texts::readme(&digests)),
+        ("SHA256SUMS.txt", texts::sums(&digests)),
+    ] {
+        let path = ctx.folder.join(name);
+        std::fs::write(&path, text).map_err(|e| ExportError::io(&path, e))?;
+        ctx.track(&path);
+    }
+    record.manifest = Some(manifest);
+
+    let entry = NewEntry::new(
+        EntryKind::ExportVerified,
+        Some(&record.case_id),
+        "scelle",
+        json!({ "record": record }),
+    );
+    let appended = blocking(move || Ok(register.append(entry)?)).await?;
+    tracing::info!(export = %record.export_id, files = record.files.len(), "export verified");
+    Ok(Verified {
+        record,
+        verified_entry: appended.hash,
+        password: ctx.password.clone(),
+    })
+}
+
+/// Cases with an export running (one export per case at a time).
+static RUNNING: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Claims `case` for an export; `false` if one is already running.
+pub fn claim(case: &str) -> bool {
+    let mut r = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+    if r.iter().any(|c| c == case) {
+        return false;
+    }
+    r.push(case.to_owned());
+    true
+}
+
+/// Releases the claim on drop.
+pub struct Running(pub String);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        RUNNING
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|c| *c != self.0);
+    }
+}

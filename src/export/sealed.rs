@@ -1,0 +1,177 @@
+//! One sealed file of an export: written through `mp4 → SealWriter → File` (the file created
+//! with `O_EXCL` under a `.partial` name, so the MP4 exists only inside the writer chain), made
+//! durable with `fsync`, dropped from the page cache, then read back from the drive and checked:
+//! every chunk authenticated, the SHA-256 of the ciphertext recomputed and compared, and the
+//! MP4 scanned as it streams out of the reader. Only then is the file renamed to its final name.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+use rustix::fs::Advice;
+use scelle_adapters::Event;
+use sha2::{Digest, Sha256};
+
+use super::scan::{Mp4Scan, scan};
+use super::{ExportError, PARTIAL_SUFFIX};
+use crate::mp4::{Mp4Error, Mp4Summary, Provenance, write_events};
+use crate::seal::{Metadata, SealError, SealParams, SealReader, SealSummary, SealWriter};
+
+/// The `.partial` path of `final_path`.
+pub fn partial_of(final_path: &Path) -> PathBuf {
+    let mut s = final_path.as_os_str().to_owned();
+    s.push(PARTIAL_SUFFIX);
+    PathBuf::from(s)
+}
+
+/// Creates `path` exclusively (`O_EXCL`): an existing file is never overwritten.
+pub fn create_exclusive(path: &Path) -> Result<File, ExportError> {
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| ExportError::io(path, e))
+}
+
+/// Flushes `file` to the drive and drops its pages from the cache, so the read-back reads the
+/// drive, not memory.
+fn durable_and_uncached(file: &File, path: &Path) -> Result<(), ExportError> {
+    file.sync_all().map_err(|e| ExportError::io(path, e))?;
+    let _ = rustix::fs::fadvise(file, 0, None, Advice::DontNeed);
+    Ok(())
+}
+
+/// Writes the events as a sealed fragmented MP4 at `partial`.
+pub fn write_mp4(
+    events: impl IntoIterator<Item = Event>,
+    partial: &Path,
+    password: &str,
+    params: &SealParams,
+    metadata: &Metadata,
+    provenance: Provenance,
+    fallback_start: Timestamp,
+    camera: &str,
+) -> Result<(Mp4Summary, SealSummary), ExportError> {
+    let file = create_exclusive(partial)?;
+    let sealer = SealWriter::new(file, password.as_bytes(), metadata, params)
+        .map_err(|e| seal_err(partial, camera, e))?;
+    let (sealer, mp4) =
+        write_events(events, sealer, provenance, fallback_start).map_err(|e| match e {
+            Mp4Error::Io(io) => ExportError::io(partial, io),
+            other => ExportError::Write {
+                camera: camera.to_owned(),
+                message: other.to_string(),
+            },
+        })?;
+    let (seal, file) = sealer
+        .finish_into_inner()
+        .map_err(|e| seal_err(partial, camera, e))?;
+    durable_and_uncached(&file, partial)?;
+    Ok((mp4, seal))
+}
+
+fn seal_err(partial: &Path, camera: &str, e: SealError) -> ExportError {
+    match e {
+        SealError::Io(io) => ExportError::io(partial, io),
+        other => ExportError::Write {
+            camera: camera.to_owned(),
+            message: other.to_string(),
+        },
+    }
+}
+
+/// Seals `bytes` (the manifest) at `partial`.
+pub fn write_bytes(
+    bytes: &[u8],
+    partial: &Path,
+    password: &str,
+    params: &SealParams,
+    metadata: &Metadata,
+) -> Result<SealSummary, ExportError> {
+    let file = create_exclusive(partial)?;
+    let io_err = |e: SealError| seal_err(partial, "-", e);
+    let mut sealer =
+        SealWriter::new(file, password.as_bytes(), metadata, params).map_err(io_err)?;
+    sealer
+        .write_all(bytes)
+        .map_err(|e| ExportError::io(partial, e))?;
+    let (seal, file) = sealer.finish_into_inner().map_err(io_err)?;
+    durable_and_uncached(&file, partial)?;
+    Ok(seal)
+}
+
+/// A reader that hashes and counts what passes through it.
+struct Hashing<R> {
+    inner: R,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+/// Reads `path` back from the drive: authenticates every chunk, recomputes the ciphertext's
+/// SHA-256 and compares it with `expected`; for an MP4, scans it as it streams out.
+pub fn verify(
+    path: &Path,
+    password: &str,
+    expected: &SealSummary,
+    mp4: bool,
+) -> Result<Option<Mp4Scan>, ExportError> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let fail = |reason: String| ExportError::Verify {
+        file: name.clone(),
+        reason,
+    };
+    let file = File::open(path).map_err(|e| ExportError::io(path, e))?;
+    let _ = rustix::fs::fadvise(&file, 0, None, Advice::DontNeed);
+    let mut hashing = Hashing {
+        inner: file,
+        hasher: Sha256::new(),
+        bytes: 0,
+    };
+    let found = {
+        let mut reader =
+            SealReader::new(&mut hashing, password.as_bytes()).map_err(|e| fail(e.to_string()))?;
+        let found = if mp4 {
+            Some(scan(&mut reader).map_err(|e| fail(e.to_string()))?)
+        } else {
+            None
+        };
+        io::copy(&mut reader, &mut io::sink()).map_err(|e| fail(e.to_string()))?;
+        found
+    };
+    io::copy(&mut hashing, &mut io::sink()).map_err(|e| ExportError::io(path, e))?;
+    let sha: [u8; 32] = hashing.hasher.finalize().into();
+    if sha != expected.sha256 || hashing.bytes != expected.bytes {
+        return Err(fail(format!(
+            "read back {} bytes with SHA-256 {}, but {} bytes with SHA-256 {} were written",
+            hashing.bytes,
+            hex::encode(sha),
+            expected.bytes,
+            hex::encode(expected.sha256)
+        )));
+    }
+    Ok(found)
+}
+
+/// Renames `partial` to `final_path` and makes the rename durable.
+pub fn promote(partial: &Path, final_path: &Path) -> Result<(), ExportError> {
+    std::fs::rename(partial, final_path).map_err(|e| ExportError::io(final_path, e))?;
+    if let Some(dir) = final_path.parent()
+        && let Ok(d) = File::open(dir)
+    {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
