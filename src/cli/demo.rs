@@ -575,7 +575,10 @@ fn tail(path: &Path) -> String {
 }
 
 fn print_summary(layout: &Layout, o: &Outcome, took: Duration) {
-    let bin = "scelle";
+    // The binary that ran the demo (`cargo run` leaves it in target/): the commands work as
+    // printed, whether or not scelle is installed.
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("scelle"));
+    let bin = exe.display();
     let record = &o.export["record"];
     let folder = record["destination"]["path"].as_str().unwrap_or_default();
     println!("\nEverything verified in {:.1} s.\n", took.as_secs_f64());
@@ -627,6 +630,7 @@ fn print_summary(layout: &Layout, o: &Outcome, took: Duration) {
         println!("  {bin} verify {p} --sha256 {}", f.sha256);
         println!("  {bin} open {p} -o clip.mp4          # asks for the password above");
     }
+    println!("  (cd {folder} && sha256sum -c SHA256SUMS.txt)   # what a recipient checks first");
     println!(
         "  {bin} register verify --db {}",
         layout.register().display()

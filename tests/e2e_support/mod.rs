@@ -22,7 +22,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use scelle::cli::client::{Client, Signer};
+use scelle::api::protocol::Reply;
+use scelle::cli::client::{Client, ClientError, Signer};
 use scelle::demo::site;
 use serde_json::{Value, json};
 
@@ -123,7 +124,10 @@ impl Site {
             .args(["serve", "--config"])
             .arg(&self.config)
             .env("TMPDIR", &self.tmp)
-            .env("RUST_LOG", "info")
+            .env(
+                "RUST_LOG",
+                std::env::var("E2E_DAEMON_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .env_remove("NOTIFY_SOCKET")
             .env_remove("WATCHDOG_USEC")
             .stdin(Stdio::null())
@@ -190,8 +194,9 @@ impl Site {
     /// Opens a requisition case (operator) and has it approved (authorizer); returns its id.
     pub fn authorized_case(&self, reference: &str, cameras: &[&str], ranges: &[String]) -> String {
         let mut op = self.client(OPERATOR);
-        let request = base64::engine::general_purpose::STANDARD
-            .encode(format!("Réquisition {reference}: extraire les images demandées."));
+        let request = base64::engine::general_purpose::STANDARD.encode(format!(
+            "Réquisition {reference}: extraire les images demandées."
+        ));
         let result = op
             .call(
                 "case-open",
@@ -232,29 +237,12 @@ impl Site {
         case
     }
 
-    /// `scelle case export CASE --to DEST --password-file …` as the operator (the real CLI).
-    pub fn export(&self, case: &str, dest: &Path) -> Output {
-        self.export_command(case, dest).output().unwrap()
+    /// Exports `case` to `dest` as the operator through the control socket (`case-export`
+    /// with the test's password, then the operator's signature of `export-completed`);
+    /// returns the daemon's final result (record, password).
+    pub fn export(&self, case: &str, dest: &Path) -> Result<Value, ClientError> {
+        export_with(&mut self.client(OPERATOR), &self.key(OPERATOR), case, dest)
     }
-
-    pub fn export_command(&self, case: &str, dest: &Path) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.arg("case")
-            .arg("--socket")
-            .arg(&self.socket)
-            .args(["--as", OPERATOR, "-i"])
-            .arg(self.key(OPERATOR))
-            .args(["export", case, "--to"])
-            .arg(dest)
-            .arg("--password-file")
-            .arg(&self.password_file)
-            .arg("--accept-drive")
-            .env("TMPDIR", &self.tmp)
-            .env_remove("SSH_AUTH_SOCK")
-            .stdin(Stdio::null());
-        cmd
-    }
-
     /// `scelle ARGS…` with the test's TMPDIR.
     pub fn scelle(&self, args: &[&str]) -> Output {
         Command::new(BIN)
@@ -298,10 +286,7 @@ impl Drop for Site {
 
 /// The plaintext scanner over a site's state dir, tmp and destination (sources allowed).
 pub fn plaintext(site: &Site) -> Vec<scan::Finding> {
-    scan::scan(
-        &[&site.state, &site.tmp, &site.drive],
-        &[&site.media],
-    )
+    scan::scan(&[&site.state, &site.tmp, &site.drive], &[&site.media])
 }
 
 pub fn text(o: &Output) -> String {
@@ -328,9 +313,15 @@ pub fn ffprobe_sealed(site: &Site, sealed: &Path) -> Value {
     let stdout = open.stdout.take().unwrap();
     let probe = Command::new("ffprobe")
         .args([
-            "-v", "error", "-count_packets", "-show_entries",
+            "-v",
+            "error",
+            "-count_packets",
+            "-show_entries",
             "stream=codec_name,nb_read_packets,width,height:format=start_time,duration:format_tags",
-            "-of", "json", "-i", "pipe:0",
+            "-of",
+            "json",
+            "-i",
+            "pipe:0",
         ])
         .stdin(stdout)
         .output()
@@ -343,4 +334,36 @@ pub fn ffprobe_sealed(site: &Site, sealed: &Path) -> Value {
         String::from_utf8_lossy(&probe.stderr)
     );
     serde_json::from_slice(&probe.stdout).unwrap()
+}
+
+/// The export conversation on an identified operator connection `op` (see [`Site::export`]).
+pub fn export_with(
+    op: &mut Client,
+    key: &Path,
+    case: &str,
+    dest: &Path,
+) -> Result<Value, ClientError> {
+    let reply = op.request(
+        "case-export",
+        json!({ "case": case, "to": dest.display().to_string(), "accept_drive": true,
+                "password": PASSWORD }),
+        &mut |_| {},
+    )?;
+    let Reply::Challenge {
+        public_key,
+        namespace,
+        message,
+        ..
+    } = reply
+    else {
+        panic!("case-export answered {reply:?}");
+    };
+    let statement = base64::engine::general_purpose::STANDARD
+        .decode(message)
+        .unwrap();
+    let signature = Signer::KeyFile(key.to_owned()).sign(&public_key, &namespace, &statement)?;
+    op.call(
+        "case-export",
+        json!({ "case": case, "signature": signature }),
+    )
 }

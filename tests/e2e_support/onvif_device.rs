@@ -45,7 +45,8 @@ impl OnvifDevice {
     /// starts at the replay epoch; its clock reads the epoch + `hour_offset` hours now.
     pub fn start(replay_uri: &str, clip_secs: u32) -> OnvifDevice {
         let epoch: Timestamp = REPLAY_EPOCH.parse().unwrap();
-        let device_offset = (epoch + SignedDuration::from_hours(1)).duration_since(Timestamp::now());
+        let device_offset =
+            (epoch + SignedDuration::from_hours(1)).duration_since(Timestamp::now());
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
