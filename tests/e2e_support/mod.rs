@@ -49,19 +49,25 @@ pub struct Site {
     pub password_file: PathBuf,
     child: Option<Child>,
     starts: u32,
+    /// Runs the daemon inside `unshare -rm` with a tmpfs of this many KiB on this folder.
+    pub small_fs: Option<(PathBuf, u32)>,
 }
 
 impl Site {
     /// Lays out a site whose configuration ends with `cameras` (TOML `[[camera]]` tables) and
     /// holds `extra` before the people (sections such as `[export]`).
     pub fn new(extra: &str, cameras: &str) -> Site {
+        Site::new_as(&site::current_account().unwrap(), extra, cameras)
+    }
+
+    /// [`new`](Self::new) with the people on Unix account `account`.
+    pub fn new_as(account: &str, extra: &str, cameras: &str) -> Site {
         let dir = tempfile::tempdir().unwrap();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let p = dir.path();
         for d in ["state", "tmp", "drive", "media", "keys"] {
             std::fs::create_dir_all(p.join(d)).unwrap();
         }
-        let account = site::current_account().unwrap();
         let mut people = String::new();
         for (id, roles) in [
             (OPERATOR, r#"["operator"]"#),
@@ -99,6 +105,7 @@ impl Site {
             dir,
             child: None,
             starts: 0,
+            small_fs: None,
         }
     }
 
@@ -120,9 +127,28 @@ impl Site {
             .append(true)
             .open(&self.log)
             .unwrap();
-        let child = Command::new(BIN)
-            .args(["serve", "--config"])
-            .arg(&self.config)
+        let mut cmd = match &self.small_fs {
+            None => {
+                let mut c = Command::new(BIN);
+                c.args(["serve", "--config"]).arg(&self.config);
+                c
+            }
+            Some((mount, kib)) => {
+                // A user + mount namespace (no root needed): a tiny tmpfs only the daemon sees;
+                // `exec` keeps one pid, so kill/terminate reach the daemon itself.
+                let mut c = Command::new("unshare");
+                c.args(["-rm", "sh", "-c"])
+                    .arg(format!(
+                        "mount -t tmpfs -o size={kib}k scelle-small \"$1\" && exec \"$2\" serve --config \"$3\""
+                    ))
+                    .arg("sh")
+                    .arg(mount)
+                    .arg(BIN)
+                    .arg(&self.config);
+                c
+            }
+        };
+        let child = cmd
             .env("TMPDIR", &self.tmp)
             .env(
                 "RUST_LOG",
@@ -366,4 +392,28 @@ pub fn export_with(
         "case-export",
         json!({ "case": case, "signature": signature }),
     )
+}
+
+/// Whether `unshare -rm` can mount a tmpfs here (user namespaces allowed, util-linux present).
+pub fn small_fs_possible() -> Result<(), String> {
+    let probe = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let out = Command::new("unshare")
+        .args([
+            "-rm",
+            "sh",
+            "-c",
+            "mount -t tmpfs -o size=64k probe \"$1\"",
+            "sh",
+        ])
+        .arg(probe.path())
+        .output()
+        .map_err(|e| format!("cannot run unshare: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "`unshare -rm` + tmpfs mount failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
 }
