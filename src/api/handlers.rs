@@ -503,7 +503,14 @@ async fn export_op(
         Err(e) => return case_error_reply(id, e),
     };
     let Some(to) = a.to.clone() else {
-        return Reply::error(id, ErrorCode::BadArgs, "say where to export: `to`");
+        return Reply::error(
+            id,
+            ErrorCode::BadArgs,
+            format!(
+                "case {} may be exported now: say where with `--to DIR` (the drive's mount point)",
+                case.id
+            ),
+        );
     };
     let (password, generated) = match &a.password {
         Some(p) => {

@@ -64,8 +64,24 @@ pub enum CaseCommand {
         #[arg(long)]
         reason: String,
     },
-    /// Export a case (the pipeline comes later; the policy check is already enforced).
-    Export { case: String },
+    /// Export a case to a drive: pull, seal, verify, and sign the export-completed entry.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    pub case: String,
+    /// The destination: the approved drive's mount point (or a folder on it). Without it,
+    /// only the policy check runs (may this case be exported now?).
+    #[arg(long)]
+    pub to: Option<PathBuf>,
+    /// A file holding the export's password (checked by the strength rule); without it
+    /// scelle generates one and shows it once.
+    #[arg(long)]
+    pub password_file: Option<PathBuf>,
+    /// Accept a drive that is not in the approved list (recorded in the register, ENC-3).
+    #[arg(long)]
+    pub accept_drive: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -176,7 +192,9 @@ fn run_inner(args: &Args) -> Result<(), ClientError> {
         CaseCommand::Close { case, reason } => {
             client.call("case-close", json!({ "case": case, "reason": reason }))?
         }
-        CaseCommand::Export { case } => client.call("case-export", json!({ "case": case }))?,
+        CaseCommand::Export(e) => {
+            return super::case_export::run(&mut client, &signer, e, args.json);
+        }
     };
     if args.json {
         println!(

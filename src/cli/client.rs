@@ -63,6 +63,16 @@ impl Client {
         args: Value,
         progress: &mut dyn FnMut(&str),
     ) -> Result<Reply, ClientError> {
+        self.request_with_data(op, args, &mut |stage, _| progress(stage))
+    }
+
+    /// Like [`Client::request`], with each progress line's structured `data` too.
+    pub fn request_with_data(
+        &mut self,
+        op: &str,
+        args: Value,
+        progress: &mut dyn FnMut(&str, Option<&Value>),
+    ) -> Result<Reply, ClientError> {
         let id = self.next_id;
         self.next_id += 1;
         let mut line =
@@ -84,7 +94,7 @@ impl Client {
                 continue;
             }
             match reply {
-                Reply::Progress { stage, .. } => progress(&stage),
+                Reply::Progress { stage, data, .. } => progress(&stage, data.as_ref()),
                 Reply::Error { error, .. } => {
                     return Err(ClientError::Remote {
                         code: error.code,

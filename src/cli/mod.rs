@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod case;
+pub mod case_export;
 pub mod client;
 pub mod demo;
 pub mod serve;

@@ -231,6 +231,13 @@ impl Config {
             }
             c.validate()?;
         }
+        let kdf = crate::seal::KdfParams {
+            m_cost_kib: self.export.kdf_memory_mib.saturating_mul(1024),
+            t_cost: self.export.kdf_passes,
+            p_cost: crate::seal::KdfParams::DEFAULT.p_cost,
+        };
+        kdf.check()
+            .map_err(|e| format!("[export] kdf_memory_mib / kdf_passes: {e}"))?;
         if self.daemon.max_connections == 0 {
             return Err("daemon.max_connections must be at least 1".into());
         }
@@ -320,6 +327,31 @@ mod tests {
         let c = Config::parse(Path::new("config/scelle.toml"), text).unwrap();
         assert_eq!(c.people.len(), 3);
         assert_eq!(c.daemon.socket, PathBuf::from(DEFAULT_SOCKET));
+        assert_eq!(c.export, Export::default());
+    }
+
+    #[test]
+    fn the_export_section_is_checked() {
+        let text = format!(
+            "{}\n[export]\nrequire_separate_drive = false\n\
+             approved_drives = [{{ model = \"M\", serial = \"S\" }}]\n",
+            base("")
+        );
+        let c = Config::parse(Path::new("x.toml"), &text).unwrap();
+        assert!(!c.export.require_separate_drive);
+        assert_eq!(c.export.approved_drives[0].serial, "S");
+        let e = Config::parse(
+            Path::new("x.toml"),
+            &format!("{}\n[export]\nkdf_memory_mib = 1\n", base("")),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("kdf"), "{e}");
+        let e = Config::parse(
+            Path::new("x.toml"),
+            &format!("{}\n[export]\napproved = []\n", base("")),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("approved"), "{e}");
     }
 
     #[test]

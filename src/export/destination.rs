@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use super::ExportError;
 use super::record::DriveIdentity;
-use crate::config::Export;
+use crate::config::{ApprovedDrive, Export};
 
 /// One line of `/proc/self/mountinfo`, the parts the checks need.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -142,11 +142,7 @@ pub fn check(
     if drive.mount_point.is_empty() {
         drive.mount_point = root.display().to_string();
     }
-    let approved = !drive.serial.is_empty()
-        && settings
-            .approved_drives
-            .iter()
-            .any(|a| a.serial.trim() == drive.serial && a.model.trim() == drive.model);
+    let approved = is_approved(&drive, &settings.approved_drives);
     if !approved && !accept_drive {
         return Err(ExportError::Refused(format!(
             "the drive at {} (model `{}`, serial `{}`) is not an approved encrypted drive (ENC-3): \
@@ -175,6 +171,14 @@ pub fn check(
         accepted_by_operator: !approved && accept_drive,
         free_bytes,
     })
+}
+
+/// A drive is approved when its model and serial match an entry; an unknown serial never does.
+pub fn is_approved(drive: &DriveIdentity, approved: &[ApprovedDrive]) -> bool {
+    !drive.serial.is_empty()
+        && approved
+            .iter()
+            .any(|a| a.serial.trim() == drive.serial && a.model.trim() == drive.model)
 }
 
 fn or_unknown(s: &str) -> &str {
@@ -222,6 +226,50 @@ pub fn identify(m: &MountEntry) -> DriveIdentity {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn approval_needs_model_and_serial() {
+        let list = vec![ApprovedDrive {
+            model: "DataTraveler 2000".into(),
+            serial: " 0019E06B4AC1 ".into(),
+        }];
+        let mut d = DriveIdentity {
+            model: "DataTraveler 2000".into(),
+            serial: "0019E06B4AC1".into(),
+            ..DriveIdentity::default()
+        };
+        assert!(is_approved(&d, &list));
+        d.model = "Other".into();
+        assert!(!is_approved(&d, &list));
+        let unknown = DriveIdentity::default();
+        let empty = vec![ApprovedDrive {
+            model: String::new(),
+            serial: String::new(),
+        }];
+        assert!(!is_approved(&unknown, &empty));
+    }
+
+    #[test]
+    fn a_plain_directory_on_the_system_disk_is_refused_unless_allowed() {
+        let dir = std::env::temp_dir();
+        let strict = Export::default();
+        let system = std::fs::metadata("/").unwrap().dev();
+        if std::fs::metadata(&dir).unwrap().dev() == system {
+            let e = check(&dir, &strict, true, 0).unwrap_err();
+            assert!(e.to_string().contains("system disk"), "{e}");
+        }
+        let relaxed = Export {
+            require_separate_drive: false,
+            ..Export::default()
+        };
+        let ok = check(&dir, &relaxed, true, 0).unwrap();
+        assert!(ok.accepted_by_operator && !ok.approved);
+        let e = check(&dir, &relaxed, false, 0).unwrap_err();
+        assert!(e.to_string().contains("--accept-drive"), "{e}");
+        let e = check(&dir, &relaxed, true, u64::MAX).unwrap_err();
+        assert!(e.to_string().contains("free space"), "{e}");
+        assert!(check(Path::new("relative"), &relaxed, true, 0).is_err());
+    }
 
     #[test]
     fn mountinfo_lines_and_longest_prefix() {

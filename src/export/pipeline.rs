@@ -81,6 +81,8 @@ struct Job {
     device: Option<DeviceInfo>,
     clock: Option<ClockOffset>,
     plans: Vec<(TimeRange, Option<Plan>)>,
+    /// What describe / clock_offset / plan answered, failures included, for `export-started`.
+    facts: Value,
 }
 
 fn ts_name(t: Timestamp) -> String {
@@ -167,6 +169,7 @@ pub async fn run(
             device: None,
             clock: None,
             plans: Vec::new(),
+            facts: Value::Null,
         });
     }
     progress.stage("asking the sources what they hold");
@@ -178,28 +181,41 @@ pub async fn run(
             let device = timed(source.describe()).await;
             let clock = timed(source.clock_offset()).await;
             let mut plans = Vec::new();
+            let mut plan_facts = Vec::new();
             for r in ranges {
                 let plan = timed(source.plan(r)).await;
-                if let Err(e) = &plan {
-                    tracing::warn!(camera = %camera, error = %e, "plan failed: estimate from the range");
+                match &plan {
+                    Ok(p) => plan_facts.push(json!({ "range": r, "plan": p })),
+                    Err(e) => {
+                        tracing::warn!(camera = %camera, error = %e, "plan failed: estimate from the range");
+                        plan_facts.push(json!({ "range": r, "error": e }));
+                    }
                 }
                 plans.push((r, plan.ok()));
             }
             if let Err(e) = &device {
                 tracing::warn!(camera = %camera, error = %e, "describe failed: recorded as unknown");
             }
-            (device.ok(), clock.ok(), plans)
+            let facts = json!({
+                "camera": camera,
+                "device": match &device { Ok(d) => json!(d), Err(e) => json!({ "error": e }) },
+                "clock_offset": match &clock { Ok(c) => json!(c), Err(e) => json!({ "error": e }) },
+                "plans": plan_facts,
+            });
+            (device.ok(), clock.ok(), plans, facts)
         }
     });
     let facts = futures_join_all(probes).await;
-    for (job, (device, clock, plans)) in jobs.iter_mut().zip(facts) {
+    for (job, (device, clock, plans, facts)) in jobs.iter_mut().zip(facts) {
         job.device = device;
         job.clock = clock;
         job.plans = plans;
+        job.facts = facts;
     }
+    let source_facts: Vec<Value> = jobs.iter().map(|j| j.facts.clone()).collect();
 
     // Space estimate: the recorded spans (or the whole range when the plan is unknown) at the
-    // assumed bitrate, plus 2 % of container overhead and 1 MiB for the manifest and texts.
+    // assumed bitrate, plus 2 % of container overhead and 64 KiB for the manifest and texts.
     let settings = config.export.clone();
     let bytes_per_sec = settings.assumed_bitrate_kbps as f64 * 1000.0 / 8.0;
     let seconds: f64 = jobs
@@ -210,7 +226,7 @@ pub async fn run(
             None => span_seconds(r),
         })
         .sum();
-    let estimate = (seconds * bytes_per_sec * 1.02) as u64 + (1 << 20);
+    let estimate = (seconds * bytes_per_sec * 1.02) as u64 + (64 << 10);
 
     let to = req.to.clone();
     let accept = req.accept_drive;
@@ -265,6 +281,7 @@ pub async fn run(
             "cameras": case.opening.cameras,
             "ranges": ranges,
             "files": planned,
+            "sources": source_facts,
             "register_head": head,
             "password": if req.password_generated { "generated" } else { "chosen by the operator" },
         }),
@@ -356,6 +373,16 @@ pub async fn run(
             } else {
                 EntryKind::ExportFailed
             };
+            let e = if interrupted && !matches!(e, ExportError::Interrupted(_)) {
+                ExportError::Interrupted(format!("the daemon was asked to stop (SIGTERM): {e}"))
+            } else if interrupted {
+                ExportError::Interrupted(format!(
+                    "the daemon was asked to stop (SIGTERM); {}",
+                    e.to_string().trim_start_matches("interrupted: ")
+                ))
+            } else {
+                e
+            };
             let reason = e.to_string();
             let (reg, case_id, id2) = (register.clone(), case.id.clone(), export_id.clone());
             let logged = blocking(move || {
@@ -378,9 +405,9 @@ fn span_seconds(r: &TimeRange) -> f64 {
 }
 
 /// Awaits every future, in order (a small join_all without another dependency).
-async fn futures_join_all<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output>
+async fn futures_join_all<F>(futs: impl Iterator<Item = F>) -> Vec<F::Output>
 where
-    F: Send + 'static,
+    F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,
 {
     let handles: Vec<_> = futs.map(tokio::spawn).collect();
@@ -507,9 +534,11 @@ async fn one_file(
             let r = sealed::write_mp4(
                 events,
                 &partial,
-                &ctx.password,
-                &ctx.params,
-                &metadata,
+                sealed::Sealing {
+                    password: &ctx.password,
+                    params: &ctx.params,
+                    metadata: &metadata,
+                },
                 provenance,
                 range.start,
                 &camera,
@@ -798,5 +827,22 @@ impl Drop for Running {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .retain(|c| *c != self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folder_names_from_references() {
+        assert_eq!(sanitize("PV 2026/1234", "C"), "PV_2026_1234");
+        assert_eq!(sanitize("../..", "C"), "_..");
+        assert_eq!(sanitize("...", "2026-0001"), "2026-0001");
+        assert_eq!(sanitize("", "2026-0001"), "2026-0001");
+        assert_eq!(
+            ts_name("2026-01-15T14:00:40Z".parse().unwrap()),
+            "20260115T140040Z"
+        );
     }
 }

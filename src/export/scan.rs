@@ -62,10 +62,7 @@ struct TrackFacts {
 pub fn scan<R: Read>(mut r: R) -> Result<Mp4Scan, ScanError> {
     let mut out = Mp4Scan::default();
     let mut facts = TrackFacts::default();
-    loop {
-        let Some((kind, body_len)) = read_header(&mut r)? else {
-            break;
-        };
+    while let Some((kind, body_len)) = read_header(&mut r)? {
         match &kind {
             b"ftyp" => {
                 out.has_ftyp = true;
@@ -105,7 +102,13 @@ fn name(kind: &[u8; 4]) -> String {
 
 /// Reads a box header; `None` at a clean end of input. The length is the body's, `None`
 /// for a box that runs to the end of the file.
-fn read_header<R: Read>(r: &mut R) -> Result<Option<([u8; 4], Option<u64>)>, ScanError> {
+/// A box type and its body length (`None`: to the end of the input).
+type BoxHeader = ([u8; 4], Option<u64>);
+
+/// A child box: its type and body.
+type Child<'a> = ([u8; 4], &'a [u8]);
+
+fn read_header<R: Read>(r: &mut R) -> Result<Option<BoxHeader>, ScanError> {
     let mut h = [0u8; 8];
     let mut n = 0;
     while n < 8 {
@@ -152,7 +155,7 @@ fn skip<R: Read>(r: &mut R, len: Option<u64>) -> Result<(), ScanError> {
 }
 
 /// Child boxes of an in-memory body: (type, body).
-fn children(mut b: &[u8]) -> Result<Vec<([u8; 4], &[u8])>, ScanError> {
+fn children(mut b: &[u8]) -> Result<Vec<Child<'_>>, ScanError> {
     let mut out = Vec::new();
     while !b.is_empty() {
         if b.len() < 8 {
@@ -288,6 +291,17 @@ fn moof(body: &[u8], facts: &TrackFacts, out: &mut Mp4Scan) -> Result<(), ScanEr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_an_ffmpeg_fragmented_mp4() {
+        // 2 s at 5 fps, a fragment per keyframe (`-movflags frag_keyframe+empty_moov`).
+        let data = include_bytes!("../../fuzz/corpus/export_mp4_scan/frag.mp4");
+        let s = scan(&data[..]).unwrap();
+        assert_eq!(s.samples, 10);
+        assert!(s.fragments >= 2, "{s:?}");
+        assert!((s.seconds() - 2.0).abs() < 0.01, "{s:?}");
+        assert!(scan(&data[..data.len() - 10]).is_err());
+    }
 
     #[test]
     fn refuses_garbage_and_empty() {

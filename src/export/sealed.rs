@@ -42,20 +42,30 @@ fn durable_and_uncached(file: &File, path: &Path) -> Result<(), ExportError> {
     Ok(())
 }
 
+/// How a file is sealed: the export's password, the container parameters, its metadata.
+pub struct Sealing<'a> {
+    pub password: &'a str,
+    pub params: &'a SealParams,
+    pub metadata: &'a Metadata,
+}
+
 /// Writes the events as a sealed fragmented MP4 at `partial`.
 pub fn write_mp4(
     events: impl IntoIterator<Item = Event>,
     partial: &Path,
-    password: &str,
-    params: &SealParams,
-    metadata: &Metadata,
+    sealing: Sealing<'_>,
     provenance: Provenance,
     fallback_start: Timestamp,
     camera: &str,
 ) -> Result<(Mp4Summary, SealSummary), ExportError> {
     let file = create_exclusive(partial)?;
-    let sealer = SealWriter::new(file, password.as_bytes(), metadata, params)
-        .map_err(|e| seal_err(partial, camera, e))?;
+    let sealer = SealWriter::new(
+        file,
+        sealing.password.as_bytes(),
+        sealing.metadata,
+        sealing.params,
+    )
+    .map_err(|e| seal_err(partial, camera, e))?;
     let (sealer, mp4) =
         write_events(events, sealer, provenance, fallback_start).map_err(|e| match e {
             Mp4Error::Io(io) => ExportError::io(partial, io),

@@ -1,0 +1,258 @@
+//! `scelle case export`: runs the export through the daemon, shows per-file progress bars
+//! (bytes, media time covered, ETA; plain lines when stderr is not a terminal), signs the
+//! `export-completed` statement with the operator's SSH key when the daemon has verified every
+//! file, then prints the summary and the password, once, with the reminder to send it by
+//! another channel.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::{Value, json};
+
+use super::case::ExportArgs;
+use super::client::{Client, ClientError, Signer};
+use crate::api::protocol::Reply;
+use crate::seal::password;
+
+/// Runs the export; errors are the caller's to print.
+pub fn run(
+    client: &mut Client,
+    signer: &Signer,
+    a: &ExportArgs,
+    json_out: bool,
+) -> Result<(), ClientError> {
+    let pw = match &a.password_file {
+        Some(path) => Some(password::read_file(path).map_err(|e| {
+            ClientError::Sign(format!(
+                "cannot read the password file {}: {e}",
+                path.display()
+            ))
+        })?),
+        None => None,
+    };
+    let to =
+        a.to.as_ref()
+            .map(|t| std::path::absolute(t).unwrap_or_else(|_| t.clone()));
+    let args = json!({
+        "case": a.case,
+        "to": to.map(|t| t.display().to_string()),
+        "accept_drive": a.accept_drive,
+        "password": pw.as_ref().map(|p| p.as_str()),
+    });
+    let mut view = View::new(json_out);
+    let reply = client.request_with_data("case-export", args, &mut |stage, data| {
+        view.update(stage, data)
+    });
+    view.done();
+    let (message, public_key, namespace) = match reply? {
+        Reply::Challenge {
+            message,
+            public_key,
+            namespace,
+            ..
+        } => (message, public_key, namespace),
+        other => return Err(ClientError::Protocol(format!("{other:?}"))),
+    };
+    let statement = B64
+        .decode(message.as_bytes())
+        .map_err(|e| ClientError::Protocol(e.to_string()))?;
+    if !json_out {
+        eprintln!("every file verified; signing the export-completed entry with your key");
+    }
+    let signature = signer.sign(&public_key, &namespace, &statement)?;
+    let export_id = String::from_utf8_lossy(&statement)
+        .lines()
+        .find_map(|l| l.strip_prefix("payload: "))
+        .and_then(|p| serde_json::from_str::<Value>(p).ok())
+        .and_then(|v| v["record"]["export_id"].as_str().map(str::to_owned));
+    let result = client.call(
+        "case-export",
+        json!({ "case": a.case, "export": export_id, "signature": signature }),
+    )?;
+    if json_out {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&result).unwrap_or_default()
+        );
+        return Ok(());
+    }
+    summary(&result);
+    Ok(())
+}
+
+/// Progress as bars on a terminal, as plain lines otherwise.
+struct View {
+    quiet: bool,
+    bars: Option<MultiProgress>,
+    files: BTreeMap<String, (ProgressBar, String)>,
+}
+
+impl View {
+    fn new(quiet: bool) -> View {
+        let bars = (!quiet && std::io::stderr().is_terminal())
+            .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+        View {
+            quiet,
+            bars,
+            files: BTreeMap::new(),
+        }
+    }
+
+    fn update(&mut self, stage: &str, data: Option<&Value>) {
+        if self.quiet {
+            return;
+        }
+        let file = data.and_then(|d| d["file"].as_str());
+        let (Some(d), Some(file)) = (data, file) else {
+            match &self.bars {
+                Some(m) => {
+                    let _ = m.println(format!("… {stage}"));
+                }
+                None => eprintln!("… {stage}"),
+            }
+            return;
+        };
+        let camera = d["camera"].as_str().unwrap_or("?");
+        let phase = d["phase"].as_str().unwrap_or(stage).to_owned();
+        let media = d["media_seconds"].as_f64().unwrap_or(0.0);
+        let requested = d["requested_seconds"].as_f64().unwrap_or(0.0);
+        let bytes = d["bytes"].as_u64().unwrap_or(0);
+        let msg = format!(
+            "{phase:<9} {:>8}  {:>6.1}/{:.0} s",
+            human_bytes(bytes),
+            media,
+            requested
+        );
+        match &self.bars {
+            Some(m) => {
+                let (bar, _) = self.files.entry(file.to_owned()).or_insert_with(|| {
+                    let bar = m.add(ProgressBar::new((requested * 1000.0) as u64));
+                    bar.set_style(
+                        ProgressStyle::with_template("{prefix:.bold} [{bar:30}] {msg} ETA {eta}")
+                            .unwrap_or_else(|_| ProgressStyle::default_bar())
+                            .progress_chars("=> "),
+                    );
+                    bar.set_prefix(camera.to_owned());
+                    bar.enable_steady_tick(Duration::from_millis(200));
+                    (bar, String::new())
+                });
+                bar.set_position((media * 1000.0) as u64);
+                bar.set_message(msg);
+                if phase == "verified" {
+                    bar.finish();
+                }
+            }
+            None => {
+                let last = self
+                    .files
+                    .entry(file.to_owned())
+                    .or_insert_with(|| (ProgressBar::hidden(), String::new()));
+                if last.1 != phase {
+                    eprintln!("{camera} {file}: {msg}");
+                    last.1 = phase;
+                }
+            }
+        }
+    }
+
+    fn done(&mut self) {
+        for (bar, _) in self.files.values() {
+            if !bar.is_finished() {
+                bar.abandon();
+            }
+        }
+        if let Some(m) = &self.bars {
+            let _ = m.clear();
+        }
+    }
+}
+
+fn human_bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 30 => format!("{:.1} GiB", n as f64 / (1u64 << 30) as f64),
+        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
+        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
+        n => format!("{n} B"),
+    }
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".into(),
+        other => other.to_string(),
+    }
+}
+
+fn summary(result: &Value) {
+    let r = &result["record"];
+    println!(
+        "export {} of case {} — verified and signed",
+        text(&r["export_id"]),
+        text(&r["case_id"])
+    );
+    println!("  folder  {}", text(&r["destination"]["path"]));
+    let d = &r["destination"]["drive"];
+    println!(
+        "  drive   {} {} serial {} ({}){}",
+        text(&d["vendor"]),
+        text(&d["model"]),
+        text(&d["serial"]),
+        text(&d["device"]),
+        if r["destination"]["accepted_by_operator"] == Value::Bool(true) {
+            ", accepted by the operator (not in the approved list)"
+        } else {
+            ""
+        }
+    );
+    println!();
+    println!(
+        "{:<48} {:>9} {:>8} {:>6} {:>4}  SHA-256",
+        "FILE", "COVERED", "OF", "FRAMES", "GAPS"
+    );
+    for f in r["files"].as_array().into_iter().flatten() {
+        let req = &f["requested"];
+        let requested = match (
+            req["start"]
+                .as_str()
+                .and_then(|s| s.parse::<jiff::Timestamp>().ok()),
+            req["end"]
+                .as_str()
+                .and_then(|s| s.parse::<jiff::Timestamp>().ok()),
+        ) {
+            (Some(a), Some(b)) => (b.as_millisecond() - a.as_millisecond()) as f64 / 1000.0,
+            _ => 0.0,
+        };
+        println!(
+            "{:<48} {:>8.1}s {:>7.0}s {:>6} {:>4}  {}",
+            text(&f["file"]["name"]),
+            f["covered_seconds"].as_f64().unwrap_or(0.0),
+            requested,
+            text(&f["frames"]),
+            f["gaps"].as_array().map_or(0, Vec::len),
+            text(&f["file"]["sha256"])
+        );
+    }
+    if let Some(m) = r.get("manifest") {
+        println!(
+            "{:<48} {:>9} {:>8} {:>6} {:>4}  {}",
+            text(&m["name"]),
+            "",
+            "",
+            "",
+            "",
+            text(&m["sha256"])
+        );
+    }
+    println!();
+    println!("password (shown once, stored nowhere):");
+    println!("    {}", text(&result["password"]));
+    println!(
+        "Send it to the recipient by another channel than the drive (phone, separate e-mail), \
+         never with it."
+    );
+}
