@@ -150,8 +150,33 @@ pub fn written_request() -> String {
 
 /// The demo daemon's configuration: the site, the state directory and socket of `layout`, the
 /// two people on `account` with their public keys, and camera `cam1` reading the recorder
-/// folder. `extra` is appended verbatim (sections later builds add).
+/// folder. `extra` is inserted verbatim before the people (sections such as `[export]`).
 pub fn config_text(
+    layout: &Layout,
+    account: &str,
+    time_zone: &str,
+    operator_key: &str,
+    authorizer_key: &str,
+    extra: &str,
+) -> String {
+    format!(
+        "{}[[camera]]\nid = \"{cam}\"\nname = \"Entrée (démo)\"\nlocation = \"Hall d'accueil\"\n\
+         source = {{ kind = \"segments\", root = {root} }}\n",
+        config_without_cameras(
+            layout,
+            account,
+            time_zone,
+            operator_key,
+            authorizer_key,
+            extra
+        ),
+        cam = footage::CAMERA,
+        root = toml_string(&layout.recorder().display().to_string()),
+    )
+}
+
+/// [`config_text`] without the camera (benchmarks add their own `[[camera]]` tables).
+pub fn config_without_cameras(
     layout: &Layout,
     account: &str,
     time_zone: &str,
@@ -174,15 +199,11 @@ pub fn config_text(
          [site]\nname = \"Site de démonstration scelle\"\ntime_zone = \"{time_zone}\"\n\n\
          [daemon]\nstate_dir = {state}\nsocket = {socket}\nsocket_mode = \"0600\"\n\n\
          {extra}\n\
-         {operator}{authorizer}\
-         [[camera]]\nid = \"{cam}\"\nname = \"Entrée (démo)\"\nlocation = \"Hall d'accueil\"\n\
-         source = {{ kind = \"segments\", root = {root} }}\n",
+         {operator}{authorizer}",
         state = toml_string(&layout.state_dir().display().to_string()),
         socket = toml_string(&layout.socket().display().to_string()),
         operator = person(&OPERATOR, operator_key),
         authorizer = person(&AUTHORIZER, authorizer_key),
-        cam = footage::CAMERA,
-        root = toml_string(&layout.recorder().display().to_string()),
     )
 }
 
