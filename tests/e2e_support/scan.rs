@@ -38,10 +38,11 @@ fn walk(dir: &Path, allowed: &[&Path], found: &mut Vec<Finding>) {
         };
         if kind.is_dir() {
             walk(&path, allowed, found);
-        } else if kind.is_file() && !allowed.iter().any(|a| path.starts_with(a)) {
-            if let Some(offset) = plaintext_signature(&path) {
-                found.push(Finding { path, offset });
-            }
+        } else if kind.is_file()
+            && !allowed.iter().any(|a| path.starts_with(a))
+            && let Some(offset) = plaintext_signature(&path)
+        {
+            found.push(Finding { path, offset });
         }
     }
 }
