@@ -16,6 +16,7 @@ pub mod case;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod demo;
 pub mod error;
 pub mod export;
 pub mod mp4;

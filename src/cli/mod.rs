@@ -12,6 +12,7 @@ pub mod camera;
 pub mod case;
 pub mod case_export;
 pub mod client;
+pub mod demo;
 pub mod serve;
 
 use crate::error::Exit;
@@ -46,6 +47,8 @@ pub enum Command {
     Open(seal::OpenArgs),
     /// Check a sealed container: structure and SHA-256, or everything with the password.
     Verify(seal::VerifyArgs),
+    /// The whole job on a throw-away demo site: open, approve, export, verify.
+    Demo(demo::Args),
 }
 
 /// Entry point used by `main.rs`.
@@ -93,6 +96,10 @@ pub fn main() -> ExitCode {
         Command::Verify(args) => {
             init_tracing("warn");
             seal::run_verify(args)
+        }
+        Command::Demo(args) => {
+            init_tracing("warn");
+            demo::run(args)
         }
     }
 }
