@@ -77,3 +77,67 @@ async fn pulls_the_replay_found_through_onvif() {
     let ops = ep.operations();
     assert!(ops.contains(&"GetReplayUri".to_string()), "{ops:?}");
 }
+
+/// A range that starts inside the recording, one that starts before it (the replay server is
+/// asked from the later of the range start and the recording start, and what was not recorded
+/// is a planned gap; GStreamer answers 503 otherwise), and one whose ends fall between frames
+/// (GStreamer then stops at the end without an RTCP BYE: the pull ends after a short silence
+/// once the units reach the end, instead of waiting out the idle timeout and reconnecting).
+#[tokio::test]
+async fn pulls_a_range_starting_inside_or_before_the_recording() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = make_clip(dir.path(), Codec::H264, 12);
+    let peer = Peer::start(free_port(), &[("h264", &clip)], &["--onvif"]);
+    let epoch: Timestamp = "1900-01-01T00:00:00Z".parse().unwrap();
+    let device_offset = (epoch + SignedDuration::from_hours(1)).duration_since(Timestamp::now());
+    let ep = Endpoint::start(Options {
+        device_offset,
+        replay_uri: Some(peer.url("h264")),
+        search_results: Some("gstreamer_get_recording_search_results"),
+        ..Options::default()
+    })
+    .await;
+    let config = OnvifConfig::new(
+        ep.url.clone(),
+        Some(Credentials::new("scelle", "c0rrect-h0rse")),
+    );
+    let source = OnvifSource::new(config, None)
+        .unwrap()
+        .with_camera("gst-replay")
+        .with_rtsp_config(quick_config());
+    let offset = source.clock_offset().await.unwrap();
+    let recording = device_to_server(epoch, &offset);
+    for (from, secs, round) in [(2i64, 4i64, false), (-2, 6, false), (-2, 8, true)] {
+        let mut start = recording + SignedDuration::from_secs(from);
+        if round {
+            start = start.round(jiff::Unit::Second).unwrap();
+        }
+        let range = TimeRange {
+            start,
+            end: start + SignedDuration::from_secs(secs),
+        };
+        let (tx, mut rx) = mpsc::channel(64);
+        let (result, events) = tokio::join!(source.pull(range, tx), async {
+            let mut events = Vec::new();
+            while let Some(e) = rx.recv().await {
+                events.push(e);
+            }
+            events
+        });
+        let us = units(&events);
+        eprintln!(
+            "from {from} s: {} units, {:?}",
+            us.len(),
+            result.as_ref().map(|s| &s.gaps)
+        );
+        let summary = result.unwrap();
+        assert!(us.len() >= 90, "from {from} s: {} units", us.len());
+        assert!(matches!(events.last(), Some(Event::End)), "from {from} s");
+        if from < 0 {
+            assert!(
+                !summary.gaps.is_empty(),
+                "the 2 s before the recording are a gap"
+            );
+        }
+    }
+}

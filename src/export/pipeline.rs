@@ -596,7 +596,21 @@ async fn one_file(
     }
     sealed::promote(&partial, &final_path)?;
     ctx.track(&final_path);
-    let covered: Vec<TimeRange> = mp4.covered.iter().filter_map(|c| clip(c, &range)).collect();
+    // The file keeps the device's own times; the record states coverage on the server's clock
+    // (the request's), through the offset measured before the pull (FLD-1).
+    let on_server = |t: Timestamp| match (&job.clock, mp4.start_from_device) {
+        (Some(offset), true) => scelle_adapters::clock::device_to_server(t, offset),
+        _ => t,
+    };
+    let covered: Vec<TimeRange> = mp4
+        .covered
+        .iter()
+        .map(|c| TimeRange {
+            start: on_server(c.start),
+            end: on_server(c.end),
+        })
+        .filter_map(|c| clip(&c, &range))
+        .collect();
     let covered_seconds = covered.iter().map(span_seconds).sum();
     ctx.progress.data(
         "verified",

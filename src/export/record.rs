@@ -87,8 +87,8 @@ pub struct ExportedFile {
     pub camera: String,
     pub camera_name: String,
     pub requested: TimeRange,
-    /// Spans actually in the file, in order (UTC, device time corrected by nothing: the file's
-    /// own times; see `clock_offset` for how the device clock stood against the server's).
+    /// Spans actually in the file, in order, on the server's clock (UTC): the file itself keeps
+    /// the device's own times, mapped here through `clock_offset` when the device gave times.
     pub covered: Vec<TimeRange>,
     /// Spans of the request with no footage, and why.
     pub gaps: Vec<Gap>,

@@ -171,6 +171,16 @@ impl Source for OnvifSource {
             let recs = OnvifSource::recordings(self).await?;
             let planned = plan::plan(range, &recs, &offset);
             let uri = self.replay_uri_for(range, &recs, &offset).await?;
+            // Ask the device only for what it holds: a replay server refuses a clock range
+            // that starts before its recording (GStreamer answers 503); the planned gaps
+            // already say what is missing before and after.
+            let asked = match (planned.recorded.first(), planned.recorded.last()) {
+                (Some(first), Some(last)) => TimeRange {
+                    start: first.start.max(range.start),
+                    end: last.end.min(range.end),
+                },
+                _ => range,
+            };
             let request = PullRequest {
                 camera: self.camera.clone(),
                 url: uri,
@@ -180,8 +190,8 @@ impl Source for OnvifSource {
                 }),
                 tls: None,
                 mode: Replay::OnvifClock {
-                    start: server_to_device(range.start, &offset),
-                    end: server_to_device(range.end, &offset),
+                    start: server_to_device(asked.start, &offset),
+                    end: server_to_device(asked.end, &offset),
                     rate_control: false,
                 },
             };

@@ -160,7 +160,16 @@ pub(super) struct Pull<'a> {
     origin: Timestamp,
     origin_instant: Instant,
     summary: PullSummary,
+    /// Latest device time (ONVIF replay) of a delivered unit.
+    last_device_time: Option<Timestamp>,
 }
+
+/// Once replay has delivered up to this close to the requested end, a short silence means the
+/// range is done: some servers (GStreamer's ONVIF replay, when the end falls between frames)
+/// stop sending at the end without an RTCP BYE.
+const END_TOLERANCE: jiff::SignedDuration = jiff::SignedDuration::from_secs(1);
+/// The silence that ends a replay which has reached its end (see [`END_TOLERANCE`]).
+const END_SILENCE: Duration = Duration::from_secs(2);
 
 fn now() -> Timestamp {
     Timestamp::now()
@@ -214,6 +223,7 @@ impl<'a> Pull<'a> {
             origin: now(),
             origin_instant: Instant::now(),
             summary: PullSummary::default(),
+            last_device_time: None,
         })
     }
 
@@ -274,6 +284,14 @@ impl<'a> Pull<'a> {
     }
 
     /// The absolute end of the request when it has one.
+    /// An ONVIF replay whose units have come within [`END_TOLERANCE`] of the requested end.
+    fn reached_end(&self) -> bool {
+        match (&self.req.mode, self.last_device_time) {
+            (Replay::OnvifClock { end, .. }, Some(t)) => t >= *end - END_TOLERANCE,
+            _ => false,
+        }
+    }
+
     fn requested_end(&self) -> Option<Timestamp> {
         match self.req.mode {
             Replay::OnvifClock { end, .. } => Some(end),
@@ -560,7 +578,12 @@ impl<'a> Pull<'a> {
         };
         let mut last_data = Instant::now();
         loop {
-            let mut wake = next_keepalive.min(last_data + self.config.idle_timeout);
+            let idle = if self.reached_end() {
+                self.config.idle_timeout.min(END_SILENCE)
+            } else {
+                self.config.idle_timeout
+            };
+            let mut wake = next_keepalive.min(last_data + idle);
             if let Some(e) = live_end {
                 wake = wake.min(e);
             }
@@ -569,7 +592,12 @@ impl<'a> Pull<'a> {
                     if live_end.is_some_and(|e| Instant::now() >= e) {
                         return self.finish(&mut session, &base).await;
                     }
-                    if Instant::now() >= last_data + self.config.idle_timeout {
+                    if Instant::now() >= last_data + idle {
+                        if self.reached_end() {
+                            tracing::debug!(target_url = %self.target,
+                                "replay reached its end without RTCP BYE; done");
+                            return self.finish(&mut session, &base).await;
+                        }
                         return Err(Error::Timeout {
                             target: self.target.clone(),
                             what: "media data".into(),
@@ -588,11 +616,15 @@ impl<'a> Pull<'a> {
                     });
                 }
                 Ok(Ok(Some(Incoming::Data { channel, payload }))) => {
-                    last_data = Instant::now();
+                    // Only media counts as life: a server keeps sending RTCP sender reports
+                    // on a stalled stream, and those must not hold the idle timeout off.
+                    if self.streams.iter().any(|s| s.rtp_channel == channel) {
+                        last_data = Instant::now();
+                    }
                     if self.on_data(channel, payload, npt_anchor_ns).await? {
                         return self.finish(&mut session, &base).await;
                     }
-                    if live_end.is_some_and(|e| last_data >= e) {
+                    if live_end.is_some_and(|e| Instant::now() >= e) {
                         return self.finish(&mut session, &base).await;
                     }
                 }
@@ -791,6 +823,9 @@ impl<'a> Pull<'a> {
             if o.terminal {
                 s.ended = true;
             }
+        }
+        if let Some(t) = device_time {
+            self.last_device_time = Some(self.last_device_time.map_or(t, |l| l.max(t)));
         }
         let time = device_time.unwrap_or(received_at);
         if s.resumed {
