@@ -206,6 +206,25 @@ pub fn case_rows(
         ] {
             set_from(cell, p, key);
         }
+        // An export's record (`export-completed`: `{record, verified_entry}`) nests its files:
+        // the report lists each sealed file with its size and SHA-256, and the manifest.
+        if e.kind == EntryKind::ExportCompleted
+            && let Some(record) = p.get("record")
+        {
+            let mut files: Vec<Value> = record["files"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|f| f.get("file").cloned())
+                .collect();
+            files.extend(record.get("manifest").filter(|m| !m.is_null()).cloned());
+            set_from(
+                &mut row.files,
+                &serde_json::json!({ "files": files }),
+                "files",
+            );
+            row.format = "MP4 (fragmented), scelle sealed container v1".to_owned();
+        }
         match e.kind {
             EntryKind::CaseOpened if row.operator.is_empty() => row.operator = e.actor.clone(),
             EntryKind::ExportStarted => {
@@ -354,6 +373,7 @@ mod tests {
         let rows = case_rows(&entries, None, None);
         assert_eq!(rows.len(), 1);
         let r = &rows[0];
+        assert_eq!(r.format, "mp4");
         assert_eq!(r.authorizer, "anne");
         assert_eq!(r.exported, "2026-11-13 10:00:00");
         assert_eq!(r.purge, "2026-11-15 10:00:00 (olivier)");
@@ -361,6 +381,36 @@ mod tests {
         assert_eq!(r.entries, "1, 2, 3, 4, 5");
         let from = Some("2026-11-12".parse().unwrap());
         assert!(case_rows(&entries, from, None).is_empty());
+    }
+
+    #[test]
+    fn an_export_record_lists_its_files_and_manifest() {
+        let record = json!({
+            "files": [
+                {"file": {"name": "cam1_a.mp4.scelle", "size": 1234, "sha256": "ab12"}},
+                {"file": {"name": "cam2_a.mp4.scelle", "size": 99, "sha256": "cd34"}},
+            ],
+            "manifest": {"name": "manifest.json.scelle", "size": 7, "sha256": "ef56"},
+        });
+        let entries = vec![entry(
+            1,
+            EntryKind::ExportCompleted,
+            "u1",
+            "olivier",
+            json!({"record": record, "verified_entry": "00"}),
+        )];
+        let r = &case_rows(&entries, None, None)[0];
+        for want in [
+            "cam1_a.mp4.scelle",
+            "1234",
+            "ab12",
+            "cam2_a.mp4.scelle",
+            "cd34",
+            "ef56",
+        ] {
+            assert!(r.files.contains(want), "{want} in {}", r.files);
+        }
+        assert!(r.format.starts_with("MP4"), "{}", r.format);
     }
 
     #[test]
