@@ -615,8 +615,8 @@ fn print_summary(layout: &Layout, o: &Outcome, took: Duration) {
         o.register.entries
     );
     println!(
-        "Receipt-to-be: the `export-completed` entry of case {} in that register holds what the \
-         delivery receipt will print (files, SHA-256, spans, gaps, operator, authorizer).",
+        "Delivery receipt: printed from the `export-completed` entry of case {} (files, SHA-256, \
+         spans, gaps, clock offsets, register head) by `scelle case receipt` (last command below).",
         o.case_id
     );
     println!("\nLook at it yourself:");
@@ -649,6 +649,13 @@ fn print_summary(layout: &Layout, o: &Outcome, took: Duration) {
     );
     println!(
         "  {bin} case show {} --socket {} --as {} -i {}",
+        o.case_id,
+        layout.socket().display(),
+        AUTHORIZER.id,
+        layout.key(&AUTHORIZER).display()
+    );
+    println!(
+        "  {bin} case receipt {} -o recu.pdf --socket {} --as {} -i {}   # the A4 receipt (--lang en)",
         o.case_id,
         layout.socket().display(),
         AUTHORIZER.id,
