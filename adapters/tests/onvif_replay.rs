@@ -18,29 +18,55 @@ use scelle_adapters::{Codec, Event, Source, TimeRange};
 use support::*;
 use tokio::sync::mpsc;
 
+/// A GStreamer ONVIF replay server holding one `clip_secs` H.264 clip, the test SOAP device
+/// handing out its URI (device clock: 1900-01-01T01:00:00 now, GStreamer's replay epoch + 1 h),
+/// and the ONVIF source over them. Dropping it stops both.
+struct Replay {
+    dir: tempfile::TempDir,
+    _peer: Peer,
+    ep: Endpoint,
+    source: OnvifSource,
+    /// Where GStreamer's replay clock starts, on the device's clock.
+    epoch: Timestamp,
+}
+
+impl Replay {
+    async fn start(clip_secs: u32) -> Replay {
+        let dir = tempfile::tempdir().unwrap();
+        let clip = make_clip(dir.path(), Codec::H264, clip_secs);
+        let peer = Peer::start(free_port(), &[("h264", &clip)], &["--onvif"]);
+        let epoch: Timestamp = "1900-01-01T00:00:00Z".parse().unwrap();
+        let device_offset =
+            (epoch + SignedDuration::from_hours(1)).duration_since(Timestamp::now());
+        let ep = Endpoint::start(Options {
+            device_offset,
+            replay_uri: Some(peer.url("h264")),
+            search_results: Some("gstreamer_get_recording_search_results"),
+            ..Options::default()
+        })
+        .await;
+        let config = OnvifConfig::new(
+            ep.url.clone(),
+            Some(Credentials::new("scelle", "c0rrect-h0rse")),
+        );
+        let source = OnvifSource::new(config, None)
+            .unwrap()
+            .with_camera("gst-replay")
+            .with_rtsp_config(quick_config());
+        Replay {
+            dir,
+            _peer: peer,
+            ep,
+            source,
+            epoch,
+        }
+    }
+}
+
 #[tokio::test]
 async fn pulls_the_replay_found_through_onvif() {
-    let dir = tempfile::tempdir().unwrap();
-    let clip = make_clip(dir.path(), Codec::H264, 10);
-    let peer = Peer::start(free_port(), &[("h264", &clip)], &["--onvif"]);
-    let epoch: Timestamp = "1900-01-01T00:00:00Z".parse().unwrap();
-    // The device's clock reads 1900-01-01T01:00:00 now.
-    let device_offset = (epoch + SignedDuration::from_hours(1)).duration_since(Timestamp::now());
-    let ep = Endpoint::start(Options {
-        device_offset,
-        replay_uri: Some(peer.url("h264")),
-        search_results: Some("gstreamer_get_recording_search_results"),
-        ..Options::default()
-    })
-    .await;
-    let config = OnvifConfig::new(
-        ep.url.clone(),
-        Some(Credentials::new("scelle", "c0rrect-h0rse")),
-    );
-    let source = OnvifSource::new(config, None)
-        .unwrap()
-        .with_camera("gst-replay")
-        .with_rtsp_config(quick_config());
+    let r = Replay::start(10).await;
+    let (dir, ep, source, epoch) = (&r.dir, &r.ep, &r.source, r.epoch);
     let offset = source.clock_offset().await.unwrap();
 
     // The first 6 s of the recording, on the server's clock.
@@ -85,26 +111,8 @@ async fn pulls_the_replay_found_through_onvif() {
 /// once the units reach the end, instead of waiting out the idle timeout and reconnecting).
 #[tokio::test]
 async fn pulls_a_range_starting_inside_or_before_the_recording() {
-    let dir = tempfile::tempdir().unwrap();
-    let clip = make_clip(dir.path(), Codec::H264, 12);
-    let peer = Peer::start(free_port(), &[("h264", &clip)], &["--onvif"]);
-    let epoch: Timestamp = "1900-01-01T00:00:00Z".parse().unwrap();
-    let device_offset = (epoch + SignedDuration::from_hours(1)).duration_since(Timestamp::now());
-    let ep = Endpoint::start(Options {
-        device_offset,
-        replay_uri: Some(peer.url("h264")),
-        search_results: Some("gstreamer_get_recording_search_results"),
-        ..Options::default()
-    })
-    .await;
-    let config = OnvifConfig::new(
-        ep.url.clone(),
-        Some(Credentials::new("scelle", "c0rrect-h0rse")),
-    );
-    let source = OnvifSource::new(config, None)
-        .unwrap()
-        .with_camera("gst-replay")
-        .with_rtsp_config(quick_config());
+    let r = Replay::start(12).await;
+    let (source, epoch) = (&r.source, r.epoch);
     let offset = source.clock_offset().await.unwrap();
     let recording = device_to_server(epoch, &offset);
     for (from, secs, round) in [(2i64, 4i64, false), (-2, 6, false), (-2, 8, true)] {
