@@ -1,24 +1,39 @@
 //! End-to-end export benchmark: the real `scelle serve` (release build, a child process)
 //! exports 1 and 8 cameras in parallel, for two clip lengths, and reports the throughput (MB of
 //! sealed files written, read back and verified per second of wall time, case-export call to
-//! signed completion) and the daemon's peak RSS (`VmHWM`), which must not grow with the clip
-//! length (the pipeline streams with bounded buffers).
+//! signed completion), the daemon's CPU time per GB, and its peak RSS (`VmHWM`), which must not
+//! grow with the clip length (the pipeline streams with bounded buffers).
 //!
 //!     cargo build --release --bin scelle --example export_bench
-//!     nice -n 19 target/release/examples/export_bench [--short 30] [--long 120]
+//!     nice -n 19 target/release/examples/export_bench [--source onvif|segments|both]
+//!         [--short 30] [--long 120]
 //!
-//! Each camera is a segment folder of 10 s H.264 segments (1280x720, about 2 Mbit/s, made once
-//! by ffmpeg and hard-linked), so the figures are the pipeline's (pull → fragmented MP4 → seal
-//! → drive → read-back), not a network's. Argon2id is set to its 8 MiB minimum so its memory
-//! (256 MiB by default, once per file) does not hide the pipeline's.
-//! Needs ffmpeg at run time; everything is made below `$TMPDIR` and removed at the end.
+//! Sources (`--source`, default `onvif`):
+//! - `onvif`: each camera is an ONVIF recorder: GStreamer's ONVIF replay server
+//!   (`tests/peers/rtsp_peer.py --onvif`, one per camera, as fast as it can send:
+//!   `Rate-Control: no`) behind the SOAP test device of the end-to-end tests
+//!   (`tests/e2e_support/onvif_device.rs`). The daemon measures each device's clock, searches its
+//!   recordings, asks for the replay URI and pulls over RTSP/TCP.
+//! - `segments`: each camera is a folder of 10 s segments (hard links of one file), so the
+//!   figures are the pipeline's alone (pull → fragmented MP4 → seal → drive → read-back).
+//!
+//! The footage is H.264 1280x720 25 fps at about 2 Mbit/s (ffmpeg `testsrc2`). Argon2id is set to
+//! its 8 MiB minimum so its memory (256 MiB by default, once per file) does not hide the
+//! pipeline's. Needs ffmpeg and, for `onvif`, GStreamer's RTSP server (the packages `.ci/run`
+//! installs); everything is made below `$TMPDIR` and removed at the end.
 
-use std::path::Path;
+#[path = "../tests/e2e_support/onvif_device.rs"]
+mod onvif_device;
+#[path = "../tests/peers/support.rs"]
+mod peers;
+
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
+use jiff::{SignedDuration, Timestamp};
 use scelle::api::protocol::Reply;
 use scelle::cli::client::{Client, Signer};
 use scelle::demo::site;
@@ -26,16 +41,42 @@ use serde_json::{Value, json};
 
 const SEGMENT_SECS: u64 = 10;
 
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Onvif,
+    Segments,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Onvif => "onvif",
+            Kind::Segments => "segments",
+        }
+    }
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let (mut short, mut long) = (30u64, 120u64);
+    let mut kinds = vec![Kind::Onvif];
     while let Some(a) = args.next() {
-        let v = args.next().and_then(|v| v.parse().ok());
-        match (a.as_str(), v) {
-            ("--short", Some(v)) => short = v,
-            ("--long", Some(v)) => long = v,
+        let v = args.next();
+        match (a.as_str(), v.as_deref()) {
+            ("--short", Some(v)) if v.parse::<u64>().is_ok_and(|v| v >= 10) => {
+                short = v.parse().unwrap()
+            }
+            ("--long", Some(v)) if v.parse::<u64>().is_ok_and(|v| v >= 10) => {
+                long = v.parse().unwrap()
+            }
+            ("--source", Some("onvif")) => kinds = vec![Kind::Onvif],
+            ("--source", Some("segments")) => kinds = vec![Kind::Segments],
+            ("--source", Some("both")) => kinds = vec![Kind::Onvif, Kind::Segments],
             _ => {
-                eprintln!("usage: export_bench [--short SECS] [--long SECS]");
+                eprintln!(
+                    "usage: export_bench [--source onvif|segments|both] [--short SECS] [--long SECS] \
+                     (clips of at least 10 s)"
+                );
                 std::process::exit(2);
             }
         }
@@ -48,54 +89,74 @@ fn main() {
         .filter(|p| p.is_file())
         .expect("target/<profile>/scelle: build it with `cargo build --release --bin scelle`");
     let work = tempfile::tempdir().unwrap();
-    let segment = work.path().join("segment.mp4");
-    let st = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-        .arg(format!(
-            "testsrc2=size=1280x720:rate=25:duration={SEGMENT_SECS}"
-        ))
-        .args(["-c:v", "libx264", "-preset", "ultrafast", "-b:v", "2M"])
-        .args(["-g", "50", "-bf", "0", "-pix_fmt", "yuv420p"])
-        .arg(&segment)
-        .status()
-        .expect("ffmpeg");
-    assert!(st.success(), "ffmpeg could not make the segment");
+    let segment = make_clip(work.path(), SEGMENT_SECS);
     println!(
-        "segment: {} bytes per {SEGMENT_SECS} s ({:.1} Mbit/s)",
-        std::fs::metadata(&segment).unwrap().len(),
+        "footage: H.264 1280x720 25 fps, {:.2} Mbit/s",
         std::fs::metadata(&segment).unwrap().len() as f64 * 8.0 / SEGMENT_SECS as f64 / 1e6
     );
-    println!("cameras  clip_s  sealed_MB  wall_s  MB/s   media_s/s  peak_RSS_MiB");
-    for cameras in [1usize, 8] {
-        for secs in [short, long] {
-            let r = scenario(&bin, work.path(), &segment, cameras, secs);
-            println!(
-                "{cameras:>7}  {secs:>6}  {:>9.1}  {:>6.2}  {:>5.1}  {:>9.1}  {:>12.1}",
-                r.bytes as f64 / 1e6,
-                r.wall.as_secs_f64(),
-                r.bytes as f64 / 1e6 / r.wall.as_secs_f64(),
-                (cameras as u64 * secs) as f64 / r.wall.as_secs_f64(),
-                r.peak_rss_kib as f64 / 1024.0
-            );
+    println!(
+        "source    cameras  clip_s  sealed_MB  wall_s   MB/s  media_s/s  daemon_CPU_s/GB  peak_RSS_MiB"
+    );
+    for kind in kinds {
+        for cameras in [1usize, 8] {
+            for secs in [short, long] {
+                let r = match kind {
+                    Kind::Segments => segments(&bin, work.path(), &segment, cameras, secs),
+                    Kind::Onvif => onvif(&bin, work.path(), cameras, secs),
+                };
+                let mb = r.bytes as f64 / 1e6;
+                println!(
+                    "{:<8}  {cameras:>7}  {secs:>6}  {mb:>9.1}  {:>6.2}  {:>5.1}  {:>9.1}  {:>15.2}  {:>12.1}",
+                    kind.name(),
+                    r.wall.as_secs_f64(),
+                    mb / r.wall.as_secs_f64(),
+                    r.media_secs / r.wall.as_secs_f64(),
+                    r.cpu_secs / (mb / 1e3),
+                    r.peak_rss_kib as f64 / 1024.0
+                );
+            }
         }
     }
+}
+
+/// An H.264 1280x720 clip of `secs` seconds (2 Mbit/s, a keyframe every 2 s, no B-frames).
+fn make_clip(dir: &Path, secs: u64) -> PathBuf {
+    let clip = dir.join(format!("clip-{secs}s.mp4"));
+    if clip.is_file() {
+        return clip;
+    }
+    let st = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg(format!("testsrc2=size=1280x720:rate=25:duration={secs}"))
+        .args(["-c:v", "libx264", "-preset", "ultrafast", "-b:v", "2M"])
+        .args(["-g", "50", "-bf", "0", "-pix_fmt", "yuv420p"])
+        .arg(&clip)
+        .status()
+        .expect("ffmpeg");
+    assert!(st.success(), "ffmpeg could not make the clip");
+    clip
 }
 
 struct Figures {
     bytes: u64,
     wall: Duration,
+    /// Media seconds exported, all cameras together.
+    media_secs: f64,
+    /// The daemon's user + system CPU time over its whole life.
+    cpu_secs: f64,
     peak_rss_kib: u64,
 }
 
-fn scenario(bin: &Path, work: &Path, segment: &Path, cameras: usize, secs: u64) -> Figures {
-    let root = work.join(format!("c{cameras}-s{secs}"));
+/// Cameras recording to segment folders, the range their whole length.
+fn segments(bin: &Path, work: &Path, segment: &Path, cameras: usize, secs: u64) -> Figures {
+    let root = work.join(format!("segments-c{cameras}-s{secs}"));
     let layout = site::Layout::new(&root);
     let recorder = layout.recorder();
     let mut camera_toml = String::new();
-    let start: jiff::Timestamp = "2026-01-15T14:00:00Z".parse().unwrap();
+    let start: Timestamp = "2026-01-15T14:00:00Z".parse().unwrap();
     for c in 0..cameras {
         for i in 0..secs.div_ceil(SEGMENT_SECS) {
-            let t = start + jiff::SignedDuration::from_secs((i * SEGMENT_SECS) as i64);
+            let t = start + SignedDuration::from_secs((i * SEGMENT_SECS) as i64);
             let name = t.strftime("%Y/%m/%d/%H-%M-%S.mp4").to_string();
             let path = recorder.join(format!("cam{c}")).join(name);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -109,11 +170,62 @@ fn scenario(bin: &Path, work: &Path, segment: &Path, cameras: usize, secs: u64) 
             recorder.display()
         ));
     }
+    let end = start + SignedDuration::from_secs(secs as i64);
+    let figures = export(bin, &layout, &camera_toml, cameras, start, end);
+    std::fs::remove_dir_all(&root).unwrap();
+    figures
+}
+
+/// Cameras that are ONVIF recorders, one GStreamer replay server and one SOAP device each, the
+/// range their recording less a second at either end (the device clock is read to the second).
+fn onvif(bin: &Path, work: &Path, cameras: usize, secs: u64) -> Figures {
+    let root = work.join(format!("onvif-c{cameras}-s{secs}"));
+    let layout = site::Layout::new(&root);
+    let clip = make_clip(work, secs);
+    let mut servers = Vec::new();
+    let mut camera_toml = String::new();
+    for c in 0..cameras {
+        let peer = peers::Peer::start(peers::free_port(), &[("h264", &clip)], &["--onvif"]);
+        let device = onvif_device::OnvifDevice::start(&peer.url("h264"), secs as u32);
+        camera_toml.push_str(&format!(
+            "[[camera]]\nid = \"cam{c}\"\nname = \"Camera {c}\"\n\
+             source = {{ kind = \"onvif\", device_url = \"{}\" }}\n",
+            device.url
+        ));
+        servers.push((peer, device));
+    }
+    let recording = servers
+        .iter()
+        .map(|(_, d)| d.recording_start())
+        .max()
+        .unwrap();
+    let start = recording
+        .checked_add(SignedDuration::from_millis(1500))
+        .unwrap()
+        .round(jiff::Unit::Second)
+        .unwrap();
+    let end = start + SignedDuration::from_secs(secs as i64 - 2);
+    let figures = export(bin, &layout, &camera_toml, cameras, start, end);
+    drop(servers);
+    std::fs::remove_dir_all(&root).unwrap();
+    figures
+}
+
+/// Sets up the site (config, keys, drive), starts the daemon, opens and approves a case over
+/// `cameras` and `start..end`, exports it and measures.
+fn export(
+    bin: &Path,
+    layout: &site::Layout,
+    camera_toml: &str,
+    cameras: usize,
+    start: Timestamp,
+    end: Timestamp,
+) -> Figures {
     let account = site::current_account().unwrap();
     let op_key = site::make_key(&layout.key(&site::OPERATOR), "op").unwrap();
     let au_key = site::make_key(&layout.key(&site::AUTHORIZER), "au").unwrap();
     let config = site::config_without_cameras(
-        &layout,
+        layout,
         &account,
         "UTC",
         &op_key,
@@ -122,17 +234,16 @@ fn scenario(bin: &Path, work: &Path, segment: &Path, cameras: usize, secs: u64) 
     );
     std::fs::write(layout.config(), format!("{config}\n{camera_toml}")).unwrap();
     std::fs::create_dir_all(layout.drive()).unwrap();
-    let daemon = Daemon::start(bin, &layout);
+    let daemon = Daemon::start(bin, layout);
 
     let ids: Vec<String> = (0..cameras).map(|c| format!("cam{c}")).collect();
-    let end = start + jiff::SignedDuration::from_secs(secs as i64);
-    let mut op = connect(&layout, &site::OPERATOR);
+    let mut op = connect(layout, &site::OPERATOR);
     let case = op
         .call(
             "case-open",
             json!({
                 "ground": "incident", "requester": "Bench", "organisation": "Bench",
-                "reference": format!("BENCH-{cameras}-{secs}"), "recipient": "Bench",
+                "reference": format!("BENCH-{cameras}"), "recipient": "Bench",
                 "purpose": "benchmark", "cameras": ids, "ranges": [format!("{start}/{end}")],
                 "request": {"name": "r.txt", "content": B64.encode("benchmark")},
             }),
@@ -141,7 +252,7 @@ fn scenario(bin: &Path, work: &Path, segment: &Path, cameras: usize, secs: u64) 
         .as_str()
         .unwrap()
         .to_owned();
-    let mut au = connect(&layout, &site::AUTHORIZER);
+    let mut au = connect(layout, &site::AUTHORIZER);
     sign_through(
         &mut au,
         &layout.key(&site::AUTHORIZER),
@@ -160,17 +271,21 @@ fn scenario(bin: &Path, work: &Path, segment: &Path, cameras: usize, secs: u64) 
     );
     let wall = t.elapsed();
     let peak_rss_kib = daemon.peak_rss_kib();
+    let cpu_secs = daemon.cpu_secs();
     daemon.stop();
-    let bytes = result["record"]["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["file"]["size"].as_u64().unwrap())
-        .sum();
-    std::fs::remove_dir_all(&root).unwrap();
+    let files = result["record"]["files"].as_array().unwrap();
+    assert_eq!(files.len(), cameras, "one file per camera: {result}");
     Figures {
-        bytes,
+        bytes: files
+            .iter()
+            .map(|f| f["file"]["size"].as_u64().unwrap())
+            .sum(),
         wall,
+        media_secs: files
+            .iter()
+            .map(|f| f["covered_seconds"].as_f64().unwrap_or(0.0))
+            .sum(),
+        cpu_secs,
         peak_rss_kib,
     }
 }
@@ -240,6 +355,17 @@ impl Daemon {
             .find_map(|l| l.strip_prefix("VmHWM:"))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
             .unwrap_or(0)
+    }
+
+    /// User + system CPU seconds of the daemon so far (`/proc/PID/stat`, 100 ticks a second).
+    fn cpu_secs(&self) -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
+        // Fields after the command name (which ends with the last ')'): utime is the 12th,
+        // stime the 13th.
+        let rest = &stat[stat.rfind(')').unwrap() + 2..];
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
+        ticks as f64 / 100.0
     }
 
     fn stop(mut self) {

@@ -200,6 +200,17 @@ fn export_and_check(case_cameras: &[&str]) {
                 "{rec}"
             );
             assert!(rec["start_from_device"].as_bool().unwrap(), "{rec}");
+            // The 2 s before the recording: a planned gap, stated like coverage on the
+            // server's clock (the file's events carry it on the device's, 1900 here).
+            let gap = &rec["gaps"][0];
+            assert_eq!(gap["reason"], "not-recorded", "{rec}");
+            let gap_start: Timestamp = gap["start"].as_str().unwrap().parse().unwrap();
+            let gap_end: Timestamp = gap["end"].as_str().unwrap().parse().unwrap();
+            assert_eq!(gap_start, start, "{rec}");
+            assert!(
+                gap_end.duration_since(recording).abs() <= SignedDuration::from_secs(1),
+                "{name}: gap until {gap_end}, the recording starts at {recording}"
+            );
         }
         let from = if camera == "hall" { recording } else { start };
         assert!(

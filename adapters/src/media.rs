@@ -71,7 +71,10 @@ pub enum GapReason {
     SegmentMissing { path: String },
 }
 
-/// A span of the requested range for which no media was delivered.
+/// A span of the requested range for which no media was delivered. In a pull's events and
+/// summary its times are on the same clock as the units' [`AccessUnit::device_time`] (the
+/// device's, when it tells it; the server's otherwise); a source's [`Plan`](crate::Plan) states
+/// its gaps on the server's clock.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Gap {
     pub stream: Option<usize>,

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use rand::RngCore;
-use scelle_adapters::{ClockOffset, DeviceInfo, Event, Plan, Source, TimeRange};
+use scelle_adapters::{ClockOffset, DeviceInfo, Event, Gap, Plan, Source, TimeRange};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -596,8 +596,8 @@ async fn one_file(
     }
     sealed::promote(&partial, &final_path)?;
     ctx.track(&final_path);
-    // The file keeps the device's own times; the record states coverage on the server's clock
-    // (the request's), through the offset measured before the pull (FLD-1).
+    // The file keeps the device's own times; the record states coverage and gaps on the
+    // server's clock (the request's), through the offset measured before the pull (FLD-1).
     let on_server = |t: Timestamp| match (&job.clock, mp4.start_from_device) {
         (Some(offset), true) => scelle_adapters::clock::device_to_server(t, offset),
         _ => t,
@@ -629,7 +629,15 @@ async fn one_file(
         camera_name: job.camera.name.clone(),
         requested: range,
         covered,
-        gaps: mp4.gaps.clone(),
+        gaps: mp4
+            .gaps
+            .iter()
+            .map(|g| Gap {
+                start: on_server(g.start),
+                end: on_server(g.end),
+                ..g.clone()
+            })
+            .collect(),
         covered_seconds,
         frames: scanned.samples,
         tracks,

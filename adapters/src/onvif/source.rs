@@ -13,7 +13,7 @@ use crate::clock::{Clock, SystemClock, server_to_device};
 use crate::credentials::Credentials;
 use crate::rtsp::{self, PullRequest, Replay};
 use crate::{
-    BoxFuture, ClockOffset, DeviceInfo, Error, Event, Plan, PullSummary, Source, TimeRange,
+    BoxFuture, ClockOffset, DeviceInfo, Error, Event, Gap, Plan, PullSummary, Source, TimeRange,
 };
 
 /// An ONVIF Profile G device as a [`Source`].
@@ -160,7 +160,8 @@ impl Source for OnvifSource {
     /// Plans the range, asks GetReplayUri, and pulls with RTSP ONVIF replay
     /// (`Range: clock=` on the *device's* clock, `Rate-Control: no`). The planned gaps
     /// (not recorded) are sent right after the first [`Event::Streams`] and listed in the
-    /// summary with the gaps the RTSP client found.
+    /// summary with the gaps the RTSP client found; like the units' times, all of them are on
+    /// the device's clock.
     fn pull(
         &self,
         range: TimeRange,
@@ -198,9 +199,19 @@ impl Source for OnvifSource {
             let (inner_tx, mut inner_rx) = mpsc::channel(16);
             let client = rtsp::Client::new(self.rtsp.clone());
             let pulling = client.pull(request, inner_tx);
-            let missing = planned.missing.clone();
+            // Events are on the device's clock, like the units' times; the plan is on the
+            // server's.
+            let missing: Vec<Gap> = planned
+                .missing
+                .iter()
+                .map(|g| Gap {
+                    start: server_to_device(g.start, &offset),
+                    end: server_to_device(g.end, &offset),
+                    ..g.clone()
+                })
+                .collect();
+            let mut pending = Some(missing.clone());
             let forwarding = async move {
-                let mut pending = Some(missing);
                 while let Some(ev) = inner_rx.recv().await {
                     let streams = matches!(ev, Event::Streams(_));
                     if tx.send(ev).await.is_err() {
@@ -217,7 +228,7 @@ impl Source for OnvifSource {
             };
             let (result, ()) = tokio::join!(pulling, forwarding);
             let mut summary = result?;
-            let mut gaps = planned.missing;
+            let mut gaps = missing;
             gaps.append(&mut summary.gaps);
             gaps.sort_by_key(|g| g.start);
             summary.gaps = gaps;

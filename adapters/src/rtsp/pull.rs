@@ -170,6 +170,21 @@ pub(super) struct Pull<'a> {
 const END_TOLERANCE: jiff::SignedDuration = jiff::SignedDuration::from_secs(1);
 /// The silence that ends a replay which has reached its end (see [`END_TOLERANCE`]).
 const END_SILENCE: Duration = Duration::from_secs(2);
+/// The same, once every stream's last unit carried the ONVIF E bit (end of a contiguous
+/// section, which GStreamer sets on the last unit of the range): more footage would follow a
+/// recording gap at once (`Rate-Control: no`), so a short silence is enough.
+const END_SILENCE_AFTER_E_BIT: Duration = Duration::from_millis(300);
+
+/// How long a replay may stay silent before the pull ends: the idle timeout, or, once the
+/// units have reached the requested end, [`END_SILENCE`] ([`END_SILENCE_AFTER_E_BIT`] when
+/// every stream's last unit closed its section).
+fn allowed_silence(idle_timeout: Duration, reached_end: bool, sections_closed: bool) -> Duration {
+    match (reached_end, sections_closed) {
+        (false, _) => idle_timeout,
+        (true, false) => idle_timeout.min(END_SILENCE),
+        (true, true) => idle_timeout.min(END_SILENCE_AFTER_E_BIT),
+    }
+}
 
 fn now() -> Timestamp {
     Timestamp::now()
@@ -578,11 +593,11 @@ impl<'a> Pull<'a> {
         };
         let mut last_data = Instant::now();
         loop {
-            let idle = if self.reached_end() {
-                self.config.idle_timeout.min(END_SILENCE)
-            } else {
-                self.config.idle_timeout
-            };
+            let idle = allowed_silence(
+                self.config.idle_timeout,
+                self.reached_end(),
+                self.streams.iter().all(|s| s.end_of_section),
+            );
             let mut wake = next_keepalive.min(last_data + idle);
             if let Some(e) = live_end {
                 wake = wake.min(e);
@@ -878,5 +893,21 @@ impl<'a> Pull<'a> {
         self.summary.units += 1;
         self.summary.bytes += unit.data.len() as u64;
         self.send(Event::Unit(unit)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_replay_waits_its_idle_timeout_until_it_reaches_the_end() {
+        let idle = Duration::from_secs(10);
+        assert_eq!(allowed_silence(idle, false, false), idle);
+        assert_eq!(allowed_silence(idle, false, true), idle);
+        assert_eq!(allowed_silence(idle, true, false), END_SILENCE);
+        assert_eq!(allowed_silence(idle, true, true), END_SILENCE_AFTER_E_BIT);
+        let short = Duration::from_millis(100);
+        assert_eq!(allowed_silence(short, true, false), short);
     }
 }
