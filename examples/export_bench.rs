@@ -19,7 +19,8 @@
 //!
 //! The footage is H.264 1280x720 25 fps at about 2 Mbit/s (ffmpeg `testsrc2`). Argon2id is set to
 //! its 8 MiB minimum so its memory (256 MiB by default, once per file) does not hide the
-//! pipeline's. Needs ffmpeg and, for `onvif`, GStreamer's RTSP server (the packages `.ci/run`
+//! pipeline's. `EXPORT_BENCH_LOG=FILTER` sets the daemon's `RUST_LOG` and prints its log after
+//! each export. Needs ffmpeg and, for `onvif`, GStreamer's RTSP server (the packages `.ci/run`
 //! installs); everything is made below `$TMPDIR` and removed at the end.
 
 #[path = "../tests/e2e_support/onvif_device.rs"]
@@ -95,7 +96,8 @@ fn main() {
         std::fs::metadata(&segment).unwrap().len() as f64 * 8.0 / SEGMENT_SECS as f64 / 1e6
     );
     println!(
-        "source    cameras  clip_s  sealed_MB  wall_s   MB/s  media_s/s  daemon_CPU_s/GB  peak_RSS_MiB"
+        "source    cameras  clip_s  sealed_MB  wall_s   MB/s  media_s/s  daemon_CPU_s/GB  \
+         servers_CPU_s/GB  daemon_peak_RSS_MiB"
     );
     for kind in kinds {
         for cameras in [1usize, 8] {
@@ -105,8 +107,12 @@ fn main() {
                     Kind::Onvif => onvif(&bin, work.path(), cameras, secs),
                 };
                 let mb = r.bytes as f64 / 1e6;
+                let servers = r
+                    .peer_cpu_secs
+                    .map_or("-".to_owned(), |c| format!("{:.2}", c / (mb / 1e3)));
                 println!(
-                    "{:<8}  {cameras:>7}  {secs:>6}  {mb:>9.1}  {:>6.2}  {:>5.1}  {:>9.1}  {:>15.2}  {:>12.1}",
+                    "{:<8}  {cameras:>7}  {secs:>6}  {mb:>9.1}  {:>6.2}  {:>5.1}  {:>9.1}  {:>15.2}  \
+                     {servers:>16}  {:>19.1}",
                     kind.name(),
                     r.wall.as_secs_f64(),
                     mb / r.wall.as_secs_f64(),
@@ -144,6 +150,8 @@ struct Figures {
     media_secs: f64,
     /// The daemon's user + system CPU time over its whole life.
     cpu_secs: f64,
+    /// The replay servers' CPU time during the export (ONVIF only).
+    peer_cpu_secs: Option<f64>,
     peak_rss_kib: u64,
 }
 
@@ -176,8 +184,9 @@ fn segments(bin: &Path, work: &Path, segment: &Path, cameras: usize, secs: u64) 
     figures
 }
 
-/// Cameras that are ONVIF recorders, one GStreamer replay server and one SOAP device each, the
-/// range their recording less a second at either end (the device clock is read to the second).
+/// Cameras that are ONVIF recorders, one GStreamer replay server and one SOAP device each; the
+/// range starts a second or two into the recording (the device clock is read to the second) and
+/// ends after it.
 fn onvif(bin: &Path, work: &Path, cameras: usize, secs: u64) -> Figures {
     let root = work.join(format!("onvif-c{cameras}-s{secs}"));
     let layout = site::Layout::new(&root);
@@ -204,8 +213,17 @@ fn onvif(bin: &Path, work: &Path, cameras: usize, secs: u64) -> Figures {
         .unwrap()
         .round(jiff::Unit::Second)
         .unwrap();
-    let end = start + SignedDuration::from_secs(secs as i64 - 2);
-    let figures = export(bin, &layout, &camera_toml, cameras, start, end);
+    // Past the recording's end, like an export "until now": the device is asked up to the end
+    // of what it holds, plays its file to the end and says so (E bit, RTCP BYE). A range that
+    // ends inside the recording costs each file up to 2 s more: GStreamer's replay server then
+    // stops without a word and the pull waits that long to be sure (see `rtsp::pull`).
+    let end = (recording + SignedDuration::from_secs(secs as i64 + 2))
+        .round(jiff::Unit::Second)
+        .unwrap();
+    let peers_cpu = || -> f64 { servers.iter().map(|(p, _)| cpu_secs(p.pid())).sum() };
+    let before = peers_cpu();
+    let mut figures = export(bin, &layout, &camera_toml, cameras, start, end);
+    figures.peer_cpu_secs = Some(peers_cpu() - before);
     drop(servers);
     std::fs::remove_dir_all(&root).unwrap();
     figures
@@ -273,6 +291,12 @@ fn export(
     let peak_rss_kib = daemon.peak_rss_kib();
     let cpu_secs = daemon.cpu_secs();
     daemon.stop();
+    if std::env::var_os("EXPORT_BENCH_LOG").is_some() {
+        eprint!(
+            "{}",
+            std::fs::read_to_string(layout.daemon_log()).unwrap_or_default()
+        );
+    }
     let files = result["record"]["files"].as_array().unwrap();
     assert_eq!(files.len(), cameras, "one file per camera: {result}");
     Figures {
@@ -286,6 +310,7 @@ fn export(
             .map(|f| f["covered_seconds"].as_f64().unwrap_or(0.0))
             .sum(),
         cpu_secs,
+        peer_cpu_secs: None,
         peak_rss_kib,
     }
 }
@@ -330,7 +355,10 @@ impl Daemon {
         let child = Command::new(bin)
             .args(["serve", "--config"])
             .arg(layout.config())
-            .env("RUST_LOG", "warn")
+            .env(
+                "RUST_LOG",
+                std::env::var("EXPORT_BENCH_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .env_remove("NOTIFY_SOCKET")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(layout.daemon_log()).unwrap())
@@ -357,15 +385,9 @@ impl Daemon {
             .unwrap_or(0)
     }
 
-    /// User + system CPU seconds of the daemon so far (`/proc/PID/stat`, 100 ticks a second).
+    /// User + system CPU seconds of the daemon so far.
     fn cpu_secs(&self) -> f64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
-        // Fields after the command name (which ends with the last ')'): utime is the 12th,
-        // stime the 13th.
-        let rest = &stat[stat.rfind(')').unwrap() + 2..];
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
-        ticks as f64 / 100.0
+        cpu_secs(self.child.id())
     }
 
     fn stop(mut self) {
@@ -374,4 +396,15 @@ impl Daemon {
             .status();
         let _ = self.child.wait();
     }
+}
+
+/// User + system CPU seconds of process `pid` so far (`/proc/PID/stat`, 100 ticks a second).
+fn cpu_secs(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name (which ends with the last ')'): utime is the 12th, stime
+    // the 13th.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
+    ticks as f64 / 100.0
 }

@@ -16,7 +16,8 @@ pub struct Frame {
     pub keyframe: bool,
     /// Video: length-prefixed NAL units. Audio: one raw frame.
     pub data: Bytes,
-    /// The ONVIF replay extension of the unit's first packet carrying one.
+    /// The ONVIF replay extension of the unit's first packet carrying one, with the E and T
+    /// bits of any of its packets.
     pub onvif: Option<OnvifExtension>,
     /// Parameter sets seen in this unit differ from the previous ones.
     pub new_parameters: bool,
@@ -63,8 +64,16 @@ impl AuBuilder {
             self.finish();
         }
         self.timestamp = Some(pkt.timestamp);
-        if self.onvif.is_none() {
-            self.onvif = pkt.onvif;
+        match (&mut self.onvif, pkt.onvif) {
+            (None, ext) => self.onvif = ext,
+            // The extension must be in a unit's first packet; servers may repeat it, and
+            // GStreamer sets E (end of section) and T (terminal) on the unit's last packet:
+            // those two belong to the whole unit.
+            (Some(first), Some(later)) => {
+                first.end_of_section |= later.end_of_section;
+                first.terminal |= later.terminal;
+            }
+            (Some(_), None) => {}
         }
     }
 
@@ -233,5 +242,62 @@ impl ParameterSets {
     /// All sets in order, if every kind is known.
     pub fn complete(&self) -> Option<Vec<Bytes>> {
         self.sets.iter().cloned().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn packet(marker: bool, ext: Option<(bool, bool)>) -> RtpPacket {
+        RtpPacket {
+            marker,
+            payload_type: 96,
+            sequence: 1,
+            timestamp: 9000,
+            ssrc: 7,
+            onvif: ext.map(|(end_of_section, terminal)| OnvifExtension {
+                ntp: 1 << 32,
+                clean_point: true,
+                end_of_section,
+                discontinuity: false,
+                terminal,
+                cseq: 3,
+            }),
+            payload: Bytes::new(),
+        }
+    }
+
+    fn unit(packets: &[RtpPacket]) -> Frame {
+        let mut au = AuBuilder::default();
+        for p in packets {
+            au.begin_packet(p);
+            au.push_nal(&[0x65, 0x88]).unwrap();
+            au.end_packet(p);
+        }
+        au.pop().expect("one unit")
+    }
+
+    #[test]
+    fn the_end_of_section_bit_of_any_packet_belongs_to_the_unit() {
+        // GStreamer: every packet carries the extension, E on the last one of the range.
+        let f = unit(&[
+            packet(false, Some((false, false))),
+            packet(true, Some((true, false))),
+        ]);
+        let ext = f.onvif.unwrap();
+        assert!(ext.end_of_section && !ext.terminal && ext.clean_point);
+        assert_eq!(ext.ntp, 1 << 32);
+        // T likewise; a later packet without the extension changes nothing.
+        let f = unit(&[
+            packet(false, Some((false, false))),
+            packet(false, Some((false, true))),
+            packet(true, None),
+        ]);
+        assert!(f.onvif.unwrap().terminal);
+        // The first packet's flags stand when no later packet adds one.
+        let f = unit(&[packet(false, Some((false, false))), packet(true, None)]);
+        assert!(!f.onvif.unwrap().end_of_section);
+        assert!(unit(&[packet(true, None)]).onvif.is_none());
     }
 }

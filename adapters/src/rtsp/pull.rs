@@ -609,7 +609,7 @@ impl<'a> Pull<'a> {
                     }
                     if Instant::now() >= last_data + idle {
                         if self.reached_end() {
-                            tracing::debug!(target_url = %self.target,
+                            tracing::debug!(target_url = %self.target, silence_ms = idle.as_millis() as u64,
                                 "replay reached its end without RTCP BYE; done");
                             return self.finish(&mut session, &base).await;
                         }

@@ -88,6 +88,11 @@ impl Peer {
         Peer { child, port }
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn url(&self, name: &str) -> String {
         format!("rtsp://127.0.0.1:{}/{name}", self.port)
     }

@@ -1,0 +1,340 @@
+//! One camera's files: for each of its ranges, pull → fragmented MP4 → seal → `.partial` on
+//! the drive, read-back verification, then the final name; progress lines while it pulls. Every
+//! path it creates is tracked in the export's [`FileContext`] so a failure removes them all.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use jiff::Timestamp;
+use scelle_adapters::{Event, Gap, TimeRange};
+use serde_json::json;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use zeroize::Zeroizing;
+
+use super::{EVENT_QUEUE, Job, PROGRESS_EVERY, Progress, blocking, span_seconds, ts_name};
+use crate::export::ExportError;
+use crate::export::record::{ExportedFile, FileDigest};
+use crate::export::sealed::{self, partial_of};
+use crate::mp4::{Provenance, TrackSource};
+use crate::seal::{Metadata, SealParams};
+
+/// What every file of one export shares.
+pub(super) struct FileContext {
+    pub(super) folder: PathBuf,
+    pub(super) password: Zeroizing<String>,
+    pub(super) params: SealParams,
+    pub(super) case_id: String,
+    pub(super) site: String,
+    pub(super) operator: String,
+    pub(super) started_at: Timestamp,
+    pub(super) created: Arc<Mutex<Vec<PathBuf>>>,
+    pub(super) cancel: CancellationToken,
+    pub(super) progress: Progress,
+    pub(super) export_id: String,
+}
+
+impl FileContext {
+    pub(super) fn track(&self, path: &Path) {
+        self.created
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(path.to_owned());
+    }
+}
+
+pub(super) fn remove_created(created: &Mutex<Vec<PathBuf>>) -> Vec<String> {
+    let list = std::mem::take(&mut *created.lock().unwrap_or_else(|e| e.into_inner()));
+    let mut removed = Vec::new();
+    for p in list {
+        if std::fs::remove_file(&p).is_ok() {
+            removed.push(
+                p.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            );
+        }
+    }
+    removed
+}
+
+/// One camera: its ranges one after the other.
+pub(super) async fn camera_task(
+    ctx: Arc<FileContext>,
+    job: Job,
+) -> Result<Vec<ExportedFile>, ExportError> {
+    let mut out = Vec::new();
+    for (range, _plan) in &job.plans {
+        out.push(one_file(&ctx, &job, *range).await?);
+    }
+    Ok(out)
+}
+
+/// Pull → MP4 → seal → `.partial`, verify, rename.
+async fn one_file(
+    ctx: &Arc<FileContext>,
+    job: &Job,
+    range: TimeRange,
+) -> Result<ExportedFile, ExportError> {
+    let camera = job.camera.id.to_string();
+    let name = format!(
+        "{}_{}_{}.mp4.scelle",
+        camera,
+        ts_name(range.start),
+        ts_name(range.end)
+    );
+    let final_path = ctx.folder.join(&name);
+    let partial = partial_of(&final_path);
+    ctx.track(&partial);
+    let (tx, mut rx) = mpsc::channel::<Event>(EVENT_QUEUE);
+    let source = job.source.clone();
+    let pull = tokio::spawn(async move { source.pull(range, tx).await });
+    let abort = pull.abort_handle();
+    let cancel = ctx.cancel.clone();
+    let watcher = tokio::spawn(async move {
+        cancel.cancelled().await;
+        abort.abort();
+    });
+
+    let provenance = Provenance {
+        export_unit_name: ctx.site.clone(),
+        operator: ctx.operator.clone(),
+        export_time: Some(ctx.started_at),
+        case_id: Some(ctx.case_id.clone()),
+        sources: (0..4)
+            .map(|_| TrackSource {
+                name: job.camera.name.clone(),
+                url: job.camera.address(),
+                ..TrackSource::default()
+            })
+            .collect(),
+        ..Provenance::default()
+    };
+    let mut metadata = Metadata::now(name.trim_end_matches(".scelle"), "video/mp4");
+    metadata.case_id = Some(ctx.case_id.clone());
+    let requested = span_seconds(&range);
+    let writer = {
+        let ctx = ctx.clone();
+        let partial = partial.clone();
+        let camera = camera.clone();
+        let name = name.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut tracks: Vec<String> = Vec::new();
+            let mut watch = Watch::new(&ctx, &camera, &name, requested);
+            let events = std::iter::from_fn(|| {
+                if ctx.cancel.is_cancelled() {
+                    return None;
+                }
+                let ev = rx.blocking_recv()?;
+                if let Event::Streams(streams) = &ev {
+                    tracks = streams.iter().map(describe_stream).collect();
+                }
+                watch.see(&ev);
+                Some(ev)
+            });
+            let r = sealed::write_mp4(
+                events,
+                &partial,
+                sealed::Sealing {
+                    password: &ctx.password,
+                    params: &ctx.params,
+                    metadata: &metadata,
+                },
+                provenance,
+                range.start,
+                &camera,
+            );
+            r.map(|(mp4, seal)| (mp4, seal, tracks))
+        })
+    };
+    let written = writer.await;
+    let pulled = pull.await;
+    watcher.abort();
+    if ctx.cancel.is_cancelled() {
+        return Err(ExportError::Interrupted(format!(
+            "camera `{camera}`: stopped before {name} was complete"
+        )));
+    }
+    let (mp4, seal, tracks) =
+        written.map_err(|e| ExportError::Interrupted(format!("writer task failed: {e}")))??;
+    match pulled {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => {
+            return Err(ExportError::Source {
+                camera,
+                message: format!("the pull failed: {e}"),
+            });
+        }
+        Err(e) => {
+            return Err(ExportError::Interrupted(format!(
+                "camera `{camera}`: pull stopped: {e}"
+            )));
+        }
+    }
+
+    ctx.progress.data(
+        "verifying",
+        json!({ "export": ctx.export_id, "camera": camera, "file": name, "phase": "verifying",
+                "bytes": seal.bytes, "media_seconds": requested_clip(&mp4.covered, &range),
+                "requested_seconds": requested }),
+    );
+    let (p2, pw, expected) = (partial.clone(), ctx.password.clone(), seal.clone());
+    let scanned = blocking(move || sealed::verify(&p2, &pw, &expected, true))
+        .await?
+        .unwrap_or_default();
+    let first = mp4.tracks.first();
+    if first.map(|t| t.samples) != Some(scanned.samples) || mp4.fragments != scanned.fragments {
+        return Err(ExportError::Verify {
+            file: name,
+            reason: format!(
+                "read back {} fragments and {} samples, the writer wrote {} and {}",
+                scanned.fragments,
+                scanned.samples,
+                mp4.fragments,
+                first.map_or(0, |t| t.samples)
+            ),
+        });
+    }
+    sealed::promote(&partial, &final_path)?;
+    ctx.track(&final_path);
+    // The file keeps the device's own times; the record states coverage and gaps on the
+    // server's clock (the request's), through the offset measured before the pull (FLD-1).
+    let on_server = |t: Timestamp| match (&job.clock, mp4.start_from_device) {
+        (Some(offset), true) => scelle_adapters::clock::device_to_server(t, offset),
+        _ => t,
+    };
+    let covered: Vec<TimeRange> = mp4
+        .covered
+        .iter()
+        .map(|c| TimeRange {
+            start: on_server(c.start),
+            end: on_server(c.end),
+        })
+        .filter_map(|c| clip(&c, &range))
+        .collect();
+    let covered_seconds = covered.iter().map(span_seconds).sum();
+    ctx.progress.data(
+        "verified",
+        json!({ "export": ctx.export_id, "camera": camera, "file": name, "phase": "verified",
+                "bytes": seal.bytes, "media_seconds": covered_seconds,
+                "requested_seconds": requested, "frames": scanned.samples,
+                "sha256": hex::encode(seal.sha256) }),
+    );
+    Ok(ExportedFile {
+        file: FileDigest {
+            name,
+            size: seal.bytes,
+            sha256: hex::encode(seal.sha256),
+        },
+        camera,
+        camera_name: job.camera.name.clone(),
+        requested: range,
+        covered,
+        gaps: mp4
+            .gaps
+            .iter()
+            .map(|g| Gap {
+                start: on_server(g.start),
+                end: on_server(g.end),
+                ..g.clone()
+            })
+            .collect(),
+        covered_seconds,
+        frames: scanned.samples,
+        tracks,
+        start_from_device: mp4.start_from_device,
+        device: job.device.clone(),
+        clock_offset: job.clock,
+    })
+}
+
+fn clip(c: &TimeRange, r: &TimeRange) -> Option<TimeRange> {
+    let start = c.start.max(r.start);
+    let end = c.end.min(r.end);
+    (start < end).then_some(TimeRange { start, end })
+}
+
+fn requested_clip(covered: &[TimeRange], r: &TimeRange) -> f64 {
+    covered
+        .iter()
+        .filter_map(|c| clip(c, r))
+        .map(|c| span_seconds(&c))
+        .sum()
+}
+
+fn describe_stream(s: &scelle_adapters::StreamInfo) -> String {
+    use scelle_adapters::media::Codec;
+    match s.codec {
+        Codec::H264 | Codec::H265 => format!(
+            "{} {}x{}",
+            if s.codec == Codec::H264 {
+                "H.264"
+            } else {
+                "H.265"
+            },
+            s.width.unwrap_or(0),
+            s.height.unwrap_or(0)
+        ),
+        Codec::Aac => format!("AAC {} Hz", s.sample_rate.unwrap_or(0)),
+    }
+}
+
+/// Watches events go by and reports progress: bytes pulled and media time reached.
+struct Watch<'a> {
+    ctx: &'a FileContext,
+    camera: &'a str,
+    file: &'a str,
+    requested: f64,
+    bytes: u64,
+    rate: u32,
+    first_pts: Option<i64>,
+    last_pts: i64,
+    last_sent: Instant,
+}
+
+impl<'a> Watch<'a> {
+    fn new(ctx: &'a FileContext, camera: &'a str, file: &'a str, requested: f64) -> Watch<'a> {
+        Watch {
+            ctx,
+            camera,
+            file,
+            requested,
+            bytes: 0,
+            rate: 90_000,
+            first_pts: None,
+            last_pts: 0,
+            last_sent: Instant::now(),
+        }
+    }
+
+    fn see(&mut self, ev: &Event) {
+        match ev {
+            Event::Streams(s) => {
+                if let Some(v) = s.first() {
+                    self.rate = v.clock_rate.max(1);
+                }
+            }
+            Event::Unit(u) => {
+                self.bytes += u.data.len() as u64;
+                if u.stream == 0 {
+                    self.first_pts.get_or_insert(u.pts);
+                    self.last_pts = u.pts;
+                }
+            }
+            _ => {}
+        }
+        if self.last_sent.elapsed() >= PROGRESS_EVERY || matches!(ev, Event::End) {
+            self.last_sent = Instant::now();
+            let media = self
+                .first_pts
+                .map_or(0.0, |f| (self.last_pts - f) as f64 / self.rate as f64);
+            self.ctx.progress.data(
+                "pulling",
+                json!({ "export": self.ctx.export_id, "camera": self.camera, "file": self.file,
+                        "phase": "pulling", "bytes": self.bytes, "media_seconds": media,
+                        "requested_seconds": self.requested }),
+            );
+        }
+    }
+}

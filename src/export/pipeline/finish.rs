@@ -1,0 +1,108 @@
+//! The end of a verified export: the sealed manifest (the export record), the recipient's
+//! instructions and checksums next to the files, and the `export-verified` register entry.
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use serde_json::json;
+
+use super::file::FileContext;
+use super::{Verified, blocking};
+use crate::case::Case;
+use crate::config::{Config, Person};
+use crate::export::destination::Checked;
+use crate::export::record::{Destination, ExportRecord, ExportedFile, FileDigest, RECORD_FORMAT};
+use crate::export::sealed::{self, partial_of};
+use crate::export::{ExportError, texts};
+use crate::register::{EntryKind, NewEntry, Register};
+use crate::seal::Metadata;
+
+pub(super) struct FinishFacts<'a> {
+    pub(super) export_id: String,
+    pub(super) case: &'a Case,
+    pub(super) operator: &'a Person,
+    pub(super) config: &'a Config,
+    pub(super) head: crate::register::Head,
+    pub(super) checked: &'a Checked,
+}
+
+/// Manifest, instructions, `export-verified`.
+pub(super) async fn finish(
+    ctx: &Arc<FileContext>,
+    mut files: Vec<ExportedFile>,
+    f: FinishFacts<'_>,
+    register: Arc<Register>,
+) -> Result<Verified, ExportError> {
+    files.sort_by(|a, b| a.file.name.cmp(&b.file.name));
+    let mut record = ExportRecord {
+        format: RECORD_FORMAT,
+        export_id: f.export_id.clone(),
+        case_id: f.case.id.clone(),
+        case_reference: f.case.opening.reference.clone(),
+        operator: f.operator.id.clone(),
+        site_name: f.config.site.name.clone(),
+        time_zone: f.config.site.time_zone.0.clone(),
+        started_at: ctx.started_at,
+        finished_at: Timestamp::now(),
+        register_head: f.head,
+        destination: Destination {
+            path: ctx.folder.display().to_string(),
+            drive: f.checked.drive.clone(),
+            approved: f.checked.approved,
+            accepted_by_operator: f.checked.accepted_by_operator,
+        },
+        files,
+        manifest: None,
+    };
+    ctx.progress.stage("sealing the manifest");
+    let json = serde_json::to_vec_pretty(&record).map_err(|e| ExportError::Write {
+        camera: "-".into(),
+        message: format!("manifest: {e}"),
+    })?;
+    let manifest_path = ctx.folder.join("manifest.json.scelle");
+    let partial = partial_of(&manifest_path);
+    ctx.track(&partial);
+    let c2 = ctx.clone();
+    let (p2, m2) = (partial.clone(), manifest_path.clone());
+    let seal = blocking(move || {
+        let mut meta = Metadata::now("manifest.json", "application/json");
+        meta.case_id = Some(c2.case_id.clone());
+        let seal = sealed::write_bytes(&json, &p2, &c2.password, &c2.params, &meta)?;
+        sealed::verify(&p2, &c2.password, &seal, false)?;
+        sealed::promote(&p2, &m2)?;
+        Ok(seal)
+    })
+    .await?;
+    ctx.track(&manifest_path);
+    let manifest = FileDigest {
+        name: "manifest.json.scelle".into(),
+        size: seal.bytes,
+        sha256: hex::encode(seal.sha256),
+    };
+    let mut digests: Vec<FileDigest> = record.files.iter().map(|f| f.file.clone()).collect();
+    digests.push(manifest.clone());
+    for (name, text) in [
+        ("LISEZMOI.txt", texts::lisezmoi(&digests)),
+        ("README.txt", texts::readme(&digests)),
+        ("SHA256SUMS.txt", texts::sums(&digests)),
+    ] {
+        let path = ctx.folder.join(name);
+        std::fs::write(&path, text).map_err(|e| ExportError::io(&path, e))?;
+        ctx.track(&path);
+    }
+    record.manifest = Some(manifest);
+
+    let entry = NewEntry::new(
+        EntryKind::ExportVerified,
+        Some(&record.case_id),
+        "scelle",
+        json!({ "record": record }),
+    );
+    let appended = blocking(move || Ok(register.append(entry)?)).await?;
+    tracing::info!(export = %record.export_id, files = record.files.len(), "export verified");
+    Ok(Verified {
+        record,
+        verified_entry: appended.hash,
+        password: ctx.password.clone(),
+    })
+}
