@@ -19,6 +19,7 @@ use super::protocol::{
 use crate::case::service::Upload;
 use crate::case::{Case, CaseError};
 use crate::config::Person;
+use crate::daemon::security::TARGET as SECURITY;
 use crate::daemon::state::State;
 use crate::register::{RegisterError, SIGNATURE_NAMESPACE};
 
@@ -60,8 +61,14 @@ pub async fn handle(
     let who = session.person.as_deref().unwrap_or("-");
     match &reply {
         Reply::Error { error, .. } if error.code == ErrorCode::Refused => tracing::warn!(
+            target: SECURITY, event = "command-refused",
             conn = session.conn, uid = session.uid, person = who, op = %op, id,
             outcome = "refused", reason = %error.message, "command refused"
+        ),
+        Reply::Error { error, .. } if error.code == ErrorCode::UnknownUser => tracing::warn!(
+            target: SECURITY, event = "unknown-user",
+            conn = session.conn, uid = session.uid, op = %op, id,
+            outcome = "unknown-user", "caller not in the people list"
         ),
         Reply::Error { error, .. } => tracing::warn!(
             conn = session.conn, uid = session.uid, person = who, op = %op, id,
@@ -164,8 +171,8 @@ fn hello(state: &Arc<State>, session: &mut Session, id: u64, wanted: Option<Stri
             }
             session.person = Some(person.clone());
             session.pending = None;
-            tracing::info!(conn = session.conn, uid = session.uid, person = %person,
-                how = "peer-credentials", "caller identified");
+            tracing::info!(target: SECURITY, event = "caller-identified", conn = session.conn,
+                uid = session.uid, person = %person, how = "peer-credentials", "caller identified");
             welcome(id, &config, &person)
         }
         Caller::Shared { account, people } => {
@@ -222,14 +229,14 @@ fn identify(state: &Arc<State>, session: &mut Session, id: u64, signature: &str)
     };
     match identify::verify_challenge(&p.public_key.key, &person, &nonce, signature) {
         Ok(()) => {
-            tracing::info!(conn = session.conn, uid = session.uid, person = %person,
-                how = "ssh-challenge", "caller identified");
+            tracing::info!(target: SECURITY, event = "caller-identified", conn = session.conn,
+                uid = session.uid, person = %person, how = "ssh-challenge", "caller identified");
             session.person = Some(person.clone());
             welcome(id, &config, &person)
         }
         Err(e) => {
-            tracing::warn!(conn = session.conn, uid = session.uid, person = %person,
-                reason = %e, "identification failed");
+            tracing::warn!(target: SECURITY, event = "identification-failed", conn = session.conn,
+                uid = session.uid, person = %person, reason = %e, "identification failed");
             Reply::error(
                 id,
                 ErrorCode::BadSignature,
@@ -352,7 +359,8 @@ async fn case_op(
                 let case = cases
                     .open(&person, OpenArgs { request: None, ..a }, upload, &tz, &send)
                     .map_err(|e| case_error_reply(id, e))?;
-                tracing::info!(person = %person.id, case = %case.id, ground = ?case.opening.ground,
+                tracing::info!(target: SECURITY, event = "case-opened", person = %person.id,
+                    case = %case.id, ground = ?case.opening.ground,
                     emergency = case.is_emergency(), "case opened");
                 Reply::ok(id, json!({ "case": view(&case) }))
             }
@@ -384,7 +392,8 @@ async fn case_op(
                         let case = cases
                             .approve(&person, &a.case, &sig)
                             .map_err(|e| case_error_reply(id, e))?;
-                        tracing::info!(person = %person.id, case = %case.id, "case authorized");
+                        tracing::info!(target: SECURITY, event = "case-authorized",
+                            person = %person.id, case = %case.id, "case authorized");
                         Reply::ok(id, json!({ "case": view(&case) }))
                     }
                 }
@@ -702,7 +711,10 @@ async fn export_sign(
                 return Reply::error(id, ErrorCode::Internal, "export vanished");
             };
             session.pending_export = None;
-            tracing::info!(person = %person.id, export = %v.record.export_id, case = %v.record.case_id,
+            tracing::info!(target: SECURITY, event = "export-completed", person = %person.id,
+                export = %v.record.export_id, case = %v.record.case_id,
+                files = v.record.files.len(), drive_serial = %v.record.destination.drive.serial,
+                drive_approved = v.record.destination.approved,
                 "export completed and signed");
             Reply::ok(
                 id,

@@ -66,7 +66,7 @@ pub fn main() -> ExitCode {
     };
     match cli.command {
         Command::Serve(args) => {
-            init_tracing("info");
+            init_daemon_tracing(args.log_format);
             serve::run(args)
         }
         Command::Case(args) => {
@@ -109,11 +109,33 @@ pub fn main() -> ExitCode {
 /// for the daemon, whose connections and commands are logged at that level, REG-3).
 fn init_tracing(default: &str) {
     use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_env_filter(env_filter(default))
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+/// The daemon's diagnostics: as [`init_tracing`] at `info`, or one JSON object per line
+/// (`--log-format json`: `timestamp`, `level`, `target`, the fields flattened, `message`) for a
+/// SIEM reading the journal; security events are on `scelle::security` (docs/LOGS.md).
+fn init_daemon_tracing(format: serve::LogFormat) {
+    match format {
+        serve::LogFormat::Text => init_tracing("info"),
+        serve::LogFormat::Json => {
+            let _ = tracing_subscriber::fmt()
+                .json()
+                .flatten_event(true)
+                .with_current_span(false)
+                .with_span_list(false)
+                .with_env_filter(env_filter("info"))
+                .with_writer(std::io::stderr)
+                .try_init();
+        }
+    }
+}
+
+fn env_filter(default: &str) -> tracing_subscriber::EnvFilter {
+    tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default))
 }

@@ -11,6 +11,17 @@ pub struct Args {
     /// Configuration file (TOML; see config/scelle.toml).
     #[arg(long, env = "SCELLE_CONFIG", default_value = "/etc/scelle/scelle.toml")]
     pub config: PathBuf,
+    /// Diagnostics on stderr (the journal under systemd): `text` lines, or `json` objects, one
+    /// per line, for a SIEM (security events: docs/LOGS.md).
+    #[arg(long, env = "SCELLE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How `scelle serve` writes its diagnostics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 pub fn run(args: Args) -> ExitCode {

@@ -8,6 +8,7 @@
 pub mod notify;
 pub mod reload;
 pub mod schedule;
+pub mod security;
 pub mod state;
 
 use std::path::{Path, PathBuf};
@@ -111,7 +112,8 @@ pub async fn run(config_path: &Path) -> Result<(), DaemonError> {
     }
     let accept = tokio::spawn(server::serve(state.clone(), listener, tracker.clone()));
 
-    tracing::info!(socket = %socket.display(), site = %state.config().site.name, "scelle ready");
+    tracing::info!(target: security::TARGET, event = "daemon-started",
+        socket = %socket.display(), site = %state.config().site.name, "scelle ready");
     notify::notify("READY=1\nSTATUS=accepting commands");
 
     loop {
@@ -133,7 +135,8 @@ pub async fn run(config_path: &Path) -> Result<(), DaemonError> {
             _ = term.recv() => {},
             _ = int.recv() => {},
         }
-        tracing::warn!("second signal: exiting at once");
+        tracing::warn!(target: security::TARGET, event = "daemon-aborted",
+            "second signal: exiting at once");
         std::process::exit(1);
     });
     let _ = accept.await;
@@ -143,6 +146,6 @@ pub async fn run(config_path: &Path) -> Result<(), DaemonError> {
         tracing::warn!("running work did not finish in time; aborting it");
     }
     let _ = std::fs::remove_file(&socket);
-    tracing::info!("scelle stopped");
+    tracing::info!(target: security::TARGET, event = "daemon-stopped", "scelle stopped");
     Ok(())
 }

@@ -67,7 +67,8 @@ pub fn reload_once(state: &State) {
     let new = match Config::load(path) {
         Ok(c) => c,
         Err(e) => {
-            tracing::error!(error = %e, "configuration change refused, keeping the one in force");
+            tracing::error!(target: super::security::TARGET, event = "config-refused", error = %e,
+                "configuration change refused, keeping the one in force");
             return;
         }
     };
@@ -83,8 +84,8 @@ pub fn reload_once(state: &State) {
     match state.cases.sync_people(&new.people) {
         Ok(changed) => {
             state.set_config(new);
-            tracing::info!(people_changed = changed, path = %path.display(),
-                "configuration reloaded");
+            tracing::info!(target: super::security::TARGET, event = "config-reloaded",
+                people_changed = changed, path = %path.display(), "configuration reloaded");
         }
         Err(e) => tracing::error!(error = %e,
             "cannot record the new people list in the register; keeping the configuration in force"),

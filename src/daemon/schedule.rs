@@ -46,7 +46,8 @@ pub async fn overdue_emergencies(state: Arc<State>) {
         let hours = state.config().cases.emergency_regularize_hours;
         for case in state.cases.overdue(jiff::Timestamp::now(), hours) {
             if flagged.insert(case.id.clone()) {
-                tracing::warn!(case = %case.id, operator = %case.operator, hours,
+                tracing::warn!(target: super::security::TARGET, event = "emergency-overdue",
+                    case = %case.id, operator = %case.operator, hours,
                     "emergency case not regularized in time (AUTH-3): authorization and written request missing");
             }
         }

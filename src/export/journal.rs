@@ -87,7 +87,8 @@ pub fn close_interrupted(register: &Register) -> Result<Vec<String>, RegisterErr
             "the daemon stopped during the export (crash, kill or power loss); found at start-up",
             &removed,
         )?;
-        tracing::warn!(export = %id, removed = removed.len(),
+        tracing::warn!(target: crate::daemon::security::TARGET, event = "export-interrupted",
+            export = %id, removed = removed.len(),
             "export interrupted by a crash: recorded in the register");
         closed.push(id);
     }

@@ -293,7 +293,11 @@ pub async fn run(
     );
     let reg = register.clone();
     blocking(move || Ok(reg.append(started)?)).await?;
-    tracing::info!(export = %export_id, case = %case.id, folder = %folder.display(), "export started");
+    tracing::info!(target: crate::daemon::security::TARGET, event = "export-started",
+        export = %export_id, case = %case.id, operator = %req.operator.id,
+        folder = %folder.display(), drive_model = %checked.drive.model,
+        drive_serial = %checked.drive.serial, drive_approved = checked.approved,
+        drive_accepted_by_operator = checked.accepted_by_operator, "export started");
     progress.data(
         "export started",
         json!({ "export": export_id, "folder": folder.display().to_string(),
@@ -399,7 +403,9 @@ pub async fn run(
             if let Err(le) = logged {
                 tracing::error!(export = %export_id, error = %le, "cannot record the export's failure");
             }
-            tracing::warn!(export = %export_id, error = %e, "export failed; its files were removed");
+            tracing::warn!(target: crate::daemon::security::TARGET, event = "export-failed",
+                export = %export_id, case = %case.id, error = %e,
+                "export failed; its files were removed");
             Err(e)
         }
     }
