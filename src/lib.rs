@@ -20,6 +20,7 @@ pub mod demo;
 pub mod error;
 pub mod export;
 pub mod mp4;
+pub mod pdf;
 pub mod purge;
 pub mod receipt;
 pub mod register;

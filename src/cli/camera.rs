@@ -2,7 +2,6 @@
 //! socket (the daemon holds the credentials; the shell never sees them). Times are shown in the
 //! site's time zone with UTC beside them.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Subcommand;
@@ -10,26 +9,15 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde_json::{Value, json};
 
-use super::client::{Client, ClientError, Signer};
-use crate::api::protocol::ErrorCode;
-use crate::config::DEFAULT_SOCKET;
-use crate::error::Exit;
+use super::client::ClientError;
+use super::connect::ClientOptions;
+use crate::error::{Exit, ExitStatus};
 
 /// Arguments of `scelle camera`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Control socket of the daemon.
-    #[arg(long, env = "SCELLE_SOCKET", default_value = DEFAULT_SOCKET, global = true)]
-    pub socket: PathBuf,
-    /// Who you are, when your Unix account is shared by several people.
-    #[arg(long = "as", env = "SCELLE_PERSON", global = true)]
-    pub person: Option<String>,
-    /// Your SSH private key (default: your SSH agent).
-    #[arg(short = 'i', long = "identity", env = "SCELLE_KEY", global = true)]
-    pub key: Option<PathBuf>,
-    /// Print the daemon's JSON answer.
-    #[arg(long, global = true)]
-    pub json: bool,
+    #[command(flatten)]
+    pub client: ClientOptions,
     #[command(subcommand)]
     pub command: CameraCommand,
 }
@@ -56,24 +44,13 @@ pub fn run(args: Args) -> ExitCode {
         Ok(exit) => exit.into(),
         Err(e) => {
             eprintln!("scelle camera: {e}");
-            match e {
-                ClientError::Remote {
-                    code: ErrorCode::BadArgs,
-                    ..
-                } => Exit::Usage.into(),
-                _ => Exit::Failure.into(),
-            }
+            e.exit().into()
         }
     }
 }
 
 fn run_inner(args: &Args) -> Result<Exit, ClientError> {
-    let signer = match &args.key {
-        Some(k) => Signer::KeyFile(k.clone()),
-        None => Signer::Agent,
-    };
-    let mut client = Client::connect(&args.socket)?;
-    client.identify(args.person.as_deref(), &signer)?;
+    let (mut client, _) = args.client.connect()?;
     let result = match &args.command {
         CameraCommand::List => client.call("camera-list", json!({}))?,
         CameraCommand::Probe { camera, from, to } => {
@@ -84,7 +61,7 @@ fn run_inner(args: &Args) -> Result<Exit, ClientError> {
             client.call("camera-probe", json!({ "camera": camera, "range": range }))?
         }
     };
-    if args.json {
+    if args.client.json {
         println!(
             "{}",
             serde_json::to_string_pretty(&result).unwrap_or_default()

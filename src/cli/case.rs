@@ -12,26 +12,16 @@ use base64::engine::general_purpose::STANDARD as B64;
 use clap::Subcommand;
 use serde_json::{Value, json};
 
-use super::client::{Client, ClientError, Signer};
-use crate::api::protocol::{ErrorCode, Reply};
-use crate::config::DEFAULT_SOCKET;
-use crate::error::Exit;
+use super::client::ClientError;
+use super::connect::ClientOptions;
+use crate::api::protocol::Reply;
+use crate::error::{Exit, ExitStatus};
 
 /// Arguments of `scelle case`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Control socket of the daemon.
-    #[arg(long, env = "SCELLE_SOCKET", default_value = DEFAULT_SOCKET, global = true)]
-    pub socket: PathBuf,
-    /// Who you are, when your Unix account is shared by several people.
-    #[arg(long = "as", env = "SCELLE_PERSON", global = true)]
-    pub person: Option<String>,
-    /// Your SSH private key (default: your SSH agent).
-    #[arg(short = 'i', long = "identity", env = "SCELLE_KEY", global = true)]
-    pub key: Option<PathBuf>,
-    /// Print the daemon's JSON answer.
-    #[arg(long, global = true)]
-    pub json: bool,
+    #[command(flatten)]
+    pub client: ClientOptions,
     #[command(subcommand)]
     pub command: CaseCommand,
 }
@@ -149,24 +139,13 @@ pub fn run(args: Args) -> ExitCode {
         Ok(()) => Exit::Ok.into(),
         Err(e) => {
             eprintln!("scelle case: {e}");
-            match e {
-                ClientError::Remote {
-                    code: ErrorCode::BadArgs,
-                    ..
-                } => Exit::Usage.into(),
-                _ => Exit::Failure.into(),
-            }
+            e.exit().into()
         }
     }
 }
 
 fn run_inner(args: &Args) -> Result<(), ClientError> {
-    let signer = match &args.key {
-        Some(k) => Signer::KeyFile(k.clone()),
-        None => Signer::Agent,
-    };
-    let mut client = Client::connect(&args.socket)?;
-    client.identify(args.person.as_deref(), &signer)?;
+    let (mut client, signer) = args.client.connect()?;
     let result = match &args.command {
         CaseCommand::Open(o) => {
             let request = o.request.as_deref().map(document).transpose()?;
@@ -176,7 +155,7 @@ fn run_inner(args: &Args) -> Result<(), ClientError> {
                 "cameras": o.cameras, "ranges": o.ranges, "request": request,
                 "emergency": o.emergency,
             });
-            let quiet = args.json;
+            let quiet = args.client.json;
             match client.request("case-open", a, &mut |stage| {
                 if !quiet {
                     eprintln!("… {stage}");
@@ -237,13 +216,13 @@ fn run_inner(args: &Args) -> Result<(), ClientError> {
             json!({ "case": case, "signed_receipt": document(signed_receipt)?, "at": at }),
         )?,
         CaseCommand::Export(e) => {
-            return super::case_export::run(&mut client, &signer, e, args.json);
+            return super::case_export::run(&mut client, &signer, e, args.client.json);
         }
     };
     if let CaseCommand::Receipt { case, output, .. } = &args.command {
         return write_receipt(case, output.as_deref(), &result);
     }
-    if args.json {
+    if args.client.json {
         println!(
             "{}",
             serde_json::to_string_pretty(&result).unwrap_or_default()

@@ -12,6 +12,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Value, json};
 
 use crate::api::protocol::{ErrorCode, PROTOCOL_VERSION, Reply};
+use crate::error::{Exit, ExitStatus};
 
 /// Why a command could not get its answer.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +37,19 @@ pub enum ClientError {
     /// A local file could not be read or written.
     #[error("{0}")]
     Local(String),
+}
+
+impl ExitStatus for ClientError {
+    /// 2 when the daemon refused the command's arguments, 1 for anything else.
+    fn exit(&self) -> Exit {
+        match self {
+            ClientError::Remote {
+                code: ErrorCode::BadArgs,
+                ..
+            } => Exit::Usage,
+            _ => Exit::Failure,
+        }
+    }
 }
 
 /// A connection to the daemon.

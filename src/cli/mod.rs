@@ -12,6 +12,7 @@ pub mod camera;
 pub mod case;
 pub mod case_export;
 pub mod client;
+pub mod connect;
 pub mod demo;
 pub mod serve;
 

@@ -1,32 +1,20 @@
 //! `scelle purge …`: the temporary copies scelle knows of and their deadlines (PUR-1), and the
 //! purge itself on request (PUR-2, PUR-3), through the daemon.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Subcommand;
 use serde_json::{Value, json};
 
-use super::client::{Client, ClientError, Signer};
-use crate::api::protocol::ErrorCode;
-use crate::config::DEFAULT_SOCKET;
-use crate::error::Exit;
+use super::client::ClientError;
+use super::connect::ClientOptions;
+use crate::error::{Exit, ExitStatus};
 
 /// Arguments of `scelle purge`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Control socket of the daemon.
-    #[arg(long, env = "SCELLE_SOCKET", default_value = DEFAULT_SOCKET, global = true)]
-    pub socket: PathBuf,
-    /// Who you are, when your Unix account is shared by several people.
-    #[arg(long = "as", env = "SCELLE_PERSON", global = true)]
-    pub person: Option<String>,
-    /// Your SSH private key (default: your SSH agent).
-    #[arg(short = 'i', long = "identity", env = "SCELLE_KEY", global = true)]
-    pub key: Option<PathBuf>,
-    /// Print the daemon's JSON answer.
-    #[arg(long, global = true)]
-    pub json: bool,
+    #[command(flatten)]
+    pub client: ClientOptions,
     #[command(subcommand)]
     pub command: PurgeCommand,
 }
@@ -48,13 +36,7 @@ pub fn run(args: Args) -> ExitCode {
         Ok(false) => Exit::Failure.into(),
         Err(e) => {
             eprintln!("scelle purge: {e}");
-            match e {
-                ClientError::Remote {
-                    code: ErrorCode::BadArgs,
-                    ..
-                } => Exit::Usage.into(),
-                _ => Exit::Failure.into(),
-            }
+            e.exit().into()
         }
     }
 }
@@ -69,17 +51,12 @@ fn text(v: &Value) -> String {
 
 /// `Ok(false)` when some purge failed.
 fn run_inner(args: &Args) -> Result<bool, ClientError> {
-    let signer = match &args.key {
-        Some(k) => Signer::KeyFile(k.clone()),
-        None => Signer::Agent,
-    };
-    let mut client = Client::connect(&args.socket)?;
-    client.identify(args.person.as_deref(), &signer)?;
+    let (mut client, _) = args.client.connect()?;
     let result = match &args.command {
         PurgeCommand::List => client.call("purge-list", json!({}))?,
         PurgeCommand::Run { item } => client.call("purge-run", json!({ "item": item }))?,
     };
-    if args.json {
+    if args.client.json {
         println!(
             "{}",
             serde_json::to_string_pretty(&result).unwrap_or_default()

@@ -3,9 +3,10 @@
 
 use jiff::tz::TimeZone;
 
-use super::layout::{BOLD, MARGIN, PAGE_W, Pages, REGULAR};
+use super::layout::{MARGIN, Pages};
 use super::text::{self, Lang, tr};
 use super::{Receipt, qr};
+use crate::pdf::{BOLD, MONO, PAGE_W, REGULAR};
 
 /// The receipt as PDF bytes.
 pub fn render(r: &Receipt, lang: Lang) -> Vec<u8> {
@@ -273,7 +274,7 @@ fn verification(p: &mut Pages, r: &Receipt, lang: Lang) {
         y -= 11.0;
     }
     if let Some(m) = manifest {
-        p.text_at(super::layout::MONO, 7.5, x, y - 4.0, m);
+        p.text_at(MONO, 7.5, x, y - 4.0, m);
     }
     p.y = top - QR_SIZE - 12.0;
 }

@@ -91,6 +91,12 @@ impl Daemon {
     /// Starts a daemon whose configuration ends with `extra` (e.g. `[[camera]]` tables; the
     /// text may use `{dir}` for the test's directory), and waits for READY=1.
     pub fn start_with(extra: &str) -> Daemon {
+        Daemon::start_on(extra, Some("400000"), Duration::from_secs(20))
+    }
+
+    /// [`start_with`](Self::start_with), with `watchdog` as the daemon's `WATCHDOG_USEC` (none:
+    /// no watchdog) and `wait` for how long each notification may take.
+    pub fn start_on(extra: &str, watchdog: Option<&str>, wait: Duration) -> Daemon {
         let dir = tempfile::tempdir().unwrap();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         for (id, _) in PEOPLE {
@@ -101,21 +107,9 @@ impl Daemon {
         std::fs::write(&config, config_text(dir.path(), &extra)).unwrap();
         let notify_path = dir.path().join("notify.sock");
         let notify = UnixDatagram::bind(&notify_path).unwrap();
-        notify
-            .set_read_timeout(Some(Duration::from_secs(20)))
-            .unwrap();
+        notify.set_read_timeout(Some(wait)).unwrap();
         let log = dir.path().join("daemon.log");
-        let child = Command::new(BIN)
-            .args(["serve", "--config"])
-            .arg(&config)
-            .env("NOTIFY_SOCKET", &notify_path)
-            .env("WATCHDOG_USEC", "400000")
-            .env_remove("WATCHDOG_PID")
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
+        let child = serve(&config, &notify_path, &log, watchdog);
         let d = Daemon {
             socket: dir.path().join("scelle.sock"),
             dir,
@@ -261,6 +255,30 @@ impl Drop for Daemon {
             let _ = c.wait();
         }
     }
+}
+
+/// Spawns `scelle serve` on `config`, notifying `notify` (systemd's `NOTIFY_SOCKET`) with
+/// `watchdog` as its `WATCHDOG_USEC` (none: no watchdog); its log is appended to `log`.
+pub fn serve(config: &Path, notify: &Path, log: &Path, watchdog: Option<&str>) -> Child {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve", "--config"])
+        .arg(config)
+        .env("NOTIFY_SOCKET", notify)
+        .env_remove("WATCHDOG_PID")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(log)
+                .unwrap(),
+        );
+    match watchdog {
+        Some(usec) => cmd.env("WATCHDOG_USEC", usec),
+        None => cmd.env_remove("WATCHDOG_USEC"),
+    };
+    cmd.spawn().unwrap()
 }
 
 pub fn stderr(o: &Output) -> String {

@@ -8,11 +8,11 @@
 mod daemon_support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
 
 #[allow(unused_imports)]
-pub use daemon_support::{BIN, Daemon, PEOPLE, config_text, keygen, stderr};
+pub use daemon_support::{BIN, Daemon, PEOPLE, config_text, keygen, serve, stderr};
 
 /// The demo footage folder (the segment source's root).
 pub fn footage() -> PathBuf {
@@ -44,43 +44,10 @@ pub fn dead_onvif_camera(id: &str) -> String {
 pub const EXPORT_SECTION: &str = "[export]\nrequire_separate_drive = false\n\
     kdf_memory_mib = 8\nkdf_passes = 1\nassumed_bitrate_kbps = 2000\n\n";
 
-/// Starts a daemon whose configuration is the test site plus `extra` (cameras, export).
+/// Starts a daemon whose configuration is the test site plus `extra` (cameras, export),
+/// without a watchdog, and with time for slow notifications.
 pub fn start(extra: &str) -> Daemon {
-    let dir = tempfile::tempdir().unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    for (id, _) in PEOPLE {
-        keygen(&dir.path().join(id));
-    }
-    let config = dir.path().join("scelle.toml");
-    std::fs::write(&config, config_text(dir.path(), extra)).unwrap();
-    let notify_path = dir.path().join("notify.sock");
-    let notify = std::os::unix::net::UnixDatagram::bind(&notify_path).unwrap();
-    notify
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let log = dir.path().join("daemon.log");
-    let child = Command::new(BIN)
-        .args(["serve", "--config"])
-        .arg(&config)
-        .env("NOTIFY_SOCKET", &notify_path)
-        .env_remove("WATCHDOG_USEC")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let d = Daemon {
-        socket: dir.path().join("scelle.sock"),
-        dir,
-        child: Some(child),
-        notify,
-        config,
-        log,
-    };
-    let ready = d.next_notification();
-    assert!(ready.contains("READY=1"), "{ready}\n{}", d.log_text());
-    d
+    Daemon::start_on(extra, None, Duration::from_secs(30))
 }
 
 /// Rewrites the configuration with `extra` and makes the daemon reload it (SIGHUP).
@@ -189,21 +156,7 @@ pub fn restart(d: &mut Daemon) {
         assert!(st.success(), "{}", d.log_text());
     }
     let notify_path = d.dir.path().join("notify.sock");
-    let child = Command::new(BIN)
-        .args(["serve", "--config"])
-        .arg(&d.config)
-        .env("NOTIFY_SOCKET", &notify_path)
-        .env_remove("WATCHDOG_USEC")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(
-            std::fs::OpenOptions::new()
-                .append(true)
-                .open(&d.log)
-                .unwrap(),
-        )
-        .spawn()
-        .unwrap();
+    let child = serve(&d.config, &notify_path, &d.log, None);
     d.child = Some(child);
     // Notifications left from the previous run (STOPPING=1) come first.
     while !d.next_notification().contains("READY=1") {}
