@@ -107,14 +107,15 @@ pub async fn run(config_path: &Path) -> Result<(), DaemonError> {
     background.spawn(reload::watch(state.clone()));
     background.spawn(schedule::overdue_emergencies(state.clone()));
     background.spawn(schedule::purge(state.clone()));
-    if let Some(every) = notify::watchdog_interval() {
-        background.spawn(schedule::watchdog(state.clone(), every));
-    }
     let accept = tokio::spawn(server::serve(state.clone(), listener, tracker.clone()));
 
     tracing::info!(target: security::TARGET, event = "daemon-started",
         socket = %socket.display(), site = %state.config().site.name, "scelle ready");
     notify::notify("READY=1\nSTATUS=accepting commands");
+    // After READY=1: systemd expects it first, and the watchdog's first ping is immediate.
+    if let Some(every) = notify::watchdog_interval() {
+        background.spawn(schedule::watchdog(state.clone(), every));
+    }
 
     loop {
         tokio::select! {

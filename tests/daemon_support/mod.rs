@@ -97,6 +97,15 @@ impl Daemon {
     /// [`start_with`](Self::start_with), with `watchdog` as the daemon's `WATCHDOG_USEC` (none:
     /// no watchdog) and `wait` for how long each notification may take.
     pub fn start_on(extra: &str, watchdog: Option<&str>, wait: Duration) -> Daemon {
+        Daemon::launch(extra, watchdog, wait, &[])
+    }
+
+    /// A daemon started with `args` after `serve --config FILE` (e.g. `--log-format json`).
+    pub fn start_with_args(args: &[&str]) -> Daemon {
+        Daemon::launch("", Some("400000"), Duration::from_secs(20), args)
+    }
+
+    fn launch(extra: &str, watchdog: Option<&str>, wait: Duration, args: &[&str]) -> Daemon {
         let dir = tempfile::tempdir().unwrap();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         for (id, _) in PEOPLE {
@@ -109,7 +118,7 @@ impl Daemon {
         let notify = UnixDatagram::bind(&notify_path).unwrap();
         notify.set_read_timeout(Some(wait)).unwrap();
         let log = dir.path().join("daemon.log");
-        let child = serve(&config, &notify_path, &log, watchdog);
+        let child = serve_with(&config, &notify_path, &log, watchdog, args);
         let d = Daemon {
             socket: dir.path().join("scelle.sock"),
             dir,
@@ -260,9 +269,21 @@ impl Drop for Daemon {
 /// Spawns `scelle serve` on `config`, notifying `notify` (systemd's `NOTIFY_SOCKET`) with
 /// `watchdog` as its `WATCHDOG_USEC` (none: no watchdog); its log is appended to `log`.
 pub fn serve(config: &Path, notify: &Path, log: &Path, watchdog: Option<&str>) -> Child {
+    serve_with(config, notify, log, watchdog, &[])
+}
+
+/// [`serve`] with more arguments after `serve --config FILE`.
+pub fn serve_with(
+    config: &Path,
+    notify: &Path,
+    log: &Path,
+    watchdog: Option<&str>,
+    args: &[&str],
+) -> Child {
     let mut cmd = Command::new(BIN);
     cmd.args(["serve", "--config"])
         .arg(config)
+        .args(args)
         .env("NOTIFY_SOCKET", notify)
         .env_remove("WATCHDOG_PID")
         .env("RUST_LOG", "info")
