@@ -18,8 +18,9 @@
 //!   figures are the pipeline's alone (pull → fragmented MP4 → seal → drive → read-back).
 //!
 //! The footage is H.264 1280x720 25 fps at about 2 Mbit/s (ffmpeg `testsrc2`). Argon2id is set to
-//! its 8 MiB minimum so its memory (256 MiB by default, once per file) does not hide the
-//! pipeline's. `EXPORT_BENCH_LOG=FILTER` sets the daemon's `RUST_LOG` and prints its log after
+//! its 8 MiB minimum so its memory (256 MiB by default, once per file written and once per file
+//! read back) does not hide the pipeline's; `--kdf default` keeps the production cost.
+//! `--cameras 1,8` chooses the camera counts; `SCELLE_BIN` another `scelle` binary. `EXPORT_BENCH_LOG=FILTER` sets the daemon's `RUST_LOG` and prints its log after
 //! each export. Needs ffmpeg and, for `onvif`, GStreamer's RTSP server (the packages `.ci/run`
 //! installs); everything is made below `$TMPDIR` and removed at the end.
 
@@ -61,6 +62,8 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let (mut short, mut long) = (30u64, 120u64);
     let mut kinds = vec![Kind::Onvif];
+    let mut cameras_list = vec![1usize, 8];
+    let mut kdf = "kdf_memory_mib = 8\nkdf_passes = 1\n";
     while let Some(a) = args.next() {
         let v = args.next();
         match (a.as_str(), v.as_deref()) {
@@ -73,20 +76,33 @@ fn main() {
             ("--source", Some("onvif")) => kinds = vec![Kind::Onvif],
             ("--source", Some("segments")) => kinds = vec![Kind::Segments],
             ("--source", Some("both")) => kinds = vec![Kind::Onvif, Kind::Segments],
+            ("--cameras", Some(list))
+                if list
+                    .split(',')
+                    .all(|c| c.parse::<usize>().is_ok_and(|c| c > 0)) =>
+            {
+                cameras_list = list.split(',').map(|c| c.parse().unwrap()).collect()
+            }
+            ("--kdf", Some("minimal")) => kdf = "kdf_memory_mib = 8\nkdf_passes = 1\n",
+            ("--kdf", Some("default")) => kdf = "",
             _ => {
                 eprintln!(
                     "usage: export_bench [--source onvif|segments|both] [--short SECS] [--long SECS] \
-                     (clips of at least 10 s)"
+                     [--cameras 1,8] [--kdf minimal|default] (clips of at least 10 s)"
                 );
                 std::process::exit(2);
             }
         }
     }
-    let bin = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .and_then(Path::parent)
-        .map(|d| d.join("scelle"))
+    let bin = std::env::var_os("SCELLE_BIN")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::current_exe()
+                .unwrap()
+                .parent()
+                .and_then(Path::parent)
+                .map(|d| d.join("scelle"))
+        })
         .filter(|p| p.is_file())
         .expect("target/<profile>/scelle: build it with `cargo build --release --bin scelle`");
     let work = tempfile::tempdir().unwrap();
@@ -100,11 +116,11 @@ fn main() {
          servers_CPU_s/GB  daemon_peak_RSS_MiB"
     );
     for kind in kinds {
-        for cameras in [1usize, 8] {
+        for &cameras in &cameras_list {
             for secs in [short, long] {
                 let r = match kind {
-                    Kind::Segments => segments(&bin, work.path(), &segment, cameras, secs),
-                    Kind::Onvif => onvif(&bin, work.path(), cameras, secs),
+                    Kind::Segments => segments(&bin, work.path(), &segment, cameras, secs, kdf),
+                    Kind::Onvif => onvif(&bin, work.path(), cameras, secs, kdf),
                 };
                 let mb = r.bytes as f64 / 1e6;
                 let servers = r
@@ -156,7 +172,14 @@ struct Figures {
 }
 
 /// Cameras recording to segment folders, the range their whole length.
-fn segments(bin: &Path, work: &Path, segment: &Path, cameras: usize, secs: u64) -> Figures {
+fn segments(
+    bin: &Path,
+    work: &Path,
+    segment: &Path,
+    cameras: usize,
+    secs: u64,
+    kdf: &str,
+) -> Figures {
     let root = work.join(format!("segments-c{cameras}-s{secs}"));
     let layout = site::Layout::new(&root);
     let recorder = layout.recorder();
@@ -179,7 +202,7 @@ fn segments(bin: &Path, work: &Path, segment: &Path, cameras: usize, secs: u64) 
         ));
     }
     let end = start + SignedDuration::from_secs(secs as i64);
-    let figures = export(bin, &layout, &camera_toml, cameras, start, end);
+    let figures = export(bin, &layout, &camera_toml, cameras, start, end, kdf);
     std::fs::remove_dir_all(&root).unwrap();
     figures
 }
@@ -187,7 +210,7 @@ fn segments(bin: &Path, work: &Path, segment: &Path, cameras: usize, secs: u64) 
 /// Cameras that are ONVIF recorders, one GStreamer replay server and one SOAP device each; the
 /// range starts a second or two into the recording (the device clock is read to the second) and
 /// ends after it.
-fn onvif(bin: &Path, work: &Path, cameras: usize, secs: u64) -> Figures {
+fn onvif(bin: &Path, work: &Path, cameras: usize, secs: u64, kdf: &str) -> Figures {
     let root = work.join(format!("onvif-c{cameras}-s{secs}"));
     let layout = site::Layout::new(&root);
     let clip = make_clip(work, secs);
@@ -222,7 +245,7 @@ fn onvif(bin: &Path, work: &Path, cameras: usize, secs: u64) -> Figures {
         .unwrap();
     let peers_cpu = || -> f64 { servers.iter().map(|(p, _)| cpu_secs(p.pid())).sum() };
     let before = peers_cpu();
-    let mut figures = export(bin, &layout, &camera_toml, cameras, start, end);
+    let mut figures = export(bin, &layout, &camera_toml, cameras, start, end, kdf);
     figures.peer_cpu_secs = Some(peers_cpu() - before);
     drop(servers);
     std::fs::remove_dir_all(&root).unwrap();
@@ -238,6 +261,7 @@ fn export(
     cameras: usize,
     start: Timestamp,
     end: Timestamp,
+    kdf: &str,
 ) -> Figures {
     let account = site::current_account().unwrap();
     let op_key = site::make_key(&layout.key(&site::OPERATOR), "op").unwrap();
@@ -248,7 +272,7 @@ fn export(
         "UTC",
         &op_key,
         &au_key,
-        "[export]\nrequire_separate_drive = false\nkdf_memory_mib = 8\nkdf_passes = 1\n",
+        &format!("[export]\nrequire_separate_drive = false\n{kdf}"),
     );
     std::fs::write(layout.config(), format!("{config}\n{camera_toml}")).unwrap();
     std::fs::create_dir_all(layout.drive()).unwrap();

@@ -24,9 +24,55 @@ pub const INFO_PAYLOAD: &[u8] = b"scelle v1 payload";
 /// A 32-byte secret that is wiped when dropped.
 pub type SecretKey = Zeroizing<[u8; 32]>;
 
-/// Runs Argon2id (version 0x13, 32-byte output) over the password.
+/// At most this many Argon2id runs at once in the process: each holds `m_cost` of memory
+/// (256 MiB by default), and an export of 8 cameras starts 8 containers together. Two keep
+/// both cores of a small site server busy; more would only add memory.
+pub const CONCURRENT_ARGON2: usize = 2;
+
+/// A counting semaphore of [`CONCURRENT_ARGON2`] slots (std has none; blocking threads use it).
+struct Slots {
+    used: std::sync::Mutex<usize>,
+    freed: std::sync::Condvar,
+}
+
+static ARGON2_SLOTS: Slots = Slots {
+    used: std::sync::Mutex::new(0),
+    freed: std::sync::Condvar::new(),
+};
+
+/// The most Argon2id runs seen at once (for tests and diagnostics).
+pub static PEAK_ARGON2: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A slot held for one Argon2id run; given back on drop.
+struct Slot;
+
+impl Slot {
+    fn take() -> Slot {
+        let mut used = ARGON2_SLOTS.used.lock().unwrap_or_else(|e| e.into_inner());
+        while *used >= CONCURRENT_ARGON2 {
+            used = ARGON2_SLOTS
+                .freed
+                .wait(used)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+        *used += 1;
+        PEAK_ARGON2.fetch_max(*used, std::sync::atomic::Ordering::Relaxed);
+        Slot
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        *ARGON2_SLOTS.used.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+        ARGON2_SLOTS.freed.notify_one();
+    }
+}
+
+/// Runs Argon2id (version 0x13, 32-byte output) over the password, waiting for one of the
+/// [`CONCURRENT_ARGON2`] slots first (call it from a thread that may block).
 pub fn argon2id(password: &[u8], salt: &[u8], kdf: &KdfParams) -> Result<SecretKey, SealError> {
     kdf.check()?;
+    let _slot = Slot::take();
     let params = Params::new(kdf.m_cost_kib, kdf.t_cost, kdf.p_cost, Some(32)).map_err(|_| {
         SealError::KdfOutOfBounds {
             name: "argon2 parameter set",
@@ -200,4 +246,27 @@ pub fn chunk_nonce(prefix: &[u8; NONCE_PREFIX_LEN], index: u32, last: bool) -> [
     n[7..11].copy_from_slice(&index.to_be_bytes());
     n[11] = u8::from(last);
     n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argon2_runs_wait_for_a_slot_and_all_finish() {
+        let kdf = KdfParams {
+            m_cost_kib: KdfParams::M_MIN_KIB,
+            t_cost: 1,
+            p_cost: 1,
+        };
+        let alone = argon2id(b"a password of 16+", &[7; 16], &kdf).unwrap();
+        let threads: Vec<_> = (0..6)
+            .map(|_| std::thread::spawn(move || argon2id(b"a password of 16+", &[7; 16], &kdf)))
+            .collect();
+        for t in threads {
+            assert_eq!(*t.join().unwrap().unwrap(), *alone);
+        }
+        let peak = PEAK_ARGON2.load(std::sync::atomic::Ordering::Relaxed);
+        assert!((1..=CONCURRENT_ARGON2).contains(&peak), "{peak} at once");
+    }
 }
