@@ -165,11 +165,9 @@ impl Inventory {
 fn drive_of(e: &Entry) -> Option<DriveIdentity> {
     let v = match e.kind {
         EntryKind::ExportStarted => e.payload.get("drive")?,
-        EntryKind::ExportVerified | EntryKind::ExportCompleted => e
-            .payload
-            .get("record")?
-            .get("destination")?
-            .get("drive")?,
+        EntryKind::ExportVerified | EntryKind::ExportCompleted => {
+            e.payload.get("record")?.get("destination")?.get("drive")?
+        }
         _ => return None,
     };
     serde_json::from_value(v.clone()).ok()
@@ -424,18 +422,18 @@ mod tests {
             "paul",
             json!({"export_id": "EXP-1", "drive": drive("S-1")}),
         ));
-        assert!(fold(&entries).by_serial("S-1").unwrap().used_after_destruction);
+        assert!(
+            fold(&entries)
+                .by_serial("S-1")
+                .unwrap()
+                .used_after_destruction
+        );
 
         entries.push(inventoried(4, "MED-0002", "S-1"));
         let inv = fold(&entries);
         let now = inv.by_serial("S-1").unwrap();
         assert_eq!(now.inventory_id.as_deref(), Some("MED-0002"));
         assert!(now.destroyed.is_none());
-        assert!(
-            inv.by_inventory_id("MED-0001")
-                .unwrap()
-                .destroyed
-                .is_some()
-        );
+        assert!(inv.by_inventory_id("MED-0001").unwrap().destroyed.is_some());
     }
 }

@@ -208,7 +208,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let reg = Register::open(&dir.path().join("r.sqlite")).unwrap();
         let (f, _) = add(&reg, "olivia", &facts(" S-1 ")).unwrap();
-        assert_eq!((f.inventory_id.as_str(), f.serial.as_str()), ("MED-0001", "S-1"));
+        assert_eq!(
+            (f.inventory_id.as_str(), f.serial.as_str()),
+            ("MED-0001", "S-1")
+        );
         assert!(matches!(
             add(&reg, "olivia", &facts("S-1")),
             Err(MediaError::Refused(_))
