@@ -256,4 +256,57 @@ fn inventory_exports_and_destruction_through_the_daemon() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+
+    // The CNIL report lists the inventory: JSON (English) and PDF (French).
+    let out = Command::new(BIN)
+        .args([
+            "register", "report", "--format", "json", "--lang", "en", "--db",
+        ])
+        .arg(d.register_path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["media_columns"]["destroyed"],
+        "Destroyed (date, certificate)"
+    );
+    let rows = report["media"].as_array().unwrap();
+    let key = rows.iter().find(|r| r["serial"] == "KS-001").unwrap();
+    assert_eq!(key["inventory_id"], "MED-0001");
+    assert!(key["exports"].as_str().unwrap().starts_with("2 ("), "{key}");
+    assert!(
+        key["destroyed"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-11-20, certificate CERT-2026-77"),
+        "{key}"
+    );
+    let stranger = rows.iter().find(|r| r["serial"] == "STRANGER-9").unwrap();
+    assert_eq!(stranger["inventory_id"], "NOT INVENTORIED");
+    let pdf = d.dir.path().join("registre.pdf");
+    let out = Command::new(BIN)
+        .args(["register", "report", "--format", "pdf", "-o"])
+        .arg(&pdf)
+        .arg("--db")
+        .arg(d.register_path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = Command::new("pdftotext")
+        .args(["-layout", "-enc", "UTF-8"])
+        .arg(&pdf)
+        .arg("-")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    for want in [
+        "Supports amovibles",
+        "MED-0001",
+        "clé rouge",
+        "CERT-2026-77",
+        "NON INVENTORIÉ",
+    ] {
+        assert!(text.contains(want), "missing {want:?}:\n{text}");
+    }
 }
