@@ -19,6 +19,7 @@ pub mod daemon;
 pub mod demo;
 pub mod error;
 pub mod export;
+pub mod media;
 pub mod mp4;
 pub mod pdf;
 pub mod purge;

@@ -14,6 +14,7 @@ pub mod case_export;
 pub mod client;
 pub mod connect;
 pub mod demo;
+pub mod media;
 pub mod serve;
 
 use crate::error::Exit;
@@ -40,6 +41,8 @@ pub enum Command {
     Camera(camera::Args),
     /// Temporary copies and their purge deadlines: list, run.
     Purge(purge::Args),
+    /// Removable media: inventory, exports per drive, destruction (PUR-4).
+    Media(media::Args),
     /// The extraction register: verify, report, head, backup.
     Register(register::RegisterArgs),
     /// Seal a file into an encrypted evidence container.
@@ -81,6 +84,10 @@ pub fn main() -> ExitCode {
         Command::Purge(args) => {
             init_tracing("warn");
             purge::run(args)
+        }
+        Command::Media(args) => {
+            init_tracing("warn");
+            media::run(args)
         }
         Command::Register(args) => {
             init_tracing("warn");

@@ -235,10 +235,11 @@ fn report(
         integrity_failure: verified.as_ref().err().map(|e| e.to_string()),
     };
     let rows = report::case_rows(&entries, from, to);
+    let media = report::media::media_rows(&entries, lang);
     let bytes = match format {
         ReportFormat::Csv => report::to_csv(&rows, lang).into_bytes(),
-        ReportFormat::Json => report::to_json(&header, &rows, lang).into_bytes(),
-        ReportFormat::Pdf => report::pdf::to_pdf(&header, &rows, lang),
+        ReportFormat::Json => report::to_json_with_media(&header, &rows, &media, lang).into_bytes(),
+        ReportFormat::Pdf => report::pdf::to_pdf_with_media(&header, &rows, Some(&media), lang),
     };
     let written = match output {
         Some(path) => std::fs::write(path, &bytes),

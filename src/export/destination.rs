@@ -173,6 +173,27 @@ pub fn check(
     })
 }
 
+/// Refuses a drive whose destruction the media inventory records (PUR-4): such a drive should
+/// not exist any more, so either the certificate is wrong or the drive is not what it says.
+/// `destroyed` is the inventory's answer for the drive's serial (an empty serial has none).
+pub fn refuse_destroyed(
+    drive: &DriveIdentity,
+    destroyed: Option<&crate::media::Destroyed>,
+) -> Result<(), ExportError> {
+    match destroyed {
+        Some(d) if !drive.serial.is_empty() => Err(ExportError::Refused(format!(
+            "the drive at {} (serial `{}`) is medium {}, recorded as destroyed on {} \
+             (certificate {}): it must not be used; check the drive and `scelle media list`",
+            drive.mount_point,
+            drive.serial,
+            d.destruction.inventory_id,
+            d.destruction.destroyed_on,
+            d.destruction.certificate
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// A drive is approved when its model and serial match an entry; an unknown serial never does.
 pub fn is_approved(drive: &DriveIdentity, approved: &[ApprovedDrive]) -> bool {
     !drive.serial.is_empty()
@@ -247,6 +268,37 @@ mod tests {
             serial: String::new(),
         }];
         assert!(!is_approved(&unknown, &empty));
+    }
+
+    #[test]
+    fn a_destroyed_drive_is_refused() {
+        let d = DriveIdentity {
+            mount_point: "/media/k".into(),
+            serial: "S-1".into(),
+            ..DriveIdentity::default()
+        };
+        let destroyed = crate::media::Destroyed {
+            destruction: crate::media::Destruction {
+                serial: "S-1".into(),
+                inventory_id: "MED-0001".into(),
+                certificate: "CERT-9".into(),
+                destroyed_on: "2026-11-20".into(),
+                method: "broyage".into(),
+            },
+            recorded_by: "arthur".into(),
+            recorded_at: jiff::Timestamp::UNIX_EPOCH,
+            entry: 7,
+        };
+        let e = refuse_destroyed(&d, Some(&destroyed)).unwrap_err();
+        assert!(matches!(e, ExportError::Refused(_)));
+        let text = e.to_string();
+        assert!(
+            text.contains("MED-0001") && text.contains("CERT-9"),
+            "{text}"
+        );
+        assert!(refuse_destroyed(&d, None).is_ok());
+        let blank = DriveIdentity::default();
+        assert!(refuse_destroyed(&blank, Some(&destroyed)).is_ok());
     }
 
     #[test]

@@ -40,11 +40,12 @@ pub enum EntryKind {
     MediaInventoried,
     CaseClosed,
     Checkpoint,
+    MediaDestroyed,
 }
 
 impl EntryKind {
     /// Every kind, in declaration order.
-    pub const ALL: [EntryKind; 19] = [
+    pub const ALL: [EntryKind; 20] = [
         EntryKind::PeopleChanged,
         EntryKind::ConfigChanged,
         EntryKind::CaseOpened,
@@ -64,6 +65,7 @@ impl EntryKind {
         EntryKind::MediaInventoried,
         EntryKind::CaseClosed,
         EntryKind::Checkpoint,
+        EntryKind::MediaDestroyed,
     ];
 
     /// The stable name stored in the database.
@@ -88,6 +90,7 @@ impl EntryKind {
             EntryKind::MediaInventoried => "media-inventoried",
             EntryKind::CaseClosed => "case-closed",
             EntryKind::Checkpoint => "checkpoint",
+            EntryKind::MediaDestroyed => "media-destroyed",
         }
     }
 

@@ -5,6 +5,7 @@
 //! (`ground`, `requester`, `recipient`, `purpose`, `cameras`, `ranges`, `format`, `files`,
 //! `purge_by`): a key missing from every entry of a case leaves its cell empty.
 
+pub mod media;
 pub mod pdf;
 
 use serde::Serialize;
@@ -317,6 +318,34 @@ pub fn to_json(header: &ReportHeader, rows: &[CaseRow], lang: Lang) -> String {
         "register": header,
         "columns": columns,
         "cases": rows,
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_default()
+}
+
+/// JSON as [`to_json`], plus the removable-media section (`media_columns`, `media`).
+pub fn to_json_with_media(
+    header: &ReportHeader,
+    rows: &[CaseRow],
+    media_rows: &[media::MediaRow],
+    lang: Lang,
+) -> String {
+    let columns: serde_json::Map<String, Value> = COLUMNS
+        .iter()
+        .map(|k| ((*k).to_owned(), Value::String(heading(k, lang).to_owned())))
+        .collect();
+    let media_columns: serde_json::Map<String, Value> = media::MEDIA_COLUMNS
+        .iter()
+        .map(|k| {
+            let h = media::media_heading(k, lang);
+            ((*k).to_owned(), Value::String(h.to_owned()))
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "register": header,
+        "columns": columns,
+        "cases": rows,
+        "media_columns": media_columns,
+        "media": media_rows,
     });
     serde_json::to_string_pretty(&doc).unwrap_or_default()
 }

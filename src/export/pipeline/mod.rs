@@ -237,6 +237,9 @@ pub async fn run(
     let accept = req.accept_drive;
     let s2 = settings.clone();
     let checked: Checked = blocking(move || destination::check(&to, &s2, accept, estimate)).await?;
+    let (reg, serial) = (register.clone(), checked.drive.serial.clone());
+    let destroyed = blocking(move || Ok(crate::media::destruction_of(&reg, &serial)?)).await?;
+    destination::refuse_destroyed(&checked.drive, destroyed.as_ref())?;
     let folder = checked
         .root
         .join(sanitize(&case.opening.reference, &case.id));

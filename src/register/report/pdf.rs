@@ -5,6 +5,7 @@
 
 use crate::pdf::{BOLD, MONO, Pages, wrap};
 
+use super::media::{MEDIA_COLUMNS, MediaRow, media_heading, media_title};
 use super::{COLUMNS, CaseRow, Lang, ReportHeader, heading};
 
 const MARGIN: f32 = 40.0;
@@ -49,6 +50,16 @@ fn field(p: &mut Pages, label: &str, value: &str) {
 
 /// Renders the report.
 pub fn to_pdf(header: &ReportHeader, rows: &[CaseRow], lang: Lang) -> Vec<u8> {
+    to_pdf_with_media(header, rows, None, lang)
+}
+
+/// Renders the report, followed by the removable-media section when `media` is given.
+pub fn to_pdf_with_media(
+    header: &ReportHeader,
+    rows: &[CaseRow],
+    media: Option<&[MediaRow]>,
+    lang: Lang,
+) -> Vec<u8> {
     let fr = lang == Lang::Fr;
     // Blocks stop one line above the bottom margin, clear of the footer.
     let mut pages = Pages::new(MARGIN, MARGIN + LINE);
@@ -119,6 +130,35 @@ pub fn to_pdf(header: &ReportHeader, rows: &[CaseRow], lang: Lang) -> Vec<u8> {
         );
         for key in COLUMNS.iter().skip(1) {
             field(&mut pages, heading(key, lang), row.cell(key));
+        }
+    }
+    if let Some(media) = media {
+        pages.y -= 10.0;
+        pages.room(LINE * 4.0);
+        line(&mut pages, BOLD, 12.0, media_title(lang));
+        if media.is_empty() {
+            field(
+                &mut pages,
+                "",
+                if fr {
+                    "aucun support inventorié ni utilisé"
+                } else {
+                    "no medium inventoried or used"
+                },
+            );
+        }
+        for m in media {
+            pages.y -= 4.0;
+            pages.room(LINE * 4.0);
+            line(
+                &mut pages,
+                BOLD,
+                10.0,
+                &format!("{} — {}", m.inventory_id, m.serial),
+            );
+            for key in MEDIA_COLUMNS.iter().skip(1) {
+                field(&mut pages, media_heading(key, lang), m.cell(key));
+            }
         }
     }
 

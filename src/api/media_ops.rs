@@ -1,0 +1,190 @@
+//! The removable-media operations (PUR-4): `media-list`, `media-add`, `media-destroyed`.
+//! Argument decoding, the role checks, the call into [`crate::media`] (on a blocking thread:
+//! the register is synchronous) and the mapping of its errors to protocol codes.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::protocol::{ErrorCode, Reply};
+use crate::config::{Person, Role};
+use crate::daemon::security::TARGET as SECURITY;
+use crate::daemon::state::State;
+use crate::media::record::{self, DestroyRequest, MediaError};
+use crate::media::{self, MediaFacts};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddArgs {
+    #[serde(default)]
+    pub serial: Option<String>,
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub vendor: Option<String>,
+    #[serde(default)]
+    pub label: Option<String>,
+    #[serde(default)]
+    pub fs_uuid: Option<String>,
+    /// A mounted path: the drive's identity is read by the daemon (the fields above, when
+    /// given, take precedence).
+    #[serde(default)]
+    pub from_path: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DestroyedArgs {
+    #[serde(default)]
+    pub serial: Option<String>,
+    #[serde(default)]
+    pub inventory_id: Option<String>,
+    pub certificate: String,
+    /// `YYYY-MM-DD`, not in the future (site time).
+    pub destroyed_on: String,
+    #[serde(default)]
+    pub method: String,
+}
+
+/// Runs one of this file's operations for `person`.
+pub async fn handle(state: &Arc<State>, person: Person, id: u64, op: &str, args: Value) -> Reply {
+    let state = state.clone();
+    let op = op.to_owned();
+    let run = move || match op.as_str() {
+        "media-list" => list(&state, id),
+        "media-add" => add(&state, &person, id, args),
+        "media-destroyed" => destroyed(&state, &person, id, args),
+        _ => Err(Reply::error(id, ErrorCode::UnknownOp, "unknown operation")),
+    };
+    match tokio::task::spawn_blocking(move || run().unwrap_or_else(|r| r)).await {
+        Ok(reply) => reply,
+        Err(e) => {
+            tracing::error!(error = %e, "media operation panicked");
+            Reply::error(id, ErrorCode::Internal, "internal error: see the journal")
+        }
+    }
+}
+
+fn args<T: for<'de> Deserialize<'de>>(id: u64, args: Value) -> Result<T, Reply> {
+    let args = if args.is_null() { json!({}) } else { args };
+    serde_json::from_value(args)
+        .map_err(|e| Reply::error(id, ErrorCode::BadArgs, format!("bad arguments: {e}")))
+}
+
+fn need_role(id: u64, person: &Person, roles: &[Role], what: &str) -> Result<(), Reply> {
+    if roles.iter().any(|r| person.has(*r)) {
+        return Ok(());
+    }
+    Err(Reply::error(
+        id,
+        ErrorCode::Refused,
+        format!(
+            "refused: {what} is for {}; {} has none of these roles",
+            roles
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(" or "),
+            person.id
+        ),
+    ))
+}
+
+fn media_error(id: u64, e: MediaError) -> Reply {
+    let code = match &e {
+        MediaError::Refused(_) => ErrorCode::Refused,
+        MediaError::BadInput(_) => ErrorCode::BadArgs,
+        MediaError::NotFound(_) => ErrorCode::NotFound,
+        MediaError::Register(_) => ErrorCode::Internal,
+    };
+    if code == ErrorCode::Internal {
+        tracing::error!(error = %e, "media operation failed");
+    }
+    let message = match code {
+        ErrorCode::Refused => format!("refused: {e}"),
+        _ => e.to_string(),
+    };
+    Reply::error(id, code, message)
+}
+
+fn list(state: &State, id: u64) -> Result<Reply, Reply> {
+    let inv = media::inventory(&state.register).map_err(|e| media_error(id, e.into()))?;
+    Ok(Reply::ok(id, json!({ "inventory": inv })))
+}
+
+fn add(state: &State, person: &Person, id: u64, a: Value) -> Result<Reply, Reply> {
+    let a: AddArgs = args(id, a)?;
+    need_role(
+        id,
+        person,
+        &[Role::Operator, Role::Authorizer],
+        "inventorying a medium",
+    )?;
+    let mut facts = MediaFacts::default();
+    if let Some(path) = &a.from_path {
+        let drive = record::identity_of(&PathBuf::from(path)).map_err(|e| media_error(id, e))?;
+        facts.vendor = drive.vendor;
+        facts.model = drive.model;
+        facts.serial = drive.serial;
+        facts.fs_uuid = drive.fs_uuid;
+    }
+    let set = |field: &mut String, v: Option<String>| {
+        if let Some(v) = v {
+            *field = v;
+        }
+    };
+    set(&mut facts.serial, a.serial);
+    set(&mut facts.model, a.model);
+    set(&mut facts.vendor, a.vendor);
+    set(&mut facts.fs_uuid, a.fs_uuid);
+    set(&mut facts.label, a.label);
+    if facts.serial.trim().is_empty() && a.from_path.is_some() {
+        return Err(Reply::error(
+            id,
+            ErrorCode::BadArgs,
+            format!(
+                "the drive at {} exposes no serial number: read it on the drive or its box and \
+                 give --serial",
+                a.from_path.as_deref().unwrap_or_default()
+            ),
+        ));
+    }
+    let (facts, entry) =
+        record::add(&state.register, &person.id, &facts).map_err(|e| media_error(id, e))?;
+    tracing::info!(target: SECURITY, event = "media-inventoried", person = %person.id,
+        inventory_id = %facts.inventory_id, serial = %facts.serial, "medium inventoried");
+    Ok(Reply::ok(id, json!({ "media": facts, "entry": entry.seq })))
+}
+
+fn destroyed(state: &State, person: &Person, id: u64, a: Value) -> Result<Reply, Reply> {
+    let a: DestroyedArgs = args(id, a)?;
+    need_role(id, person, &[Role::Authorizer], "recording a destruction")?;
+    let destroyed_on: jiff::civil::Date = a.destroyed_on.trim().parse().map_err(|_| {
+        Reply::error(
+            id,
+            ErrorCode::BadArgs,
+            format!(
+                "bad date `{}`: expected YYYY-MM-DD",
+                a.destroyed_on.chars().take(32).collect::<String>()
+            ),
+        )
+    })?;
+    let tz = jiff::tz::TimeZone::get(&state.config().site.time_zone.0)
+        .unwrap_or(jiff::tz::TimeZone::UTC);
+    let today = jiff::Timestamp::now().to_zoned(tz).date();
+    let req = DestroyRequest {
+        serial: a.serial,
+        inventory_id: a.inventory_id,
+        certificate: a.certificate,
+        destroyed_on,
+        method: a.method,
+    };
+    let (d, entry) = record::destroy(&state.register, &person.id, &req, today)
+        .map_err(|e| media_error(id, e))?;
+    tracing::info!(target: SECURITY, event = "media-destroyed", person = %person.id,
+        inventory_id = %d.inventory_id, serial = %d.serial, certificate = %d.certificate,
+        "medium destruction recorded");
+    Ok(Reply::ok(id, json!({ "destroyed": d, "entry": entry.seq })))
+}
