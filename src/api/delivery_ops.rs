@@ -12,6 +12,7 @@ use jiff::tz::TimeZone;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::blocking_ops::{args, need_role};
 use super::protocol::{DocumentArg, ErrorCode, Reply};
 use crate::case::service::Upload;
 use crate::config::{Person, Role};
@@ -63,38 +64,7 @@ pub async fn handle(state: &Arc<State>, person: Person, id: u64, op: &str, args:
         "purge-run" => purge_run(&state, &person, id, args),
         _ => Err(Reply::error(id, ErrorCode::UnknownOp, "unknown operation")),
     };
-    match tokio::task::spawn_blocking(move || run().unwrap_or_else(|r| r)).await {
-        Ok(reply) => reply,
-        Err(e) => {
-            tracing::error!(error = %e, "receipt/purge operation panicked");
-            Reply::error(id, ErrorCode::Internal, "internal error: see the journal")
-        }
-    }
-}
-
-fn args<T: for<'de> Deserialize<'de>>(id: u64, args: Value) -> Result<T, Reply> {
-    let args = if args.is_null() { json!({}) } else { args };
-    serde_json::from_value(args)
-        .map_err(|e| Reply::error(id, ErrorCode::BadArgs, format!("bad arguments: {e}")))
-}
-
-fn need_role(id: u64, person: &Person, roles: &[Role], what: &str) -> Result<(), Reply> {
-    if roles.iter().any(|r| person.has(*r)) {
-        return Ok(());
-    }
-    Err(Reply::error(
-        id,
-        ErrorCode::Refused,
-        format!(
-            "refused: {what} is for {}; {} has none of these roles",
-            roles
-                .iter()
-                .map(|r| r.as_str())
-                .collect::<Vec<_>>()
-                .join(" or "),
-            person.id
-        ),
-    ))
+    super::blocking_ops::run(id, "receipt/purge", run).await
 }
 
 /// `DATE`: an RFC 3339 instant, a civil date-time or a date (midnight) in the site's zone.

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::blocking_ops::{args, need_role};
 use super::protocol::{ErrorCode, Reply};
 use crate::config::{Person, Role};
 use crate::daemon::security::TARGET as SECURITY;
@@ -58,38 +59,7 @@ pub async fn handle(state: &Arc<State>, person: Person, id: u64, op: &str, args:
         "media-destroyed" => destroyed(&state, &person, id, args),
         _ => Err(Reply::error(id, ErrorCode::UnknownOp, "unknown operation")),
     };
-    match tokio::task::spawn_blocking(move || run().unwrap_or_else(|r| r)).await {
-        Ok(reply) => reply,
-        Err(e) => {
-            tracing::error!(error = %e, "media operation panicked");
-            Reply::error(id, ErrorCode::Internal, "internal error: see the journal")
-        }
-    }
-}
-
-fn args<T: for<'de> Deserialize<'de>>(id: u64, args: Value) -> Result<T, Reply> {
-    let args = if args.is_null() { json!({}) } else { args };
-    serde_json::from_value(args)
-        .map_err(|e| Reply::error(id, ErrorCode::BadArgs, format!("bad arguments: {e}")))
-}
-
-fn need_role(id: u64, person: &Person, roles: &[Role], what: &str) -> Result<(), Reply> {
-    if roles.iter().any(|r| person.has(*r)) {
-        return Ok(());
-    }
-    Err(Reply::error(
-        id,
-        ErrorCode::Refused,
-        format!(
-            "refused: {what} is for {}; {} has none of these roles",
-            roles
-                .iter()
-                .map(|r| r.as_str())
-                .collect::<Vec<_>>()
-                .join(" or "),
-            person.id
-        ),
-    ))
+    super::blocking_ops::run(id, "media", run).await
 }
 
 fn media_error(id: u64, e: MediaError) -> Reply {

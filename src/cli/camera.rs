@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::client::ClientError;
 use super::connect::ClientOptions;
+use super::show::text;
 use crate::error::{Exit, ExitStatus};
 
 /// Arguments of `scelle camera`.
@@ -62,10 +63,7 @@ fn run_inner(args: &Args) -> Result<Exit, ClientError> {
         }
     };
     if args.client.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&result).unwrap_or_default()
-        );
+        super::show::print_json(&result);
         return Ok(probe_exit(&result));
     }
     let zone = result["time_zone"]
@@ -86,14 +84,6 @@ fn probe_exit(result: &Value) -> Exit {
         Exit::Failure
     } else {
         Exit::Ok
-    }
-}
-
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => "-".into(),
-        other => other.to_string(),
     }
 }
 

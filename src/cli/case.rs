@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use super::client::ClientError;
 use super::connect::ClientOptions;
+use super::show::text;
 use crate::api::protocol::Reply;
 use crate::error::{Exit, ExitStatus};
 
@@ -223,10 +224,7 @@ fn run_inner(args: &Args) -> Result<(), ClientError> {
         return write_receipt(case, output.as_deref(), &result);
     }
     if args.client.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&result).unwrap_or_default()
-        );
+        super::show::print_json(&result);
         return Ok(());
     }
     match &args.command {
@@ -279,14 +277,6 @@ fn document(path: &Path) -> Result<Value, ClientError> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     Ok(json!({ "name": name, "content": B64.encode(bytes) }))
-}
-
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => "-".into(),
-        other => other.to_string(),
-    }
 }
 
 fn flags(c: &Value) -> String {

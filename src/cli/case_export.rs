@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use super::case::ExportArgs;
 use super::client::{Client, ClientError, Signer};
+use super::show::text;
 use crate::api::protocol::Reply;
 use crate::seal::password;
 
@@ -74,10 +75,7 @@ pub fn run(
         json!({ "case": a.case, "export": export_id, "signature": signature }),
     )?;
     if json_out {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&result).unwrap_or_default()
-        );
+        super::show::print_json(&result);
         return Ok(());
     }
     summary(&result);
@@ -177,14 +175,6 @@ fn human_bytes(n: u64) -> String {
         n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
         n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
         n => format!("{n} B"),
-    }
-}
-
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => "-".into(),
-        other => other.to_string(),
     }
 }
 

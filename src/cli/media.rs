@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::client::ClientError;
 use super::connect::ClientOptions;
+use super::show::text;
 use crate::error::{Exit, ExitStatus};
 
 /// Arguments of `scelle media`.
@@ -101,10 +102,7 @@ fn run_inner(args: &Args) -> Result<(), ClientError> {
         )?,
     };
     if args.client.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&result).unwrap_or_default()
-        );
+        super::show::print_json(&result);
         return Ok(());
     }
     match &args.command {
@@ -134,15 +132,6 @@ fn run_inner(args: &Args) -> Result<(), ClientError> {
         }
     }
     Ok(())
-}
-
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) if s.is_empty() => "-".into(),
-        Value::String(s) => s.clone(),
-        Value::Null => "-".into(),
-        other => other.to_string(),
-    }
 }
 
 fn date(v: &Value) -> String {

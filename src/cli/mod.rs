@@ -16,6 +16,7 @@ pub mod connect;
 pub mod demo;
 pub mod media;
 pub mod serve;
+pub mod show;
 
 use crate::error::Exit;
 

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::client::ClientError;
 use super::connect::ClientOptions;
+use super::show::text;
 use crate::error::{Exit, ExitStatus};
 
 /// Arguments of `scelle purge`.
@@ -41,14 +42,6 @@ pub fn run(args: Args) -> ExitCode {
     }
 }
 
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => "-".into(),
-        other => other.to_string(),
-    }
-}
-
 /// `Ok(false)` when some purge failed.
 fn run_inner(args: &Args) -> Result<bool, ClientError> {
     let (mut client, _) = args.client.connect()?;
@@ -57,10 +50,7 @@ fn run_inner(args: &Args) -> Result<bool, ClientError> {
         PurgeCommand::Run { item } => client.call("purge-run", json!({ "item": item }))?,
     };
     if args.client.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&result).unwrap_or_default()
-        );
+        super::show::print_json(&result);
     } else {
         match &args.command {
             PurgeCommand::List => print_list(&result),
