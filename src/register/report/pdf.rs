@@ -150,12 +150,18 @@ pub fn to_pdf_with_media(
         for m in media {
             pages.y -= 4.0;
             pages.room(LINE * 4.0);
-            line(
-                &mut pages,
-                BOLD,
-                10.0,
-                &format!("{} — {}", m.inventory_id, m.serial),
-            );
+            // "MED-0001 — SERIAL"; a drive used but not inventoried or without a serial gets
+            // what it has (its model at least).
+            let names: Vec<&str> = [m.inventory_id.as_str(), m.serial.as_str()]
+                .into_iter()
+                .filter(|n| !n.is_empty() && *n != "-")
+                .collect();
+            let heading = if names.is_empty() {
+                m.model.clone()
+            } else {
+                names.join(" — ")
+            };
+            line(&mut pages, BOLD, 10.0, &heading);
             for key in MEDIA_COLUMNS.iter().skip(1) {
                 field(&mut pages, media_heading(key, lang), m.cell(key));
             }
