@@ -11,16 +11,7 @@ use scelle::register::{EntryKind, NewEntry, Register};
 use serde_json::{Value, json};
 
 fn media(d: &Daemon, person: &str, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("media")
-        .arg("--socket")
-        .arg(&d.socket)
-        .args(["--as", person, "-i"])
-        .arg(d.key(person))
-        .args(args)
-        .env_remove("SSH_AUTH_SOCK")
-        .output()
-        .unwrap()
+    d.cli("media", person, args)
 }
 
 fn stdout(o: &Output) -> String {

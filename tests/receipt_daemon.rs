@@ -6,22 +6,13 @@ mod daemon_support;
 
 use std::process::{Command, Output};
 
-use daemon_support::{BIN, Daemon, stderr};
+use daemon_support::{Daemon, stderr};
 use scelle::register::signature::sign_with_key;
 use scelle::register::{EntryKind, EntrySignature, NewEntry, Register};
 use serde_json::json;
 
 fn purge(d: &Daemon, person: &str, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("purge")
-        .arg("--socket")
-        .arg(&d.socket)
-        .args(["--as", person, "-i"])
-        .arg(d.key(person))
-        .args(args)
-        .env_remove("SSH_AUTH_SOCK")
-        .output()
-        .unwrap()
+    d.cli("purge", person, args)
 }
 
 fn complete_export(d: &Daemon, case: &str) {

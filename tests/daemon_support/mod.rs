@@ -166,10 +166,11 @@ impl Daemon {
         r.head().unwrap().seq
     }
 
-    /// `scelle case ARGS…` as `person`, signing with their key file.
-    pub fn case(&self, person: &str, args: &[&str]) -> Output {
+    /// `scelle COMMAND ARGS…` (a client command: case, camera, purge, media…) as `person`,
+    /// signing with their key file.
+    pub fn cli(&self, command: &str, person: &str, args: &[&str]) -> Output {
         Command::new(BIN)
-            .arg("case")
+            .arg(command)
             .arg("--socket")
             .arg(&self.socket)
             .args(["--as", person, "-i"])
@@ -180,18 +181,14 @@ impl Daemon {
             .unwrap()
     }
 
+    /// `scelle case ARGS…` as `person`, signing with their key file.
+    pub fn case(&self, person: &str, args: &[&str]) -> Output {
+        self.cli("case", person, args)
+    }
+
     /// `scelle camera ARGS…` as `person`, signing with their key file.
     pub fn camera(&self, person: &str, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .arg("camera")
-            .arg("--socket")
-            .arg(&self.socket)
-            .args(["--as", person, "-i"])
-            .arg(self.key(person))
-            .args(args)
-            .env_remove("SSH_AUTH_SOCK")
-            .output()
-            .unwrap()
+        self.cli("camera", person, args)
     }
 
     /// Like [`case`](Self::case) with `--json`, asserting success; returns the parsed answer.
