@@ -11,7 +11,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use daemon_support::{BIN, Daemon};
+use daemon_support::{Daemon, requisition_args};
 use sha2::{Digest, Sha256};
 
 /// Whether a file whose name contains `needle` exists anywhere under `dir`.
@@ -62,34 +62,15 @@ fn a_second_sigterm_exits_at_once_while_the_first_drains() {
     // A case opening that needs the register: it waits on the lock.
     let request = d.dir.path().join("request.txt");
     std::fs::write(&request, "Réquisition n° 7").unwrap();
-    let mut client = Command::new(BIN)
-        .arg("case")
-        .arg("--socket")
-        .arg(&d.socket)
-        .args(["--as", "paul", "-i"])
-        .arg(d.key("paul"))
-        .args([
-            "open",
-            "--ground",
-            "requisition",
-            "--requester",
-            "Capitaine Martin",
-            "--organisation",
-            "Commissariat de Lyon 3e",
-            "--reference",
+    let mut client = d
+        .cli_command("case", "paul")
+        .args(requisition_args(
             "PV 2026/7",
-            "--recipient",
-            "OPJ Martin",
-            "--purpose",
             "Enquête",
-            "--camera",
-            "entree",
-            "--range",
+            &["entree"],
             "2026-11-20T10:00/2026-11-20T10:30",
-            "--request",
-        ])
-        .arg(&request)
-        .env_remove("SSH_AUTH_SOCK")
+            request.to_str().unwrap(),
+        ))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -169,16 +169,23 @@ impl Daemon {
     /// `scelle COMMAND ARGS…` (a client command: case, camera, purge, media…) as `person`,
     /// signing with their key file.
     pub fn cli(&self, command: &str, person: &str, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .arg(command)
+        self.cli_command(command, person)
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// The `scelle COMMAND` client invocation as `person` (socket, `--as`, key file, no agent),
+    /// ready for its arguments; for tests that spawn it rather than wait for it.
+    pub fn cli_command(&self, command: &str, person: &str) -> Command {
+        let mut c = Command::new(BIN);
+        c.arg(command)
             .arg("--socket")
             .arg(&self.socket)
             .args(["--as", person, "-i"])
             .arg(self.key(person))
-            .args(args)
-            .env_remove("SSH_AUTH_SOCK")
-            .output()
-            .unwrap()
+            .env_remove("SSH_AUTH_SOCK");
+        c
     }
 
     /// `scelle case ARGS…` as `person`, signing with their key file.
@@ -211,27 +218,13 @@ impl Daemon {
         std::fs::write(&request, "Réquisition n° 42 — merci d'extraire…").unwrap();
         let v = self.case_json(
             person,
-            &[
-                "open",
-                "--ground",
-                "requisition",
-                "--requester",
-                "Capitaine Martin",
-                "--organisation",
-                "Commissariat de Lyon 3e",
-                "--reference",
+            &requisition_args(
                 "PV 2026/1234",
-                "--recipient",
-                "OPJ Martin",
-                "--purpose",
                 "Enquête vol à l'étalage",
-                "--camera",
-                "entree",
-                "--range",
+                &["entree"],
                 "2026-11-20T10:00/2026-11-20T10:30",
-                "--request",
                 request.to_str().unwrap(),
-            ],
+            ),
         );
         v["case"]["id"].as_str().unwrap().to_owned()
     }
@@ -297,6 +290,40 @@ pub fn serve_with(
         None => cmd.env_remove("WATCHDOG_USEC"),
     };
     cmd.spawn().unwrap()
+}
+
+/// `case open` arguments of a requisition by Capitaine Martin (Commissariat de Lyon 3e) for OPJ
+/// Martin: `reference`, `purpose`, `cameras` over `range`, the written request at `request`.
+pub fn requisition_args<'a>(
+    reference: &'a str,
+    purpose: &'a str,
+    cameras: &[&'a str],
+    range: &'a str,
+    request: &'a str,
+) -> Vec<&'a str> {
+    let mut args = vec![
+        "open",
+        "--ground",
+        "requisition",
+        "--requester",
+        "Capitaine Martin",
+        "--organisation",
+        "Commissariat de Lyon 3e",
+        "--reference",
+        reference,
+        "--recipient",
+        "OPJ Martin",
+        "--purpose",
+        purpose,
+        "--range",
+        range,
+        "--request",
+        request,
+    ];
+    for c in cameras {
+        args.extend(["--camera", c]);
+    }
+    args
 }
 
 pub fn stderr(o: &Output) -> String {

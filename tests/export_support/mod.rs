@@ -12,7 +12,9 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 #[allow(unused_imports)]
-pub use daemon_support::{BIN, Daemon, PEOPLE, config_text, keygen, serve, stderr};
+pub use daemon_support::{
+    BIN, Daemon, PEOPLE, config_text, keygen, requisition_args, serve, stderr,
+};
 
 /// The demo footage folder (the segment source's root).
 pub fn footage() -> PathBuf {
@@ -67,29 +69,13 @@ pub fn reconfigure(d: &Daemon, extra: &str) {
 pub fn open_case(d: &Daemon, cameras: &[&str], approve: bool) -> String {
     let request = d.dir.path().join("request.txt");
     std::fs::write(&request, "Réquisition n° 42").unwrap();
-    let mut args = vec![
-        "open",
-        "--ground",
-        "requisition",
-        "--requester",
-        "Capitaine Martin",
-        "--organisation",
-        "Commissariat de Lyon 3e",
-        "--reference",
+    let args = requisition_args(
         "PV 2026/1234",
-        "--recipient",
-        "OPJ Martin",
-        "--purpose",
         "Enquête",
-        "--range",
+        cameras,
         "2026-01-15T14:00:00Z/2026-01-15T14:00:40Z",
-        "--request",
         request.to_str().unwrap(),
-    ];
-    for c in cameras {
-        args.push("--camera");
-        args.push(c);
-    }
+    );
     let v = d.case_json("olivia", &args);
     let id = v["case"]["id"].as_str().unwrap().to_owned();
     if approve {
