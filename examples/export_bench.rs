@@ -28,6 +28,8 @@
 mod onvif_device;
 #[path = "../tests/peers/support.rs"]
 mod peers;
+#[path = "support/procfs.rs"]
+mod procfs;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -243,7 +245,12 @@ fn onvif(bin: &Path, work: &Path, cameras: usize, secs: u64, kdf: &str) -> Figur
     let end = (recording + SignedDuration::from_secs(secs as i64 + 2))
         .round(jiff::Unit::Second)
         .unwrap();
-    let peers_cpu = || -> f64 { servers.iter().map(|(p, _)| cpu_secs(p.pid())).sum() };
+    let peers_cpu = || -> f64 {
+        servers
+            .iter()
+            .map(|(p, _)| procfs::cpu_secs(&p.pid().to_string()))
+            .sum()
+    };
     let before = peers_cpu();
     let mut figures = export(bin, &layout, &camera_toml, cameras, start, end, kdf);
     figures.peer_cpu_secs = Some(peers_cpu() - before);
@@ -401,17 +408,12 @@ impl Daemon {
 
     /// `VmHWM` of the daemon: its peak resident set since it started.
     fn peak_rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0)
+        procfs::peak_rss_kib(&self.child.id().to_string())
     }
 
     /// User + system CPU seconds of the daemon so far.
     fn cpu_secs(&self) -> f64 {
-        cpu_secs(self.child.id())
+        procfs::cpu_secs(&self.child.id().to_string())
     }
 
     fn stop(mut self) {
@@ -420,15 +422,4 @@ impl Daemon {
             .status();
         let _ = self.child.wait();
     }
-}
-
-/// User + system CPU seconds of process `pid` so far (`/proc/PID/stat`, 100 ticks a second).
-fn cpu_secs(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    // Fields after the command name (which ends with the last ')'): utime is the 12th, stime
-    // the 13th.
-    let rest = &stat[stat.rfind(')').unwrap() + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
-    ticks as f64 / 100.0
 }

@@ -12,9 +12,9 @@
 //! Usage: cargo run --release --example mp4_bench -- [--rtsp SECONDS] [FOLDER] [PATTERN] [CAMERA] [GB]
 //! Defaults: no RTSP stage; demo/footage "{camera}/%Y/%m/%d/%H-%M-%S.mp4" cam1 1
 
-use std::io::{BufRead as _, BufReader, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -24,6 +24,11 @@ use scelle_adapters::rtsp::{Client, ClientConfig, PullRequest, Replay};
 use scelle_adapters::segments::SegmentFolder;
 use scelle_adapters::{AccessUnit, Event, Source, StreamInfo, TimeRange};
 use tokio::sync::mpsc;
+
+#[path = "../tests/peers/support.rs"]
+mod peers;
+#[path = "support/procfs.rs"]
+mod procfs;
 
 /// Resets this process's peak RSS (VmHWM) to its current RSS, so the next figure is the next
 /// stage's own.
@@ -99,16 +104,8 @@ where
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("loopback")
-        .local_addr()
-        .expect("port")
-        .port()
-}
-
 /// Makes an H.264 clip with ffmpeg and starts GStreamer's RTSP server (ONVIF replay) on it.
-fn start_onvif_peer(dir: &Path, secs: u32) -> (Child, u16) {
+fn start_onvif_peer(dir: &Path, secs: u32) -> peers::Peer {
     let clip = dir.join("clip.mp4");
     let st = Command::new("ffmpeg")
         .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
@@ -129,42 +126,17 @@ fn start_onvif_peer(dir: &Path, secs: u32) -> (Child, u16) {
         .status()
         .expect("ffmpeg");
     assert!(st.success(), "ffmpeg could not make the clip");
-    let port = free_port();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/rtsp_peer.py");
-    let mut child = Command::new("/usr/bin/python3")
-        .arg(script)
-        .args(["--port", &port.to_string(), "--onvif", "--media"])
-        .arg(format!("h264={}", clip.display()))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("rtsp_peer.py");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("peer output");
-    assert!(line.starts_with("ready"), "peer: {line}");
-    (child, port)
+    peers::Peer::start(peers::free_port(), &[("h264", &clip)], &["--onvif"])
 }
 
-/// User + system CPU seconds of this process (from /proc/self/stat, 100 ticks/s).
+/// User + system CPU seconds of this process.
 fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = stat.rsplit(')').next().unwrap_or("");
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
+    procfs::cpu_secs("self")
 }
 
 /// Peak resident set size in MiB (VmHWM).
 fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
+    procfs::peak_rss_kib("self") as f64 / 1024.0
 }
 
 async fn pull_all(folder: &SegmentFolder, range: TimeRange) -> (Vec<StreamInfo>, Vec<AccessUnit>) {
@@ -199,7 +171,8 @@ async fn main() {
     if let Some(secs) = rtsp_secs {
         let dir = tempfile::tempdir().expect("temp dir");
         eprintln!("making a {secs} s 720p clip at 8 Mbit/s …");
-        let (mut peer, port) = start_onvif_peer(dir.path(), secs);
+        let peer = start_onvif_peer(dir.path(), secs);
+        let port = peer.port;
         let start: Timestamp = "1900-01-01T00:00:00Z".parse().expect("time");
         let end = start + jiff::SignedDuration::from_secs(i64::from(secs));
         let url = format!("rtsp://127.0.0.1:{port}/h264");
@@ -223,8 +196,7 @@ async fn main() {
             })
         })
         .await;
-        let _ = peer.kill();
-        let _ = peer.wait();
+        drop(peer);
     }
     let root = args
         .first()
