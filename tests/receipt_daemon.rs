@@ -115,10 +115,46 @@ fn receipt_delivery_and_purge_through_the_daemon() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(pdftotext(&en).contains("Video evidence delivery receipt"));
 
-    // The hand-over, with the scan of the signed receipt.
+    // The hand-over, with the scan of the signed receipt: not before the case is approved,
+    // the requester's authority checked (AUTH-5) and the export countersigned (STEP-5).
     let scan = d.dir.path().join("recu-signe.pdf");
     std::fs::write(&scan, b"%PDF-1.4 scan of the signed receipt").unwrap();
     let at = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second()).unwrap();
+    let deliver = |person: &str| {
+        d.case(
+            person,
+            &[
+                "delivered",
+                &case,
+                "--signed-receipt",
+                scan.to_str().unwrap(),
+                "--at",
+                &at.to_string(),
+            ],
+        )
+    };
+    let refused = |person: &str, needle: &str| {
+        let before = d.register_len();
+        let out = deliver(person);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert!(stderr(&out).contains(needle), "{}", stderr(&out));
+        assert_eq!(d.register_len(), before);
+    };
+    refused("olivia", "is not authorized");
+    d.case_json("arthur", &["approve", &case]);
+    refused("olivia", "requester's authority is not verified");
+    d.case_json(
+        "paul",
+        &["verify-requester", &case, "--how", "carte OPJ n° 1234"],
+    );
+    refused("olivia", "not countersigned");
+    // olivia opened and exported: she cannot countersign, even holding the authorizer role.
+    let out = d.case("olivia", &["countersign", &case]);
+    assert!(stderr(&out).contains("cannot countersign"), "{}", stderr(&out));
+    let v = d.case_json("arthur", &["countersign", &case]);
+    assert_eq!(v["case"]["exports"][0]["countersigned_by"], "arthur", "{v}");
+    // An authorizer without the operator role does not record the hand-over.
+    refused("arthur", "operator role");
     let v = d.case_json(
         "olivia",
         &[
@@ -150,6 +186,16 @@ fn receipt_delivery_and_purge_through_the_daemon() {
     assert_eq!(delivered[0].payload["export_id"], "EXP-T-1");
     assert_eq!(delivered[0].payload["at"], at.to_string());
     assert_eq!(delivered[0].actor, "olivia");
+    let completed = reg
+        .entries(Some(&case))
+        .unwrap()
+        .into_iter()
+        .find(|e| e.kind == EntryKind::ExportCompleted)
+        .unwrap();
+    assert_eq!(
+        delivered[0].payload["export_completed"],
+        hex::encode(completed.hash)
+    );
     // A hand-over in the future is refused.
     let out = d.case(
         "olivia",

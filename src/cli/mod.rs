@@ -14,6 +14,7 @@ pub mod case_export;
 pub mod client;
 pub mod connect;
 pub mod demo;
+pub mod known_sites;
 pub mod media;
 pub mod serve;
 pub mod show;

@@ -254,7 +254,8 @@ impl Site {
                 let signature = signer.sign(&public_key, &namespace, &statement).unwrap();
                 au.call(
                     "case-approve",
-                    json!({ "case": case, "signature": signature }),
+                    json!({ "case": case, "signature": signature,
+                            "statement": String::from_utf8(statement).unwrap() }),
                 )
                 .unwrap();
             }
