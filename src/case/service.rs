@@ -64,41 +64,77 @@ pub struct Cases {
     cases: RwLock<BTreeMap<String, Case>>,
     people: Mutex<Option<Vec<PersonRecord>>>,
     write: Mutex<()>,
+    /// Sequence number of the last register entry folded into `cases`.
+    folded: Mutex<u64>,
+}
+
+/// Every case (and the people list in force) folded from `entries`, in order.
+fn fold(
+    entries: Vec<crate::register::Entry>,
+) -> (BTreeMap<String, Case>, Option<Vec<PersonRecord>>) {
+    let mut cases = BTreeMap::new();
+    let mut people = None;
+    for entry in entries {
+        match (entry.kind, &entry.case_id) {
+            (EntryKind::PeopleChanged, _) => {
+                people = entry
+                    .payload
+                    .get("people")
+                    .and_then(|p| serde_json::from_value(p.clone()).ok());
+            }
+            (EntryKind::CaseOpened, _) => {
+                if let Some(c) = Case::from_opened(&entry) {
+                    cases.insert(c.id.clone(), c);
+                }
+            }
+            (_, Some(id)) => {
+                if let Some(c) = cases.get_mut(id) {
+                    c.apply(&entry);
+                }
+            }
+            _ => {}
+        }
+    }
+    (cases, people)
 }
 
 impl Cases {
     /// Folds every case out of the register.
     pub fn load(register: Arc<Register>, state_dir: &Path) -> Result<Cases, CaseError> {
-        let mut cases = BTreeMap::new();
-        let mut people = None;
-        for entry in register.entries(None)? {
-            match (entry.kind, &entry.case_id) {
-                (EntryKind::PeopleChanged, _) => {
-                    people = entry
-                        .payload
-                        .get("people")
-                        .and_then(|p| serde_json::from_value(p.clone()).ok());
-                }
-                (EntryKind::CaseOpened, _) => {
-                    if let Some(c) = Case::from_opened(&entry) {
-                        cases.insert(c.id.clone(), c);
-                    }
-                }
-                (_, Some(id)) => {
-                    if let Some(c) = cases.get_mut(id) {
-                        c.apply(&entry);
-                    }
-                }
-                _ => {}
-            }
-        }
+        let head = register.head()?.seq;
+        let (cases, people) = fold(register.entries(None)?);
         Ok(Cases {
             register,
             documents: DocumentStore::new(state_dir),
             cases: RwLock::new(cases),
             people: Mutex::new(people),
             write: Mutex::new(()),
+            folded: Mutex::new(head),
         })
+    }
+
+    /// Folds again when the register moved on without this service (the export pipeline,
+    /// the purge and the media inventory append their own entries), so checks see every
+    /// export, countersignature and hand-over.
+    fn catch_up(&self) {
+        let head = match self.register.head() {
+            Ok(h) => h.seq,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the register head");
+                return;
+            }
+        };
+        let mut folded = lock(&self.folded);
+        if *folded == head {
+            return;
+        }
+        match self.register.entries(None) {
+            Ok(entries) => {
+                *write(&self.cases) = fold(entries).0;
+                *folded = head;
+            }
+            Err(e) => tracing::error!(error = %e, "cannot read the register"),
+        }
     }
 
     /// Records the people list if it differs from the one in force (AUTH-4: every change of
@@ -142,10 +178,12 @@ impl Cases {
 
     /// Every case, oldest first.
     pub fn list(&self) -> Vec<Case> {
+        self.catch_up();
         read(&self.cases).values().cloned().collect()
     }
 
     pub fn get(&self, id: &str) -> Result<Case, CaseError> {
+        self.catch_up();
         read(&self.cases)
             .get(id)
             .cloned()
@@ -485,6 +523,12 @@ impl Cases {
     }
 
     fn apply(&self, id: &str, entry: &crate::register::Entry) -> Result<Case, CaseError> {
+        {
+            let mut folded = lock(&self.folded);
+            if entry.seq == *folded + 1 {
+                *folded = entry.seq;
+            }
+        }
         let mut cases = write(&self.cases);
         let case = cases
             .get_mut(id)
