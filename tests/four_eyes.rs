@@ -473,3 +473,55 @@ fn a_relay_cannot_get_the_authorizers_cli_to_sign_what_was_not_asked() {
         );
     }
 }
+
+#[test]
+fn reading_needs_a_role_and_a_changed_site_key_is_refused() {
+    // nina is listed (on the tests' Unix account) but holds no role.
+    let l = laptop();
+    let d = Daemon::start_with(&format!(
+        "[[person]]\nid = \"nina\"\nname = \"Nina\"\nunix_account = \"{}\"\n\
+         roles = []\npublic_key = \"{}\"\n",
+        daemon_support::account(),
+        l.public
+    ));
+    let nina = |command: &str, args: &[&str]| {
+        Command::new(BIN)
+            .arg(command)
+            .arg("--socket")
+            .arg(&d.socket)
+            .args(["--as", "nina", "-i"])
+            .arg(&l.key)
+            .env("SCELLE_KNOWN_SITES", d.dir.path().join("known_sites"))
+            .env_remove("SSH_AUTH_SOCK")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    for (command, args) in [
+        ("case", &["list"][..]),
+        ("camera", &["list"][..]),
+        ("purge", &["list"][..]),
+        ("media", &["list"][..]),
+    ] {
+        let out = nina(command, args);
+        assert!(!out.status.success(), "{command} {args:?} allowed");
+        assert!(
+            stderr(&out).contains("reading is for operator or authorizer or auditor"),
+            "{command}: {}",
+            stderr(&out)
+        );
+    }
+
+    // arthur's known_sites names another key for this socket: refused before anything.
+    let pins = d.dir.path().join("known_sites");
+    let text = std::fs::read_to_string(&pins).unwrap();
+    assert!(text.contains(&d.socket.display().to_string()), "{text}");
+    std::fs::write(
+        &pins,
+        format!("SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA {}\n", d.socket.display()),
+    )
+    .unwrap();
+    let out = d.case("arthur", &["list"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("HAS CHANGED"), "{}", stderr(&out));
+}
