@@ -88,9 +88,7 @@ fn closing_a_case_before_the_operator_signs_abandons_the_verified_export() {
     let case = open_case(&d, &["cam1"], true);
     let drive = tempfile::tempdir().unwrap();
 
-    let mut c = Client::connect(&d.socket)
-        .unwrap()
-        .with_known_sites(None);
+    let mut c = Client::connect(&d.socket).unwrap().with_known_sites(None);
     c.identify(Some("olivia"), &Signer::KeyFile(d.key("olivia")))
         .unwrap();
     let reply = c
@@ -122,7 +120,10 @@ fn closing_a_case_before_the_operator_signs_abandons_the_verified_export() {
         .sign(&public_key, &namespace, &statement)
         .unwrap();
     let e = c
-        .call("case-export", json!({ "case": case, "signature": signature }))
+        .call(
+            "case-export",
+            json!({ "case": case, "signature": signature }),
+        )
         .unwrap_err()
         .to_string();
     assert!(e.contains("is closed"), "{e}");
@@ -130,7 +131,10 @@ fn closing_a_case_before_the_operator_signs_abandons_the_verified_export() {
     let left = files_under(drive.path());
     assert!(left.is_empty(), "{left:?}");
     let reason = failed_reason(&d);
-    assert!(reason.contains("closed") && reason.contains("no password"), "{reason}");
+    assert!(
+        reason.contains("closed") && reason.contains("no password"),
+        "{reason}"
+    );
     // The register still verifies.
     let o = Command::new(BIN)
         .args(["register", "verify", "--db"])

@@ -165,7 +165,10 @@ fn an_emergency_is_approved_before_export_flagged_and_regularized() {
     let out = d.case("paul", &["export", &id]);
     assert!(stderr(&out).contains("may be exported"), "{}", stderr(&out));
     let list = d.case_json("olivia", &["list"]);
-    assert_eq!(list["cases"][0]["overdue"], true, "still no written request");
+    assert_eq!(
+        list["cases"][0]["overdue"], true,
+        "still no written request"
+    );
 
     // Regularization: authorization + written request.
     let request = d.dir.path().join("mail.eml");

@@ -138,7 +138,10 @@ fn remote_approval_with_ssh_keygen_and_a_key_the_site_never_sees() {
     let out = d.case("paul", &["approve", &a, "--print-statement"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.starts_with("scelle approval v1\nsite: SHA256:"), "{text}");
+    assert!(
+        text.starts_with("scelle approval v1\nsite: SHA256:"),
+        "{text}"
+    );
     assert!(text.contains(&format!("\ncase: {a}\n")), "{text}");
     let opened = Register::open_read_only(&d.register_path())
         .unwrap()
@@ -268,7 +271,11 @@ fn remote_approval_with_ssh_keygen_and_a_key_the_site_never_sees() {
         &["approve", &a, "--signature", sig.to_str().unwrap()],
         "already authorized",
     );
-    assert!(kinds(&d, &b).iter().all(|k| *k != EntryKind::CaseAuthorized));
+    assert!(
+        kinds(&d, &b)
+            .iter()
+            .all(|k| *k != EntryKind::CaseAuthorized)
+    );
 }
 
 fn serve_once(config: &Path) -> (bool, String) {
@@ -303,7 +310,9 @@ fn the_same_key_twice_or_a_reserved_id_is_refused_at_start_and_reload() {
         .unwrap()
         + 1;
     assert!(
-        err.contains(&format!("dup.toml:{line}:14: person `paul-bis` has the same public key as `paul`")),
+        err.contains(&format!(
+            "dup.toml:{line}:14: person `paul-bis` has the same public key as `paul`"
+        )),
         "{err}"
     );
 
@@ -320,7 +329,11 @@ fn the_same_key_twice_or_a_reserved_id_is_refused_at_start_and_reload() {
     std::fs::write(&d.config, &twin).unwrap();
     let t = std::time::Instant::now();
     while !d.log_text().contains("same public key") {
-        assert!(t.elapsed().as_secs() < 15, "reload not refused:\n{}", d.log_text());
+        assert!(
+            t.elapsed().as_secs() < 15,
+            "reload not refused:\n{}",
+            d.log_text()
+        );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     assert_eq!(d.register_len(), before, "the refused list was recorded");
@@ -339,7 +352,11 @@ fn an_empty_people_list_with_cases_open_is_refused() {
     std::fs::write(&d.config, &empty).unwrap();
     let t = std::time::Instant::now();
     while !d.log_text().contains("people list is empty") {
-        assert!(t.elapsed().as_secs() < 15, "reload not refused:\n{}", d.log_text());
+        assert!(
+            t.elapsed().as_secs() < 15,
+            "reload not refused:\n{}",
+            d.log_text()
+        );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     assert_eq!(d.register_len(), before);
@@ -444,7 +461,9 @@ fn a_relay_cannot_get_the_authorizers_cli_to_sign_what_was_not_asked() {
     // The relay answers `hello` with an approval statement dressed as a challenge.
     let at = d.dir.path().join("relay3.sock");
     let fake = UnixListener::bind(&at).unwrap();
-    let statement = d.case("paul", &["approve", &theirs, "--print-statement"]).stdout;
+    let statement = d
+        .case("paul", &["approve", &theirs, "--print-statement"])
+        .stdout;
     let liar = std::thread::spawn(move || {
         use base64::Engine;
         let (conn, _) = fake.accept().unwrap();
@@ -518,7 +537,10 @@ fn reading_needs_a_role_and_a_changed_site_key_is_refused() {
     assert!(text.contains(&d.socket.display().to_string()), "{text}");
     std::fs::write(
         &pins,
-        format!("SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA {}\n", d.socket.display()),
+        format!(
+            "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA {}\n",
+            d.socket.display()
+        ),
     )
     .unwrap();
     let out = d.case("arthur", &["list"]);

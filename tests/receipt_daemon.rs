@@ -150,7 +150,11 @@ fn receipt_delivery_and_purge_through_the_daemon() {
     refused("olivia", "not countersigned");
     // olivia opened and exported: she cannot countersign, even holding the authorizer role.
     let out = d.case("olivia", &["countersign", &case]);
-    assert!(stderr(&out).contains("cannot countersign"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot countersign"),
+        "{}",
+        stderr(&out)
+    );
     let v = d.case_json("arthur", &["countersign", &case]);
     assert_eq!(v["case"]["exports"][0]["countersigned_by"], "arthur", "{v}");
     // An authorizer without the operator role does not record the hand-over.

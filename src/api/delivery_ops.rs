@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 
 use super::blocking_ops::{args, gate};
 use super::protocol::{DocumentArg, ErrorCode, Reply};
-use crate::case::service::Upload;
 use crate::case::policy;
+use crate::case::service::Upload;
 use crate::config::Person;
 use crate::daemon::state::State;
 use crate::purge::{self, PurgeError, SystemClock};
@@ -166,20 +166,15 @@ fn delivered(state: &State, person: &Person, id: u64, a: Value) -> Result<Reply,
         name: a.signed_receipt.name,
         bytes,
     };
-    let case = delivery::record(
-        &state.cases,
-        person,
-        &a.case,
-        scan,
-        when,
-        Timestamp::now(),
-    )
-    .map_err(|e| match e {
-        DeliveryError::Refused(m) => Reply::error(id, ErrorCode::Refused, format!("refused: {m}")),
-        DeliveryError::Policy(r) => super::handlers::case_error_reply(id, r.into()),
-        DeliveryError::BadInput(m) => Reply::error(id, ErrorCode::BadArgs, m),
-        DeliveryError::Case(e) => super::handlers::case_error_reply(id, e),
-    })?;
+    let case = delivery::record(&state.cases, person, &a.case, scan, when, Timestamp::now())
+        .map_err(|e| match e {
+            DeliveryError::Refused(m) => {
+                Reply::error(id, ErrorCode::Refused, format!("refused: {m}"))
+            }
+            DeliveryError::Policy(r) => super::handlers::case_error_reply(id, r.into()),
+            DeliveryError::BadInput(m) => Reply::error(id, ErrorCode::BadArgs, m),
+            DeliveryError::Case(e) => super::handlers::case_error_reply(id, e),
+        })?;
     tracing::info!(target: crate::daemon::security::TARGET, event = "handed-over",
         person = %person.id, case = %case.id, "hand-over recorded");
     Ok(Reply::ok(id, json!({ "case": case })))

@@ -12,9 +12,9 @@ use tokio::sync::mpsc;
 
 use super::identify::{self, Caller};
 use super::protocol::{
-    ApproveArgs, AttachArgs, CaseArgs, CloseArgs, CountersignArgs, DocumentArg, Envelope, ErrorCode, ExportArgs,
-    HelloArgs, IDENTIFY_NAMESPACE, IdentifyArgs, OpenArgs, PROTOCOL_VERSION, ProbeArgs, Reply,
-    VerifyRequesterArgs,
+    ApproveArgs, AttachArgs, CaseArgs, CloseArgs, CountersignArgs, DocumentArg, Envelope,
+    ErrorCode, ExportArgs, HelloArgs, IDENTIFY_NAMESPACE, IdentifyArgs, OpenArgs, PROTOCOL_VERSION,
+    ProbeArgs, Reply, VerifyRequesterArgs,
 };
 use crate::case::service::Upload;
 use crate::case::statement::{APPROVE_NAMESPACE, COUNTERSIGN_NAMESPACE};

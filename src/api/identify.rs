@@ -152,7 +152,12 @@ mod tests {
             b"scelle identify v1\nsite: SHA256:x\nperson: a\nnonce: 12\n".to_vec(),
             format!("scelle identify v1\nperson: a\nnonce: {nonce}\n").into_bytes(),
         ] {
-            assert_eq!(parse_challenge(&bad), None, "{}", String::from_utf8_lossy(&bad));
+            assert_eq!(
+                parse_challenge(&bad),
+                None,
+                "{}",
+                String::from_utf8_lossy(&bad)
+            );
         }
     }
 }

@@ -210,10 +210,8 @@ impl Case {
                 self.requester_verified_by = Some(entry.actor.clone());
                 self.requester_verified_at = Some(entry.time);
             }
-            EntryKind::ExportStarted => {
-                if !self.export_operators.contains(&entry.actor) {
-                    self.export_operators.push(entry.actor.clone());
-                }
+            EntryKind::ExportStarted if !self.export_operators.contains(&entry.actor) => {
+                self.export_operators.push(entry.actor.clone());
             }
             EntryKind::ExportCompleted => {
                 let id = entry.payload["record"]["export_id"].as_str();

@@ -332,7 +332,8 @@ mod tests {
     use crate::case::model::{Opening, Range};
 
     fn person(id: &str, roles: &[Role]) -> Person {
-        let line = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIY8Dwujco01pajrgAbKnIIiFMQX/kgxtu94h5mFND66 t";
+        let line =
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIY8Dwujco01pajrgAbKnIIiFMQX/kgxtu94h5mFND66 t";
         Person {
             id: id.into(),
             name: id.into(),

@@ -14,9 +14,9 @@ use jiff::tz::TimeZone;
 use serde_json::json;
 
 use crate::api::identify::{SignatureError, verify_signature};
-use crate::export::ExportRecord;
 use crate::api::protocol::OpenArgs;
 use crate::config::Person;
+use crate::export::ExportRecord;
 use crate::register::{EntryKind, NewEntry, PersonRecord, Register, RegisterError, SITE_PERSON};
 
 use super::documents::DocumentStore;
@@ -402,7 +402,10 @@ impl Cases {
             })
             .ok_or_else(|| CaseError::NotFound(format!("{id}: export {}", fact.export_id)))?;
         serde_json::from_value(entry.payload["record"].clone()).map_err(|e| {
-            CaseError::BadInput(format!("export {} record does not parse: {e}", fact.export_id))
+            CaseError::BadInput(format!(
+                "export {} record does not parse: {e}",
+                fact.export_id
+            ))
         })
     }
 

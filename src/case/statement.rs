@@ -269,6 +269,9 @@ mod tests {
     fn expiry_is_bounded() {
         let now: Timestamp = "2026-11-20T09:00:00Z".parse().unwrap();
         assert_eq!(expiry(now, None).to_string(), "2026-11-23T09:00:00Z");
-        assert_eq!(expiry(now, Some(100_000)).to_string(), "2026-12-20T09:00:00Z");
+        assert_eq!(
+            expiry(now, Some(100_000)).to_string(),
+            "2026-12-20T09:00:00Z"
+        );
     }
 }

@@ -336,18 +336,24 @@ fn statement_step(
     }
     let answer_args = args.clone();
     client
-        .signed_call(op, args, expect, &mut |_, _| {}, &mut |message, signature| {
-            let mut a = answer_args.clone();
-            if let Value::Object(m) = &mut a {
-                m.remove("valid_hours");
-                m.insert(
-                    "statement".into(),
-                    Value::String(String::from_utf8_lossy(message).into_owned()),
-                );
-                m.insert("signature".into(), Value::String(signature));
-            }
-            (op.to_owned(), a)
-        })
+        .signed_call(
+            op,
+            args,
+            expect,
+            &mut |_, _| {},
+            &mut |message, signature| {
+                let mut a = answer_args.clone();
+                if let Value::Object(m) = &mut a {
+                    m.remove("valid_hours");
+                    m.insert(
+                        "statement".into(),
+                        Value::String(String::from_utf8_lossy(message).into_owned()),
+                    );
+                    m.insert("signature".into(), Value::String(signature));
+                }
+                (op.to_owned(), a)
+            },
+        )
         .map(Some)
 }
 

@@ -176,6 +176,10 @@ impl Expect<'_> {
     }
 }
 
+/// Builds the answer to a signed challenge from the signed message and the signature: the
+/// operation and its arguments.
+pub type Answer<'a> = dyn FnMut(&[u8], String) -> (String, Value) + 'a;
+
 /// A connection to the daemon.
 pub struct Client {
     reader: BufReader<UnixStream>,
@@ -249,7 +253,7 @@ impl Client {
         args: Value,
         expect: Expect<'_>,
         progress: &mut dyn FnMut(&str, Option<&Value>),
-        answer: &mut dyn FnMut(&[u8], String) -> (String, Value),
+        answer: &mut Answer<'_>,
     ) -> Result<Value, ClientError> {
         let (person, public_key, namespace, message) =
             match self.request_with_data(op, args, progress)? {
@@ -318,7 +322,9 @@ impl Client {
         std::io::stdin().read_line(&mut answer)?;
         match answer.trim().to_lowercase().as_str() {
             "y" | "yes" | "o" | "oui" => Ok(()),
-            _ => Err(ClientError::Refused("not confirmed: nothing was signed".into())),
+            _ => Err(ClientError::Refused(
+                "not confirmed: nothing was signed".into(),
+            )),
         }
     }
 

@@ -35,8 +35,13 @@ pub fn pinned(file: &Path, socket: &Path) -> Option<String> {
 /// Checks `fingerprint` against the pin of `socket`, pinning it on first use. `Err` says
 /// why the connection must not be trusted, and what to do.
 pub fn check(file: &Path, socket: &Path, fingerprint: &str) -> Result<(), String> {
-    if fingerprint.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("the daemon names a malformed site key `{fingerprint}`"));
+    if fingerprint
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(format!(
+            "the daemon names a malformed site key `{fingerprint}`"
+        ));
     }
     match pinned(file, socket) {
         Some(p) if p == fingerprint => Ok(()),
@@ -91,6 +96,9 @@ mod tests {
         let e = check(&file, sock, "SHA256:bbb").unwrap_err();
         assert!(e.contains("HAS CHANGED") && e.contains("SHA256:aaa"), "{e}");
         // Another socket is another site.
-        assert_eq!(check(&file, Path::new("/tmp/other.sock"), "SHA256:bbb"), Ok(()));
+        assert_eq!(
+            check(&file, Path::new("/tmp/other.sock"), "SHA256:bbb"),
+            Ok(())
+        );
     }
 }

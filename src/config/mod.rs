@@ -323,7 +323,8 @@ mod tests {
 
     #[test]
     fn the_people_list_is_checked_with_positions() {
-        const OTHER: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIY8Dwujco01pajrgAbKnIIiFMQX/kgxtu94h5mFND66 b";
+        const OTHER: &str =
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIY8Dwujco01pajrgAbKnIIiFMQX/kgxtu94h5mFND66 b";
         let person = |id: &str, key: &str| {
             format!(
                 "[[person]]\nid = \"{id}\"\nname = \"B\"\nunix_account = \"b\"\n\
@@ -335,7 +336,11 @@ mod tests {
         let text = format!("{}{}", base(""), person("bob", &other_comment));
         let e = Config::parse(Path::new("x.toml"), &text).unwrap_err();
         assert!(e.to_string().contains("x.toml:16:14:"), "{e}");
-        assert!(e.to_string().contains("same public key as `alice` (line 10)"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("same public key as `alice` (line 10)"),
+            "{e}"
+        );
         // Reserved ids.
         for id in ["scelle", "Scelle", "root", "-"] {
             let text = format!("{}{}", base(""), person(id, OTHER));
@@ -345,10 +350,20 @@ mod tests {
         // An id twice.
         let text = format!("{}{}", base(""), person("alice", OTHER));
         let e = Config::parse(Path::new("x.toml"), &text).unwrap_err();
-        assert!(e.to_string().contains("x.toml:12:6: person `alice` is listed twice"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("x.toml:12:6: person `alice` is listed twice"),
+            "{e}"
+        );
         // Two keys: fine.
         let text = format!("{}{}", base(""), person("bob", OTHER));
-        assert_eq!(Config::parse(Path::new("x.toml"), &text).unwrap().people.len(), 2);
+        assert_eq!(
+            Config::parse(Path::new("x.toml"), &text)
+                .unwrap()
+                .people
+                .len(),
+            2
+        );
     }
 
     #[test]

@@ -8,9 +8,9 @@
 use jiff::Timestamp;
 use serde_json::json;
 
+use crate::case::policy::{self, Refusal};
 use crate::case::service::Upload;
 use crate::case::{Case, CaseError, Cases};
-use crate::case::policy::{self, Refusal};
 use crate::config::Person;
 use crate::register::{EntryKind, NewEntry};
 
