@@ -155,8 +155,47 @@ fn receipt_delivery_and_purge_through_the_daemon() {
         "{}",
         stderr(&out)
     );
-    let v = d.case_json("arthur", &["countersign", &case]);
+    // arthur countersigns from elsewhere: the statement lists what was extracted; he signs it
+    // with `ssh-keygen -Y sign -n scelle-countersign`; olivia submits it.
+    let out = d.case("olivia", &["countersign", &case, "--print-statement"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for want in [
+        "scelle countersignature v1\n".to_owned(),
+        format!("case: {case}\n"),
+        "export: EXP-T-1\n".to_owned(),
+        format!(
+            "file: entree_20261120T090000Z_20261120T093000Z.mp4.scelle sha256:{} bytes:4242\n",
+            "c0".repeat(32)
+        ),
+        "pulled: entree 2026-11-20T09:00:00Z/2026-11-20T09:30:00Z\n".to_owned(),
+    ] {
+        assert!(text.contains(&want), "missing {want:?} in:\n{text}");
+    }
+    let stmt = d.dir.path().join("countersign.txt");
+    std::fs::write(&stmt, &text).unwrap();
+    let st = Command::new("ssh-keygen")
+        .args(["-q", "-Y", "sign", "-n", "scelle-countersign", "-f"])
+        .arg(d.key("arthur"))
+        .arg(&stmt)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let sig = d.dir.path().join("countersign.txt.sig");
+    let v = d.case_json(
+        "olivia",
+        &["countersign", &case, "--signature", sig.to_str().unwrap()],
+    );
     assert_eq!(v["case"]["exports"][0]["countersigned_by"], "arthur", "{v}");
+    let reg = Register::open_read_only(&d.register_path()).unwrap();
+    let cs = reg
+        .entries(Some(&case))
+        .unwrap()
+        .into_iter()
+        .find(|e| e.kind == EntryKind::ExportCountersigned)
+        .unwrap();
+    assert_eq!(cs.payload["signed_statement"]["namespace"], "scelle-countersign");
+    assert_eq!(cs.payload["signed_statement"]["text"], text.as_str());
     // An authorizer without the operator role does not record the hand-over.
     refused("arthur", "operator role");
     let v = d.case_json(

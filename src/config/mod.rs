@@ -134,8 +134,8 @@ impl<'de> Deserialize<'de> for SocketMode {
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Cases {
-    /// Hours an emergency case may stay without authorization and written request (AUTH-3)
-    /// before it is flagged as overdue.
+    /// Hours an emergency case may stay without its written request (AUTH-3) before it is
+    /// flagged as overdue (its approval is needed before any export, emergency or not).
     #[serde(default = "default_regularize_hours")]
     pub emergency_regularize_hours: u32,
 }
