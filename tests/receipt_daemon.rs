@@ -194,7 +194,10 @@ fn receipt_delivery_and_purge_through_the_daemon() {
         .into_iter()
         .find(|e| e.kind == EntryKind::ExportCountersigned)
         .unwrap();
-    assert_eq!(cs.payload["signed_statement"]["namespace"], "scelle-countersign");
+    assert_eq!(
+        cs.payload["signed_statement"]["namespace"],
+        "scelle-countersign"
+    );
     assert_eq!(cs.payload["signed_statement"]["text"], text.as_str());
     // An authorizer without the operator role does not record the hand-over.
     refused("arthur", "operator role");

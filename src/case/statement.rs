@@ -114,10 +114,12 @@ pub fn countersignature(
         }
         for g in &f.gaps {
             let v = serde_json::to_value(g).unwrap_or_default();
-            let reason = v
-                .get("reason")
-                .map(|r| r.as_str().map_or_else(|| r.to_string(), str::to_owned))
-                .unwrap_or_default();
+            // The kind of gap (`not-recorded`, `segment-missing`…), not its details.
+            let reason = match v.get("reason") {
+                Some(serde_json::Value::String(r)) => r.clone(),
+                Some(serde_json::Value::Object(m)) => m.keys().next().cloned().unwrap_or_default(),
+                _ => String::new(),
+            };
             t += &format!(
                 "gap: {} {}/{} {}\n",
                 line(&f.camera),
@@ -263,6 +265,49 @@ mod tests {
         assert_eq!(expires(&t), Some(exp));
         assert!(plain_words(&t, true).contains("Vous AUTORISEZ"));
         assert!(plain_words(&t, false).contains("Camera"));
+    }
+
+    #[test]
+    fn a_countersignature_lists_files_pulled_spans_and_gaps() {
+        let record: ExportRecord = serde_json::from_value(serde_json::json!({
+            "format": 1, "export_id": "EXP-1", "case_id": "2026-0001", "case_reference": "PV 1",
+            "operator": "paul", "site_name": "S", "time_zone": "Europe/Paris",
+            "started_at": "2026-11-23T10:00:00Z", "finished_at": "2026-11-23T10:01:00Z",
+            "register_head": {"seq": 3, "hash": "00".repeat(32)},
+            "destination": {"path": "/media/x/PV_1", "drive": {"device": "/dev/sdb1",
+                "mount_point": "/media/x", "fs_type": "exfat", "vendor": "V", "model": "M",
+                "serial": "S1"}, "approved": true, "accepted_by_operator": false},
+            "files": [{"file": {"name": "c.mp4.scelle", "size": 10, "sha256": "aa".repeat(32)},
+                "camera": "c", "camera_name": "C",
+                "requested": {"start": "2026-11-20T09:00:00Z", "end": "2026-11-20T09:00:40Z"},
+                "covered": [{"start": "2026-11-20T09:00:00Z", "end": "2026-11-20T09:00:20Z"}],
+                "gaps": [{"stream": null, "start": "2026-11-20T09:00:20Z",
+                          "end": "2026-11-20T09:00:40Z",
+                          "reason": {"segment-missing": {"path": "/srv/nvr/x.mp4"}}}],
+                "covered_seconds": 20.0, "frames": 500, "tracks": ["H.264"],
+                "start_from_device": true}],
+        }))
+        .unwrap();
+        let exp: Timestamp = "2026-11-24T09:00:00Z".parse().unwrap();
+        let t = countersignature("SHA256:abc", "S", &case(), &record, &"cd".repeat(32), exp);
+        assert!(t.starts_with("scelle countersignature v1\n"), "{t}");
+        assert_eq!(
+            field(&t, "export-completed"),
+            Some("cd".repeat(32).as_str())
+        );
+        assert!(t.contains(&format!(
+            "file: c.mp4.scelle sha256:{} bytes:10\n",
+            "aa".repeat(32)
+        )));
+        assert!(
+            t.contains("pulled: c 2026-11-20T09:00:00Z/2026-11-20T09:00:20Z\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains("gap: c 2026-11-20T09:00:20Z/2026-11-20T09:00:40Z segment-missing\n"),
+            "{t}"
+        );
+        assert!(plain_words(&t, true).contains("Lacune"));
     }
 
     #[test]
