@@ -167,6 +167,14 @@ fn remote_approval_with_ssh_keygen_and_a_key_the_site_never_sees() {
         &["approve", &a, "--signature", sig.to_str().unwrap()],
         "namespace",
     );
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert!(
+        d.log_text()
+            .lines()
+            .any(|l| l.contains("signature refused") && l.contains("person=\"paul\"")),
+        "{}",
+        d.log_text()
+    );
 
     // Past its expiry (the line rewritten, then signed by the real key): refused.
     let expired = work.join("expired.txt");

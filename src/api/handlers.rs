@@ -399,6 +399,8 @@ async fn case_op(
             "case-approve" => {
                 let a: ApproveArgs = args(id, env.args)?;
                 let now = jiff::Timestamp::now();
+                // Any listed person may ask for a statement or submit a signed one.
+                policy::may_read(&person).map_err(refused)?;
                 match (a.statement, a.signature) {
                     (Some(text), Some(sig)) => {
                         let (case, signer) = cases
@@ -417,7 +419,6 @@ async fn case_op(
                         Reply::ok(id, json!({ "case": view(&case) }))
                     }
                     (None, None) => {
-                        policy::may_read(&person).map_err(refused)?;
                         let text = cases
                             .approval_statement(&state2.site_id(), &a.case, a.valid_hours, now)
                             .map_err(|e| case_error_reply(id, e))?;
@@ -435,6 +436,8 @@ async fn case_op(
             "case-countersign" => {
                 let a: CountersignArgs = args(id, env.args)?;
                 let now = jiff::Timestamp::now();
+                // Any listed person may ask for a statement or submit a signed one.
+                policy::may_read(&person).map_err(refused)?;
                 match (a.statement, a.signature) {
                     (Some(text), Some(sig)) => {
                         let (case, signer) = cases
@@ -454,7 +457,6 @@ async fn case_op(
                         Reply::ok(id, json!({ "case": view(&case) }))
                     }
                     (None, None) => {
-                        policy::may_read(&person).map_err(refused)?;
                         let text = cases
                             .countersign_statement(
                                 &state2.site_id(),
