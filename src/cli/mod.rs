@@ -16,6 +16,7 @@ pub mod connect;
 pub mod demo;
 pub mod doctor;
 pub mod generate;
+pub mod known_sites;
 pub mod media;
 pub mod serve;
 pub mod show;

@@ -104,5 +104,6 @@ pub(super) async fn finish(
         record,
         verified_entry: appended.hash,
         password: ctx.password.clone(),
+        created: Vec::new(),
     })
 }
