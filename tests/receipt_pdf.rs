@@ -61,6 +61,7 @@ fn file(i: usize, camera: &str, name: &str) -> ExportedFile {
             offset_ms: 1250,
             uncertainty_ms: 20,
         }),
+        link: None,
     }
 }
 

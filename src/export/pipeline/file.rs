@@ -246,6 +246,7 @@ async fn one_file(
         start_from_device: mp4.start_from_device,
         device: job.device.clone(),
         clock_offset: job.clock,
+        link: Some(job.camera.link()),
     })
 }
 
