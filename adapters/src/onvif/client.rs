@@ -184,26 +184,30 @@ impl OnvifClient {
     fn transport_error(&self, url: &str, operation: &str, e: reqwest::Error) -> Error {
         let target = redact_url(url);
         // reqwest's own message is "error sending request"; a refused certificate is a
-        // rustls error further down the chain (inside an io::Error).
-        let mut tls = None;
+        // rustls error further down the chain (wrapped in io and connector errors).
+        let mut causes: Vec<String> = Vec::new();
+        let mut tls = false;
         let mut source = std::error::Error::source(&e);
         while let Some(cause) = source {
-            let rustls_error = cause.downcast_ref::<rustls::Error>().or_else(|| {
-                cause
+            tls |= cause.downcast_ref::<rustls::Error>().is_some()
+                || cause
                     .downcast_ref::<std::io::Error>()
                     .and_then(|io| io.get_ref())
-                    .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-            });
-            if let Some(r) = rustls_error {
-                tls = Some(r.to_string());
-                break;
+                    .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some());
+            let text = cause.to_string();
+            tls |= text.contains("certificate");
+            if !causes.iter().any(|c| c.contains(&text)) {
+                causes.push(text);
             }
             source = cause.source();
         }
-        if let Some(message) = tls {
+        if tls {
             return Error::Tls {
                 target,
-                message: format!("{operation}: {message}"),
+                message: format!(
+                    "{operation}: {}",
+                    causes.last().map(String::as_str).unwrap_or("handshake failed")
+                ),
             };
         }
         if e.is_timeout() {

@@ -156,8 +156,17 @@ async fn one_file(
             "camera `{camera}`: stopped before {name} was complete"
         )));
     }
-    let (mp4, seal, tracks) =
-        written.map_err(|e| ExportError::Interrupted(format!("writer task failed: {e}")))??;
+    let written =
+        written.map_err(|e| ExportError::Interrupted(format!("writer task failed: {e}")))?;
+    // A writer that got nothing because the pull failed (a refused certificate, refused
+    // credentials) reports the pull's error, which says why.
+    if let (Err(_), Ok(Err(e))) = (&written, &pulled) {
+        return Err(ExportError::Source {
+            camera,
+            message: format!("the pull failed: {e}"),
+        });
+    }
+    let (mp4, seal, tracks) = written?;
     match pulled {
         Ok(Ok(_)) => {}
         Ok(Err(e)) => {
