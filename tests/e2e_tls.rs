@@ -92,7 +92,11 @@ fn rtsps_pinned_and_ca_file_work_a_wrong_pin_is_refused_on_a_renforce_site() {
             front.port,
             &format!("tls = {{ ca_file = \"{}\" }}", certs.ca.display()),
         ),
-        playback("faux", front.port, &format!("tls = {{ pin = \"{wrong}\" }}")),
+        playback(
+            "faux",
+            front.port,
+            &format!("tls = {{ pin = \"{wrong}\" }}"),
+        ),
         playback(
             "clair",
             peer.port,
@@ -178,7 +182,11 @@ fn onvif_over_https_and_rtsps_with_a_pin_and_the_probe_shows_the_certificate() {
              source = {{ kind = \"onvif\", device_url = \"{https}\" }}\n\n"
         )
     };
-    let cameras = [onvif("hall", &certs.fingerprint), onvif("hall-faux", &wrong)].concat();
+    let cameras = [
+        onvif("hall", &certs.fingerprint),
+        onvif("hall-faux", &wrong),
+    ]
+    .concat();
     let mut site = Site::new(EXPORT, &cameras);
     set_level(&site, "premium");
     site.start();
@@ -204,7 +212,10 @@ fn onvif_over_https_and_rtsps_with_a_pin_and_the_probe_shows_the_certificate() {
     let cert = &good["certificate"]["ok"];
     assert_eq!(cert["fingerprint"], certs.fingerprint.as_str(), "{good}");
     assert_eq!(cert["status"], "matches", "{good}");
-    assert!(cert["subject"].as_str().unwrap().contains("recorder-hall"), "{good}");
+    assert!(
+        cert["subject"].as_str().unwrap().contains("recorder-hall"),
+        "{good}"
+    );
     assert!(cert["not_after"].is_string(), "{good}");
     assert!(good["device"]["ok"].is_object(), "{good}");
     let bad = probe("hall-faux");
@@ -379,7 +390,10 @@ fn basic_over_a_plain_link_is_refused_unless_excepted_with_a_reason() {
         .export(&case, &dest(&site, "refused"))
         .expect_err("Basic over a plain link must be refused")
         .to_string();
-    assert!(err.contains("Basic") && err.contains("allow_basic"), "{err}");
+    assert!(
+        err.contains("Basic") && err.contains("allow_basic"),
+        "{err}"
+    );
     assert!(!err.contains(SECRET), "{err}");
 
     let case = site.authorized_case("PV BASIC 2", &["basique-ok"], &[RANGE.to_owned()]);
@@ -393,5 +407,8 @@ fn basic_over_a_plain_link_is_refused_unless_excepted_with_a_reason() {
         "{link}"
     );
     site.terminate();
-    assert!(!site.log_text().contains(SECRET), "the password reached the log");
+    assert!(
+        !site.log_text().contains(SECRET),
+        "the password reached the log"
+    );
 }

@@ -164,9 +164,11 @@ pub fn best<'a>(values: impl IntoIterator<Item = &'a str>) -> Option<Challenge> 
 
 /// Whether any of the header values offers the `Basic` scheme.
 pub fn offers_basic<'a>(values: impl IntoIterator<Item = &'a str>) -> bool {
-    values
-        .into_iter()
-        .any(|v| challenges(v).iter().any(|(s, _)| s.eq_ignore_ascii_case("basic")))
+    values.into_iter().any(|v| {
+        challenges(v)
+            .iter()
+            .any(|(s, _)| s.eq_ignore_ascii_case("basic"))
+    })
 }
 
 impl Challenge {

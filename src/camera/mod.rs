@@ -93,8 +93,7 @@ pub fn source(camera: &Camera, site_zone: &str) -> Result<Arc<dyn Source>, Error
                 substream: *substream,
             };
             let vendor = format!("{vendor:?}").to_lowercase();
-            let mut source =
-                VendorSource::new(id, vendor, target, template, creds).with_tls(trust);
+            let mut source = VendorSource::new(id, vendor, target, template, creds).with_tls(trust);
             source.rtsp = rtsp_config(camera);
             Arc::new(source)
         }

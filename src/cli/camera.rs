@@ -252,7 +252,10 @@ fn print_probe(p: &Value, zone: &TimeZone) {
                              paste into the camera's [[camera]] entry:"
                         );
                         println!("      {}", text(&c["config_line"]));
-                        println!("    or run `scelle camera pin {} --fingerprint <what the device shows>`", text(&p["camera"]));
+                        println!(
+                            "    or run `scelle camera pin {} --fingerprint <what the device shows>`",
+                            text(&p["camera"])
+                        );
                     }
                 }
             }

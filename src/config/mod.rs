@@ -444,7 +444,10 @@ mod tests {
         ))
         .unwrap();
         let a = c.camera("a").unwrap().link();
-        assert!(a.encrypted && a.pin.as_deref() == Some(pin.as_str()), "{a:?}");
+        assert!(
+            a.encrypted && a.pin.as_deref() == Some(pin.as_str()),
+            "{a:?}"
+        );
         assert_eq!(c.camera("b").unwrap().link().transport, "tls");
         let cases = [
             ("tls = { pin = \"sha256:abc\" }", "64 hex digits"),

@@ -156,7 +156,10 @@ pub fn link(lang: Lang, l: Option<&crate::config::LinkSecurity>) -> String {
         _ => tr(lang, "liaison NON chiffrée", "UNENCRYPTED link").to_string(),
     };
     if let Some(r) = &l.unencrypted_reason {
-        s.push_str(&format!("{} {r}", tr(lang, " ; exception :", "; exception:")));
+        s.push_str(&format!(
+            "{} {r}",
+            tr(lang, " ; exception :", "; exception:")
+        ));
     }
     if let Some(r) = &l.basic_reason {
         s.push_str(&format!(

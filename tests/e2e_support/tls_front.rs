@@ -47,7 +47,14 @@ pub fn make_certs(dir: &Path, name: &str) -> Certs {
     let mut a = vec!["req", "-x509"];
     a.extend(ec);
     a.extend([
-        "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=test CA",
     ]);
     openssl(dir, &a);
     let subject = format!("/CN={name}");
@@ -63,13 +70,33 @@ pub fn make_certs(dir: &Path, name: &str) -> Certs {
     openssl(
         dir,
         &[
-            "x509", "-req", "-in", "cam.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-CAcreateserial", "-out", "cam.pem", "-days", "2", "-extfile", "ext.cnf",
+            "x509",
+            "-req",
+            "-in",
+            "cam.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "cam.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
         ],
     );
     let out = Command::new("openssl")
         .current_dir(dir)
-        .args(["x509", "-in", "cam.pem", "-noout", "-fingerprint", "-sha256"])
+        .args([
+            "x509",
+            "-in",
+            "cam.pem",
+            "-noout",
+            "-fingerprint",
+            "-sha256",
+        ])
         .output()
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
@@ -123,7 +150,10 @@ impl Stunnel {
             .expect("stunnel runs (apt-get install stunnel4)");
         let t = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(t.elapsed() < Duration::from_secs(10), "stunnel did not listen");
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "stunnel did not listen"
+            );
             std::thread::sleep(Duration::from_millis(30));
         }
         Stunnel { child, port }

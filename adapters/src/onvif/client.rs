@@ -141,12 +141,10 @@ impl OnvifClient {
             }
             _ => {}
         }
-        let http = builder
-            .build()
-            .map_err(|e| Error::Tls {
-                target: target.clone(),
-                message: e.to_string(),
-            })?;
+        let http = builder.build().map_err(|e| Error::Tls {
+            target: target.clone(),
+            message: e.to_string(),
+        })?;
         Ok(OnvifClient {
             http,
             device_url,
@@ -206,7 +204,10 @@ impl OnvifClient {
                 target,
                 message: format!(
                     "{operation}: {}",
-                    causes.last().map(String::as_str).unwrap_or("handshake failed")
+                    causes
+                        .last()
+                        .map(String::as_str)
+                        .unwrap_or("handshake failed")
                 ),
             };
         }

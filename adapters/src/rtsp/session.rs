@@ -172,7 +172,8 @@ impl Session {
                         method: name,
                     });
                 }
-                if challenge == Some(Challenge::Basic) && !self.conn.secure && !self.basic_in_clear {
+                if challenge == Some(Challenge::Basic) && !self.conn.secure && !self.basic_in_clear
+                {
                     return Err(Error::Insecure {
                         target: self.target.clone(),
                         message: format!(

@@ -15,7 +15,6 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use sha2::{Digest as _, Sha256};
 
-
 /// How the camera's certificate is trusted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TlsTrust {
@@ -211,7 +210,9 @@ impl ServerCertVerifier for Recorder {
         if let Ok(mut g) = self.seen.lock() {
             *g = Some(end_entity.as_ref().to_vec());
         }
-        Err(rustls::Error::General("certificate read for inspection only".into()))
+        Err(rustls::Error::General(
+            "certificate read for inspection only".into(),
+        ))
     }
 
     fn verify_tls12_signature(

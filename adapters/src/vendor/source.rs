@@ -88,9 +88,9 @@ impl VendorSource {
             })??;
         let received = self.clock.now();
         let date = answer.ok_or_else(|| Error::Unsupported {
-                what: format!("measuring the clock of {target}"),
-                why: "its RTSP answers carry no Date header".into(),
-            })?;
+            what: format!("measuring the clock of {target}"),
+            why: "its RTSP answers carry no Date header".into(),
+        })?;
         clock::from_date_header(&date, sent, received).ok_or_else(|| Error::Protocol {
             target,
             message: format!("RTSP Date header is not a date: {date:?}"),
@@ -104,8 +104,7 @@ impl VendorSource {
             message: format!("invalid URL: {e}"),
         })?;
         let mut conn =
-            Connection::connect(&url, self.tls.as_ref(), target, self.rtsp.request_timeout)
-                .await?;
+            Connection::connect(&url, self.tls.as_ref(), target, self.rtsp.request_timeout).await?;
         conn.send(
             format!("OPTIONS {target} RTSP/1.0\r\nCSeq: 1\r\nUser-Agent: scelle\r\n\r\n")
                 .as_bytes(),
