@@ -339,6 +339,29 @@ mod tests {
     }
 
     #[test]
+    fn odd_headers_neither_panic_nor_loop() {
+        for h in [
+            "",
+            "=",
+            ",",
+            "\"",
+            "é Digest",
+            "Digest é=\"x\", nonce=ñ",
+            ",,, Digest , =",
+            "Digest nonce=\"a\\\"b\", realm=",
+            "Basic",
+            "Digest nonce",
+            "Digest  nonce = \"x\"",
+            "\u{1F600}, Basic \u{1F600}",
+        ] {
+            let _ = best([h]);
+            let _ = offers_basic([h]);
+            let _ = challenges(h);
+        }
+        assert_eq!(best(["Digest nonce=\"a\\\"b\""]).unwrap().nonce, "a\"b");
+    }
+
+    #[test]
     fn refuses_unusable_challenges() {
         assert!(Challenge::parse("Basic realm=\"x\"").is_none());
         assert!(Challenge::parse("Digest realm=\"x\"").is_none());
