@@ -4,8 +4,9 @@
 //!
 //! - RTSPS with the pinned certificate and with a CA file work, and the export record says so
 //!   per camera; a wrong pin is refused with both fingerprints named;
-//! - ONVIF over HTTPS (and its replay over RTSPS) with a pin works; the probe shows the
-//!   certificate and the line to paste, and flags a pin that differs;
+//! - ONVIF over HTTPS (and its replay over RTSPS) with a pin or a CA file works; the probe shows
+//!   the certificate and the line to paste, and flags a pin that differs; a device that hands
+//!   out a plain `rtsp://` replay URI is refused;
 //! - `scelle camera pin` records a certificate only when the operator's fingerprint matches, and
 //!   refuses a changed certificate with both fingerprints;
 //! - a `renforce` site refuses a plain camera at load, with line and column, and accepts it
@@ -174,17 +175,31 @@ fn onvif_over_https_and_rtsps_with_a_pin_and_the_probe_shows_the_certificate() {
     );
     let device_port: u16 = url::Url::parse(&device.url).unwrap().port().unwrap();
     let soap_front = Stunnel::start(&certs, device_port);
-    let https = format!("https://127.0.0.1:{}/onvif/device_service", soap_front.port);
     let wrong = format!("sha256:{}", "cd".repeat(32));
-    let onvif = |id: &str, pin: &str| {
+    // A second device, also behind HTTPS, that hands out a plain rtsp:// replay URI.
+    let downgrading = onvif_device::OnvifDevice::start(&replay.url("h264"), 8);
+    let downgrading_port: u16 = url::Url::parse(&downgrading.url).unwrap().port().unwrap();
+    let downgrading_front = Stunnel::start(&certs, downgrading_port);
+    let onvif = |id: &str, tls: &str, port: u16| {
         format!(
-            "[[camera]]\nid = \"{id}\"\nname = \"Hall {id}\"\ntls = {{ pin = \"{pin}\" }}\n\
-             source = {{ kind = \"onvif\", device_url = \"{https}\" }}\n\n"
+            "[[camera]]\nid = \"{id}\"\nname = \"Hall {id}\"\ntls = {tls}\n\
+             source = {{ kind = \"onvif\", device_url = \"https://127.0.0.1:{port}/onvif/device_service\" }}\n\n"
         )
     };
+    let pin = |fp: &str| format!("{{ pin = \"{fp}\" }}");
     let cameras = [
-        onvif("hall", &certs.fingerprint),
-        onvif("hall-faux", &wrong),
+        onvif("hall", &pin(&certs.fingerprint), soap_front.port),
+        onvif("hall-faux", &pin(&wrong), soap_front.port),
+        onvif(
+            "hall-ca",
+            &format!("{{ ca_file = \"{}\" }}", certs.ca.display()),
+            soap_front.port,
+        ),
+        onvif(
+            "hall-clair",
+            &pin(&certs.fingerprint),
+            downgrading_front.port,
+        ),
     ]
     .concat();
     let mut site = Site::new(EXPORT, &cameras);
@@ -230,6 +245,9 @@ fn onvif_over_https_and_rtsps_with_a_pin_and_the_probe_shows_the_certificate() {
         refused.contains(&certs.fingerprint) && refused.contains(&wrong),
         "{bad}"
     );
+    let ca = probe("hall-ca");
+    assert!(ca["device"]["ok"].is_object(), "{ca}");
+    assert_eq!(ca["certificate"]["ok"]["status"], "ca-file", "{ca}");
 
     // Two seconds into the recording, three seconds long.
     let start = device.recording_start() + jiff::SignedDuration::from_secs(2);
@@ -244,6 +262,18 @@ fn onvif_over_https_and_rtsps_with_a_pin_and_the_probe_shows_the_certificate() {
     let link = link_of(&files, "hall");
     assert_eq!(link["encrypted"], true, "{link}");
     assert_eq!(link["pin"], certs.fingerprint.as_str(), "{link}");
+
+    // A device reached over HTTPS that hands out a plain rtsp:// replay URI: the footage would
+    // cross the network in clear, so the export is refused.
+    let start = downgrading.recording_start() + jiff::SignedDuration::from_secs(2);
+    let start = start.round(jiff::Unit::Second).unwrap();
+    let range = format!("{start}/{}", start + jiff::SignedDuration::from_secs(3));
+    let case = site.authorized_case("PV TLS DOWNGRADE", &["hall-clair"], &[range]);
+    let err = site
+        .export(&case, &dest(&site, "downgrade"))
+        .expect_err("a plain replay URI must be refused")
+        .to_string();
+    assert!(err.contains("unencrypted replay URI"), "{err}");
     site.terminate();
 }
 
