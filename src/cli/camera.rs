@@ -185,16 +185,17 @@ fn print_list(result: &Value) {
         return;
     }
     println!(
-        "{:<14} {:<26} {:<18} {:<34} CREDENTIALS",
-        "CAMERA", "NAME", "KIND", "ADDRESS"
+        "{:<14} {:<26} {:<18} {:<34} {:<8} CREDENTIALS",
+        "CAMERA", "NAME", "KIND", "ADDRESS", "LINK"
     );
     for c in &cameras {
         println!(
-            "{:<14} {:<26} {:<18} {:<34} {}",
+            "{:<14} {:<26} {:<18} {:<34} {:<8} {}",
             text(&c["id"]),
             text(&c["name"]),
             text(&c["kind"]),
             text(&c["address"]),
+            text(&c["link"]["transport"]),
             text(&c["credentials"])
         );
     }
