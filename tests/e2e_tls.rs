@@ -12,7 +12,7 @@
 //! - a `renforce` site refuses a plain camera at load, with line and column, and accepts it
 //!   excepted with a reason, which the record repeats;
 //! - Basic authentication over a plain link is refused, the password never leaving scelle, and
-//!   allowed only with a reason.
+//!   allowed only with a reason; over TLS it needs none.
 
 mod e2e_support;
 
@@ -400,8 +400,19 @@ fn basic_over_a_plain_link_is_refused_unless_excepted_with_a_reason() {
             creds.display()
         )
     };
+    let certs = make_certs(&media.path().join("tls"), "camera-basique");
+    let front = Stunnel::start(&certs, peer.port);
     let cameras = [
         playback("basique", peer.port, &creds_line("basique")),
+        playback(
+            "basique-tls",
+            front.port,
+            &format!(
+                "{}\ntls = {{ pin = \"{}\" }}",
+                creds_line("basique"),
+                certs.fingerprint
+            ),
+        ),
         playback(
             "basique-ok",
             peer.port,
@@ -436,6 +447,16 @@ fn basic_over_a_plain_link_is_refused_unless_excepted_with_a_reason() {
         link["basic_reason"], "enregistreur sur un câble direct",
         "{link}"
     );
+
+    // Over TLS, Basic needs no exception.
+    let case = site.authorized_case("PV BASIC 3", &["basique-tls"], &[RANGE.to_owned()]);
+    let result = site
+        .export(&case, &dest(&site, "tls"))
+        .unwrap_or_else(|e| panic!("export: {e}\n{}", site.log_text()));
+    let files = files_by_camera(&result);
+    let link = link_of(&files, "basique-tls");
+    assert_eq!(link["encrypted"], true, "{link}");
+    assert!(link.get("basic_reason").is_none(), "{link}");
     site.terminate();
     assert!(
         !site.log_text().contains(SECRET),
