@@ -19,6 +19,7 @@ macro_rules! bodies {
 }
 
 bodies!(
+    camera_certificate = "../fuzz/bodies/camera_certificate.rs",
     container_reader = "../fuzz/bodies/container_reader.rs",
     depacketize_h264 = "../fuzz/bodies/depacketize_h264.rs",
     depacketize_h265 = "../fuzz/bodies/depacketize_h265.rs",

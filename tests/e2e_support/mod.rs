@@ -6,7 +6,8 @@
 //!   process that tests can stop, SIGKILL and restart.
 //! - [`peers`]: GStreamer's RTSP server (`tests/peers/rtsp_peer.py`, plain or ONVIF replay) and
 //!   ffmpeg-made clips; [`onvif_device`]: the SOAP side of an ONVIF recorder;
-//!   [`scan`]: the plaintext scanner.
+//!   [`scan`]: the plaintext scanner; [`tls_front`]: openssl-made certificates and stunnel in
+//!   front of a peer (RTSPS, HTTPS).
 
 #![allow(dead_code)]
 
@@ -15,6 +16,7 @@ pub mod peers;
 
 pub mod onvif_device;
 pub mod scan;
+pub mod tls_front;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
