@@ -1,0 +1,219 @@
+//! Issue 16 in real browsers: an export made by the real daemon over the demo footage (H.264
+//! 320x180, one segment missing), its `OUVRIR.html` opened from `file://` in headless Chromium
+//! (Debian's `chromium`) and Firefox ESR (`firefox-esr`, WebDriver BiDi), driven by
+//! `page/test/browser.mjs` (puppeteer-core, installed by `npm ci` in `page/test`, as `.ci/run`
+//! does). Checked: the SHA-256 of every file shown as matching; the password typed; every chunk
+//! authenticated; the saved MP4 identical to `scelle open`'s output; the video playing past 2 s
+//! at the clip's width, then after a seek to the middle; a wrong password and a flipped byte
+//! each with their own message; not one request other than the page itself. Screenshots of
+//! every step: `target/page-browser/` (look at them after a change to the page).
+
+mod export_support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use export_support::*;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+const VIDEO: &str = "cam1_20260115T140000Z_20260115T140040Z.mp4.scelle";
+
+/// `target/page-browser/`, next to the test binary's `target/<profile>/deps`.
+fn screenshots() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let target = exe.ancestors().nth(3).unwrap().to_owned();
+    let dir = target.join("page-browser");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn driver() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("page/test");
+    assert!(
+        dir.join("node_modules/puppeteer-core").exists(),
+        "puppeteer-core is not installed: run `npm ci` in {} (.ci/run does)",
+        dir.display()
+    );
+    dir.join("browser.mjs")
+}
+
+/// Runs one scenario of the driver; its JSON result.
+fn drive(browser: &str, scenario: &str, folder: &Path, password: &str) -> Value {
+    let executable = match browser {
+        "firefox" => "/usr/bin/firefox-esr",
+        _ => "/usr/bin/chromium",
+    };
+    assert!(
+        Path::new(executable).exists(),
+        "{executable} missing: apt-get install chromium firefox-esr (.ci/run does)"
+    );
+    let o = Command::new("node")
+        .arg(driver())
+        .arg(scenario)
+        .args(["--browser", browser, "--executable", executable])
+        .arg("--folder")
+        .arg(folder)
+        .args(["--password", password])
+        .arg("--out")
+        .arg(screenshots())
+        .output()
+        .expect("node (Node.js) runs the browser driver");
+    let text = String::from_utf8_lossy(&o.stdout);
+    let v: Value = serde_json::from_str(text.lines().last().unwrap_or("")).unwrap_or_else(|e| {
+        panic!("driver output is not JSON ({e}):\n{text}\n{}", stderr(&o))
+    });
+    assert!(
+        o.status.success() && v.get("error").is_none(),
+        "{browser} {scenario}: {}\n{}",
+        v["error"].as_str().unwrap_or(""),
+        serde_json::to_string_pretty(&v).unwrap()
+    );
+    // No request but the page itself: no network, no neighbouring file.
+    assert_eq!(v["requests"], Value::Array(vec![]), "{browser} {scenario}");
+    v
+}
+
+/// An export of the demo footage through the daemon: the folder, its password and the SHA-256
+/// of the video as `scelle open` decrypts it.
+struct Made {
+    _drive: tempfile::TempDir,
+    folder: PathBuf,
+    password: String,
+    video_sha256: String,
+}
+
+fn export_demo() -> Made {
+    let extra = format!("{}{}", segment_camera("cam1"), EXPORT_SECTION);
+    let d = start(&extra);
+    let drive = tempfile::tempdir().unwrap();
+    let case = open_case(&d, &["cam1"], true);
+    let o = d.case(
+        "olivia",
+        &[
+            "--json",
+            "export",
+            &case,
+            "--to",
+            drive.path().to_str().unwrap(),
+            "--accept-drive",
+        ],
+    );
+    assert!(o.status.success(), "{}\n{}", stderr(&o), d.log_text());
+    let result: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let password = result["password"].as_str().unwrap().to_owned();
+    let folder = drive.path().join("PV_2026_1234");
+
+    // The page is in the folder, as built into the binary.
+    let page = std::fs::read_to_string(folder.join("OUVRIR.html")).unwrap();
+    assert_eq!(page, scelle::export::page::html());
+    let readme = std::fs::read_to_string(folder.join("LISEZMOI.txt")).unwrap();
+    assert!(readme.find("OUVRIR.html").unwrap() < readme.find("scelle open").unwrap());
+
+    let work = tempfile::tempdir().unwrap();
+    let pw = work.path().join("pw");
+    std::fs::write(&pw, format!("{password}\n")).unwrap();
+    let mp4 = work.path().join("video.mp4");
+    let o = Command::new(BIN)
+        .arg("open")
+        .arg(folder.join(VIDEO))
+        .arg("-o")
+        .arg(&mp4)
+        .arg("--password-file")
+        .arg(&pw)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "scelle open: {}", stderr(&o));
+    let video_sha256 = hex::encode(Sha256::digest(std::fs::read(&mp4).unwrap()));
+    Made {
+        _drive: drive,
+        folder,
+        password,
+        video_sha256,
+    }
+}
+
+fn check_opened(v: &Value, browser: &str, made: &Made) {
+    let hashes = &v["hashes"];
+    assert_eq!(hashes["kind"], "all-ok", "{browser}: {hashes}");
+    for name in [VIDEO, "manifest.json.scelle"] {
+        let row = hashes["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap_or_else(|| panic!("{name} not listed: {hashes}"));
+        assert_eq!(row["status"], "ok", "{browser}: {row}");
+    }
+    assert_eq!(v["password"]["kind"], "keys", "{browser}: {}", v["password"]);
+    let chunks = v["chunks"].as_array().unwrap();
+    assert_eq!(chunks.len(), 1);
+    assert_eq!(chunks[0]["kind"], "chunks-ok", "{browser}: {}", chunks[0]);
+    assert_eq!(v["english"], "Sealed evidence: verify, decrypt, play");
+
+    let play = &v["play"];
+    assert_eq!(play["status"], "playing", "{browser}: {play}");
+    assert!(play["currentTime"].as_f64().unwrap() > 2.0, "{play}");
+    assert_eq!(play["videoWidth"], 320, "{browser}: {play}");
+    assert_eq!(play["videoHeight"], 180, "{browser}: {play}");
+    let seek = &v["seek"];
+    let target = seek["target"].as_f64().unwrap();
+    assert!(target > 5.0, "{seek}");
+    assert!(seek["currentTime"].as_f64().unwrap() > target + 1.0, "{seek}");
+    assert_eq!(seek["paused"], false, "{seek}");
+    let _ = made;
+}
+
+#[test]
+fn chromium_verifies_decrypts_plays_and_tells_wrong_password_from_damage() {
+    let made = export_demo();
+
+    let v = drive("chromium", "open", &made.folder, &made.password);
+    check_opened(&v, "chromium", &made);
+    // The MP4 the page saved (File System Access path, chunk by chunk) is scelle open's.
+    assert_eq!(v["save"], "saved", "{v}");
+    assert_eq!(v["savedName"], VIDEO.trim_end_matches(".scelle"));
+    assert_eq!(v["savedSha256"], made.video_sha256.as_str());
+    // The policy forbids every request.
+    let csp = v["csp"].as_str().unwrap();
+    assert!(csp.starts_with("default-src 'none';") && csp.contains("connect-src 'none'"));
+
+    // A wrong password: told as such, nothing else.
+    let v = drive("chromium", "wrong-password", &made.folder, "not the password");
+    assert_eq!(v["hashes"]["kind"], "all-ok");
+    assert_eq!(v["password"]["kind"], "wrong-password", "{}", v["password"]);
+
+    // One flipped byte in chunk 1 of the video: its SHA-256 differs (no password needed), the
+    // password is still right, and chunk 1 is named as damaged.
+    let damaged = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(&made.folder).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), damaged.path().join(e.file_name())).unwrap();
+    }
+    let video = damaged.path().join(VIDEO);
+    let mut bytes = std::fs::read(&video).unwrap();
+    let metadata_len = u32::from_le_bytes(bytes[48..52].try_into().unwrap()) as usize;
+    let at = 100 + metadata_len + (65536 + 16) + 1000;
+    assert!(bytes.len() > at + 16, "the demo video has at least two chunks");
+    bytes[at] ^= 0x01;
+    std::fs::write(&video, bytes).unwrap();
+    let v = drive("chromium", "damaged", damaged.path(), &made.password);
+    assert_eq!(v["hashes"]["kind"], "mismatch", "{}", v["hashes"]);
+    assert_eq!(v["password"]["kind"], "keys", "{}", v["password"]);
+    let chunk = &v["chunks"][0];
+    assert_eq!(chunk["kind"], "chunk-damaged", "{chunk}");
+    assert_eq!(chunk["chunk"], "1", "{chunk}");
+    assert_ne!(
+        chunk["text"], v["password"]["text"],
+        "damage and a wrong password read differently"
+    );
+}
+
+#[test]
+fn firefox_esr_verifies_decrypts_and_plays() {
+    let made = export_demo();
+    let v = drive("firefox", "open", &made.folder, &made.password);
+    check_opened(&v, "firefox", &made);
+    let v = drive("firefox", "wrong-password", &made.folder, "not the password");
+    assert_eq!(v["password"]["kind"], "wrong-password", "{}", v["password"]);
+}
