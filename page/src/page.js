@@ -1464,7 +1464,14 @@ self.onmessage = async (e) => {
           const target = this.seekTo;
           this.seekTo = null;
           const i = await this.index.at(target);
-          if (i >= 0) this.next = i;
+          const fs = this.index.fragments;
+          if (i >= 0 && target >= fs[i].t1 - 0.05 && i + 1 < fs.length) {
+            // The target is in a hole of the recording: play on from the next fragment.
+            this.next = i + 1;
+            this.video.currentTime = fs[i + 1].t0 + 0.001;
+          } else if (i >= 0) {
+            this.next = i;
+          }
           continue;
         }
         const fs = this.index.fragments;
