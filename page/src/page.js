@@ -23,7 +23,7 @@
       'step1': '1. Choisir les fichiers de l\'export',
       'step1-help': 'Un navigateur ne peut pas lire seul le dossier où se trouve cette page : désignez le dossier de l\'export (ou ses fichiers, tous ensemble).',
       'pick-folder': 'Choisir le dossier',
-      'pick-files': 'ou choisir les fichiers',
+      'pick-files': 'Choisir les fichiers',
       'files-caption': 'Fichiers et empreintes SHA-256',
       'col-name': 'Fichier',
       'col-size': 'Taille',
@@ -107,6 +107,7 @@
       'gap-segment-missing': 'segment manquant',
       'bytes': 'octets',
       'mb': 'Mo',
+      'position': (when) => `Image affichée : ${when}, selon le manifeste.`,
       'player-loading': 'Préparation de la lecture…',
       'player-playing': (name) => `Lecture de ${name} (déchiffrée au fil de l'eau).`,
       'codec-unsupported': (codec) => `Ce navigateur ne sait pas lire cette vidéo (${codec}). Enregistrez le MP4 déchiffré et ouvrez-le avec VLC.`,
@@ -126,7 +127,7 @@
       'step1': '1. Choose the export\'s files',
       'step1-help': 'A browser cannot read the folder this page sits in by itself: choose the export folder (or all of its files at once).',
       'pick-folder': 'Choose the folder',
-      'pick-files': 'or choose the files',
+      'pick-files': 'Choose the files',
       'files-caption': 'Files and SHA-256 hashes',
       'col-name': 'File',
       'col-size': 'Size',
@@ -210,6 +211,7 @@
       'gap-segment-missing': 'segment missing',
       'bytes': 'bytes',
       'mb': 'MB',
+      'position': (when) => `Picture shown: ${when}, per the manifest.`,
       'player-loading': 'Preparing playback…',
       'player-playing': (name) => `Playing ${name} (decrypted as it plays).`,
       'codec-unsupported': (codec) => `This browser cannot play this video (${codec}). Save the decrypted MP4 and open it with VLC.`,
@@ -376,6 +378,12 @@
     return `${sign}${Math.floor(abs / 1000)}.${String(abs % 1000).padStart(3, '0')} s ` +
       `(± ${Math.floor(u / 1000)}.${String(u % 1000).padStart(3, '0')} s), ` +
       `${t('measured')} ${timeIn(c.measured_at, 'UTC')} UTC`;
+  }
+
+  function headText(h) {
+    if (!h) return '—';
+    if (typeof h === 'object' && 'seq' in h && 'hash' in h) return `n° ${h.seq} — ${h.hash}`;
+    return JSON.stringify(h);
   }
 
   function element(tag, attrs, ...children) {
@@ -1023,7 +1031,7 @@ self.onmessage = async (e) => {
       ['started', both(m.started_at)],
       ['finished', both(m.finished_at)],
       ['drive', drive ? [drive.vendor, drive.model, drive.serial].filter(Boolean).join(' ') || drive.device : ''],
-      ['register-head', m.register_head ? JSON.stringify(m.register_head) : '', 'hash'],
+      ['register-head', headText(m.register_head), 'hash'],
       ['manifest-sha', manifestEntry && manifestEntry.got ? manifestEntry.got : '', 'hash'],
     ])];
     for (const f of m.files || []) {
@@ -1353,7 +1361,7 @@ self.onmessage = async (e) => {
         }
         this.wake();
       };
-      this.onTime = () => this.wake();
+      this.onTime = () => { this.wake(); this.showPosition(); };
       this.video.addEventListener('seeking', this.onSeeking);
       this.video.addEventListener('timeupdate', this.onTime);
       this.video.addEventListener('waiting', this.onTime);
@@ -1365,6 +1373,20 @@ self.onmessage = async (e) => {
         }
       });
       this.indexAll();
+    }
+
+    // The site time of the picture shown: media time 0 is the start of the first period the
+    // manifest says is present (the server's clock).
+    showPosition() {
+      const el = document.getElementById('position');
+      const start = this.record.covered && this.record.covered[0] && new Date(this.record.covered[0].start);
+      if (!start || Number.isNaN(start.getTime())) {
+        say(el, null, [], '');
+        return;
+      }
+      const at = new Date(start.getTime() + this.video.currentTime * 1000).toISOString();
+      const zone = (state.manifest && state.manifest.time_zone) || 'UTC';
+      say(el, 'position', [`${timeIn(at, zone)} (${zone}) — ${timeIn(at, 'UTC')} (UTC)`], 'muted');
     }
 
     // Walks the whole index in the background, then sets the duration.
@@ -1521,6 +1543,7 @@ self.onmessage = async (e) => {
       this.video.load();
       if (this.url) URL.revokeObjectURL(this.url);
       if (clearStatus) say(this.status, null, [], '');
+      say(document.getElementById('position'), null, [], '');
       this.wake();
     }
   }
