@@ -145,6 +145,13 @@ fn main() {
             v["rendererRssDuringDecryptMiB"].as_f64().unwrap_or(0.0),
             v["peakMiB"]["renderer"].as_f64().unwrap_or(0.0),
         );
+        let cpu = v["decryptCpuSeconds"].as_f64().unwrap_or(0.0);
+        let bytes = v["sha256"]["bytes"].as_f64().unwrap_or(0.0);
+        println!(
+            "          decrypt+verify per CPU second of the browser: {:.0} MB/s; load average {}",
+            bytes / 1e6 / cpu.max(0.01),
+            v["loadAverage"].as_str().unwrap_or("?")
+        );
         println!("          (Argon2id ran in: {}; raw: {v})", v["argon2"]["where"]);
     }
 }

@@ -2,7 +2,8 @@
 // examples/page_bench.rs): SHA-256 throughput without the password, Argon2id time per file,
 // chunk authentication throughput (decrypt + verify of every chunk), and the browser's memory:
 // the renderer's resident memory sampled while the chunks are authenticated (the Argon2id
-// worker's memory is gone by then) and every process's peak (VmHWM).
+// worker's memory is gone by then) and every process's peak (VmHWM); the CPU seconds all the
+// browser's processes spent authenticating (the machine may be shared: wall time is noisy).
 //
 //   node bench.mjs --folder DIR --password PW [--executable /usr/bin/chromium]
 //
@@ -81,6 +82,15 @@ try {
   // Sample the renderer's memory while the chunks are authenticated.
   const pids = tree(browser.process().pid);
   const renderers = [...pids].filter(([, cmd]) => cmd.includes('--type=renderer')).map(([p]) => p);
+  const cpu = () => [...tree(browser.process().pid).keys()].reduce((n, p) => {
+    try {
+      const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
+      return n + (Number(f[11]) + Number(f[12])) / 100;
+    } catch (e) {
+      return n;
+    }
+  }, 0);
+  const cpu0 = cpu();
   let peakRenderer = 0;
   const sampler = setInterval(() => {
     const rss = renderers.reduce((n, p) => n + statusKiB(p, 'VmRSS'), 0);
@@ -91,6 +101,8 @@ try {
     return all.length > 0 && all.every((p) => ['chunks-ok', 'chunk-damaged'].includes(p.dataset.kind));
   }, { timeout: 0, polling: 50 });
   clearInterval(sampler);
+  result.decryptCpuSeconds = cpu() - cpu0;
+  result.loadAverage = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   result.chunks = await page.evaluate(() => [...document.querySelectorAll('[data-role=chunks]')].map((p) => ({
     kind: p.dataset.kind, mbps: Number(p.dataset.mbps), seconds: Number(p.dataset.seconds),
   })));
