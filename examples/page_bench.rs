@@ -125,7 +125,10 @@ fn main() {
         let text = String::from_utf8_lossy(&o.stdout);
         let v: Value = match serde_json::from_str(text.trim()) {
             Ok(v) if o.status.success() => v,
-            _ => panic!("bench.mjs failed:\n{text}\n{}", String::from_utf8_lossy(&o.stderr)),
+            _ => panic!(
+                "bench.mjs failed:\n{text}\n{}",
+                String::from_utf8_lossy(&o.stderr)
+            ),
         };
         let chunks = &v["chunks"][0];
         assert_eq!(chunks["kind"], "chunks-ok", "{v}");
@@ -152,6 +155,9 @@ fn main() {
             bytes / 1e6 / cpu.max(0.01),
             v["loadAverage"].as_str().unwrap_or("?")
         );
-        println!("          (Argon2id ran in: {}; raw: {v})", v["argon2"]["where"]);
+        println!(
+            "          (Argon2id ran in: {}; raw: {v})",
+            v["argon2"]["where"]
+        );
     }
 }

@@ -60,9 +60,8 @@ fn drive(browser: &str, scenario: &str, folder: &Path, password: &str) -> Value 
         .output()
         .expect("node (Node.js) runs the browser driver");
     let text = String::from_utf8_lossy(&o.stdout);
-    let v: Value = serde_json::from_str(text.lines().last().unwrap_or("")).unwrap_or_else(|e| {
-        panic!("driver output is not JSON ({e}):\n{text}\n{}", stderr(&o))
-    });
+    let v: Value = serde_json::from_str(text.lines().last().unwrap_or(""))
+        .unwrap_or_else(|e| panic!("driver output is not JSON ({e}):\n{text}\n{}", stderr(&o)));
     assert!(
         o.status.success() && v.get("error").is_none(),
         "{browser} {scenario}: {}\n{}",
@@ -145,7 +144,11 @@ fn check_opened(v: &Value, browser: &str, made: &Made) {
             .unwrap_or_else(|| panic!("{name} not listed: {hashes}"));
         assert_eq!(row["status"], "ok", "{browser}: {row}");
     }
-    assert_eq!(v["password"]["kind"], "keys", "{browser}: {}", v["password"]);
+    assert_eq!(
+        v["password"]["kind"], "keys",
+        "{browser}: {}",
+        v["password"]
+    );
     let chunks = v["chunks"].as_array().unwrap();
     assert_eq!(chunks.len(), 1);
     assert_eq!(chunks[0]["kind"], "chunks-ok", "{browser}: {}", chunks[0]);
@@ -159,7 +162,10 @@ fn check_opened(v: &Value, browser: &str, made: &Made) {
     let seek = &v["seek"];
     let target = seek["target"].as_f64().unwrap();
     assert!(target > 5.0, "{seek}");
-    assert!(seek["currentTime"].as_f64().unwrap() > target + 1.0, "{seek}");
+    assert!(
+        seek["currentTime"].as_f64().unwrap() > target + 1.0,
+        "{seek}"
+    );
     assert_eq!(seek["paused"], false, "{seek}");
     let _ = made;
 }
@@ -179,7 +185,12 @@ fn chromium_verifies_decrypts_plays_and_tells_wrong_password_from_damage() {
     assert!(csp.starts_with("default-src 'none';") && csp.contains("connect-src 'none'"));
 
     // A wrong password: told as such, nothing else.
-    let v = drive("chromium", "wrong-password", &made.folder, "not the password");
+    let v = drive(
+        "chromium",
+        "wrong-password",
+        &made.folder,
+        "not the password",
+    );
     assert_eq!(v["hashes"]["kind"], "all-ok");
     assert_eq!(v["password"]["kind"], "wrong-password", "{}", v["password"]);
 
@@ -194,7 +205,10 @@ fn chromium_verifies_decrypts_plays_and_tells_wrong_password_from_damage() {
     let mut bytes = std::fs::read(&video).unwrap();
     let metadata_len = u32::from_le_bytes(bytes[48..52].try_into().unwrap()) as usize;
     let at = 100 + metadata_len + (65536 + 16) + 1000;
-    assert!(bytes.len() > at + 16, "the demo video has at least two chunks");
+    assert!(
+        bytes.len() > at + 16,
+        "the demo video has at least two chunks"
+    );
     bytes[at] ^= 0x01;
     std::fs::write(&video, bytes).unwrap();
     let v = drive("chromium", "damaged", damaged.path(), &made.password);
@@ -214,6 +228,11 @@ fn firefox_esr_verifies_decrypts_and_plays() {
     let made = export_demo();
     let v = drive("firefox", "open", &made.folder, &made.password);
     check_opened(&v, "firefox", &made);
-    let v = drive("firefox", "wrong-password", &made.folder, "not the password");
+    let v = drive(
+        "firefox",
+        "wrong-password",
+        &made.folder,
+        "not the password",
+    );
     assert_eq!(v["password"]["kind"], "wrong-password", "{}", v["password"]);
 }
