@@ -40,6 +40,16 @@ fn driver() -> PathBuf {
 
 /// Runs one scenario of the driver; its JSON result.
 fn drive(browser: &str, scenario: &str, folder: &Path, password: &str) -> Value {
+    drive_with(browser, scenario, folder, password, &[])
+}
+
+fn drive_with(
+    browser: &str,
+    scenario: &str,
+    folder: &Path,
+    password: &str,
+    extra: &[&str],
+) -> Value {
     let executable = match browser {
         "firefox" => "/usr/bin/firefox-esr",
         _ => "/usr/bin/chromium",
@@ -57,6 +67,7 @@ fn drive(browser: &str, scenario: &str, folder: &Path, password: &str) -> Value 
         .args(["--password", password])
         .arg("--out")
         .arg(screenshots())
+        .args(extra)
         .output()
         .expect("node (Node.js) runs the browser driver");
     let text = String::from_utf8_lossy(&o.stdout);
@@ -180,6 +191,8 @@ fn chromium_verifies_decrypts_plays_and_tells_wrong_password_from_damage() {
     assert_eq!(v["save"], "saved", "{v}");
     assert_eq!(v["savedName"], VIDEO.trim_end_matches(".scelle"));
     assert_eq!(v["savedSha256"], made.video_sha256.as_str());
+    // The fallback without that API (Firefox): a Blob download, the same bytes.
+    assert_eq!(v["blobSha256"], made.video_sha256.as_str());
     // The policy forbids every request.
     let csp = v["csp"].as_str().unwrap();
     assert!(csp.starts_with("default-src 'none';") && csp.contains("connect-src 'none'"));
@@ -221,6 +234,103 @@ fn chromium_verifies_decrypts_plays_and_tells_wrong_password_from_damage() {
         chunk["text"], v["password"]["text"],
         "damage and a wrong password read differently"
     );
+}
+
+/// `cmd` succeeds.
+fn run(cmd: &mut Command) {
+    let o = cmd.output().unwrap();
+    assert!(o.status.success(), "{cmd:?}: {}", stderr(&o));
+}
+
+#[test]
+fn chromium_says_it_cannot_play_h265_and_offers_the_mp4() {
+    // The export's folder with an H.265 file added (ffmpeg's libx265, sealed by `scelle seal`
+    // with the export's password) and listed in its re-sealed manifest and SHA256SUMS.txt.
+    let made = export_demo();
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("export");
+    std::fs::create_dir(&folder).unwrap();
+    for e in std::fs::read_dir(&made.folder).unwrap() {
+        let e = e.unwrap();
+        if e.file_name() != "manifest.json.scelle" {
+            std::fs::copy(e.path(), folder.join(e.file_name())).unwrap();
+        }
+    }
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, &made.password).unwrap();
+    let hevc = dir.path().join("hevc.mp4");
+    run(Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .args([
+            "testsrc=size=320x180:rate=25:duration=4",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:v",
+            "libx265",
+            "-tag:v",
+            "hvc1",
+            "-x265-params",
+            "log-level=error",
+            "-movflags",
+            "frag_keyframe+empty_moov+default_base_moof",
+        ])
+        .arg(&hevc));
+    let name = "cam2_20260115T140000Z_20260115T140040Z.mp4.scelle";
+    let seal = |input: &Path, output: &Path| {
+        run(Command::new(BIN)
+            .arg("seal")
+            .arg(input)
+            .arg("-o")
+            .arg(output)
+            .arg("--password-file")
+            .arg(&pw)
+            .args(["--kdf-memory-mib", "8", "--kdf-passes", "1"]));
+    };
+    seal(&hevc, &folder.join(name));
+    let sealed = std::fs::read(folder.join(name)).unwrap();
+    let sha = hex::encode(Sha256::digest(&sealed));
+
+    let manifest = dir.path().join("manifest.json");
+    run(Command::new(BIN)
+        .arg("open")
+        .arg(made.folder.join("manifest.json.scelle"))
+        .arg("-o")
+        .arg(&manifest)
+        .arg("--password-file")
+        .arg(&pw));
+    let mut record: Value = serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    let mut h265 = record["files"][0].clone();
+    h265["file"] = serde_json::json!({ "name": name, "size": sealed.len(), "sha256": sha });
+    h265["camera"] = "cam2".into();
+    h265["tracks"] = serde_json::json!(["H.265 320x180"]);
+    record["files"].as_array_mut().unwrap().push(h265);
+    std::fs::remove_file(&manifest).unwrap();
+    std::fs::write(&manifest, serde_json::to_vec(&record).unwrap()).unwrap();
+    seal(&manifest, &folder.join("manifest.json.scelle"));
+    let mut sums = String::new();
+    for f in [VIDEO, name, "manifest.json.scelle"] {
+        let bytes = std::fs::read(folder.join(f)).unwrap();
+        sums.push_str(&format!("{}  {f}\n", hex::encode(Sha256::digest(&bytes))));
+    }
+    std::fs::write(folder.join("SHA256SUMS.txt"), sums).unwrap();
+
+    let v = drive_with(
+        "chromium",
+        "h265",
+        &folder,
+        &made.password,
+        &["--video", name],
+    );
+    assert_eq!(v["hashes"]["kind"], "all-ok", "{}", v["hashes"]);
+    let chunks = v["chunks"].as_array().unwrap();
+    assert_eq!(chunks.len(), 2);
+    assert!(
+        chunks.iter().all(|c| c["kind"] == "chunks-ok"),
+        "{chunks:?}"
+    );
+    assert_eq!(v["play"]["status"], "codec-unsupported", "{}", v["play"]);
+    let text = v["play"]["text"].as_str().unwrap();
+    assert!(text.contains("H.265") && text.contains("VLC"), "{text}");
 }
 
 #[test]

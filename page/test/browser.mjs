@@ -4,12 +4,13 @@
 //
 //   node browser.mjs SCENARIO --browser chromium|firefox --folder DIR --password PW --out DIR
 //
-// SCENARIO is `open` (hashes, password, manifest, every chunk, save, play, seek), `wrong-password`
-// or `damaged` (a folder with a flipped byte). Prints one JSON object on stdout; screenshots of
+// SCENARIO is `open` (hashes, password, manifest, every chunk, save, play, seek), `wrong-password`,
+// `damaged` (a folder with a flipped byte) or `h265` (play --video NAME, which the browser cannot
+// decode). Prints one JSON object on stdout; screenshots of
 // each step go to --out. Any request other than the page itself is refused and reported.
 
 import { createHash } from 'node:crypto';
-import { createWriteStream, readdirSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import puppeteer from 'puppeteer-core';
 
@@ -194,6 +195,20 @@ async function run() {
     if (opt.scenario === 'damaged') {
       return;
     }
+    if (opt.scenario === 'h265') {
+      // The H.265 file: the browser cannot decode it; the page says so and offers the MP4.
+      await page.click(`article.camera[data-file="${opt.video}"] [data-role=play]`);
+      await until(page, () => {
+        const s = document.getElementById('player-status');
+        return ['codec-unsupported', 'playing', 'media-error', 'other'].includes(s.dataset.kind);
+      }, null, 'the codec verdict');
+      result.play = await page.evaluate(() => {
+        const s = document.getElementById('player-status');
+        return { status: s.dataset.kind, text: s.textContent };
+      });
+      await shot(page, '05-h265');
+      return;
+    }
 
     // English switch, then back.
     await page.click('#lang');
@@ -213,6 +228,24 @@ async function run() {
       await new Promise((r) => sink.on('finish', r));
       result.savedSha256 = saved.digest('hex');
       result.savedBytes = savedBytes;
+
+      // Without the File System Access API (as in Firefox): a Blob download.
+      const downloads = join(opt.out, 'downloads');
+      rmSync(downloads, { recursive: true, force: true });
+      mkdirSync(downloads, { recursive: true });
+      const cdp = await page.createCDPSession();
+      await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: downloads });
+      await page.evaluate(() => { delete window.showSaveFilePicker; });
+      await page.click('article.camera [data-role=save]');
+      await until(page, () => {
+        const s = document.querySelector('article.camera [data-role=save-status]');
+        return s && s.dataset.memory && ['saved', 'chunk-damaged', 'too-big'].includes(s.dataset.kind);
+      }, null, 'the Blob save');
+      const target = join(downloads, result.savedName);
+      for (let i = 0; i < 200 && !(existsSync(target) && statSync(target).size === savedBytes); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      result.blobSha256 = existsSync(target) ? createHash('sha256').update(readFileSync(target)).digest('hex') : null;
     }
 
     // Play, past 2 s, then seek to the middle.
