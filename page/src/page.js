@@ -1552,6 +1552,9 @@ self.onmessage = async (e) => {
     const section = document.getElementById('player-section');
     const video = document.getElementById('video');
     const status = document.getElementById('player-status');
+    const actions = document.getElementById('player-actions');
+    actions.replaceChildren();
+    video.hidden = false;
     section.hidden = false;
     if (player) player.close(true);
     document.getElementById('player-title').textContent = `${record.camera_name} — ${record.file.name}`;
@@ -1568,6 +1571,13 @@ self.onmessage = async (e) => {
     } catch (e) {
       p.close(false);
       sayError(status, e);
+      // The browser cannot play it here: the decrypted MP4 for VLC, one click away.
+      video.hidden = true;
+      const save = element('button', { type: 'button', 'data-role': 'save' }, t('save'));
+      const saveStatus = element('span', { role: 'status', 'data-role': 'save-status' });
+      save.addEventListener('click', () => saveFile(sealed, saveStatus));
+      actions.replaceChildren(save, saveStatus);
+      save.focus();
     }
   }
 
