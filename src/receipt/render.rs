@@ -258,7 +258,7 @@ fn verification(p: &mut Pages, r: &Receipt, lang: Lang) {
         ),
         tr(
             lang,
-            "   vérifie, déchiffre et lit ; sinon scelle open FICHIER. Format : docs/FORMAT.md.",
+            "   vérifie, déchiffre, lit ; ou scelle open FICHIER. Format : docs/FORMAT.md.",
             "   verifies, decrypts, plays; or scelle open FILE. Format: docs/FORMAT.md.",
         ),
         tr(
