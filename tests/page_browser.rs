@@ -79,7 +79,9 @@ fn drive_with(
         v["error"].as_str().unwrap_or(""),
         serde_json::to_string_pretty(&v).unwrap()
     );
-    // No request but the page itself: no network, no neighbouring file.
+    // No request but the page itself: no network, no neighbouring file. The watch is real: it
+    // saw a control page's request first.
+    assert_eq!(v["watchWorks"], true, "{browser}: the request watch saw nothing");
     assert_eq!(v["requests"], Value::Array(vec![]), "{browser} {scenario}");
     v
 }

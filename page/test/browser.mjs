@@ -116,9 +116,32 @@ async function chunks(page) {
   }));
 }
 
+// The request watch itself is checked: a page without the policy asks for an image on a closed
+// loopback port, and the watch must see (and refuse) that request.
+async function control(browser) {
+  const page = await browser.newPage();
+  const seen = [];
+  await page.setRequestInterception(true);
+  page.on('request', (r) => {
+    if (r.url().startsWith('http://127.0.0.1:59999/')) {
+      seen.push(r.url());
+      r.abort();
+    } else {
+      r.continue();
+    }
+  });
+  await page.setContent('<img src="http://127.0.0.1:59999/probe.png">', { waitUntil: 'load' }).catch(() => {});
+  for (let i = 0; i < 50 && seen.length === 0; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await page.close();
+  return seen.length > 0;
+}
+
 async function run() {
   const browser = await launch();
   try {
+    result.watchWorks = await control(browser);
     const page = await browser.newPage();
     await page.setViewport({ width: 1200, height: 900 });
     page.on('console', (m) => result.console.push(`${m.type()}: ${m.text()}`));
@@ -130,7 +153,8 @@ async function run() {
         result.requests.push(url);
       }
     });
-    if (opt.browser !== 'firefox') {
+    {
+      // Refused as well as seen (Chromium through CDP, Firefox through WebDriver BiDi).
       await page.setRequestInterception(true);
       page.on('request', (r) => {
         const url = r.url();
