@@ -189,6 +189,7 @@ fn chromium_verifies_decrypts_plays_and_tells_wrong_password_from_damage() {
 
     let v = drive("chromium", "open", &made.folder, &made.password);
     check_opened(&v, "chromium", &made);
+    assert_eq!(v["picked"], "folder", "the folder picker was used");
     // The MP4 the page saved (File System Access path, chunk by chunk) is scelle open's.
     assert_eq!(v["save"], "saved", "{v}");
     assert_eq!(v["savedName"], VIDEO.trim_end_matches(".scelle"));

@@ -18,6 +18,8 @@
   const TEXT = {
     fr: {
       'title': 'Scellés numériques : vérifier, déchiffrer, lire',
+      'colon': '\u202f: ',
+      'number': 'n° ',
       'switch': 'English',
       'intro': 'Cette page fonctionne sans connexion ni installation. Rien de ce que vous ouvrez ne quitte cet ordinateur.',
       'step1': '1. Choisir les fichiers de l\'export',
@@ -122,6 +124,8 @@
     },
     en: {
       'title': 'Sealed evidence: verify, decrypt, play',
+      'colon': ': ',
+      'number': 'no. ',
       'switch': 'Français',
       'intro': 'This page works offline, with nothing to install. Nothing you open leaves this computer.',
       'step1': '1. Choose the export\'s files',
@@ -364,7 +368,7 @@
     }
     return gaps.map((g) => {
       const secs = (new Date(g.end) - new Date(g.start)) / 1000;
-      return `${timeIn(g.start, zone)} – ${timeIn(g.end, zone)} (${durationText(secs)}) : ${gapReason(g.reason)}`;
+      return `${timeIn(g.start, zone)} – ${timeIn(g.end, zone)} (${durationText(secs)})${t('colon')}${gapReason(g.reason)}`;
     }).join('\n');
   }
 
@@ -382,7 +386,7 @@
 
   function headText(h) {
     if (!h) return '—';
-    if (typeof h === 'object' && 'seq' in h && 'hash' in h) return `n° ${h.seq} — ${h.hash}`;
+    if (typeof h === 'object' && 'seq' in h && 'hash' in h) return `${t('number')}${h.seq} — ${h.hash}`;
     return JSON.stringify(h);
   }
 
@@ -1042,7 +1046,7 @@ self.onmessage = async (e) => {
       else agree = entry.got === f.file.sha256 ? ['sha-agrees', 'ok'] : ['sha-differs', 'bad'];
       const dev = f.device ? [f.device.vendor, f.device.model, f.device.serial, f.device.firmware].filter(Boolean).join(' ') : '';
       const card = element('article', { class: 'camera', 'data-file': f.file.name },
-        element('h3', {}, `${t('camera')} : ${f.camera_name} (${f.camera})`),
+        element('h3', {}, `${t('camera')}${t('colon')}${f.camera_name} (${f.camera})`),
         facts([
           ['file', `${f.file.name}\n${sizeText(f.file.size)}`],
           ['sha-manifest', f.file.sha256, 'hash'],

@@ -74,8 +74,15 @@ async function pick(page) {
   const files = readdirSync(folder)
     .map((n) => join(folder, n))
     .filter((p) => statSync(p).isFile());
-  const input = await page.$('#pick-files');
-  await input.uploadFile(...files);
+  // The folder picker (webkitdirectory) where the driver can fill it (Chromium); the files
+  // picker otherwise (Firefox's WebDriver BiDi refuses a directory).
+  if (opt.browser === 'chromium' && opt.scenario === 'open') {
+    await (await page.$('#pick-folder')).uploadFile(folder);
+    result.picked = 'folder';
+  } else {
+    await (await page.$('#pick-files')).uploadFile(...files);
+    result.picked = 'files';
+  }
   await until(page, () => {
     const s = document.getElementById('hash-summary');
     return s && ['all-ok', 'mismatch', 'missing'].includes(s.dataset.kind);
