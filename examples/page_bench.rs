@@ -5,7 +5,10 @@
 //! resident set while the chunks are authenticated, and each process kind's peak).
 //!
 //!     (cd page/test && npm ci)
-//!     cargo run --release --example page_bench -- [SIZE_MIB...]     (default: 64 1024)
+//!     cargo run --example page_bench -- [SIZE_MIB...]     (default: 64 1024)
+//!
+//! (`--release` is not needed: the dependencies are optimised in the dev profile and the
+//! measured work happens in the browser.)
 //!
 //! The folder holds what an export writes (video container, sealed manifest listing it,
 //! `SHA256SUMS.txt`, `OUVRIR.html`), in `$SCELLE_BENCH_DIR` (default /dev/shm/scelle-page-bench)
@@ -101,6 +104,10 @@ fn main() {
         std::env::var("SCELLE_BENCH_DIR").unwrap_or_else(|_| "/dev/shm/scelle-page-bench".into()),
     );
     let driver = Path::new(env!("CARGO_MANIFEST_DIR")).join("page/test/bench.mjs");
+    // A screenshot of the key derivation's progress, next to the browser tests' ones.
+    let exe = std::env::current_exe().unwrap();
+    let shots = exe.ancestors().nth(3).unwrap().join("page-browser");
+    std::fs::create_dir_all(&shots).unwrap();
     println!("OUVRIR.html in headless Chromium, production Argon2id (256 MiB, t=3, p=4)");
     println!(
         "{:>9} {:>12} {:>14} {:>16} {:>20} {:>14}",
@@ -119,6 +126,8 @@ fn main() {
             .arg("--folder")
             .arg(&dir)
             .args(["--password", PASSWORD])
+            .arg("--out")
+            .arg(&shots)
             .output()
             .expect("node runs page/test/bench.mjs");
         let _ = std::fs::remove_dir_all(&dir);

@@ -5,7 +5,7 @@
 // worker's memory is gone by then) and every process's peak (VmHWM); the CPU seconds all the
 // browser's processes spent authenticating (the machine may be shared: wall time is noisy).
 //
-//   node bench.mjs --folder DIR --password PW [--executable /usr/bin/chromium]
+//   node bench.mjs --folder DIR --password PW [--executable /usr/bin/chromium] [--out DIR]
 //
 // Prints one JSON object.
 
@@ -72,6 +72,11 @@ try {
   await page.keyboard.type(opt.password);
   t0 = Date.now();
   await page.keyboard.press('Enter');
+  if (opt.out) {
+    // The key derivation's progress bar, half way through the first file.
+    await new Promise((r) => setTimeout(r, 700));
+    await page.screenshot({ path: join(opt.out, 'bench-argon2-progress.png') });
+  }
   await page.waitForFunction(() => ['keys', 'wrong-password', 'other'].includes(document.getElementById('password-status').dataset.kind), { timeout: 0, polling: 50 });
   result.argon2 = await page.evaluate(() => ({
     where: document.body.dataset.argon2,
