@@ -4,9 +4,12 @@
 //! `page/test/browser.mjs` (puppeteer-core, installed by `npm ci` in `page/test`, as `.ci/run`
 //! does). Checked: the SHA-256 of every file shown as matching; the password typed; every chunk
 //! authenticated; the saved MP4 identical to `scelle open`'s output; the video playing past 2 s
-//! at the clip's width, then after a seek to the middle; a wrong password and a flipped byte
-//! each with their own message; not one request other than the page itself. Screenshots of
-//! every step: `target/page-browser/` (look at them after a change to the page).
+//! at the clip's width, then after a seek to the middle (a hole of the recording: playback goes
+//! on after it); a wrong password, a flipped byte (the chunk named) and a cut file each with
+//! their own message; an H.265 file told unplayable with the MP4 offered; markup in the manifest
+//! shown as text; requests a tampered script would make stopped by the page's policy; not one
+//! request other than the page itself. Screenshots of every step: `target/page-browser/` (look
+//! at them after a change to the page).
 
 mod export_support;
 
@@ -81,7 +84,10 @@ fn drive_with(
     );
     // No request but the page itself: no network, no neighbouring file. The watch is real: it
     // saw a control page's request first.
-    assert_eq!(v["watchWorks"], true, "{browser}: the request watch saw nothing");
+    assert_eq!(
+        v["watchWorks"], true,
+        "{browser}: the request watch saw nothing"
+    );
     assert_eq!(v["requests"], Value::Array(vec![]), "{browser} {scenario}");
     v
 }
@@ -180,6 +186,12 @@ fn check_opened(v: &Value, browser: &str, made: &Made) {
         "{seek}"
     );
     assert_eq!(seek["paused"], false, "{seek}");
+    // A script that tried to send something (a tampered page) is stopped by the policy itself.
+    assert_eq!(
+        v["blocked"],
+        serde_json::json!(["connect-src", "img-src", "script-src-elem"]),
+        "{browser}"
+    );
     let _ = made;
 }
 
@@ -237,6 +249,19 @@ fn chromium_verifies_decrypts_plays_and_tells_wrong_password_from_damage() {
         chunk["text"], v["password"]["text"],
         "damage and a wrong password read differently"
     );
+
+    // The video cut after two full chunks (its last chunk removed): told as truncated.
+    let cut = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(&made.folder).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), cut.path().join(e.file_name())).unwrap();
+    }
+    let video = cut.path().join(VIDEO);
+    let bytes = std::fs::read(&video).unwrap();
+    std::fs::write(&video, &bytes[..100 + metadata_len + 2 * (65536 + 16)]).unwrap();
+    let v = drive("chromium", "damaged", cut.path(), &made.password);
+    let chunk = &v["chunks"][0];
+    assert_eq!(chunk["kind"], "truncated", "{chunk}");
 }
 
 /// `cmd` succeeds.
@@ -307,6 +332,9 @@ fn chromium_says_it_cannot_play_h265_and_offers_the_mp4() {
     h265["camera"] = "cam2".into();
     h265["tracks"] = serde_json::json!(["H.265 320x180"]);
     record["files"].as_array_mut().unwrap().push(h265);
+    // Markup in the manifest is shown as text, never run (and could not fetch anything).
+    let hostile = "<img src=\"http://127.0.0.1:59999/x.png\" onerror=\"document.title='x'\">";
+    record["case_reference"] = hostile.into();
     std::fs::remove_file(&manifest).unwrap();
     std::fs::write(&manifest, serde_json::to_vec(&record).unwrap()).unwrap();
     seal(&manifest, &folder.join("manifest.json.scelle"));
@@ -331,6 +359,7 @@ fn chromium_says_it_cannot_play_h265_and_offers_the_mp4() {
         chunks.iter().all(|c| c["kind"] == "chunks-ok"),
         "{chunks:?}"
     );
+    assert_eq!(v["caseReference"], hostile);
     assert_eq!(v["play"]["status"], "codec-unsupported", "{}", v["play"]);
     let text = v["play"]["text"].as_str().unwrap();
     assert!(text.contains("H.265") && text.contains("VLC"), "{text}");

@@ -208,9 +208,33 @@ async function run() {
     await until(page, () => document.body.dataset.ready === '1', null, 'the page to start');
     result.csp = await page.evaluate(() => document.querySelector('meta[http-equiv]').content);
     await shot(page, '01-start');
+    if (opt.scenario === 'open') {
+      // What a tampered page script would try: the policy must stop each request before it
+      // leaves (the watch above would record it otherwise).
+      result.blocked = await page.evaluate(async () => {
+        const seen = [];
+        document.addEventListener('securitypolicyviolation', (e) => seen.push(e.effectiveDirective || e.violatedDirective));
+        await fetch('http://127.0.0.1:59999/fetch').catch(() => {});
+        const img = document.createElement('img');
+        img.src = 'http://127.0.0.1:59999/img.png';
+        document.body.append(img);
+        const s = document.createElement('script');
+        s.src = 'http://127.0.0.1:59999/script.js';
+        document.body.append(s);
+        await new Promise((r) => setTimeout(r, 1000));
+        img.remove();
+        s.remove();
+        return [...new Set(seen)].sort();
+      });
+    }
 
     result.hashes = await pick(page);
     await shot(page, '02-hashes');
+    if (opt.scenario === 'open') {
+      await page.setViewport({ width: 640, height: 900 });
+      await shot(page, '02-hashes-narrow');
+      await page.setViewport({ width: 1200, height: 900 });
+    }
 
     if (opt.scenario === 'wrong-password') {
       result.password = await password(page, opt.password);
@@ -220,6 +244,7 @@ async function run() {
 
     result.password = await password(page, opt.password);
     await until(page, () => document.querySelectorAll('article.camera').length > 0, null, 'the manifest');
+    result.caseReference = await page.evaluate(() => document.querySelector('#manifest dl.facts dd').textContent);
     await shot(page, '03-manifest');
     result.chunks = await chunks(page);
     await shot(page, '04-chunks');
