@@ -785,12 +785,14 @@ self.onmessage = async (e) => {
     }
 
     // Every chunk in order, each authenticated before `sink` sees it; reading of the next batch
-    // overlaps the decryption of this one.
+    // overlaps the decryption of this one. Batches of 256 chunks (16 MiB with 64 KiB chunks):
+    // fewer, larger reads cost a quarter less CPU than 64-chunk batches (page_bench), and at
+    // most two batches and one batch of plaintext are held at a time.
     async each(sink, onProgress) {
       if (this.chunks === 0) {
         throw new PageError('truncated', this.name, 0);
       }
-      const batch = 64;
+      const batch = 256;
       const readBatch = (i) => {
         const [from] = this.span(i);
         const [, to] = this.span(Math.min(this.chunks, i + batch) - 1);
