@@ -195,6 +195,39 @@ fn check_opened(v: &Value, browser: &str, made: &Made) {
     let _ = made;
 }
 
+/// A copy of the export folder with one bit flipped in chunk 1 of the video.
+fn flipped_copy(folder: &Path) -> tempfile::TempDir {
+    let damaged = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(folder).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), damaged.path().join(e.file_name())).unwrap();
+    }
+    let video = damaged.path().join(VIDEO);
+    let mut bytes = std::fs::read(&video).unwrap();
+    let metadata_len = u32::from_le_bytes(bytes[48..52].try_into().unwrap()) as usize;
+    let at = 100 + metadata_len + (65536 + 16) + 1000;
+    assert!(
+        bytes.len() > at + 16,
+        "the demo video has at least two chunks"
+    );
+    bytes[at] ^= 0x01;
+    std::fs::write(&video, bytes).unwrap();
+    damaged
+}
+
+/// The flipped byte: SHA-256 mismatch shown, the password still right, chunk 1 named.
+fn check_damaged(v: &Value) {
+    assert_eq!(v["hashes"]["kind"], "mismatch", "{}", v["hashes"]);
+    assert_eq!(v["password"]["kind"], "keys", "{}", v["password"]);
+    let chunk = &v["chunks"][0];
+    assert_eq!(chunk["kind"], "chunk-damaged", "{chunk}");
+    assert_eq!(chunk["chunk"], "1", "{chunk}");
+    assert_ne!(
+        chunk["text"], v["password"]["text"],
+        "damage and a wrong password read differently"
+    );
+}
+
 #[test]
 fn chromium_verifies_decrypts_plays_and_tells_wrong_password_from_damage() {
     let made = export_demo();
@@ -224,31 +257,9 @@ fn chromium_verifies_decrypts_plays_and_tells_wrong_password_from_damage() {
 
     // One flipped byte in chunk 1 of the video: its SHA-256 differs (no password needed), the
     // password is still right, and chunk 1 is named as damaged.
-    let damaged = tempfile::tempdir().unwrap();
-    for e in std::fs::read_dir(&made.folder).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), damaged.path().join(e.file_name())).unwrap();
-    }
-    let video = damaged.path().join(VIDEO);
-    let mut bytes = std::fs::read(&video).unwrap();
-    let metadata_len = u32::from_le_bytes(bytes[48..52].try_into().unwrap()) as usize;
-    let at = 100 + metadata_len + (65536 + 16) + 1000;
-    assert!(
-        bytes.len() > at + 16,
-        "the demo video has at least two chunks"
-    );
-    bytes[at] ^= 0x01;
-    std::fs::write(&video, bytes).unwrap();
+    let damaged = flipped_copy(&made.folder);
     let v = drive("chromium", "damaged", damaged.path(), &made.password);
-    assert_eq!(v["hashes"]["kind"], "mismatch", "{}", v["hashes"]);
-    assert_eq!(v["password"]["kind"], "keys", "{}", v["password"]);
-    let chunk = &v["chunks"][0];
-    assert_eq!(chunk["kind"], "chunk-damaged", "{chunk}");
-    assert_eq!(chunk["chunk"], "1", "{chunk}");
-    assert_ne!(
-        chunk["text"], v["password"]["text"],
-        "damage and a wrong password read differently"
-    );
+    check_damaged(&v);
 
     // The video cut after two full chunks (its last chunk removed): told as truncated.
     let cut = tempfile::tempdir().unwrap();
@@ -258,6 +269,7 @@ fn chromium_verifies_decrypts_plays_and_tells_wrong_password_from_damage() {
     }
     let video = cut.path().join(VIDEO);
     let bytes = std::fs::read(&video).unwrap();
+    let metadata_len = u32::from_le_bytes(bytes[48..52].try_into().unwrap()) as usize;
     std::fs::write(&video, &bytes[..100 + metadata_len + 2 * (65536 + 16)]).unwrap();
     let v = drive("chromium", "damaged", cut.path(), &made.password);
     let chunk = &v["chunks"][0];
@@ -366,7 +378,7 @@ fn chromium_says_it_cannot_play_h265_and_offers_the_mp4() {
 }
 
 #[test]
-fn firefox_esr_verifies_decrypts_and_plays() {
+fn firefox_esr_verifies_decrypts_plays_and_tells_wrong_password_from_damage() {
     let made = export_demo();
     let v = drive("firefox", "open", &made.folder, &made.password);
     check_opened(&v, "firefox", &made);
@@ -377,4 +389,6 @@ fn firefox_esr_verifies_decrypts_and_plays() {
         "not the password",
     );
     assert_eq!(v["password"]["kind"], "wrong-password", "{}", v["password"]);
+    let damaged = flipped_copy(&made.folder);
+    check_damaged(&drive("firefox", "damaged", damaged.path(), &made.password));
 }
