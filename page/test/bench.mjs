@@ -68,6 +68,10 @@ try {
   const hashSeconds = (Date.now() - t0) / 1000;
   result.sha256 = { kind: await page.$eval('#hash-summary', (e) => e.dataset.kind), bytes: total, seconds: hashSeconds, mbps: total / 1e6 / hashSeconds };
 
+  const rendererRss = () => [...tree(browser.process().pid)]
+    .filter(([, cmd]) => cmd.includes('--type=renderer'))
+    .reduce((n, [p]) => n + statusKiB(p, 'VmRSS'), 0) / 1024;
+  result.rendererRssBeforePasswordMiB = rendererRss();
   await page.focus('#password');
   await page.keyboard.type(opt.password);
   t0 = Date.now();
