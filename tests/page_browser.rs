@@ -168,6 +168,12 @@ fn check_opened(v: &Value, browser: &str, made: &Made) {
         "{browser}: {}",
         v["password"]
     );
+    // Hashing and key derivation ran in workers (the policy's `worker-src blob:` works).
+    assert_eq!(
+        v["workers"],
+        serde_json::json!({ "sha256": "worker", "argon2": "worker" }),
+        "{browser}"
+    );
     let chunks = v["chunks"].as_array().unwrap();
     assert_eq!(chunks.len(), 1);
     assert_eq!(chunks[0]["kind"], "chunks-ok", "{browser}: {}", chunks[0]);

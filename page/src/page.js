@@ -485,6 +485,70 @@
     return hasher.digest('hex');
   }
 
+  // SHA-256 in workers: the page stays responsive and several files hash at once, one per
+  // core; on the page itself if this browser refuses a worker made from a blob.
+  const SHA_WORKER_MAIN = `
+self.onmessage = async (e) => {
+  try {
+    const file = e.data;
+    const hasher = await self.hashwasm.createSHA256();
+    hasher.init();
+    const step = 8 << 20;
+    let next = file.slice(0, step).arrayBuffer();
+    for (let off = 0; off < file.size; off += step) {
+      const buf = await next;
+      if (off + step < file.size) next = file.slice(off + step, off + 2 * step).arrayBuffer();
+      hasher.update(new Uint8Array(buf));
+      self.postMessage({ progress: Math.min(file.size, off + step) / file.size });
+    }
+    self.postMessage({ hex: hasher.digest('hex') });
+  } catch (err) {
+    self.postMessage({ error: String(err && err.message ? err.message : err) });
+  }
+};`;
+
+  let shaWorkerWorks = true;
+
+  function sha256Worker(file, onProgress) {
+    return new Promise((resolve, reject) => {
+      const lib = document.getElementById('lib-sha256').textContent;
+      const url = URL.createObjectURL(new Blob([lib, SHA_WORKER_MAIN], { type: 'text/javascript' }));
+      let worker;
+      try {
+        worker = new Worker(url);
+      } catch (e) {
+        URL.revokeObjectURL(url);
+        reject(e);
+        return;
+      }
+      const end = () => { worker.terminate(); URL.revokeObjectURL(url); };
+      worker.onmessage = (e) => {
+        if (e.data.progress !== undefined) {
+          onProgress(e.data.progress);
+          return;
+        }
+        end();
+        if (e.data.hex) resolve(e.data.hex); else reject(new Error(e.data.error));
+      };
+      worker.onerror = (e) => { end(); e.preventDefault(); reject(new Error(e.message || 'worker')); };
+      worker.postMessage(file);
+    });
+  }
+
+  async function sha256Any(file, onProgress) {
+    if (shaWorkerWorks) {
+      try {
+        const hex = await sha256Worker(file, onProgress);
+        document.body.dataset.sha256 = 'worker';
+        return hex;
+      } catch (e) {
+        shaWorkerWorks = false;
+      }
+    }
+    document.body.dataset.sha256 = 'page';
+    return sha256File(file, onProgress);
+  }
+
   async function hashAll() {
     const summary = document.getElementById('hash-summary');
     const todo = state.files.filter((f) => f.file && f.want);
@@ -492,22 +556,28 @@
     if (state.sums) {
       say(summary, 'hashing', [0, todo.length], '');
     }
-    for (const entry of todo) {
-      entry.status = 'hashing';
-      entry.got = await sha256File(entry.file, (p) => {
-        const pc = Math.floor(p * 100);
-        if (pc !== entry.progress) {
-          entry.progress = pc;
-          renderFileRow(entry);
+    const queue = todo.slice();
+    const lane = async () => {
+      for (let entry = queue.shift(); entry; entry = queue.shift()) {
+        entry.status = 'hashing';
+        entry.got = await sha256Any(entry.file, (p) => {
+          const pc = Math.floor(p * 100);
+          if (pc !== entry.progress) {
+            entry.progress = pc;
+            renderFileRow(entry);
+          }
+        });
+        entry.status = entry.got === entry.want ? 'ok' : 'bad';
+        renderFileRow(entry);
+        done += 1;
+        if (state.sums) {
+          say(summary, 'hashing', [done, todo.length], '');
         }
-      });
-      entry.status = entry.got === entry.want ? 'ok' : 'bad';
-      renderFileRow(entry);
-      done += 1;
-      if (state.sums) {
-        say(summary, 'hashing', [done, todo.length], '');
       }
-    }
+    };
+    // One lane per core, up to 4 (without workers the lanes share the page's thread).
+    const lanes = Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
+    await Promise.all(Array.from({ length: lanes }, lane));
     if (state.sums) {
       const ok = state.files.filter((f) => f.status === 'ok').length;
       const bad = state.files.filter((f) => f.status === 'bad').length;

@@ -245,6 +245,8 @@ async function run() {
     result.password = await password(page, opt.password);
     await until(page, () => document.querySelectorAll('article.camera').length > 0, null, 'the manifest');
     result.caseReference = await page.evaluate(() => document.querySelector('#manifest dl.facts dd').textContent);
+    // Where SHA-256 and Argon2id ran: in workers, unless this browser refused them.
+    result.workers = await page.evaluate(() => ({ sha256: document.body.dataset.sha256, argon2: document.body.dataset.argon2 }));
     await shot(page, '03-manifest');
     result.chunks = await chunks(page);
     await shot(page, '04-chunks');
