@@ -33,7 +33,7 @@ fn csp_hash(text: &str) -> String {
 /// The Content-Security-Policy of the page: nothing may be fetched or sent (`default-src
 /// 'none'`, no `connect-src`, no form action), scripts and style only the inline ones by hash,
 /// WebAssembly compilation for `hash-wasm`, `blob:` only for the video element (Media Source
-/// Extensions) and the Argon2id worker the page makes from its own script.
+/// Extensions) and the Argon2id and SHA-256 workers the page makes from its own scripts.
 pub fn content_security_policy() -> String {
     let scripts = [HASHWASM_SHA256, HASHWASM_ARGON2, SCRIPT]
         .map(csp_hash)
