@@ -55,7 +55,7 @@
       'st-missing': 'absent du dossier choisi',
       'kdf-progress': (i, n, mib, t) => `Calcul de la clé (Argon2id, ${mib} Mio, ${t} passe(s)) : fichier ${i} sur ${n}…`,
       'kdf-done': 'Clés calculées.',
-      'no-manifest': 'manifest.json.scelle n\'est pas parmi les fichiers choisis.',
+      'no-manifest': 'manifest.json.scelle n\'est pas parmi les fichiers choisis : choisissez tout le dossier de l\'export.',
       'wrong-password': 'Mot de passe incorrect. Vérifiez-le (majuscules, espaces) et réessayez.',
       'wrong-password-or-header': (name) => `${name} : mot de passe incorrect, ou en-tête du fichier endommagé (son empreinte SHA-256 n'est pas conforme).`,
       'header-damaged': (name) => `${name} : en-tête endommagé (le mot de passe est juste pour les autres fichiers). N'utilisez pas ce fichier ; prévenez le site.`,
@@ -161,7 +161,7 @@
       'st-missing': 'not in the chosen folder',
       'kdf-progress': (i, n, mib, t) => `Deriving the key (Argon2id, ${mib} MiB, ${t} pass(es)): file ${i} of ${n}…`,
       'kdf-done': 'Keys derived.',
-      'no-manifest': 'manifest.json.scelle is not among the chosen files.',
+      'no-manifest': 'manifest.json.scelle is not among the chosen files: choose the whole export folder.',
       'wrong-password': 'Wrong password. Check it (capitals, spaces) and try again.',
       'wrong-password-or-header': (name) => `${name}: wrong password, or the file's header is damaged (its SHA-256 does not match).`,
       'header-damaged': (name) => `${name}: damaged header (the password is right for the other files). Do not use this file; tell the site.`,
@@ -997,6 +997,9 @@ self.onmessage = async (e) => {
     }
     if (failed) {
       sayError(status, failed);
+    } else if (!state.manifest) {
+      // Without the manifest there is nothing to show the files with: say what is missing.
+      say(status, 'no-manifest', [], 'bad', 'no-manifest');
     } else {
       say(status, 'kdf-done', [], 'ok', 'keys');
       input.value = '';
