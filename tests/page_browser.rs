@@ -398,3 +398,75 @@ fn firefox_esr_verifies_decrypts_plays_and_tells_wrong_password_from_damage() {
     let damaged = flipped_copy(&made.folder);
     check_damaged(&drive("firefox", "damaged", damaged.path(), &made.password));
 }
+
+/// The `key: value` lines of a vector's `.expect` file.
+fn expect_of(path: &Path) -> std::collections::HashMap<String, String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_once(": ").or_else(|| l.split_once(':')))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+#[test]
+fn page_reader_gives_every_test_vector_its_outcome() {
+    // The page's own container reader (`scelleReader.open`, the code the page runs) on every
+    // vector of docs/FORMAT.md in Chromium: plaintexts and metadata of the `ok_*` ones, the
+    // right refusal of each `fail_*` one (the chunk concerned where there is one).
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("OUVRIR.html");
+    std::fs::write(&page, scelle::export::page::html()).unwrap();
+    let vectors = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors");
+    let script = driver().with_file_name("vectors.mjs");
+    let o = Command::new("node")
+        .arg(script)
+        .arg("--page")
+        .arg(&page)
+        .arg("--vectors")
+        .arg(&vectors)
+        .output()
+        .expect("node runs the vectors driver");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let got: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut seen = 0;
+    for e in std::fs::read_dir(&vectors).unwrap() {
+        let path = e.unwrap().path();
+        if path.extension().is_none_or(|x| x != "expect") {
+            continue;
+        }
+        let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
+        let want = expect_of(&path);
+        let v = &got[format!("{name}.scelle")];
+        let outcome = want["outcome"].as_str();
+        let key = match outcome {
+            "ok" => {
+                assert_eq!(
+                    v["sha256"],
+                    want["plaintext_sha256"].as_str(),
+                    "{name}: {v}"
+                );
+                assert_eq!(v["length"].to_string(), want["plaintext_len"], "{name}");
+                let meta: Value = serde_json::from_str(&want["metadata"]).unwrap();
+                assert_eq!(v["metadata"], meta, "{name}");
+                seen += 1;
+                continue;
+            }
+            "wrong_password" => "wrong-password",
+            "kdf_out_of_bounds" => "bad-header",
+            "unknown_version" => "unknown-version",
+            "not_a_container" => "not-container",
+            "metadata_tampered" => "metadata-damaged",
+            "tampered" | "reordered" | "duplicated" => "chunk-damaged",
+            "truncated" => "truncated",
+            "trailing_data" => "trailing-data",
+            other => panic!("{name}: outcome {other} unknown to this test"),
+        };
+        assert_eq!(v["key"], key, "{name}: {v}");
+        if let Some(chunk) = want.get("chunk").or(want.get("after_chunk")) {
+            assert_eq!(v["args"][1].to_string(), *chunk, "{name}: {v}");
+        }
+        seen += 1;
+    }
+    assert_eq!(seen, 16, "every vector checked");
+}

@@ -65,6 +65,7 @@
       'metadata-damaged': (name) => `${name} : métadonnées endommagées. N'utilisez pas ce fichier ; prévenez le site.`,
       'chunk-damaged': (name, i, from, to) => `${name} : fichier endommagé, le bloc n° ${i} (octets ${from} à ${to}) ne s'authentifie pas. N'utilisez pas ce fichier ; prévenez le site.`,
       'truncated': (name, k) => `${name} : fichier tronqué après le bloc n° ${k - 1}. N'utilisez pas ce fichier ; prévenez le site.`,
+      'trailing-data': (name, k) => `${name} : des octets suivent le dernier bloc (n° ${k - 1}). N'utilisez pas ce fichier ; prévenez le site.`,
       'manifest-bad': (name) => `Le manifeste ne se lit pas (${name}).`,
       'case-ref': 'Référence de l\'affaire',
       'case-id': 'Dossier scelle',
@@ -171,6 +172,7 @@
       'metadata-damaged': (name) => `${name}: damaged metadata. Do not use this file; tell the site.`,
       'chunk-damaged': (name, i, from, to) => `${name}: damaged file, chunk ${i} (bytes ${from} to ${to}) fails authentication. Do not use this file; tell the site.`,
       'truncated': (name, k) => `${name}: file truncated after chunk ${k - 1}. Do not use this file; tell the site.`,
+      'trailing-data': (name, k) => `${name}: bytes follow the final chunk (${k - 1}). Do not use this file; tell the site.`,
       'manifest-bad': (name) => `The manifest cannot be read (${name}).`,
       'case-ref': 'Case reference',
       'case-id': 'scelle case',
@@ -788,6 +790,15 @@ self.onmessage = async (e) => {
       try {
         return new Uint8Array(await subtle.decrypt({ name: 'AES-GCM', iv: this.nonce(i, last), tagLength: 128 }, this.key, data));
       } catch (e) {
+        if (!last && i === this.chunks - 2) {
+          // A final chunk followed by more bytes: it verifies with the final flag.
+          let final = false;
+          try {
+            await subtle.decrypt({ name: 'AES-GCM', iv: this.nonce(i, true), tagLength: 128 }, this.key, data);
+            final = true;
+          } catch (inner) { /* damaged */ }
+          if (final) throw new PageError('trailing-data', this.name, i + 1);
+        }
         if (last && data.length === this.stored) {
           // A full final chunk that verifies as a middle one: the file stops early.
           try {
@@ -815,7 +826,7 @@ self.onmessage = async (e) => {
         const a = k * this.stored;
         jobs.push(this.open(first + k, buf.subarray(a, Math.min(buf.length, a + this.stored))));
       }
-      return Promise.all(jobs);
+      return inOrder(jobs);
     }
 
     async chunk(i) {
@@ -879,13 +890,22 @@ self.onmessage = async (e) => {
           const a = k * this.stored;
           jobs.push(this.open(i + k, buf.subarray(a, Math.min(buf.length, a + this.stored))));
         }
-        const parts = await Promise.all(jobs);
+        const parts = await inOrder(jobs);
         for (const p of parts) {
           await sink(p);
         }
         onProgress(Math.min(this.chunks, i + batch) / this.chunks);
       }
     }
+  }
+
+  // The results of `jobs`, or the failure of the first one in order (not the first to fail in
+  // time), so the chunk named is the first damaged one.
+  async function inOrder(jobs) {
+    const settled = await Promise.allSettled(jobs);
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return settled.map((r) => r.value);
   }
 
   function copyInto(out, chunk, chunkStart, offset, end) {
@@ -1730,6 +1750,32 @@ self.onmessage = async (e) => {
     say(status, 'save-done', [name, megabytes(sealed.plainSize)], 'ok', 'saved');
     status.dataset.memory = String(limit);
   }
+
+  // ---------------------------------------------------------------- the reader alone
+
+  // For the test vectors (tests/vectors, through page/test/vectors.mjs) and for anyone who
+  // wants the browser console: opens one container with a password and authenticates every
+  // chunk; the plaintext's SHA-256 and length, or the PageError (`key`, `args`) it failed with.
+  globalThis.scelleReader = {
+    async open(file, password) {
+      const passwordBytes = enc.encode(password);
+      try {
+        const entry = { name: file.name, file, status: 'ok' };
+        const sealed = await openContainer(entry, passwordBytes, () => {});
+        const hasher = await hashwasm.createSHA256();
+        hasher.init();
+        let length = 0;
+        await sealed.each((c) => { hasher.update(c); length += c.length; }, () => {});
+        return { metadata: sealed.metadata, sha256: hasher.digest('hex'), length };
+      } catch (e) {
+        if (e instanceof PageError) return { key: e.key, args: e.args };
+        throw e;
+      } finally {
+        passwordBytes.fill(0);
+        state.validated = false;
+      }
+    },
+  };
 
   // ---------------------------------------------------------------- wiring
 

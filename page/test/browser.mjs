@@ -115,7 +115,7 @@ async function password(page, pw) {
 async function chunks(page) {
   await until(page, () => {
     const all = [...document.querySelectorAll('article.camera [data-role=chunks]')];
-    return all.length > 0 && all.every((p) => ['chunks-ok', 'chunk-damaged', 'truncated'].includes(p.dataset.kind));
+    return all.length > 0 && all.every((p) => ['chunks-ok', 'chunk-damaged', 'truncated', 'trailing-data'].includes(p.dataset.kind));
   }, null, 'every chunk authenticated');
   return page.evaluate(() => [...document.querySelectorAll('article.camera')].map((a) => {
     const p = a.querySelector('[data-role=chunks]');
