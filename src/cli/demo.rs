@@ -641,7 +641,8 @@ fn print_summary(layout: &Layout, o: &Outcome, took: Duration) {
         println!("  {bin} verify {p} --sha256 {}", f.sha256);
         println!("  {bin} open {p} -o clip.mp4          # asks for the password above");
     }
-    println!("  (cd {folder} && sha256sum -c SHA256SUMS.txt)   # what a recipient checks first");
+    println!("  {folder}/OUVRIR.html in a browser   # what a recipient opens first");
+    println!("  (cd {folder} && sha256sum -c SHA256SUMS.txt)   # or its check by hand");
     println!(
         "  {bin} register verify --db {}",
         layout.register().display()

@@ -11,6 +11,7 @@
 
 pub mod destination;
 pub mod journal;
+pub mod page;
 pub mod pipeline;
 pub mod record;
 pub mod scan;

@@ -257,13 +257,13 @@ fn verification(p: &mut Pages, r: &Receipt, lang: Lang) {
         ),
         tr(
             lang,
-            "   séparément. scelle verify FICHIER contrôle l'intégrité ; scelle open",
-            "   never with the drive. scelle verify FILE checks integrity; scelle open",
+            "   séparément. OUVRIR.html (sur le support, tout navigateur, hors ligne)",
+            "   never with the drive. OUVRIR.html (on the drive, any browser, offline)",
         ),
         tr(
             lang,
-            "   FICHIER déchiffre. Format public : docs/FORMAT.md, LISEZMOI.txt.",
-            "   FILE decrypts. Public format: docs/FORMAT.md, README.txt.",
+            "   vérifie, déchiffre, lit ; ou scelle open FICHIER. Format : docs/FORMAT.md.",
+            "   verifies, decrypts, plays; or scelle open FILE. Format: docs/FORMAT.md.",
         ),
         tr(
             lang,

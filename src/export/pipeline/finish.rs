@@ -13,7 +13,7 @@ use crate::config::{Config, Person};
 use crate::export::destination::Checked;
 use crate::export::record::{Destination, ExportRecord, ExportedFile, FileDigest, RECORD_FORMAT};
 use crate::export::sealed::{self, partial_of};
-use crate::export::{ExportError, texts};
+use crate::export::{ExportError, page, texts};
 use crate::register::{EntryKind, NewEntry, Register};
 use crate::seal::Metadata;
 
@@ -85,6 +85,7 @@ pub(super) async fn finish(
         ("LISEZMOI.txt", texts::lisezmoi(&digests)),
         ("README.txt", texts::readme(&digests)),
         ("SHA256SUMS.txt", texts::sums(&digests)),
+        (page::FILE_NAME, page::html().to_owned()),
     ] {
         let path = ctx.folder.join(name);
         std::fs::write(&path, text).map_err(|e| ExportError::io(&path, e))?;
