@@ -8,6 +8,7 @@
 mod camera;
 mod export;
 mod people;
+mod site;
 
 use std::path::{Path, PathBuf};
 
@@ -16,6 +17,7 @@ use serde::Deserialize;
 pub use camera::{Camera, CameraId, CameraSource, DEFAULT_SEGMENT_PATTERN, Vendor};
 pub use export::{ApprovedDrive, Export};
 pub use people::{Person, Role};
+pub use site::{SiteConfig, SiteLevel, record_site};
 
 use crate::error::{Exit, ExitStatus};
 
@@ -50,6 +52,31 @@ pub struct Site {
     pub name: String,
     /// IANA time zone name (`Europe/Paris`), used for every local time shown to people.
     pub time_zone: TimeZoneName,
+    /// The identity documents for outsiders print (`site.rs`).
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub controller: Option<String>,
+    #[serde(default)]
+    pub address: Option<String>,
+    #[serde(default)]
+    pub dpo_contact: Option<String>,
+    #[serde(default)]
+    pub level: SiteLevel,
+}
+
+impl Site {
+    /// The site's identity as the register records it.
+    pub fn identity(&self) -> SiteConfig {
+        SiteConfig {
+            id: self.id.clone(),
+            name: Some(self.name.clone()),
+            controller: self.controller.clone(),
+            address: self.address.clone(),
+            dpo_contact: self.dpo_contact.clone(),
+            level: self.level,
+        }
+    }
 }
 
 /// A time zone name checked against the system's time zone database.

@@ -74,12 +74,18 @@ pub async fn run(config_path: &Path) -> Result<(), DaemonError> {
     })?;
     let (register, cases) = {
         let people = config.people.clone();
+        let site = config.site.identity();
+        let zone = config.site.time_zone.0.clone();
+        let hours = config.cases.emergency_regularize_hours;
         let dir = state_dir.clone();
         tokio::task::spawn_blocking(move || -> Result<_, DaemonError> {
             let register = Arc::new(Register::open(&dir.join(REGISTER_FILE))?);
             let cases = Cases::load(register.clone(), &dir)?;
             if cases.sync_people(&people)? {
                 tracing::info!("people list recorded in the register");
+            }
+            if crate::config::record_site(&register, &site, &zone, hours)? {
+                tracing::info!("site identity recorded in the register");
             }
             crate::export::journal::close_interrupted(&register)?;
             Ok((register, cases))

@@ -41,11 +41,13 @@ pub enum EntryKind {
     CaseClosed,
     Checkpoint,
     MediaDestroyed,
+    /// The authorizer's countersignature of a completed export (`export_completed`).
+    ExportCountersigned,
 }
 
 impl EntryKind {
     /// Every kind, in declaration order.
-    pub const ALL: [EntryKind; 20] = [
+    pub const ALL: [EntryKind; 21] = [
         EntryKind::PeopleChanged,
         EntryKind::ConfigChanged,
         EntryKind::CaseOpened,
@@ -66,6 +68,7 @@ impl EntryKind {
         EntryKind::CaseClosed,
         EntryKind::Checkpoint,
         EntryKind::MediaDestroyed,
+        EntryKind::ExportCountersigned,
     ];
 
     /// The stable name stored in the database.
@@ -91,6 +94,7 @@ impl EntryKind {
             EntryKind::CaseClosed => "case-closed",
             EntryKind::Checkpoint => "checkpoint",
             EntryKind::MediaDestroyed => "media-destroyed",
+            EntryKind::ExportCountersigned => "export-countersigned",
         }
     }
 
