@@ -199,7 +199,7 @@ fn french_receipt_states_every_field() {
             CASE,
             "Fondement juridique",
             "Réquisition judiciaire",
-            "Finalité",
+            "Objet",
             "enquête sur un vol à l'étalage",
             "Date de remise (Europe/Paris)",
             "2026-11-23 15:30:00",

@@ -12,9 +12,9 @@ use crate::pdf::{self, BOLD, Face, MONO, PAGE_H, PAGE_W, REGULAR, wrap_width};
 pub const MARGIN: f32 = 42.0;
 const LINE: f32 = 10.5;
 const LABEL_X: f32 = MARGIN;
-const LABEL_W: f32 = 142.0;
-const VALUE_X: f32 = 190.0;
-/// Mono at 8 pt: 363 points hold 75 characters; a SHA-256 needs 64.
+const LABEL_W: f32 = 160.0;
+const VALUE_X: f32 = 206.0;
+/// Mono at 8 pt: 347 points hold 72 characters; a SHA-256 needs 64.
 const VALUE_W: f32 = PAGE_W - MARGIN - VALUE_X;
 
 /// The receipt's pages: the shared [`pdf::Pages`] (cursor `y`, `room`, `text_at`) with the
@@ -49,7 +49,7 @@ impl Pages {
     /// A heading line.
     pub fn heading(&mut self, size: f32, text: &str) {
         self.room(size + 2.0 * LINE);
-        self.y -= 4.0;
+        self.y -= 6.0;
         let y = self.y;
         self.text_at(BOLD, size, MARGIN, y, text);
         self.y -= size + 4.0;
@@ -78,7 +78,7 @@ impl Pages {
     }
 
     fn field_in(&mut self, label: &str, value: &str, face: Face) {
-        let labels = wrap_width(label, BOLD, 8.5, LABEL_W);
+        let labels = wrap_width(label, BOLD, 8.0, LABEL_W);
         let value = if value.is_empty() { "-" } else { value };
         let values = wrap_width(value, face, 8.0, VALUE_W);
         let n = labels.len().max(values.len());
@@ -90,7 +90,7 @@ impl Pages {
             self.room(LINE);
             let y = self.y;
             if let Some(l) = labels.get(i) {
-                self.text_at(BOLD, 8.5, LABEL_X, y, l);
+                self.text_at(BOLD, 8.0, LABEL_X, y, l);
             }
             if let Some(v) = values.get(i) {
                 self.text_at(face, 8.0, VALUE_X, y, v);
@@ -105,7 +105,7 @@ impl Pages {
         self.room(LINE * 2.0);
         self.y -= 4.0;
         let y = self.y;
-        self.text_at(BOLD, 8.5, LABEL_X, y, label);
+        self.text_at(BOLD, 8.0, LABEL_X, y, label);
         self.line(VALUE_X, y - 1.5, VALUE_W);
         self.y -= LINE + 2.0;
     }

@@ -28,7 +28,7 @@ use crate::export::ExportRecord;
 use crate::register::{Entry, EntryKind, Register, RegisterError};
 pub use render::render;
 pub use text::Lang;
-pub use text::size as size_text;
+pub use text::{duration as duration_text, size as size_text};
 
 /// Why a receipt could not be made.
 #[derive(Debug, thiserror::Error)]

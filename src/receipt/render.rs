@@ -193,6 +193,8 @@ pub fn render(r: &Receipt, lang: Lang) -> Vec<u8> {
         );
     }
 
+    // The heading stays with the first file's block.
+    p.room(10.5 * 14.0);
     p.heading(
         11.0,
         &format!(
@@ -350,28 +352,26 @@ fn verification(p: &mut Pages, r: &Receipt, lang: Lang) {
     let steps = [
         tr(
             lang,
-            "1. Le code QR contient l'empreinte SHA-256 du manifeste (manifest.json.scelle).",
-            "1. The QR code holds the SHA-256 of the manifest (manifest.json.scelle).",
+            "1. Le code QR contient l'empreinte SHA-256 du manifeste (manifest.json.scelle), \
+             imprimée sous ces étapes.",
+            "1. The QR code holds the SHA-256 of the manifest (manifest.json.scelle), printed \
+             below these steps.",
         ),
         tr(
             lang,
-            "2. Calculez l'empreinte de chaque fichier (sha256sum FICHIER, ou sous Windows",
-            "2. Compute each file's hash (sha256sum FILE, or on Windows",
+            "2. Calculez l'empreinte de chaque fichier (sha256sum FICHIER, ou sous Windows \
+             Get-FileHash -Algorithm SHA256 FICHIER) et comparez-la à ce récépissé.",
+            "2. Compute each file's hash (sha256sum FILE, or on Windows Get-FileHash \
+             -Algorithm SHA256 FILE) and compare it with this receipt.",
         ),
         tr(
             lang,
-            "   Get-FileHash -Algorithm SHA256 FICHIER) et comparez-la à ce récépissé.",
-            "   Get-FileHash -Algorithm SHA256 FILE) and compare it with this receipt.",
-        ),
-        tr(
-            lang,
-            "3. Pour ouvrir : la page OUVRIR.html du dossier, dans un navigateur ; à défaut,",
-            "3. To open: the folder's OUVRIR.html page, in a web browser; without it,",
-        ),
-        tr(
-            lang,
-            "   « scelle open FICHIER ». Le mot de passe est remis séparément, jamais avec le support.",
-            "   `scelle open FILE`. The password is given separately, never with the drive.",
+            "3. Pour ouvrir les fichiers : la page OUVRIR.html du dossier de l'extraction, dans \
+             un navigateur ; à défaut, « scelle open FICHIER ». Le mot de passe est remis \
+             séparément, jamais avec le support.",
+            "3. To open the files: the export folder's OUVRIR.html page, in a web browser; \
+             without it, `scelle open FILE`. The password is given separately, never with the \
+             drive.",
         ),
         tr(
             lang,
@@ -382,13 +382,19 @@ fn verification(p: &mut Pages, r: &Receipt, lang: Lang) {
     let x = MARGIN + QR_SIZE + 12.0;
     let mut y = top - 14.0;
     for s in steps {
-        p.text_at(REGULAR, 8.5, x, y, s);
-        y -= 11.0;
+        for (i, l) in wrap_width(s, REGULAR, 8.5, PAGE_W - MARGIN - x - 8.0)
+            .iter()
+            .enumerate()
+        {
+            let indent = if i == 0 { 0.0 } else { 9.0 };
+            p.text_at(REGULAR, 8.5, x + indent, y, l);
+            y -= 11.0;
+        }
     }
     if let Some(m) = manifest {
         p.text_at(MONO, 7.0, x, y - 4.0, m);
     }
-    p.y = top - QR_SIZE - 12.0;
+    p.y = (top - QR_SIZE - 12.0).min(y - 14.0);
 }
 
 /// "Fait à", then two signature blocks side by side: who hands over, who receives.

@@ -122,6 +122,8 @@ pub struct CaseFacts {
     pub exports: Vec<ExportFacts>,
     pub purges: Vec<PurgeFacts>,
     pub closing: String,
+    /// When the case was closed (empty while open).
+    pub closed: String,
     pub status: String,
     pub deadlines: String,
     /// `false` when a deadline was missed.
@@ -465,6 +467,7 @@ fn open(e: &Entry, names: &Names, when: &dyn Fn(Timestamp) -> String, lang: Lang
             exports: Vec::new(),
             purges: Vec::new(),
             closing: String::new(),
+            closed: String::new(),
             status: String::new(),
             deadlines: String::new(),
             deadlines_met: true,
@@ -649,7 +652,10 @@ fn apply(
             export_record(x, r, names, when, lang);
             if e.kind == EntryKind::ExportCompleted {
                 x.status = tr(lang, "terminée et vérifiée", "completed and verified").into();
-                x.finished = when(e.time);
+                x.finished = r["finished_at"]
+                    .as_str()
+                    .and_then(|t| t.parse::<Timestamp>().ok())
+                    .map_or_else(|| when(e.time), when);
                 let op = text(&r["operator"]);
                 x.operator_signature = match e.signatures.iter().find(|s| s.role == "operator") {
                     Some(s) => format!(
@@ -801,6 +807,7 @@ fn apply(
         }
         EntryKind::CaseClosed => {
             fold.closed_at = Some(e.time);
+            f.closed = when(e.time);
             let reason = text(&p["reason"]);
             f.closing = format!(
                 "{} {}, {}{}",
@@ -882,10 +889,18 @@ fn export_record(
                 name: text(&f["file"]["name"]),
                 camera: format!("{} ({})", text(&f["camera_name"]), text(&f["camera"])),
                 range,
-                recorded: format!(
-                    "{} s",
-                    f["covered_seconds"].as_f64().unwrap_or(0.0)
-                ),
+                recorded: {
+                    let requested = match (ts(&f["requested"]["start"]), ts(&f["requested"]["end"])) {
+                        (Some(s), Some(e)) => (e.as_millisecond() - s.as_millisecond()) as f64 / 1000.0,
+                        _ => 0.0,
+                    };
+                    format!(
+                        "{} {} {}",
+                        crate::receipt::duration_text(f["covered_seconds"].as_f64().unwrap_or(0.0)),
+                        tr(lang, "sur", "of"),
+                        crate::receipt::duration_text(requested)
+                    )
+                },
                 gaps: if gaps.is_empty() {
                     tr(lang, "aucune", "none").into()
                 } else {

@@ -281,19 +281,13 @@ pub fn to_pdf(r: &Report) -> Vec<u8> {
         .map(|c| {
             vec![
                 c.case_id.clone(),
-                format!(
-                    "{}\n{}",
-                    c.opened,
-                    if c.closing.starts_with(tr(lang, "le ", "on ")) {
-                        c.closing.clone()
-                    } else {
-                        String::new()
-                    }
-                )
-                .trim()
-                .to_owned(),
+                if c.closed.is_empty() {
+                    c.opened.clone()
+                } else {
+                    format!("{}\n{}", c.opened, c.closed)
+                },
                 c.ground.clone(),
-                format!("{} ({} {})", c.status, c.exports.len(), tr(lang, "extraction(s)", "export(s)")),
+                format!("{}\n{}", c.status, exports_count(lang, c.exports.len())),
                 format!(
                     "{}{}",
                     if c.deadlines_met {
@@ -315,7 +309,7 @@ pub fn to_pdf(r: &Report) -> Vec<u8> {
         &[62.0, 120.0, 90.0, 95.0, PAGE_W - 2.0 * MARGIN - 367.0],
         &[
             tr(lang, "Dossier", "Case"),
-            tr(lang, "Ouverture / clôture", "Opened / closed"),
+            tr(lang, "Ouverture, clôture", "Opened, closed"),
             tr(lang, "Fondement", "Ground"),
             tr(lang, "État", "Status"),
             tr(lang, "Délais", "Deadlines"),
@@ -371,6 +365,17 @@ pub fn to_pdf(r: &Report) -> Vec<u8> {
         )
     };
     p.finish(&title, lang.tag(), &footer)
+}
+
+fn exports_count(lang: Lang, n: usize) -> String {
+    match (lang, n) {
+        (Lang::Fr, 0) => "aucune extraction".into(),
+        (Lang::Fr, 1) => "1 extraction".into(),
+        (Lang::Fr, n) => format!("{n} extractions"),
+        (Lang::En, 0) => "no export".into(),
+        (Lang::En, 1) => "1 export".into(),
+        (Lang::En, n) => format!("{n} exports"),
+    }
 }
 
 fn case_section(p: &mut Pages, c: &CaseFacts, lang: Lang) {
@@ -449,7 +454,13 @@ fn export_block(p: &mut Pages, x: &ExportFacts, n: usize, total: usize, lang: La
     field_at(p, ind, tr(lang, "Fin", "Finished"), &x.finished, REGULAR);
     field_at(p, ind, tr(lang, "Support", "Drive"), &x.drive, REGULAR);
     if !x.failure.is_empty() {
-        field_at(p, ind, tr(lang, "Motif", "Reason"), &x.failure, REGULAR);
+        field_at(
+            p,
+            ind,
+            tr(lang, "Motif (message du système)", "Reason (system message)"),
+            &x.failure,
+            REGULAR,
+        );
     }
     if !x.operator_signature.is_empty() {
         field_at(
@@ -476,14 +487,13 @@ fn export_block(p: &mut Pages, x: &ExportFacts, n: usize, total: usize, lang: La
             ind + 8.0,
             tr(lang, "Taille, format", "Size, format"),
             &format!(
-                "{} {}, {} ; {} {}",
+                "{}, MP4 ({}) {} ; {} {}",
                 crate::receipt::size_text(lang, f.size),
-                "",
                 f.codecs,
-                tr(lang, "enregistré", "recorded"),
+                tr(lang, "chiffré", "encrypted"),
+                tr(lang, "durée enregistrée", "recorded"),
                 f.recorded
-            )
-            .replace(" , ", ", "),
+            ),
             REGULAR,
         );
         field_at(p, ind + 8.0, tr(lang, "Lacunes", "Gaps"), &f.gaps, REGULAR);
