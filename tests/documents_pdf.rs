@@ -19,8 +19,7 @@ use serde_json::{Value, json};
 
 const CASE: &str = "2026-0001";
 const OTHER: &str = "2026-0002";
-const ORGANISATION: &str =
-    "Gendarmerie nationale — Brigade de Saint-Étienne-de-Saint-Geoirs (Compagnie de La Tour-du-Pin)";
+const ORGANISATION: &str = "Gendarmerie nationale — Brigade de Saint-Étienne-de-Saint-Geoirs (Compagnie de La Tour-du-Pin)";
 const OPERATOR: &str = "Élodie O’Brien-Lefèvre";
 const AUTHORIZER: &str = "Anne-Laure d'Harcourt";
 const AUDITOR: &str = "Ольга Ковальчук";
@@ -153,7 +152,10 @@ fn history(dir: &Path) -> History {
         op,
     );
     let head = serde_json::to_value(reg.head().unwrap()).unwrap();
-    let files = [("quai-1", "Quai de chargement", 0x10), ("entree", "Entrée principale", 0x11)];
+    let files = [
+        ("quai-1", "Quai de chargement", 0x10),
+        ("entree", "Entrée principale", 0x11),
+    ];
     let mut completed = Vec::new();
     for (id, seed) in [("EXP-20261123-01", 0x10u8), ("EXP-20261123-02", 0x20u8)] {
         append(
@@ -168,7 +170,10 @@ fn history(dir: &Path) -> History {
             ),
             op,
         );
-        let f: Vec<(&str, &str, u8)> = files.iter().map(|(c, n, s)| (*c, *n, s + seed - 0x10)).collect();
+        let f: Vec<(&str, &str, u8)> = files
+            .iter()
+            .map(|(c, n, s)| (*c, *n, s + seed - 0x10))
+            .collect();
         let e = append(
             &reg,
             NewEntry::new(
@@ -345,7 +350,11 @@ fn assert_fonts_embedded(pdf: &Path) {
 }
 
 fn assert_pdf_a(pdf: &Path) {
-    let out = Command::new("pdfinfo").arg("-meta").arg(pdf).output().unwrap();
+    let out = Command::new("pdfinfo")
+        .arg("-meta")
+        .arg(pdf)
+        .output()
+        .unwrap();
     let meta = String::from_utf8_lossy(&out.stdout);
     assert!(
         meta.contains("pdfaid:part") && meta.contains('2'),
@@ -371,7 +380,12 @@ fn render_pages(pdf: &Path, name: &str) -> usize {
     std::fs::read_dir(&dir)
         .unwrap()
         .filter(|e| {
-            let n = e.as_ref().unwrap().file_name().to_string_lossy().into_owned();
+            let n = e
+                .as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .into_owned();
             n.starts_with(name) && n.ends_with(".png")
         })
         .count()
@@ -488,13 +502,22 @@ fn the_register_report_states_every_fact_in_french() {
         ],
     );
     // No raw codes.
-    for code in ["requisition", "export-completed", "urgence / emergency", "Autorisation : scelle"] {
+    for code in [
+        "requisition",
+        "export-completed",
+        "urgence / emergency",
+        "Autorisation : scelle",
+    ] {
         assert!(!text.contains(code), "raw {code:?} in the report:\n{text}");
     }
     // The head, the site key line and the verification on every page.
     let pages = text.split('\u{c}').filter(|p| !p.trim().is_empty()).count();
     assert!(pages >= 3, "{pages} pages");
-    for (i, page) in text.split('\u{c}').filter(|p| !p.trim().is_empty()).enumerate() {
+    for (i, page) in text
+        .split('\u{c}')
+        .filter(|p| !p.trim().is_empty())
+        .enumerate()
+    {
         assert_has(
             page,
             &[

@@ -215,7 +215,12 @@ fn an_auditor_gets_the_register_report_through_the_daemon() {
     let case = d.open_case("olivia");
     complete_export(&d, &case);
     let pdf = d.dir.path().join("registre.pdf");
-    let out = report_via_daemon(&d, "ada", &key, &["--format", "pdf", "-o", pdf.to_str().unwrap()]);
+    let out = report_via_daemon(
+        &d,
+        "ada",
+        &key,
+        &["--format", "pdf", "-o", pdf.to_str().unwrap()],
+    );
     assert!(out.status.success(), "{}\n{}", stderr(&out), d.log_text());
     let text = pdftotext(&pdf);
     let head = Register::open_read_only(&d.register_path())

@@ -42,7 +42,11 @@ fn csv_report_in_french_and_english() {
         lines[0].starts_with("Dossier,Ouverture,Ouvert par,Fondement,Référence,Demandeur"),
         "{csv}"
     );
-    let rows: Vec<&str> = lines.iter().copied().filter(|l| l.starts_with("2026-")).collect();
+    let rows: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| l.starts_with("2026-"))
+        .collect();
     assert_eq!(rows.len(), 2, "one row per export:\n{csv}");
     let row = rows[0];
     for needle in [

@@ -60,7 +60,12 @@ struct Loaded {
 fn load(bytes: &'static [u8]) -> Loaded {
     let font = krilla::text::Font::new(bytes.into(), 0).expect("the bundled DejaVu font parses");
     let units_per_em = skrifa::FontRef::new(bytes)
-        .map(|f| f32::from(f.metrics(Size::unscaled(), LocationRef::default()).units_per_em))
+        .map(|f| {
+            f32::from(
+                f.metrics(Size::unscaled(), LocationRef::default())
+                    .units_per_em,
+            )
+        })
         .unwrap_or(2048.0);
     Loaded {
         bytes,
@@ -373,7 +378,13 @@ mod tests {
     fn a_document_is_pdf_a() {
         let mut p = Pages::new(40.0, 60.0);
         let y = p.y;
-        p.text_at(BOLD, 12.0, 40.0, y, "Récépissé — Saint-Étienne-de-Saint-Geoirs 中");
+        p.text_at(
+            BOLD,
+            12.0,
+            40.0,
+            y,
+            "Récépissé — Saint-Étienne-de-Saint-Geoirs 中",
+        );
         p.stroke_line((40.0, 700.0), (300.0, 700.0), 0.5);
         p.fill_rects(vec![(40.0, 600.0, 10.0, 10.0)]);
         let pdf = p.finish("Titre", "fr", &|n, t| format!("page {n} / {t}"));

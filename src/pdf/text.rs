@@ -96,7 +96,11 @@ mod tests {
         let text = "Gendarmerie nationale — Brigade de Saint-Étienne-de-Saint-Geoirs (Compagnie de La Tour-du-Pin)";
         let lines = wrap_width(text, Face::Regular, 9.0, 150.0);
         assert!(lines.len() > 2);
-        assert!(lines.iter().all(|l| text_width(Face::Regular, 9.0, l) <= 150.0));
+        assert!(
+            lines
+                .iter()
+                .all(|l| text_width(Face::Regular, 9.0, l) <= 150.0)
+        );
         assert_eq!(lines.join(" "), text);
         let long = "x".repeat(200);
         assert!(wrap_width(&long, Face::Mono, 8.0, 100.0).len() > 5);

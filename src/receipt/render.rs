@@ -65,7 +65,11 @@ pub fn render(r: &Receipt, lang: Lang) -> Vec<u8> {
     );
     p.field(tr(lang, "Adresse", "Address"), &or_unset(&site.address));
     p.field(
-        tr(lang, "Délégué à la protection des données", "Data protection officer"),
+        tr(
+            lang,
+            "Délégué à la protection des données",
+            "Data protection officer",
+        ),
         &or_unset(&site.dpo_contact),
     );
 
@@ -89,7 +93,10 @@ pub fn render(r: &Receipt, lang: Lang) -> Vec<u8> {
     );
     p.field(tr(lang, "Objet", "Purpose"), &r.opening.purpose);
     if let Some(c) = case {
-        p.field(tr(lang, "Demande écrite", "Written request"), &c.written_request);
+        p.field(
+            tr(lang, "Demande écrite", "Written request"),
+            &c.written_request,
+        );
         p.field(tr(lang, "Autorisation", "Approval"), &c.approval);
         p.field(
             tr(
@@ -120,7 +127,11 @@ pub fn render(r: &Receipt, lang: Lang) -> Vec<u8> {
     );
     p.field(tr(lang, "Destinataire", "Recipient"), &r.opening.recipient);
     for label in [
-        tr(lang, "Organisme du destinataire", "Recipient's organisation"),
+        tr(
+            lang,
+            "Organisme du destinataire",
+            "Recipient's organisation",
+        ),
         tr(lang, "Grade", "Rank"),
         tr(lang, "Matricule", "Service number"),
         tr(lang, "Service ou unité", "Department or unit"),
@@ -137,7 +148,11 @@ pub fn render(r: &Receipt, lang: Lang) -> Vec<u8> {
     p.field(
         tr(lang, "Opérateur", "Operator"),
         &export.map(|x| x.operator.clone()).unwrap_or_else(|| {
-            format!("{} ({})", r.record.operator, tr(lang, "opérateur", "operator"))
+            format!(
+                "{} ({})",
+                r.record.operator,
+                tr(lang, "opérateur", "operator")
+            )
         }),
     );
     let d = &rec.destination;
@@ -167,7 +182,10 @@ pub fn render(r: &Receipt, lang: Lang) -> Vec<u8> {
         ),
     );
     if let Some(x) = export.filter(|x| !x.countersignature.is_empty()) {
-        p.field(tr(lang, "Contreseing", "Countersignature"), &x.countersignature);
+        p.field(
+            tr(lang, "Contreseing", "Countersignature"),
+            &x.countersignature,
+        );
     }
     p.field(
         tr(
@@ -433,7 +451,11 @@ fn signatures(p: &mut Pages, r: &Receipt, lang: Lang) {
     let blocks = [
         (
             tr(lang, "Remis par", "Handed over by"),
-            format!("{} ({})", r.handed_over_by.1, tr(lang, "opérateur", "operator")),
+            format!(
+                "{} ({})",
+                r.handed_over_by.1,
+                tr(lang, "opérateur", "operator")
+            ),
         ),
         (
             tr(lang, "Reçu par", "Received by"),

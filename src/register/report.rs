@@ -196,7 +196,10 @@ impl Report {
         }
         line(&[]);
         let integrity = self.register.integrity(lang);
-        line(&[tr(lang, "Tête du registre", "Register head"), &self.register.head]);
+        line(&[
+            tr(lang, "Tête du registre", "Register head"),
+            &self.register.head,
+        ]);
         line(&[
             tr(lang, "Empreinte de la clé du site", "Site key fingerprint"),
             self.register.site_key.as_deref().unwrap_or("-"),
@@ -345,7 +348,8 @@ pub fn rows(facts: &Facts, lang: Lang) -> Vec<Vec<String>> {
                 x.map(|x| x.finished.clone()).unwrap_or_default(),
                 x.map(|x| x.drive.clone()).unwrap_or_default(),
                 x.map(lang_files).unwrap_or_default(),
-                x.map(|x| per_file(x, &|f| f.gaps.clone())).unwrap_or_default(),
+                x.map(|x| per_file(x, &|f| f.gaps.clone()))
+                    .unwrap_or_default(),
                 x.map(|x| per_file(x, &|f| f.clock_offset.clone()))
                     .unwrap_or_default(),
                 x.map(|x| x.manifest_sha256.clone()).unwrap_or_default(),

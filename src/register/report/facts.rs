@@ -157,11 +157,7 @@ pub fn role_label(lang: Lang, role: &str) -> String {
 /// A ground's name for people.
 pub fn ground_label(lang: Lang, ground: &str) -> String {
     match ground {
-        "requisition" => tr(
-            lang,
-            "Réquisition judiciaire",
-            "Judicial requisition",
-        ),
+        "requisition" => tr(lang, "Réquisition judiciaire", "Judicial requisition"),
         "incident" => tr(
             lang,
             "Incident (conservation de preuve)",
@@ -229,7 +225,10 @@ impl Names {
     }
 
     fn roles(&self, id: &str) -> Vec<String> {
-        self.names.get(id).map(|(_, r)| r.clone()).unwrap_or_default()
+        self.names
+            .get(id)
+            .map(|(_, r)| r.clone())
+            .unwrap_or_default()
     }
 
     /// The role of `id` among `wanted`, else its first.
@@ -238,7 +237,10 @@ impl Names {
         if roles.iter().any(|r| r == wanted) {
             wanted.to_owned()
         } else {
-            roles.into_iter().next().unwrap_or_else(|| wanted.to_owned())
+            roles
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| wanted.to_owned())
         }
     }
 }
@@ -357,7 +359,9 @@ pub fn facts(
                     }
                 }
                 if lines.is_empty() {
-                    lines.push(tr(lang, "clés publiques mises à jour", "public keys updated").into());
+                    lines.push(
+                        tr(lang, "clés publiques mises à jour", "public keys updated").into(),
+                    );
                 }
                 changes.push(PeopleChange {
                     entry: e.seq,
@@ -410,10 +414,7 @@ pub fn facts(
         .into_iter()
         .filter_map(|id| cases.remove(&id))
         .filter(|f| {
-            let date = f
-                .facts
-                .opened_at
-                .map(|t| t.to_zoned(TimeZone::UTC).date());
+            let date = f.facts.opened_at.map(|t| t.to_zoned(TimeZone::UTC).date());
             date.is_none_or(|d| from.is_none_or(|f| d >= f) && to.is_none_or(|t| d <= t))
         })
         .map(|f| finish(f, lang, now, regularize_hours, &when))
@@ -548,7 +549,11 @@ pub fn drive_text(lang: Lang, drive: &Value, approved: bool, accepted: bool, cer
         out.push_str(&format!(", {} {serial}", tr(lang, "n° de série", "serial")));
     }
     if approved {
-        out.push_str(tr(lang, ", support chiffré agréé", ", approved encrypted drive"));
+        out.push_str(tr(
+            lang,
+            ", support chiffré agréé",
+            ", approved encrypted drive",
+        ));
     } else if accepted {
         out.push_str(tr(
             lang,
@@ -557,7 +562,10 @@ pub fn drive_text(lang: Lang, drive: &Value, approved: bool, accepted: bool, cer
         ));
     }
     if !cert.is_empty() {
-        out.push_str(&format!(", {} {cert}", tr(lang, "certification", "certification")));
+        out.push_str(&format!(
+            ", {} {cert}",
+            tr(lang, "certification", "certification")
+        ));
     }
     out
 }
@@ -604,7 +612,11 @@ fn apply(
                 tr(lang, "le", "on"),
                 when(e.time),
                 if remote {
-                    tr(lang, " (à distance, déclaration signée)", " (remote, signed statement)")
+                    tr(
+                        lang,
+                        " (à distance, déclaration signée)",
+                        " (remote, signed statement)",
+                    )
                 } else if e.signatures.iter().any(|s| s.person == who) {
                     tr(lang, " (signature SSH)", " (SSH signature)")
                 } else {
@@ -627,8 +639,12 @@ fn apply(
             let i = export_index(fold, &id);
             fold.exports[i].1 = Some(e.time);
             let x = &mut fold.facts.exports[i];
-            x.status = tr(lang, "en cours (pas de fin enregistrée)", "running (no end recorded)")
-                .into();
+            x.status = tr(
+                lang,
+                "en cours (pas de fin enregistrée)",
+                "running (no end recorded)",
+            )
+            .into();
             x.operator = names.who(&e.actor, "operator");
             x.started = when(e.time);
             x.drive = drive_text(
@@ -678,9 +694,17 @@ fn apply(
             let i = export_index(fold, &id);
             let x = &mut fold.facts.exports[i];
             x.status = if e.kind == EntryKind::ExportFailed {
-                tr(lang, "ÉCHOUÉE — aucun fichier remis", "FAILED — no file handed over")
+                tr(
+                    lang,
+                    "ÉCHOUÉE — aucun fichier remis",
+                    "FAILED — no file handed over",
+                )
             } else {
-                tr(lang, "INTERROMPUE — aucun fichier remis", "INTERRUPTED — no file handed over")
+                tr(
+                    lang,
+                    "INTERROMPUE — aucun fichier remis",
+                    "INTERRUPTED — no file handed over",
+                )
             }
             .into();
             x.finished = when(e.time);
@@ -706,12 +730,12 @@ fn apply(
                 .cloned()
                 .or_else(|| p["export_id"].as_str().map(str::to_owned))
                 .or_else(|| {
-                fold.exports
-                    .iter()
-                    .rev()
-                    .find(|(_, _, done)| *done)
-                    .map(|(id, _, _)| id.clone())
-            });
+                    fold.exports
+                        .iter()
+                        .rev()
+                        .find(|(_, _, done)| *done)
+                        .map(|(id, _, _)| id.clone())
+                });
             if let Some(id) = id {
                 let i = export_index(fold, &id);
                 fold.facts.exports[i].countersignature = if completed.is_empty() {
@@ -757,14 +781,22 @@ fn apply(
                     format!(
                         "{} {id} {} ({files} {}, {bytes} {})",
                         tr(lang, "copie de l'extraction", "copy of export"),
-                        tr(lang, "sur le serveur ou un support de service", "on the server or a service drive"),
+                        tr(
+                            lang,
+                            "sur le serveur ou un support de service",
+                            "on the server or a service drive"
+                        ),
                         tr(lang, "fichiers", "files"),
                         tr(lang, "octets", "bytes")
                     )
                 }
                 ("staged", _) => format!(
                     "{} ({files} {}, {bytes} {})",
-                    tr(lang, "fichiers de travail temporaires", "temporary working files"),
+                    tr(
+                        lang,
+                        "fichiers de travail temporaires",
+                        "temporary working files"
+                    ),
                     tr(lang, "fichiers", "files"),
                     tr(lang, "octets", "bytes")
                 ),
@@ -890,8 +922,11 @@ fn export_record(
                 camera: format!("{} ({})", text(&f["camera_name"]), text(&f["camera"])),
                 range,
                 recorded: {
-                    let requested = match (ts(&f["requested"]["start"]), ts(&f["requested"]["end"])) {
-                        (Some(s), Some(e)) => (e.as_millisecond() - s.as_millisecond()) as f64 / 1000.0,
+                    let requested = match (ts(&f["requested"]["start"]), ts(&f["requested"]["end"]))
+                    {
+                        (Some(s), Some(e)) => {
+                            (e.as_millisecond() - s.as_millisecond()) as f64 / 1000.0
+                        }
                         _ => 0.0,
                     };
                     format!(
@@ -929,7 +964,9 @@ fn gap_reason(lang: Lang, r: &Value) -> String {
         .or_else(|| r.as_object().and_then(|m| m.keys().next().cloned()))
         .unwrap_or_default();
     match kind.as_str() {
-        "not-recorded" | "not_recorded" | "NotRecorded" => tr(lang, "non enregistré", "not recorded"),
+        "not-recorded" | "not_recorded" | "NotRecorded" => {
+            tr(lang, "non enregistré", "not recorded")
+        }
         "packet-loss" | "packet_loss" | "PacketLoss" => tr(lang, "paquets perdus", "packets lost"),
         "discontinuity" | "Discontinuity" => tr(lang, "discontinuité", "discontinuity"),
         "connection-lost" | "connection_lost" | "ConnectionLost" => {
@@ -954,7 +991,12 @@ fn finish(
     let mut met = true;
     let f = &mut fold.facts;
     if f.written_request.is_empty() {
-        f.written_request = tr(lang, "aucune demande écrite jointe", "no written request attached").into();
+        f.written_request = tr(
+            lang,
+            "aucune demande écrite jointe",
+            "no written request attached",
+        )
+        .into();
     }
     if let Some((at, by, justification)) = &fold.emergency_started {
         let limit = at.as_second() + regularize_hours * 3600;
@@ -964,7 +1006,11 @@ fn finish(
                 met &= ok;
                 deadlines.push(format!(
                     "{} {} h : {}",
-                    tr(lang, "régularisation de l'urgence sous", "emergency regularized within"),
+                    tr(
+                        lang,
+                        "régularisation de l'urgence sous",
+                        "emergency regularized within"
+                    ),
                     regularize_hours,
                     if ok {
                         tr(lang, "respecté", "met")
@@ -972,14 +1018,22 @@ fn finish(
                         tr(lang, "DÉPASSÉ", "MISSED")
                     }
                 ));
-                format!("{} {}", tr(lang, "régularisée le", "regularized on"), when(r))
+                format!(
+                    "{} {}",
+                    tr(lang, "régularisée le", "regularized on"),
+                    when(r)
+                )
             }
             None => {
                 let late = now.as_second() > limit;
                 met &= !late;
                 deadlines.push(format!(
                     "{} {} h : {}",
-                    tr(lang, "régularisation de l'urgence sous", "emergency regularization within"),
+                    tr(
+                        lang,
+                        "régularisation de l'urgence sous",
+                        "emergency regularization within"
+                    ),
                     regularize_hours,
                     if late {
                         tr(lang, "DÉPASSÉ, non régularisée", "MISSED, not regularized")
@@ -1001,7 +1055,12 @@ fn finish(
         f.emergency = tr(lang, "non", "no").into();
     }
     if f.approval.is_empty() {
-        f.approval = tr(lang, "AUCUNE AUTORISATION ENREGISTRÉE", "NO APPROVAL RECORDED").into();
+        f.approval = tr(
+            lang,
+            "AUCUNE AUTORISATION ENREGISTRÉE",
+            "NO APPROVAL RECORDED",
+        )
+        .into();
     }
     if f.requester_check.is_empty() {
         f.requester_check = tr(lang, "non enregistrée", "not recorded").into();
@@ -1028,8 +1087,12 @@ fn finish(
                 .to_owned(),
                 None if now.as_second() > limit => {
                     met = false;
-                    tr(lang, "DÉPASSÉ, pas de purge enregistrée", "MISSED, no purge recorded")
-                        .to_owned()
+                    tr(
+                        lang,
+                        "DÉPASSÉ, pas de purge enregistrée",
+                        "MISSED, no purge recorded",
+                    )
+                    .to_owned()
                 }
                 None => tr(lang, "en cours", "running").to_owned(),
             };
@@ -1045,9 +1108,17 @@ fn finish(
         tr(lang, "clos", "closed")
     } else if f.approval.starts_with(tr(lang, "AUCUNE", "NO APPROVAL")) {
         if fold.emergency_started.is_some() {
-            tr(lang, "ouvert en urgence, autorisation attendue", "open as an emergency, awaiting approval")
+            tr(
+                lang,
+                "ouvert en urgence, autorisation attendue",
+                "open as an emergency, awaiting approval",
+            )
         } else {
-            tr(lang, "ouvert, autorisation attendue", "open, awaiting approval")
+            tr(
+                lang,
+                "ouvert, autorisation attendue",
+                "open, awaiting approval",
+            )
         }
     } else {
         tr(lang, "ouvert, autorisé", "open, authorized")

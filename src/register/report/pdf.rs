@@ -112,7 +112,12 @@ pub fn to_pdf(r: &Report) -> Vec<u8> {
     let lang = r.lang;
     let h = &r.register;
     let fp = h.site_key.clone().unwrap_or_else(|| {
-        tr(lang, "aucune clé de site dans le registre", "no site key in the register").into()
+        tr(
+            lang,
+            "aucune clé de site dans le registre",
+            "no site key in the register",
+        )
+        .into()
     });
     let site_name = if r.facts.site.name.is_empty() {
         "scelle".to_owned()
@@ -122,7 +127,11 @@ pub fn to_pdf(r: &Report) -> Vec<u8> {
     let running = vec![
         format!(
             "{} — {site_name} — {} {}",
-            tr(lang, "Registre des extractions vidéo", "Video extraction register"),
+            tr(
+                lang,
+                "Registre des extractions vidéo",
+                "Video extraction register"
+            ),
             tr(lang, "édité le", "generated"),
             h.generated
         ) + " UTC",
@@ -164,9 +173,23 @@ pub fn to_pdf(r: &Report) -> Vec<u8> {
     p.y -= 10.5 * intro_lines.len() as f32 + 4.0;
 
     heading(&mut p, 11.0, tr(lang, "Registre", "Register"), 40.0);
-    field(&mut p, tr(lang, "Édité le", "Generated"), &format!("{} UTC", h.generated));
-    field_at(&mut p, 0.0, tr(lang, "Tête du registre", "Register head"), &h.head, MONO);
-    field(&mut p, tr(lang, "Entrées", "Entries"), &h.entries.to_string());
+    field(
+        &mut p,
+        tr(lang, "Édité le", "Generated"),
+        &format!("{} UTC", h.generated),
+    );
+    field_at(
+        &mut p,
+        0.0,
+        tr(lang, "Tête du registre", "Register head"),
+        &h.head,
+        MONO,
+    );
+    field(
+        &mut p,
+        tr(lang, "Entrées", "Entries"),
+        &h.entries.to_string(),
+    );
     field_at(
         &mut p,
         0.0,
@@ -174,17 +197,31 @@ pub fn to_pdf(r: &Report) -> Vec<u8> {
         &fp,
         MONO,
     );
-    field(&mut p, tr(lang, "Vérification", "Verification"), &h.integrity(lang));
+    field(
+        &mut p,
+        tr(lang, "Vérification", "Verification"),
+        &h.integrity(lang),
+    );
 
     let s = &r.facts.site;
     heading(
         &mut p,
         11.0,
-        tr(lang, "Site et responsable de traitement", "Site and data controller"),
+        tr(
+            lang,
+            "Site et responsable de traitement",
+            "Site and data controller",
+        ),
         40.0,
     );
     let unset = tr(lang, "non renseigné dans [site]", "not set in [site]");
-    let or_unset = |v: &str| if v.is_empty() { unset.to_owned() } else { v.to_owned() };
+    let or_unset = |v: &str| {
+        if v.is_empty() {
+            unset.to_owned()
+        } else {
+            v.to_owned()
+        }
+    };
     field(&mut p, tr(lang, "Site", "Site"), &or_unset(&s.name));
     if !s.id.is_empty() {
         field(&mut p, tr(lang, "Identifiant du site", "Site id"), &s.id);
@@ -194,19 +231,39 @@ pub fn to_pdf(r: &Report) -> Vec<u8> {
         tr(lang, "Responsable de traitement", "Data controller"),
         &or_unset(&s.controller),
     );
-    field(&mut p, tr(lang, "Adresse", "Address"), &or_unset(&s.address));
     field(
         &mut p,
-        tr(lang, "Délégué à la protection des données", "Data protection officer"),
+        tr(lang, "Adresse", "Address"),
+        &or_unset(&s.address),
+    );
+    field(
+        &mut p,
+        tr(
+            lang,
+            "Délégué à la protection des données",
+            "Data protection officer",
+        ),
         &or_unset(&s.dpo_contact),
     );
     if !s.level.is_empty() {
-        field(&mut p, tr(lang, "Niveau de sûreté", "Security level"), &s.level);
+        field(
+            &mut p,
+            tr(lang, "Niveau de sûreté", "Security level"),
+            &s.level,
+        );
     }
-    field(&mut p, tr(lang, "Fuseau horaire", "Time zone"), &or_unset(&s.time_zone));
     field(
         &mut p,
-        tr(lang, "Chiffrement des extraits", "Encryption of the extracts"),
+        tr(lang, "Fuseau horaire", "Time zone"),
+        &or_unset(&s.time_zone),
+    );
+    field(
+        &mut p,
+        tr(
+            lang,
+            "Chiffrement des extraits",
+            "Encryption of the extracts",
+        ),
         tr(
             lang,
             "scelle chiffre chaque fichier en AES-256-GCM, calcule les empreintes en SHA-256 et \
@@ -351,7 +408,11 @@ pub fn to_pdf(r: &Report) -> Vec<u8> {
 
     let title = format!(
         "{} — {site_name}",
-        tr(lang, "Registre des extractions vidéo", "Video extraction register")
+        tr(
+            lang,
+            "Registre des extractions vidéo",
+            "Video extraction register"
+        )
     );
     let footer = |page: usize, total: usize| {
         format!(
@@ -385,7 +446,12 @@ fn case_section(p: &mut Pages, c: &CaseFacts, lang: Lang) {
     heading(
         p,
         12.0,
-        &format!("{} {} — {}", tr(lang, "Dossier", "Case"), c.case_id, c.ground),
+        &format!(
+            "{} {} — {}",
+            tr(lang, "Dossier", "Case"),
+            c.case_id,
+            c.ground
+        ),
         60.0,
     );
     for (label, value) in [
@@ -403,7 +469,10 @@ fn case_section(p: &mut Pages, c: &CaseFacts, lang: Lang) {
         (tr(lang, "Objet", "Purpose"), &c.purpose),
         (tr(lang, "Caméras", "Cameras"), &c.cameras),
         (tr(lang, "Plages demandées", "Requested ranges"), &c.ranges),
-        (tr(lang, "Demande écrite", "Written request"), &c.written_request),
+        (
+            tr(lang, "Demande écrite", "Written request"),
+            &c.written_request,
+        ),
         (tr(lang, "Urgence", "Emergency"), &c.emergency),
         (tr(lang, "Autorisation", "Approval"), &c.approval),
         (
@@ -422,7 +491,11 @@ fn case_section(p: &mut Pages, c: &CaseFacts, lang: Lang) {
     }
     heading(p, 9.5, tr(lang, "Purges", "Purges"), 20.0);
     if c.purges.is_empty() {
-        field(p, "", tr(lang, "aucune purge enregistrée", "no purge recorded"));
+        field(
+            p,
+            "",
+            tr(lang, "aucune purge enregistrée", "no purge recorded"),
+        );
     }
     for x in &c.purges {
         field(p, tr(lang, "Date", "Date"), &x.at);
@@ -430,10 +503,19 @@ fn case_section(p: &mut Pages, c: &CaseFacts, lang: Lang) {
         field(p, tr(lang, "Objet", "What"), &x.what);
         field(p, tr(lang, "Méthode", "Method"), &x.method);
     }
-    heading(p, 9.5, tr(lang, "Clôture et délais", "Closing and deadlines"), 20.0);
+    heading(
+        p,
+        9.5,
+        tr(lang, "Clôture et délais", "Closing and deadlines"),
+        20.0,
+    );
     field(p, tr(lang, "Clôture", "Closing"), &c.closing);
     field(p, tr(lang, "Délais", "Deadlines"), &c.deadlines);
-    field(p, tr(lang, "Entrées du registre", "Register entries"), &c.entries);
+    field(
+        p,
+        tr(lang, "Entrées du registre", "Register entries"),
+        &c.entries,
+    );
 }
 
 fn export_block(p: &mut Pages, x: &ExportFacts, n: usize, total: usize, lang: Lang) {
@@ -449,7 +531,13 @@ fn export_block(p: &mut Pages, x: &ExportFacts, n: usize, total: usize, lang: La
         40.0,
     );
     let ind = 10.0;
-    field_at(p, ind, tr(lang, "Opérateur", "Operator"), &x.operator, REGULAR);
+    field_at(
+        p,
+        ind,
+        tr(lang, "Opérateur", "Operator"),
+        &x.operator,
+        REGULAR,
+    );
     field_at(p, ind, tr(lang, "Début", "Started"), &x.started, REGULAR);
     field_at(p, ind, tr(lang, "Fin", "Finished"), &x.finished, REGULAR);
     field_at(p, ind, tr(lang, "Support", "Drive"), &x.drive, REGULAR);
@@ -457,7 +545,11 @@ fn export_block(p: &mut Pages, x: &ExportFacts, n: usize, total: usize, lang: La
         field_at(
             p,
             ind,
-            tr(lang, "Motif (message du système)", "Reason (system message)"),
+            tr(
+                lang,
+                "Motif (message du système)",
+                "Reason (system message)",
+            ),
             &x.failure,
             REGULAR,
         );
@@ -480,7 +572,13 @@ fn export_block(p: &mut Pages, x: &ExportFacts, n: usize, total: usize, lang: La
             &f.name,
             REGULAR,
         );
-        field_at(p, ind + 8.0, tr(lang, "Caméra", "Camera"), &f.camera, REGULAR);
+        field_at(
+            p,
+            ind + 8.0,
+            tr(lang, "Caméra", "Camera"),
+            &f.camera,
+            REGULAR,
+        );
         field_at(p, ind + 8.0, tr(lang, "Plage", "Range"), &f.range, REGULAR);
         field_at(
             p,
@@ -507,7 +605,13 @@ fn export_block(p: &mut Pages, x: &ExportFacts, n: usize, total: usize, lang: La
         field_at(p, ind + 8.0, "SHA-256", &f.sha256, MONO);
     }
     if x.files.is_empty() && x.failure.is_empty() {
-        field_at(p, ind, tr(lang, "Fichiers", "Files"), tr(lang, "aucun", "none"), REGULAR);
+        field_at(
+            p,
+            ind,
+            tr(lang, "Fichiers", "Files"),
+            tr(lang, "aucun", "none"),
+            REGULAR,
+        );
     }
     if !x.manifest_sha256.is_empty() {
         field_at(
@@ -519,14 +623,24 @@ fn export_block(p: &mut Pages, x: &ExportFacts, n: usize, total: usize, lang: La
         );
     }
     if !x.folder.is_empty() && x.failure.is_empty() {
-        field_at(p, ind, tr(lang, "Dossier sur le support", "Folder on the drive"), &x.folder, REGULAR);
+        field_at(
+            p,
+            ind,
+            tr(lang, "Dossier sur le support", "Folder on the drive"),
+            &x.folder,
+            REGULAR,
+        );
     }
     let none = tr(lang, "aucun", "none");
     field_at(
         p,
         ind,
         tr(lang, "Contreseing", "Countersignature"),
-        if x.countersignature.is_empty() { none } else { &x.countersignature },
+        if x.countersignature.is_empty() {
+            none
+        } else {
+            &x.countersignature
+        },
         REGULAR,
     );
     if x.failure.is_empty() {
@@ -552,7 +666,11 @@ fn export_block(p: &mut Pages, x: &ExportFacts, n: usize, total: usize, lang: La
             field_at(
                 p,
                 ind,
-                tr(lang, "Copie signée numérisée (SHA-256)", "Signed copy scan (SHA-256)"),
+                tr(
+                    lang,
+                    "Copie signée numérisée (SHA-256)",
+                    "Signed copy scan (SHA-256)",
+                ),
                 &x.signed_receipt_sha256,
                 MONO,
             );
