@@ -593,14 +593,12 @@ fn apply(
                 text(&p["sha256"])
             ));
         }
-        EntryKind::EmergencyStarted => {
-            if fold.emergency_started.is_none() {
-                fold.emergency_started = Some((
-                    e.time,
-                    names.who(&e.actor, "operator"),
-                    text(&p["justification"]),
-                ));
-            }
+        EntryKind::EmergencyStarted if fold.emergency_started.is_none() => {
+            fold.emergency_started = Some((
+                e.time,
+                names.who(&e.actor, "operator"),
+                text(&p["justification"]),
+            ));
         }
         EntryKind::EmergencyRegularized => fold.regularized = Some(e.time),
         EntryKind::CaseAuthorized => {
