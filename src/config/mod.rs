@@ -382,6 +382,31 @@ mod tests {
     }
 
     #[test]
+    fn the_site_identity_and_drive_certifications_parse() {
+        let text = base(
+            "id = \"venissieux\"\ncontroller = \"SAS Entrepôts du Rhône\"\n\
+             address = \"12 rue de l'Industrie\"\ndpo_contact = \"dpo@example.fr\"\n\
+             level = \"renforce\"",
+        ) + "\n[export]\napproved_drives = [{ model = \"M\", serial = \"S\", \
+             certification = \"CSPN-2023/12\" }]\n";
+        let c = Config::parse(Path::new("x.toml"), &text).unwrap();
+        let id = c.site.identity();
+        assert_eq!(id.controller.as_deref(), Some("SAS Entrepôts du Rhône"));
+        assert_eq!(id.name.as_deref(), Some("Entrepôt"));
+        assert_eq!(id.level, SiteLevel::Renforce);
+        assert_eq!(
+            c.export.approved_drives[0].certification.as_deref(),
+            Some("CSPN-2023/12")
+        );
+        // Without the new keys the site is standard, with no identity beyond its name.
+        let c = Config::parse(Path::new("x.toml"), &base("")).unwrap();
+        assert_eq!(c.site.identity().level, SiteLevel::Standard);
+        assert_eq!(c.site.identity().controller, None);
+        let e = Config::parse(Path::new("x.toml"), &base("level = \"gold\"")).unwrap_err();
+        assert!(e.to_string().contains("gold"), "{e}");
+    }
+
+    #[test]
     fn a_bad_time_zone_is_refused() {
         let text = base("").replace("Europe/Paris", "Mars/Olympus");
         let e = Config::parse(Path::new("x.toml"), &text).unwrap_err();

@@ -273,6 +273,15 @@ mod tests {
             ..DriveIdentity::default()
         };
         assert!(is_approved(&d, &list));
+        assert_eq!(certification(&d, &list), None);
+        let certified = vec![ApprovedDrive {
+            certification: Some("CSPN-2023/12".into()),
+            ..list[0].clone()
+        }];
+        assert_eq!(
+            certification(&d, &certified).as_deref(),
+            Some("CSPN-2023/12")
+        );
         d.model = "Other".into();
         assert!(!is_approved(&d, &list));
         let unknown = DriveIdentity::default();

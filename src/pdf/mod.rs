@@ -6,7 +6,8 @@
 //!
 //! Text is real Unicode: accents, apostrophes, Greek, Cyrillic, Hebrew and Arabic print as
 //! written and read back with `pdftotext`; a character no embedded font has (CJK ideographs,
-//! emoji) prints as `U+XXXX` rather than as an empty box, and control characters are dropped.
+//! emoji) prints as `U+XXXX` rather than as an empty box, and control characters and bidi
+//! overrides (which could make a name reverse the hash printed after it) are dropped.
 //! Widths come from the fonts' own metrics ([`text_width`], [`wrap_width`]), so proportional
 //! paragraphs wrap at the margin; values set in the mono font wrap at a character count
 //! ([`wrap`]), exact since every mono glyph is 0.602 em wide.
@@ -95,7 +96,9 @@ pub fn printable(face: Face, text: &str) -> String {
     let charmap = font.charmap();
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if c.is_control() {
+        // Controls, and the bidirectional overrides and isolates a name could carry to make
+        // what follows print reversed (a spoofed hash, a different date).
+        if c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
             continue;
         }
         // Joiners and variation selectors shape without a glyph of their own.
@@ -365,6 +368,7 @@ mod tests {
         assert_eq!(printable(REGULAR, "Élodie O’Brien"), "Élodie O’Brien");
         assert_eq!(printable(REGULAR, "Ольга Σοφία"), "Ольга Σοφία");
         assert_eq!(printable(REGULAR, "a\u{7}b中"), "abU+4E2D");
+        assert_eq!(printable(MONO, "ab\u{202e}cd\u{2066}e"), "abcde");
     }
 
     #[test]
