@@ -137,7 +137,8 @@ impl Report {
     }
 
     /// JSON: the header, the site, the people and their changes, the cases with their
-    /// exports, the media, plus `rows` (the CSV's rows, one per export).
+    /// exports, the media, plus `rows` (the CSV's rows, one per export) and the headings of
+    /// both (`columns`, `media_columns`).
     pub fn to_json(&self) -> String {
         let mut doc = serde_json::to_value(self).unwrap_or(Value::Null);
         if let Value::Object(m) = &mut doc {
@@ -146,6 +147,14 @@ impl Report {
                 .map(|k| ((*k).to_owned(), Value::String(heading(k, self.lang).into())))
                 .collect();
             m.insert("columns".into(), Value::Object(columns));
+            let media_columns: serde_json::Map<String, Value> = media::MEDIA_COLUMNS
+                .iter()
+                .map(|k| {
+                    let h = media::media_heading(k, self.lang);
+                    ((*k).to_owned(), Value::String(h.into()))
+                })
+                .collect();
+            m.insert("media_columns".into(), Value::Object(media_columns));
             let rows: Vec<Value> = rows(&self.facts, self.lang)
                 .into_iter()
                 .map(|r| {
