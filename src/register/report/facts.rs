@@ -1043,11 +1043,13 @@ fn finish(
             }
         };
         f.emergency = format!(
-            "{} {} {} {by} — {} « {justification} » — {regularized}",
+            "{} {} {} {by} — {} {}{justification}{} — {regularized}",
             tr(lang, "ouverte en urgence le", "opened as an emergency on"),
             when(*at),
             tr(lang, "par", "by"),
-            tr(lang, "justification :", "justification:")
+            tr(lang, "justification :", "justification:"),
+            tr(lang, "« ", "“"),
+            tr(lang, " »", "”"),
         );
     } else {
         f.emergency = tr(lang, "non", "no").into();

@@ -585,10 +585,10 @@ fn export_block(p: &mut Pages, x: &ExportFacts, n: usize, total: usize, lang: La
             ind + 8.0,
             tr(lang, "Taille, format", "Size, format"),
             &format!(
-                "{}, MP4 ({}) {} ; {} {}",
+                "{}, MP4 ({}) {} {} {}",
                 crate::receipt::size_text(lang, f.size),
                 f.codecs,
-                tr(lang, "chiffré", "encrypted"),
+                tr(lang, "chiffré ;", "encrypted;"),
                 tr(lang, "durée enregistrée", "recorded"),
                 f.recorded
             ),
