@@ -751,7 +751,9 @@ fn apply(
                 .unwrap_or(e.time);
             let i = export_index(fold, &id);
             let x = &mut fold.facts.exports[i];
-            let organisation = text(&p["organisation"]);
+            // `organisation` in a `delivered` payload is the requester's (shown with the
+            // request); only a recipient's own organisation goes next to the recipient.
+            let organisation = text(&p["recipient_organisation"]);
             x.delivery = format!(
                 "{} {}{}, {} {}, {} {}",
                 tr(lang, "remise à", "handed over to"),
