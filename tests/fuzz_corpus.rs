@@ -28,6 +28,7 @@ bodies!(
     register_verify = "../fuzz/bodies/register_verify.rs",
     rtsp_response = "../fuzz/bodies/rtsp_response.rs",
     sdp = "../fuzz/bodies/sdp.rs",
+    signed_text = "../fuzz/bodies/signed_text.rs",
     soap_response = "../fuzz/bodies/soap_response.rs",
     socket_frame = "../fuzz/bodies/socket_frame.rs",
 );

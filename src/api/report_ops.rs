@@ -9,9 +9,10 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::blocking_ops::{args, need_role};
+use super::blocking_ops::{args, gate};
 use super::protocol::{ErrorCode, Reply};
-use crate::config::{Person, Role};
+use crate::case::policy;
+use crate::config::Person;
 use crate::daemon::security::TARGET as SECURITY;
 use crate::daemon::state::State;
 use crate::register::report::{self, Lang, Report};
@@ -56,12 +57,7 @@ fn date(id: u64, text: Option<&str>) -> Result<Option<jiff::civil::Date>, Reply>
 
 fn report_op(state: &State, person: &Person, id: u64, a: Value) -> Result<Reply, Reply> {
     let a: ReportArgs = args(id, a)?;
-    need_role(
-        id,
-        person,
-        &[Role::Auditor, Role::Authorizer],
-        "the register report",
-    )?;
+    gate(id, policy::may_read_register_report(person))?;
     let lang = match a.lang.as_deref() {
         None | Some("fr") => Lang::Fr,
         Some("en") => Lang::En,

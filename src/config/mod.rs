@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 pub use camera::{Camera, CameraId, CameraSource, DEFAULT_SEGMENT_PATTERN, Vendor};
 pub use export::{ApprovedDrive, Export};
-pub use people::{Person, Role};
+pub use people::{Person, PublicKeyLine, Role};
 pub use site::{SiteConfig, SiteLevel, record_site};
 
 use crate::error::{Exit, ExitStatus};
@@ -161,8 +161,8 @@ impl<'de> Deserialize<'de> for SocketMode {
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Cases {
-    /// Hours an emergency case may stay without authorization and written request (AUTH-3)
-    /// before it is flagged as overdue.
+    /// Hours an emergency case may stay without its written request (AUTH-3) before it is
+    /// flagged as overdue (its approval is needed before any export, emergency or not).
     #[serde(default = "default_regularize_hours")]
     pub emergency_regularize_hours: u32,
 }
@@ -230,6 +230,15 @@ impl Config {
                 message: e.message().trim().to_owned(),
             }
         })?;
+        people::validate(&config.people, text).map_err(|(at, message)| {
+            let (line, column) = line_column(text, at);
+            ConfigError::Syntax {
+                path: path.to_owned(),
+                line,
+                column,
+                message,
+            }
+        })?;
         config.validate().map_err(|message| ConfigError::Invalid {
             path: path.to_owned(),
             message,
@@ -237,17 +246,8 @@ impl Config {
         Ok(config)
     }
 
-    /// Checks that only the parser cannot: uniqueness across the people list.
+    /// Checks that only the parser cannot: uniqueness across the camera list, settings.
     fn validate(&self) -> Result<(), String> {
-        let mut ids = std::collections::HashSet::new();
-        for p in &self.people {
-            if !ids.insert(p.id.as_str()) {
-                return Err(format!(
-                    "person `{}` is listed twice: ids must be unique",
-                    p.id
-                ));
-            }
-        }
         let mut cams = std::collections::HashSet::new();
         for c in &self.cameras {
             if !cams.insert(c.id.as_str()) {
@@ -346,6 +346,51 @@ mod tests {
         let text = base("").replace(KEY, "ssh-ed25519 AAAAnot-a-key");
         let e = Config::parse(Path::new("x.toml"), &text).unwrap_err();
         assert!(e.to_string().contains("public key"), "{e}");
+    }
+
+    #[test]
+    fn the_people_list_is_checked_with_positions() {
+        const OTHER: &str =
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIY8Dwujco01pajrgAbKnIIiFMQX/kgxtu94h5mFND66 b";
+        let person = |id: &str, key: &str| {
+            format!(
+                "[[person]]\nid = \"{id}\"\nname = \"B\"\nunix_account = \"b\"\n\
+                 roles = [\"authorizer\"]\npublic_key = \"{key}\"\n"
+            )
+        };
+        // The same key under another id, even with another comment: one person, not two.
+        let other_comment = KEY.replace("root@vm", "bob@laptop");
+        let text = format!("{}{}", base(""), person("bob", &other_comment));
+        let e = Config::parse(Path::new("x.toml"), &text).unwrap_err();
+        assert!(e.to_string().contains("x.toml:16:14:"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("same public key as `alice` (line 10)"),
+            "{e}"
+        );
+        // Reserved ids.
+        for id in ["scelle", "Scelle", "root", "-"] {
+            let text = format!("{}{}", base(""), person(id, OTHER));
+            let e = Config::parse(Path::new("x.toml"), &text).unwrap_err();
+            assert!(e.to_string().contains("x.toml:12:6:"), "{id}: {e}");
+        }
+        // An id twice.
+        let text = format!("{}{}", base(""), person("alice", OTHER));
+        let e = Config::parse(Path::new("x.toml"), &text).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("x.toml:12:6: person `alice` is listed twice"),
+            "{e}"
+        );
+        // Two keys: fine.
+        let text = format!("{}{}", base(""), person("bob", OTHER));
+        assert_eq!(
+            Config::parse(Path::new("x.toml"), &text)
+                .unwrap()
+                .people
+                .len(),
+            2
+        );
     }
 
     #[test]

@@ -72,15 +72,22 @@ pub async fn run(config_path: &Path) -> Result<(), DaemonError> {
         path: state_dir.clone(),
         source,
     })?;
-    let (register, cases) = {
+    let (register, cases, site_key) = {
         let people = config.people.clone();
         let site = config.site.identity();
         let zone = config.site.time_zone.0.clone();
         let hours = config.cases.emergency_regularize_hours;
         let dir = state_dir.clone();
+        let path = config_path.to_owned();
         tokio::task::spawn_blocking(move || -> Result<_, DaemonError> {
             let register = Arc::new(Register::open(&dir.join(REGISTER_FILE))?);
+            let site_key = Arc::new(crate::register::SiteKey::load_or_create(
+                &dir.join("site-key"),
+            )?);
             let cases = Cases::load(register.clone(), &dir)?;
+            cases
+                .check_people(&people)
+                .map_err(|message| ConfigError::Invalid { path, message })?;
             if cases.sync_people(&people)? {
                 tracing::info!("people list recorded in the register");
             }
@@ -88,7 +95,7 @@ pub async fn run(config_path: &Path) -> Result<(), DaemonError> {
                 tracing::info!("site identity recorded in the register");
             }
             crate::export::journal::close_interrupted(&register)?;
-            Ok((register, cases))
+            Ok((register, cases, site_key))
         })
         .await
         .map_err(|e| DaemonError::Signals(std::io::Error::other(e.to_string())))??
@@ -107,7 +114,13 @@ pub async fn run(config_path: &Path) -> Result<(), DaemonError> {
     let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signals)?;
     let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Signals)?;
 
-    let state = Arc::new(State::new(config_path.to_owned(), config, register, cases));
+    let state = Arc::new(State::new(
+        config_path.to_owned(),
+        config,
+        register,
+        cases,
+        site_key,
+    ));
     let tracker = TaskTracker::new();
     let background = TaskTracker::new();
     background.spawn(reload::watch(state.clone()));

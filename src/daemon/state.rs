@@ -7,7 +7,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::case::Cases;
 use crate::config::Config;
-use crate::register::Register;
+use crate::register::{Register, SiteKey};
 
 /// Shared state of a running daemon.
 pub struct State {
@@ -17,6 +17,9 @@ pub struct State {
     pub cases: Cases,
     /// Cancelled by the first SIGTERM: stop accepting, finish what runs.
     pub shutdown: CancellationToken,
+    /// The site's own key (`<state_dir>/site-key`); its fingerprint binds challenges and
+    /// statements to this site.
+    pub site_key: Arc<SiteKey>,
 }
 
 impl State {
@@ -25,6 +28,7 @@ impl State {
         config: Config,
         register: Arc<Register>,
         cases: Cases,
+        site_key: Arc<SiteKey>,
     ) -> State {
         State {
             config_path,
@@ -32,6 +36,15 @@ impl State {
             register,
             cases,
             shutdown: CancellationToken::new(),
+            site_key,
+        }
+    }
+
+    /// The site as approval and countersignature statements name it.
+    pub fn site_id(&self) -> crate::case::SiteId {
+        crate::case::SiteId {
+            fingerprint: self.site_key.fingerprint(),
+            name: self.config().site.name.clone(),
         }
     }
 

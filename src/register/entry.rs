@@ -41,7 +41,7 @@ pub enum EntryKind {
     CaseClosed,
     Checkpoint,
     MediaDestroyed,
-    /// The authorizer's countersignature of a completed export (`export_completed`).
+    /// The authorizer's countersignature of what an export actually extracted (STEP-5).
     ExportCountersigned,
 }
 

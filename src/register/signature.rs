@@ -140,6 +140,14 @@ impl SiteKey {
         Ok(SiteKey { key, public })
     }
 
+    /// The fingerprint of the public key, OpenSSH form (`SHA256:base64`).
+    pub fn fingerprint(&self) -> String {
+        self.key
+            .public_key()
+            .fingerprint(HashAlg::Sha256)
+            .to_string()
+    }
+
     /// The OpenSSH public key line.
     pub fn public_key(&self) -> &str {
         &self.public

@@ -209,9 +209,12 @@ impl Site {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// A connection identified as `person` with their key file.
+    /// A connection identified as `person` with their key file (site key pinned in the
+    /// site's folder, not the tester's home).
     pub fn client(&self, person: &str) -> Client {
-        let mut c = Client::connect(&self.socket).unwrap();
+        let mut c = Client::connect(&self.socket)
+            .unwrap()
+            .with_known_sites(Some(self.dir.path().join("known_sites")));
         c.identify(Some(person), &Signer::KeyFile(self.key(person)))
             .unwrap_or_else(|e| panic!("identify {person}: {e}\n{}", self.log_text()));
         c
@@ -254,7 +257,8 @@ impl Site {
                 let signature = signer.sign(&public_key, &namespace, &statement).unwrap();
                 au.call(
                     "case-approve",
-                    json!({ "case": case, "signature": signature }),
+                    json!({ "case": case, "signature": signature,
+                            "statement": String::from_utf8(statement).unwrap() }),
                 )
                 .unwrap();
             }

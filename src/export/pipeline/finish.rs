@@ -108,5 +108,6 @@ pub(super) async fn finish(
         record,
         verified_entry: appended.hash,
         password: ctx.password.clone(),
+        created: Vec::new(),
     })
 }
