@@ -460,7 +460,7 @@ fn the_register_report_states_every_fact_in_french() {
             "purge automatique des enregistrements dans 6 heures",
             "régularisée le",
             "Anne-Laure d'Harcourt (autorisation)",
-            "à distance, déclaration signée",
+            "déclaration signée avec sa clé SSH",
             "rappel du standard de la brigade",
             "Élodie O’Brien-Lefèvre (opérateur)",
             // Exports: two completed, one failed.

@@ -612,8 +612,8 @@ fn apply(
                 if remote {
                     tr(
                         lang,
-                        " (à distance, déclaration signée)",
-                        " (remote, signed statement)",
+                        " (déclaration signée avec sa clé SSH)",
+                        " (statement signed with their SSH key)",
                     )
                 } else if e.signatures.iter().any(|s| s.person == who) {
                     tr(lang, " (signature SSH)", " (SSH signature)")
