@@ -6,7 +6,7 @@ mod daemon_support;
 
 use std::process::{Command, Output};
 
-use daemon_support::{Daemon, stderr};
+use daemon_support::{BIN, Daemon, account, keygen, stderr};
 use scelle::register::signature::sign_with_key;
 use scelle::register::{EntryKind, EntrySignature, NewEntry, Register};
 use serde_json::json;
@@ -93,9 +93,9 @@ fn receipt_delivery_and_purge_through_the_daemon() {
     assert!(out.status.success(), "{}\n{}", stderr(&out), d.log_text());
     let text = pdftotext(&pdf);
     for want in [
-        "Procès-verbal de remise",
+        "Récépissé de remise",
         "PV 2026/1234",
-        "olivia Test (olivia)",
+        "olivia Test (opérateur)",
         "OPJ Martin",
         "Commissariat de Lyon 3e",
         "2026-11-23 15:30:00",
@@ -113,7 +113,7 @@ fn receipt_delivery_and_purge_through_the_daemon() {
         &["receipt", &case, "--lang", "en", "-o", en.to_str().unwrap()],
     );
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(pdftotext(&en).contains("Video evidence delivery receipt"));
+    assert!(pdftotext(&en).contains("Receipt for the hand-over of video extracts"));
 
     // The hand-over, with the scan of the signed receipt: not before the case is approved,
     // the requester's authority checked (AUTH-5) and the export countersigned (STEP-5).
@@ -278,4 +278,69 @@ fn receipt_delivery_and_purge_through_the_daemon() {
     let out = purge(&d, "olivia", &["run"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("nothing was due"));
+}
+
+/// `scelle register report --daemon` as `person`: (exit code, stderr).
+fn report_via_daemon(d: &Daemon, person: &str, key: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(["register", "report", "--daemon", "--socket"])
+        .arg(&d.socket)
+        .args(["--as", person, "-i"])
+        .arg(key)
+        .args(args)
+        .env_remove("SSH_AUTH_SOCK")
+        .env("SCELLE_REGISTER_DB", "/nonexistent/register.db")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn an_auditor_gets_the_register_report_through_the_daemon() {
+    let keys = tempfile::tempdir().unwrap();
+    let key = keys.path().join("ada");
+    let public = keygen(&key);
+    let d = Daemon::start_with(&format!(
+        "[[person]]\nid = \"ada\"\nname = \"Ada Lovelace-Éluard\"\nunix_account = \"{}\"\n\
+         roles = [\"auditor\"]\npublic_key = \"{public}\"\n",
+        account()
+    ));
+    let case = d.open_case("olivia");
+    complete_export(&d, &case);
+    let pdf = d.dir.path().join("registre.pdf");
+    let out = report_via_daemon(
+        &d,
+        "ada",
+        &key,
+        &["--format", "pdf", "-o", pdf.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}\n{}", stderr(&out), d.log_text());
+    let text = pdftotext(&pdf);
+    let head = Register::open_read_only(&d.register_path())
+        .unwrap()
+        .head()
+        .unwrap()
+        .to_text();
+    for want in [
+        "Registre des extractions vidéo",
+        "Site de test",
+        "Ada Lovelace-Éluard",
+        &format!("Dossier {case}"),
+        "EXP-T-1",
+        "registre vérifié",
+        &head,
+    ] {
+        assert!(text.contains(want), "missing {want:?}:\n{text}");
+    }
+    // CSV and JSON the same way; JSON says the chain verified.
+    let out = report_via_daemon(&d, "ada", &key, &["--format", "json", "--lang", "en"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(doc["register"]["integrity_failure"].is_null());
+    assert_eq!(doc["cases"][0]["exports"][0]["export_id"], "EXP-T-1");
+    assert_eq!(doc["site"]["name"], "Site de test");
+    // An operator is refused; an unknown format is a usage error.
+    let out = report_via_daemon(&d, "paul", &d.key("paul"), &["--format", "csv"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("refused"), "{}", stderr(&out));
+    assert!(d.log_text().contains("register report made"));
 }

@@ -119,6 +119,7 @@ fn register_with_export(dir: &Path, files: usize) -> (Register, ExportRecord) {
             },
             approved: true,
             accepted_by_operator: false,
+            certification: Some("CSPN-2021/07".into()),
         },
         files: (0..files)
             .map(|i| {
@@ -169,7 +170,13 @@ fn pages(pdf: &Path) -> usize {
 }
 
 fn assert_has(text: &str, want: &[&str]) {
-    let missing: Vec<&&str> = want.iter().filter(|w| !text.contains(**w)).collect();
+    // A long value may wrap onto the next line: compare with whitespace collapsed.
+    let flat = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+    let text_flat = flat(text);
+    let missing: Vec<&&str> = want
+        .iter()
+        .filter(|w| !text_flat.contains(&flat(w)))
+        .collect();
     assert!(missing.is_empty(), "missing {missing:?} in:\n{text}");
 }
 
@@ -192,20 +199,22 @@ fn french_receipt_states_every_field() {
     assert_has(
         &text,
         &[
-            "Procès-verbal de remise d'extraits vidéo",
-            "Référence du dossier",
+            "Récépissé de remise d'extraits vidéo",
+            "Référence de la demande",
             REFERENCE,
+            "Référence du récépissé",
+            "2026-0007/EXP-20261123-01",
             CASE,
             "Fondement juridique",
             "Réquisition judiciaire",
-            "Finalité",
+            "Objet",
             "enquête sur un vol à l'étalage",
             "Date de remise (Europe/Paris)",
             "2026-11-23 15:30:00",
             "Date de remise (UTC)",
             "2026-11-23 14:30:00",
             "Remis par",
-            "olivier Dupont (olivier)",
+            "olivier Dupont (opérateur)",
             "Destinataire",
             "Brigadier Leroy",
             "Organisme du destinataire",
@@ -243,7 +252,10 @@ fn french_receipt_states_every_field() {
             "Signatures",
             "Reçu par",
             "Signature :",
-            "Les soussignés attestent la remise et la réception des 2 fichier(s)",
+            "Les soussignés attestent la remise et la réception des 2 fichiers décrits",
+            "Fait à",
+            "certification CSPN-2021/07",
+            "OUVRIR.html",
             "EXP-20261123-01",
             "Kingston IronKey D300",
             "KS123456",
@@ -270,11 +282,11 @@ fn english_receipt_states_every_field() {
     assert_has(
         &text,
         &[
-            "Video evidence delivery receipt",
-            "Case reference",
+            "Receipt for the hand-over of video extracts",
+            "Request reference",
             REFERENCE,
             "Judicial requisition",
-            "Legal reference",
+            "scelle case number",
             "Purpose",
             "Hand-over date (Europe/Paris)",
             "2026-11-23 15:30:00",

@@ -29,6 +29,7 @@ pub fn run(data: &[u8]) {
         handed_over_by: (record.operator.clone(), record.site_name.clone()),
         record,
         completed_seq: 1,
+        entries: Vec::new(),
     };
     let pdf = render(&r, Lang::Fr);
     assert!(pdf.starts_with(b"%PDF-"));

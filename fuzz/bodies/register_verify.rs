@@ -2,7 +2,7 @@
 //! saved corpus through it under plain `cargo test`), so both exercise the same code.
 
 use scelle::register::chain::RawEntry;
-use scelle::register::report::{self, Lang, ReportHeader};
+use scelle::register::report::{self, Lang, Report};
 use scelle::register::{Head, Register};
 
 /// Runs one input.
@@ -81,15 +81,17 @@ pub fn run(data: &[u8]) {
     };
     let verified = reg.verify(None);
     if let Ok(entries) = reg.entries(None) {
-        let rows = report::case_rows(&entries, None, None);
-        let _ = report::to_csv(&rows, Lang::Fr);
-        let header = ReportHeader {
-            generated: String::new(),
-            head: String::new(),
-            entries: entries.len() as u64,
-            integrity_failure: verified.err().map(|e| e.to_string()),
-        };
-        let _ = report::to_json(&header, &rows, Lang::En);
-        let _ = report::pdf::to_pdf(&header, &rows, Lang::Fr);
+        for lang in [Lang::Fr, Lang::En] {
+            let rep = Report::new(
+                &entries,
+                verified.as_ref().map(|_| ()).map_err(|e| e.to_string()),
+                None,
+                None,
+                lang,
+            );
+            let _ = rep.to_csv();
+            let _ = rep.to_json();
+            let _ = report::pdf::to_pdf(&rep);
+        }
     }
 }

@@ -120,7 +120,7 @@ fn receipt(state: &State, person: &Person, id: u64, a: Value) -> Result<Reply, R
         &state.register,
         &a.case,
         a.export.as_deref(),
-        Some(&person.id),
+        None,
         handover,
     )
     .map_err(|e| receipt_error(id, e))?;

@@ -149,6 +149,13 @@ async fn dispatch(
             };
             super::delivery_ops::handle(state, person, id, &env.op, env.args).await
         }
+        "register-report" => {
+            let person = match identified(state, session, id) {
+                Ok(p) => p,
+                Err(r) => return r,
+            };
+            super::report_ops::handle(state, person, id, env.args).await
+        }
         "media-list" | "media-add" | "media-destroyed" => {
             let person = match identified(state, session, id) {
                 Ok(p) => p,

@@ -15,6 +15,7 @@ pub mod identify;
 pub mod media_ops;
 pub mod passwd;
 pub mod protocol;
+pub mod report_ops;
 pub mod server;
 
 pub use protocol::{ErrorCode, PROTOCOL_VERSION};

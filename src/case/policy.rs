@@ -307,6 +307,15 @@ pub fn may_print_receipt(person: &Person) -> Result<(), Refusal> {
     )
 }
 
+/// The register report (issue 17) through the daemon: an auditor or authorizer.
+pub fn may_read_register_report(person: &Person) -> Result<(), Refusal> {
+    require_any(
+        person,
+        &[Role::Auditor, Role::Authorizer],
+        "the register report",
+    )
+}
+
 /// Running a purge (PUR-1): an operator.
 pub fn may_purge(person: &Person) -> Result<(), Refusal> {
     require(person, Role::Operator)

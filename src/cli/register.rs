@@ -9,8 +9,9 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
 
+use super::connect::ClientOptions;
 use crate::error::{Exit, ExitStatus};
-use crate::register::report::{self, Lang, ReportHeader};
+use crate::register::report::{self, Lang, Report};
 use crate::register::{Head, Register, RegisterError};
 
 /// Where the daemon keeps the register unless configured otherwise.
@@ -57,10 +58,17 @@ pub enum RegisterCommand {
         #[arg(long)]
         json: bool,
     },
-    /// The register as an auditor reads it: one row per case.
+    /// The register as an auditor reads it (PDF, CSV or JSON): site and controller, people
+    /// and their changes, a summary, one section per case and one block per export, media.
     Report {
         #[command(flatten)]
         db: DbArg,
+        /// Ask the running daemon for the report (auditors and authorizers), instead of
+        /// reading the database file.
+        #[arg(long)]
+        daemon: bool,
+        #[command(flatten)]
+        client: ClientOptions,
         #[arg(long, value_enum, default_value = "csv")]
         format: ReportFormat,
         /// Cases opened on or after this UTC date (YYYY-MM-DD).
@@ -109,12 +117,20 @@ pub fn run(args: RegisterArgs) -> ExitCode {
         RegisterCommand::Verify { db, head, json } => verify(&db.db, head.as_ref(), json),
         RegisterCommand::Report {
             db,
+            daemon,
+            client,
             format,
             from,
             to,
             lang,
             output,
-        } => report(&db.db, format, from, to, lang, output.as_deref()),
+        } => {
+            if daemon {
+                report_from_daemon(&client, format, from, to, lang, output.as_deref())
+            } else {
+                report(&db.db, format, from, to, lang, output.as_deref())
+            }
+        }
         RegisterCommand::Head { db, json } => head_cmd(&db.db, json),
         RegisterCommand::Backup { db, to } => backup(&db.db, &to),
     }
@@ -227,19 +243,17 @@ fn report(
         Ok(e) => e,
         Err(e) => return fail(&e),
     };
-    let head = entries.last().map(|e| e.head()).unwrap_or(Head::GENESIS);
-    let header = ReportHeader {
-        generated: report::format_time(jiff::Timestamp::now()),
-        head: head.to_text(),
-        entries: entries.len() as u64,
-        integrity_failure: verified.as_ref().err().map(|e| e.to_string()),
-    };
-    let rows = report::case_rows(&entries, from, to);
-    let media = report::media::media_rows(&entries, lang);
+    let rep = Report::new(
+        &entries,
+        verified.as_ref().map(|_| ()).map_err(|e| e.to_string()),
+        from,
+        to,
+        lang,
+    );
     let bytes = match format {
-        ReportFormat::Csv => report::to_csv(&rows, lang).into_bytes(),
-        ReportFormat::Json => report::to_json_with_media(&header, &rows, &media, lang).into_bytes(),
-        ReportFormat::Pdf => report::pdf::to_pdf_with_media(&header, &rows, Some(&media), lang),
+        ReportFormat::Csv => rep.to_csv().into_bytes(),
+        ReportFormat::Json => rep.to_json().into_bytes(),
+        ReportFormat::Pdf => report::pdf::to_pdf(&rep),
     };
     let written = match output {
         Some(path) => std::fs::write(path, &bytes),
@@ -256,6 +270,69 @@ fn report(
         Err(e) => {
             eprintln!("scelle register: the report was written, but {e}");
             e.exit().into()
+        }
+    }
+}
+
+fn write_out(output: Option<&Path>, bytes: &[u8]) -> std::io::Result<()> {
+    match output {
+        Some(path) => std::fs::write(path, bytes),
+        None => std::io::stdout().lock().write_all(bytes),
+    }
+}
+
+/// `register report --daemon`: the same report, made by the daemon from its own register.
+fn report_from_daemon(
+    client: &ClientOptions,
+    format: ReportFormat,
+    from: Option<jiff::civil::Date>,
+    to: Option<jiff::civil::Date>,
+    lang: ReportLang,
+    output: Option<&Path>,
+) -> ExitCode {
+    use base64::Engine;
+    let format = match format {
+        ReportFormat::Csv => "csv",
+        ReportFormat::Json => "json",
+        ReportFormat::Pdf => "pdf",
+    };
+    let lang = match lang {
+        ReportLang::Fr => "fr",
+        ReportLang::En => "en",
+    };
+    let args = serde_json::json!({
+        "format": format, "lang": lang,
+        "from": from.map(|d| d.to_string()), "to": to.map(|d| d.to_string()),
+    });
+    let result = client
+        .connect()
+        .and_then(|(mut c, _)| c.call("register-report", args));
+    let result = match result {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("scelle register: {e}");
+            return e.exit().into();
+        }
+    };
+    let content = result["content"].as_str().unwrap_or_default();
+    let bytes = match base64::engine::general_purpose::STANDARD.decode(content) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("scelle register: the daemon's report is not base64: {e}");
+            return Exit::Failure.into();
+        }
+    };
+    if let Err(source) = write_out(output, &bytes) {
+        return fail(&RegisterError::Io {
+            what: "writing the report".into(),
+            source,
+        });
+    }
+    match result["integrity_failure"].as_str() {
+        None => Exit::Ok.into(),
+        Some(f) => {
+            eprintln!("scelle register: the report was written, but {f}");
+            Exit::Integrity.into()
         }
     }
 }

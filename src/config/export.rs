@@ -46,6 +46,10 @@ impl Default for Export {
 pub struct ApprovedDrive {
     pub model: String,
     pub serial: String,
+    /// The drive's ANSSI certification or qualification (`CSPN-2023/12`), printed next to the
+    /// drive in the export record, the receipt and the register report (POL-CYB-006 §01).
+    #[serde(default)]
+    pub certification: Option<String>,
 }
 
 fn yes() -> bool {

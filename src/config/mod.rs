@@ -19,7 +19,7 @@ pub use camera::{
 };
 pub use export::{ApprovedDrive, Export};
 pub use people::{Person, PublicKeyLine, Role};
-pub use site::{SiteConfig, SiteLevel};
+pub use site::{SiteConfig, SiteLevel, record_site};
 
 use crate::error::{Exit, ExitStatus};
 
@@ -30,7 +30,7 @@ pub const DEFAULT_SOCKET: &str = "/run/scelle/scelle.sock";
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    pub site: SiteConfig,
+    pub site: Site,
     #[serde(default)]
     pub daemon: Daemon,
     #[serde(default)]
@@ -46,8 +46,40 @@ pub struct Config {
     pub export: Export,
 }
 
-/// The `[site]` block (its former name).
-pub type Site = SiteConfig;
+/// Where the site is.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Site {
+    /// Shown on receipts and in the register.
+    pub name: String,
+    /// IANA time zone name (`Europe/Paris`), used for every local time shown to people.
+    pub time_zone: TimeZoneName,
+    /// The identity documents for outsiders print (`site.rs`).
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub controller: Option<String>,
+    #[serde(default)]
+    pub address: Option<String>,
+    #[serde(default)]
+    pub dpo_contact: Option<String>,
+    #[serde(default)]
+    pub level: SiteLevel,
+}
+
+impl Site {
+    /// The site's identity as the register records it.
+    pub fn identity(&self) -> SiteConfig {
+        SiteConfig {
+            id: self.id.clone(),
+            name: Some(self.name.clone()),
+            controller: self.controller.clone(),
+            address: self.address.clone(),
+            dpo_contact: self.dpo_contact.clone(),
+            level: self.level,
+        }
+    }
+}
 
 /// A time zone name checked against the system's time zone database.
 #[derive(Clone, Debug, PartialEq)]
@@ -443,6 +475,31 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("approved"), "{e}");
+    }
+
+    #[test]
+    fn the_site_identity_and_drive_certifications_parse() {
+        let text = base(
+            "id = \"venissieux\"\ncontroller = \"SAS Entrepôts du Rhône\"\n\
+             address = \"12 rue de l'Industrie\"\ndpo_contact = \"dpo@example.fr\"\n\
+             level = \"renforce\"",
+        ) + "\n[export]\napproved_drives = [{ model = \"M\", serial = \"S\", \
+             certification = \"CSPN-2023/12\" }]\n";
+        let c = Config::parse(Path::new("x.toml"), &text).unwrap();
+        let id = c.site.identity();
+        assert_eq!(id.controller.as_deref(), Some("SAS Entrepôts du Rhône"));
+        assert_eq!(id.name.as_deref(), Some("Entrepôt"));
+        assert_eq!(id.level, SiteLevel::Renforce);
+        assert_eq!(
+            c.export.approved_drives[0].certification.as_deref(),
+            Some("CSPN-2023/12")
+        );
+        // Without the new keys the site is standard, with no identity beyond its name.
+        let c = Config::parse(Path::new("x.toml"), &base("")).unwrap();
+        assert_eq!(c.site.identity().level, SiteLevel::Standard);
+        assert_eq!(c.site.identity().controller, None);
+        let e = Config::parse(Path::new("x.toml"), &base("level = \"gold\"")).unwrap_err();
+        assert!(e.to_string().contains("gold"), "{e}");
     }
 
     #[test]

@@ -74,6 +74,9 @@ pub async fn run(config_path: &Path) -> Result<(), DaemonError> {
     })?;
     let (register, cases, site_key) = {
         let people = config.people.clone();
+        let site = config.site.identity();
+        let zone = config.site.time_zone.0.clone();
+        let hours = config.cases.emergency_regularize_hours;
         let dir = state_dir.clone();
         let path = config_path.to_owned();
         tokio::task::spawn_blocking(move || -> Result<_, DaemonError> {
@@ -87,6 +90,9 @@ pub async fn run(config_path: &Path) -> Result<(), DaemonError> {
                 .map_err(|message| ConfigError::Invalid { path, message })?;
             if cases.sync_people(&people)? {
                 tracing::info!("people list recorded in the register");
+            }
+            if crate::config::record_site(&register, &site, &zone, hours)? {
+                tracing::info!("site identity recorded in the register");
             }
             crate::export::journal::close_interrupted(&register)?;
             Ok((register, cases, site_key))

@@ -89,6 +89,15 @@ pub fn reload_once(state: &State) {
     }
     match state.cases.sync_people(&new.people) {
         Ok(changed) => {
+            let recorded = crate::config::record_site(
+                &state.register,
+                &new.site.identity(),
+                &new.site.time_zone.0,
+                new.cases.emergency_regularize_hours,
+            );
+            if let Err(e) = recorded {
+                tracing::error!(error = %e, "cannot record the new site identity in the register");
+            }
             state.set_config(new);
             tracing::info!(target: super::security::TARGET, event = "config-reloaded",
                 people_changed = changed, path = %path.display(), "configuration reloaded");

@@ -202,6 +202,18 @@ pub fn is_approved(drive: &DriveIdentity, approved: &[ApprovedDrive]) -> bool {
             .any(|a| a.serial.trim() == drive.serial && a.model.trim() == drive.model)
 }
 
+/// The certification the configuration gives the approved entry matching `drive`, if any.
+pub fn certification(drive: &DriveIdentity, approved: &[ApprovedDrive]) -> Option<String> {
+    approved
+        .iter()
+        .find(|a| {
+            !drive.serial.is_empty()
+                && a.serial.trim() == drive.serial
+                && a.model.trim() == drive.model
+        })
+        .and_then(|a| a.certification.clone())
+}
+
 fn or_unknown(s: &str) -> &str {
     if s.is_empty() { "unknown" } else { s }
 }
@@ -253,6 +265,7 @@ mod tests {
         let list = vec![ApprovedDrive {
             model: "DataTraveler 2000".into(),
             serial: " 0019E06B4AC1 ".into(),
+            certification: None,
         }];
         let mut d = DriveIdentity {
             model: "DataTraveler 2000".into(),
@@ -260,12 +273,22 @@ mod tests {
             ..DriveIdentity::default()
         };
         assert!(is_approved(&d, &list));
+        assert_eq!(certification(&d, &list), None);
+        let certified = vec![ApprovedDrive {
+            certification: Some("CSPN-2023/12".into()),
+            ..list[0].clone()
+        }];
+        assert_eq!(
+            certification(&d, &certified).as_deref(),
+            Some("CSPN-2023/12")
+        );
         d.model = "Other".into();
         assert!(!is_approved(&d, &list));
         let unknown = DriveIdentity::default();
         let empty = vec![ApprovedDrive {
             model: String::new(),
             serial: String::new(),
+            certification: None,
         }];
         assert!(!is_approved(&unknown, &empty));
     }

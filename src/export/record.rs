@@ -52,6 +52,9 @@ pub struct Destination {
     pub approved: bool,
     /// The operator accepted a drive not in that list (`--accept-drive`).
     pub accepted_by_operator: bool,
+    /// The approved drive's certification from the configuration (`CSPN-2023/12`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certification: Option<String>,
 }
 
 /// The destination drive as sysfs/udev describe it.

@@ -1,23 +1,7 @@
-//! Text for the PDF standard fonts: WinAnsi encoding (French accents, `€`, `œ`, typographic
-//! dashes and quotes) and wrapping at a character count, exact for Courier (0.6 em a character).
+//! Line breaking: at a character count ([`wrap`], exact for the mono face) or at a width in
+//! points measured with the embedded fonts' metrics ([`wrap_width`]).
 
-/// Encodes text for the WinAnsi standard fonts; characters outside it print as `?`.
-pub fn win_ansi(text: &str) -> Vec<u8> {
-    text.chars()
-        .map(|c| match c {
-            '\u{20}'..='\u{7e}' | '\u{a0}'..='\u{ff}' => c as u8,
-            '€' => 0x80,
-            '…' => 0x85,
-            '’' => 0x92,
-            '–' => 0x96,
-            '—' => 0x97,
-            'œ' => 0x9c,
-            'Œ' => 0x8c,
-            '\u{202f}' => b' ',
-            _ => b'?',
-        })
-        .collect()
-}
+use super::{Face, text_width};
 
 /// Breaks `text` into lines of at most `width` characters, at spaces when it can, inside a
 /// word when it must; a `\n` always starts a new line.
@@ -52,9 +36,44 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
+/// Breaks `text` into lines no wider than `width` points in `face` at `size`, at spaces when
+/// it can, inside a word when it must; a `\n` always starts a new line.
+pub fn wrap_width(text: &str, face: Face, size: f32, width: f32) -> Vec<String> {
+    let fits = |s: &str| text_width(face, size, s) <= width;
+    let mut lines = Vec::new();
+    for paragraph in text.split('\n') {
+        let mut line = String::new();
+        for word in paragraph.split_whitespace() {
+            let candidate = if line.is_empty() {
+                word.to_owned()
+            } else {
+                format!("{line} {word}")
+            };
+            if fits(&candidate) {
+                line = candidate;
+                continue;
+            }
+            if !line.is_empty() {
+                lines.push(std::mem::take(&mut line));
+            }
+            // A word wider than the line is cut where it overflows.
+            for c in word.chars() {
+                line.push(c);
+                if !fits(&line) && line.chars().count() > 1 {
+                    line.pop();
+                    lines.push(std::mem::take(&mut line));
+                    line.push(c);
+                }
+            }
+        }
+        lines.push(line);
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{win_ansi, wrap};
+    use super::{Face, text_width, wrap, wrap_width};
 
     #[test]
     fn long_words_are_cut_and_short_ones_kept() {
@@ -73,8 +92,17 @@ mod tests {
     }
 
     #[test]
-    fn encodes_french_accents_in_win_ansi() {
-        assert_eq!(win_ansi("é€→"), vec![0xe9, 0x80, b'?']);
-        assert_eq!(win_ansi("Œuvre\u{202f}:"), b"\x8cuvre :".to_vec());
+    fn wrapping_by_width_stays_inside_it() {
+        let text = "Gendarmerie nationale — Brigade de Saint-Étienne-de-Saint-Geoirs (Compagnie de La Tour-du-Pin)";
+        let lines = wrap_width(text, Face::Regular, 9.0, 150.0);
+        assert!(lines.len() > 2);
+        assert!(
+            lines
+                .iter()
+                .all(|l| text_width(Face::Regular, 9.0, l) <= 150.0)
+        );
+        assert_eq!(lines.join(" "), text);
+        let long = "x".repeat(200);
+        assert!(wrap_width(&long, Face::Mono, 8.0, 100.0).len() > 5);
     }
 }

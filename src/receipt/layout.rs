@@ -2,20 +2,20 @@
 //! label/value blocks that move to the next page whole (or flow when longer than a page), rules,
 //! signature lines, and filled rectangles for the QR code.
 //!
-//! Values are set in Courier so a SHA-256 (64 characters) fits on one line and wrapping is
-//! exact: the width of every character is known (0.6 em).
+//! Values are set in DejaVu Sans, wrapped at their column's width; hashes in DejaVu Sans Mono
+//! so a SHA-256 (64 characters) fits on one line.
 
 use std::ops::{Deref, DerefMut};
 
-use crate::pdf::{self, BOLD, MONO, PAGE_H, PAGE_W, REGULAR, wrap};
+use crate::pdf::{self, BOLD, Face, MONO, PAGE_H, PAGE_W, REGULAR, wrap_width};
 
 pub const MARGIN: f32 = 42.0;
 const LINE: f32 = 10.5;
 const LABEL_X: f32 = MARGIN;
-const LABEL_CHARS: usize = 30;
-const VALUE_X: f32 = 190.0;
-/// Courier at 8 pt: (595 - 42 - 190) / (8 × 0.6) = 75 characters; a SHA-256 needs 64.
-const VALUE_CHARS: usize = 75;
+const LABEL_W: f32 = 160.0;
+const VALUE_X: f32 = 206.0;
+/// Mono at 8 pt: 347 points hold 72 characters; a SHA-256 needs 64.
+const VALUE_W: f32 = PAGE_W - MARGIN - VALUE_X;
 
 /// The receipt's pages: the shared [`pdf::Pages`] (cursor `y`, `room`, `text_at`) with the
 /// receipt's blocks on top.
@@ -49,7 +49,7 @@ impl Pages {
     /// A heading line.
     pub fn heading(&mut self, size: f32, text: &str) {
         self.room(size + 2.0 * LINE);
-        self.y -= 4.0;
+        self.y -= 6.0;
         let y = self.y;
         self.text_at(BOLD, size, MARGIN, y, text);
         self.y -= size + 4.0;
@@ -57,8 +57,7 @@ impl Pages {
 
     /// A paragraph of running text, wrapped to the page width.
     pub fn paragraph(&mut self, text: &str) {
-        // Helvetica averages about 0.5 em: 9 pt over 511 pt ≈ 110 characters; stay below.
-        for line in wrap(text, 100) {
+        for line in wrap_width(text, REGULAR, 9.0, PAGE_W - 2.0 * MARGIN) {
             self.room(LINE);
             let y = self.y;
             self.text_at(REGULAR, 9.0, MARGIN, y, &line);
@@ -70,8 +69,18 @@ impl Pages {
     /// A label and its value; both wrap. The block moves to the next page whole when it fits
     /// on one; a longer one (hundreds of gaps) flows line by line onto the following pages.
     pub fn field(&mut self, label: &str, value: &str) {
-        let labels = wrap(label, LABEL_CHARS);
-        let values = wrap(if value.is_empty() { "-" } else { value }, VALUE_CHARS);
+        self.field_in(label, value, REGULAR);
+    }
+
+    /// A label and a hash (or another value best read in the mono face).
+    pub fn field_mono(&mut self, label: &str, value: &str) {
+        self.field_in(label, value, MONO);
+    }
+
+    fn field_in(&mut self, label: &str, value: &str, face: Face) {
+        let labels = wrap_width(label, BOLD, 8.0, LABEL_W);
+        let value = if value.is_empty() { "-" } else { value };
+        let values = wrap_width(value, face, 8.0, VALUE_W);
         let n = labels.len().max(values.len());
         let page_lines = ((PAGE_H - 2.0 * MARGIN - 14.0) / LINE) as usize;
         if n <= page_lines {
@@ -81,59 +90,80 @@ impl Pages {
             self.room(LINE);
             let y = self.y;
             if let Some(l) = labels.get(i) {
-                self.text_at(BOLD, 8.5, LABEL_X, y, l);
+                self.text_at(BOLD, 8.0, LABEL_X, y, l);
             }
             if let Some(v) = values.get(i) {
-                self.text_at(MONO, 8.0, VALUE_X, y, v);
+                self.text_at(face, 8.0, VALUE_X, y, v);
             }
             self.y -= LINE;
         }
         self.y -= 2.0;
     }
 
+    /// A label and a line to fill in by hand.
+    pub fn blank(&mut self, label: &str) {
+        self.room(LINE * 2.0);
+        self.y -= 4.0;
+        let y = self.y;
+        self.text_at(BOLD, 8.0, LABEL_X, y, label);
+        self.line(VALUE_X, y - 1.5, VALUE_W);
+        self.y -= LINE + 2.0;
+    }
+
+    /// A warning: bold text with a bar in the margin.
+    pub fn warning(&mut self, text: &str) {
+        let lines = wrap_width(text, BOLD, 8.5, PAGE_W - 2.0 * MARGIN - 8.0);
+        self.room(LINE * lines.len() as f32 + 4.0);
+        let top = self.y + 8.0;
+        for l in &lines {
+            let y = self.y;
+            self.text_at(BOLD, 8.5, MARGIN + 8.0, y, l);
+            self.y -= LINE;
+        }
+        let bottom = self.y + 6.0;
+        self.stroke_line((MARGIN + 2.0, top), (MARGIN + 2.0, bottom), 2.0);
+        self.y -= 4.0;
+    }
+
     /// A horizontal rule across the text width.
     pub fn rule(&mut self) {
         self.room(8.0);
         let y = self.y + 4.0;
-        self.content()
-            .set_line_width(0.5)
-            .move_to(MARGIN, y)
-            .line_to(PAGE_W - MARGIN, y)
-            .stroke();
+        self.stroke_line((MARGIN, y), (PAGE_W - MARGIN, y), 0.5);
         self.y -= 6.0;
     }
 
     /// A signature line from `x` to `x + width` at `y`.
     pub fn line(&mut self, x: f32, y: f32, width: f32) {
-        self.content()
-            .set_line_width(0.5)
-            .move_to(x, y)
-            .line_to(x + width, y)
-            .stroke();
+        self.stroke_line((x, y), (x + width, y), 0.5);
     }
 
     /// Draws a square matrix of dark modules (row-major, `true` = dark) with its top-left
     /// corner at (`x`, `y`), each module `module` points wide, as filled rectangles.
     pub fn matrix(&mut self, x: f32, y: f32, width: usize, dark: &[bool], module: f32) {
-        let page = self.content();
-        page.set_fill_gray(0.0);
+        let mut rects = Vec::new();
         for (i, d) in dark.iter().enumerate() {
             if *d {
                 let (row, col) = (i / width, i % width);
-                page.rect(
+                rects.push((
                     x + col as f32 * module,
                     y - (row + 1) as f32 * module,
                     module,
                     module,
-                );
+                ));
             }
         }
-        page.fill_nonzero();
+        self.fill_rects(rects);
     }
 
-    /// Writes the document; `footer` gets the page number and total.
-    pub fn finish(self, title: &str, footer: &dyn Fn(usize, usize) -> String) -> Vec<u8> {
-        self.0.finish(title, footer)
+    /// Writes the document in language `lang`; `footer` gets the page number and total.
+    pub fn finish(
+        self,
+        title: &str,
+        lang: &str,
+        footer: &dyn Fn(usize, usize) -> String,
+    ) -> Vec<u8> {
+        self.0.finish(title, lang, footer)
     }
 }
 

@@ -6,10 +6,12 @@
 //! clock offset, size and SHA-256, the register's head when the export started, and a QR code
 //! carrying the manifest's SHA-256, so the recipient can check each file before opening it.
 //!
-//! [`Receipt::from_register`] gathers the facts from the register alone (the case's
-//! `case-opened` entry and its last `export-completed` record): the receipt never says
-//! anything the register does not. [`render`] lays it out ([`layout`], [`qr`]). The PDF uses
-//! the standard PDF fonts (decision 0050).
+//! [`Receipt::from_register`] gathers the facts from the register alone (the case's entries,
+//! its chosen `export-completed` record, the people list and the site's identity): the receipt
+//! never says anything the register does not, and states the approval, the requester check and
+//! any emergency exactly as the register report does (both fold the entries with
+//! [`crate::register::report::facts`]). [`render`] lays it out ([`layout`], [`qr`]) as an
+//! archival PDF with embedded fonts (decision 0120).
 
 pub mod delivery;
 pub mod layout;
@@ -23,9 +25,10 @@ use serde::Deserialize;
 use crate::case::model::Opening;
 use crate::error::{Exit, ExitStatus};
 use crate::export::ExportRecord;
-use crate::register::{EntryKind, Register, RegisterError};
+use crate::register::{Entry, EntryKind, Register, RegisterError};
 pub use render::render;
 pub use text::Lang;
+pub use text::{duration as duration_text, size as size_text};
 
 /// Why a receipt could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +71,9 @@ pub struct Receipt {
     pub record: ExportRecord,
     /// Sequence number of the `export-completed` entry the receipt was made from.
     pub completed_seq: u64,
+    /// The register entries the receipt's other facts come from: the case's own, the people
+    /// list's changes and the site's identity (empty: those facts print as not recorded).
+    pub entries: Vec<Entry>,
 }
 
 #[derive(Deserialize)]
@@ -86,7 +92,15 @@ impl Receipt {
         handed_over_by: Option<&str>,
         handover_at: Option<Timestamp>,
     ) -> Result<Receipt, ReceiptError> {
-        let entries = register.entries(Some(case_id))?;
+        let all = register.entries(None)?;
+        let entries: Vec<Entry> = all
+            .into_iter()
+            .filter(|e| {
+                e.case_id.as_deref() == Some(case_id)
+                    || e.kind == EntryKind::PeopleChanged
+                    || (e.kind == EntryKind::ConfigChanged && e.payload.get("site").is_some())
+            })
+            .collect();
         let opened = entries
             .iter()
             .find(|e| e.kind == EntryKind::CaseOpened)
@@ -133,6 +147,7 @@ impl Receipt {
             handed_over_by: (who, name),
             record,
             completed_seq,
+            entries,
         })
     }
 }

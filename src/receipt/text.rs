@@ -7,15 +7,7 @@ use scelle_adapters::{ClockOffset, Gap, GapReason};
 
 use crate::case::Ground;
 
-pub use crate::register::report::Lang;
-
-/// `fr` or `en` by language.
-pub fn tr<'a>(lang: Lang, fr: &'a str, en: &'a str) -> &'a str {
-    match lang {
-        Lang::Fr => fr,
-        Lang::En => en,
-    }
-}
+pub use crate::register::report::{Lang, tr};
 
 pub fn ground(lang: Lang, g: Ground) -> &'static str {
     match (g, lang) {

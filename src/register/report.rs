@@ -1,19 +1,24 @@
-//! The register as an auditor reads it (REG-1, REG-2): one row per case, gathered from its
-//! entries, rendered as CSV, JSON or PDF ([`pdf`]) with French (default) or English headings.
+//! The register as an auditor (the CNIL) reads it (REG-1, REG-2, issue 17): a document that
+//! stands on its own, made from the register alone. It states the register's head, the site
+//! key's fingerprint and the verification result, the site and its data controller, the people
+//! list and its changes, a summary table of the cases, then one section per case and one block
+//! per export ([`facts`]); the removable media close it ([`media`]).
 //!
-//! Rows are read leniently from the payload keys documented in `docs/REGISTER.md`
-//! (`ground`, `requester`, `recipient`, `purpose`, `cameras`, `ranges`, `format`, `files`,
-//! `purge_by`): a key missing from every entry of a case leaves its cell empty.
+//! Three renderings carry the same facts: PDF ([`pdf`], French by default, English on
+//! request), CSV (one row per export, then the media section) and JSON (the whole structure).
 
+pub mod facts;
 pub mod media;
 pub mod pdf;
 
 use serde::Serialize;
 use serde_json::Value;
 
+pub use facts::{CaseFacts, ExportFacts, Facts};
+
 use super::entry::{Entry, EntryKind};
 
-/// The heading language.
+/// The report's language.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Lang {
     #[default]
@@ -21,99 +26,21 @@ pub enum Lang {
     En,
 }
 
-/// One case as the report shows it. Times are UTC, `YYYY-MM-DD HH:MM:SS`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct CaseRow {
-    pub case_id: String,
-    pub opened: String,
-    pub exported: String,
-    pub operator: String,
-    pub authorizer: String,
-    pub ground: String,
-    pub requester: String,
-    pub recipient: String,
-    pub purpose: String,
-    pub cameras: String,
-    pub ranges: String,
-    pub format: String,
-    pub files: String,
-    pub purge: String,
-    pub status: String,
-    pub entries: String,
-}
-
-/// The column keys, in order.
-pub const COLUMNS: [&str; 16] = [
-    "case_id",
-    "opened",
-    "exported",
-    "operator",
-    "authorizer",
-    "ground",
-    "requester",
-    "recipient",
-    "purpose",
-    "cameras",
-    "ranges",
-    "format",
-    "files",
-    "purge",
-    "status",
-    "entries",
-];
-
-/// The heading of column `key` in `lang`.
-pub fn heading(key: &str, lang: Lang) -> &'static str {
-    let (fr, en) = match key {
-        "case_id" => ("Dossier", "Case"),
-        "opened" => ("Ouverture (UTC)", "Opened (UTC)"),
-        "exported" => (
-            "Date et heure de l'extraction (UTC)",
-            "Export date and time (UTC)",
-        ),
-        "operator" => ("Opérateur", "Operator"),
-        "authorizer" => ("Autorisation", "Authorizer"),
-        "ground" => ("Fondement", "Legal ground"),
-        "requester" => ("Demandeur", "Requester"),
-        "recipient" => ("Destinataire", "Recipient"),
-        "purpose" => ("Finalité", "Purpose"),
-        "cameras" => ("Caméras", "Cameras"),
-        "ranges" => ("Plages horaires", "Time ranges"),
-        "format" => ("Format", "Format"),
-        "files" => ("Fichiers et empreintes SHA-256", "Files and SHA-256 hashes"),
-        "purge" => ("Purge", "Purge"),
-        "status" => ("Dernier état", "Last state"),
-        "entries" => ("Entrées du registre", "Register entries"),
-        _ => ("?", "?"),
-    };
-    match lang {
-        Lang::Fr => fr,
-        Lang::En => en,
+impl Lang {
+    /// The language tag (`fr`, `en`).
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::Fr => "fr",
+            Lang::En => "en",
+        }
     }
 }
 
-impl CaseRow {
-    /// The cell of column `key`.
-    pub fn cell(&self, key: &str) -> &str {
-        match key {
-            "case_id" => &self.case_id,
-            "opened" => &self.opened,
-            "exported" => &self.exported,
-            "operator" => &self.operator,
-            "authorizer" => &self.authorizer,
-            "ground" => &self.ground,
-            "requester" => &self.requester,
-            "recipient" => &self.recipient,
-            "purpose" => &self.purpose,
-            "cameras" => &self.cameras,
-            "ranges" => &self.ranges,
-            "format" => &self.format,
-            "files" => &self.files,
-            "purge" => &self.purge,
-            "status" => &self.status,
-            "entries" => &self.entries,
-            _ => "",
-        }
+/// `fr` or `en` by language.
+pub fn tr<'a>(lang: Lang, fr: &'a str, en: &'a str) -> &'a str {
+    match lang {
+        Lang::Fr => fr,
+        Lang::En => en,
     }
 }
 
@@ -122,154 +49,348 @@ pub fn format_time(t: jiff::Timestamp) -> String {
     t.strftime("%Y-%m-%d %H:%M:%S").to_string()
 }
 
-/// A payload value as one line of text: strings as is, lists joined with `; `, objects as
-/// `key: value` pairs, file records as `name (size octets) sha256`.
-pub fn value_text(v: &Value) -> String {
-    match v {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        Value::Array(items) => items
-            .iter()
-            .map(value_text)
-            .filter(|s| !s.is_empty())
-            .collect::<Vec<_>>()
-            .join("; "),
-        Value::Object(map) => {
-            if let (Some(start), Some(end)) = (map.get("start"), map.get("end")) {
-                let camera = map
-                    .get("camera")
-                    .map(|c| format!("{}: ", value_text(c)))
-                    .unwrap_or_default();
-                return format!("{camera}{} → {}", value_text(start), value_text(end));
-            }
-            if let Some(sha) = map.get("sha256") {
-                let name = map.get("name").or(map.get("path")).map(value_text);
-                let size = map.get("size").map(value_text);
-                return format!(
-                    "{}{} sha256:{}",
-                    name.unwrap_or_default(),
-                    size.map(|s| format!(" ({s} o)")).unwrap_or_default(),
-                    value_text(sha)
-                );
-            }
-            map.iter()
-                .map(|(k, v)| format!("{k}: {}", value_text(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        }
-        other => other.to_string(),
-    }
+/// What the report says about the chain it was built from.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ReportHeader {
+    pub generated: String,
+    /// `SEQ:HEX` of the last entry.
+    pub head: String,
+    pub entries: u64,
+    /// `None` when the chain verified; the failure otherwise.
+    pub integrity_failure: Option<String>,
+    /// OpenSSH fingerprint (`SHA256:…`) of the site key the register's checkpoints carry.
+    #[serde(default)]
+    pub site_key: Option<String>,
 }
 
-fn set_from(cell: &mut String, payload: &Value, key: &str) {
-    if let Some(v) = payload.get(key) {
-        let text = value_text(v);
-        if !text.is_empty() {
-            *cell = text;
+impl ReportHeader {
+    /// The header of a report on `entries`, verified (`Ok`) or not (`Err(reason)`).
+    pub fn of(entries: &[Entry], verified: Result<(), String>) -> ReportHeader {
+        let head = entries
+            .last()
+            .map(|e| e.head())
+            .unwrap_or(super::Head::GENESIS);
+        ReportHeader {
+            generated: format_time(jiff::Timestamp::now()),
+            head: head.to_text(),
+            entries: entries.len() as u64,
+            integrity_failure: verified.err(),
+            site_key: site_key_fingerprint(entries),
         }
     }
-}
 
-/// Gathers the rows of every case in `entries` (oldest first), in order of opening, keeping
-/// the cases opened within `[from, to]` (UTC dates, inclusive).
-pub fn case_rows(
-    entries: &[Entry],
-    from: Option<jiff::civil::Date>,
-    to: Option<jiff::civil::Date>,
-) -> Vec<CaseRow> {
-    let mut order: Vec<String> = Vec::new();
-    let mut rows: std::collections::HashMap<String, (jiff::Timestamp, CaseRow)> =
-        std::collections::HashMap::new();
-    for e in entries {
-        let Some(case) = &e.case_id else { continue };
-        let (_, row) = rows.entry(case.clone()).or_insert_with(|| {
-            order.push(case.clone());
-            (
-                e.time,
-                CaseRow {
-                    case_id: case.clone(),
-                    opened: format_time(e.time),
-                    ..CaseRow::default()
-                },
+    /// The verification result in words.
+    pub fn integrity(&self, lang: Lang) -> String {
+        match &self.integrity_failure {
+            None => tr(
+                lang,
+                "registre vérifié : chaîne, empreintes et signatures intactes",
+                "register verified: chain, hashes and signatures intact",
             )
-        });
-        let p = &e.payload;
-        for (key, cell) in [
-            ("ground", &mut row.ground),
-            ("requester", &mut row.requester),
-            ("recipient", &mut row.recipient),
-            ("purpose", &mut row.purpose),
-            ("cameras", &mut row.cameras),
-            ("ranges", &mut row.ranges),
-            ("format", &mut row.format),
-            ("files", &mut row.files),
-            ("purge_by", &mut row.purge),
-        ] {
-            set_from(cell, p, key);
+            .to_owned(),
+            Some(f) => format!(
+                "{} {f}",
+                tr(lang, "ÉCHEC DE LA VÉRIFICATION :", "VERIFICATION FAILED:")
+            ),
         }
-        // An export's record (`export-completed`: `{record, verified_entry}`) nests its files:
-        // the report lists each sealed file with its size and SHA-256, and the manifest.
-        if e.kind == EntryKind::ExportCompleted
-            && let Some(record) = p.get("record")
-        {
-            let mut files: Vec<Value> = record["files"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|f| f.get("file").cloned())
-                .collect();
-            files.extend(record.get("manifest").filter(|m| !m.is_null()).cloned());
-            set_from(
-                &mut row.files,
-                &serde_json::json!({ "files": files }),
-                "files",
-            );
-            row.format = "MP4 (fragmented), scelle sealed container v1".to_owned();
-        }
-        match e.kind {
-            EntryKind::CaseOpened if row.operator.is_empty() => row.operator = e.actor.clone(),
-            EntryKind::ExportStarted => {
-                row.operator = e.actor.clone();
-                if row.exported.is_empty() {
-                    row.exported = format_time(e.time);
-                }
-            }
-            EntryKind::ExportCompleted => {
-                row.operator = e.actor.clone();
-                row.exported = format_time(e.time);
-            }
-            EntryKind::CaseAuthorized | EntryKind::EmergencyRegularized => {
-                // The approval's signer (daemon entries name them in their payload).
-                let p = &e.payload;
-                row.authorizer = p["signed_statement"]["person"]
-                    .as_str()
-                    .or(p["authorized_by"].as_str())
-                    .unwrap_or(&e.actor)
-                    .to_owned();
-            }
-            EntryKind::Purged => {
-                row.purge = format!("{} ({})", format_time(e.time), e.actor);
-            }
-            _ => {}
-        }
-        if e.kind == EntryKind::EmergencyStarted && row.authorizer.is_empty() {
-            row.authorizer = "urgence / emergency".to_owned();
-        }
-        row.status = e.kind.as_str().to_owned();
-        if !row.entries.is_empty() {
-            row.entries.push_str(", ");
-        }
-        row.entries.push_str(&e.seq.to_string());
     }
-    order
-        .into_iter()
-        .filter_map(|case| rows.remove(&case))
-        .filter(|(opened, _)| {
-            let date = opened.to_zoned(jiff::tz::TimeZone::UTC).date();
-            from.is_none_or(|f| date >= f) && to.is_none_or(|t| date <= t)
+}
+
+/// The fingerprint of the last site key the register names (checkpoints and `config-changed`
+/// entries carry its public key).
+pub fn site_key_fingerprint(entries: &[Entry]) -> Option<String> {
+    let line = entries.iter().rev().find_map(|e| {
+        matches!(e.kind, EntryKind::Checkpoint | EntryKind::ConfigChanged)
+            .then(|| e.payload.get("site_key").and_then(Value::as_str))
+            .flatten()
+    })?;
+    let key = ssh_key::PublicKey::from_openssh(line).ok()?;
+    Some(key.fingerprint(ssh_key::HashAlg::Sha256).to_string())
+}
+
+/// The whole report.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub register: ReportHeader,
+    #[serde(flatten)]
+    pub facts: Facts,
+    pub media: Vec<media::MediaRow>,
+    #[serde(skip)]
+    pub lang: Lang,
+}
+
+impl Report {
+    /// The report on `entries` (oldest first) for the cases opened within `[from, to]`.
+    pub fn new(
+        entries: &[Entry],
+        verified: Result<(), String>,
+        from: Option<jiff::civil::Date>,
+        to: Option<jiff::civil::Date>,
+        lang: Lang,
+    ) -> Report {
+        Report {
+            register: ReportHeader::of(entries, verified),
+            facts: facts::facts(entries, from, to, lang, jiff::Timestamp::now()),
+            media: media::media_rows(entries, lang),
+            lang,
+        }
+    }
+
+    /// JSON: the header, the site, the people and their changes, the cases with their
+    /// exports, the media, plus `rows` (the CSV's rows, one per export) and the headings of
+    /// both (`columns`, `media_columns`).
+    pub fn to_json(&self) -> String {
+        let mut doc = serde_json::to_value(self).unwrap_or(Value::Null);
+        if let Value::Object(m) = &mut doc {
+            let columns: serde_json::Map<String, Value> = COLUMNS
+                .iter()
+                .map(|k| ((*k).to_owned(), Value::String(heading(k, self.lang).into())))
+                .collect();
+            m.insert("columns".into(), Value::Object(columns));
+            let media_columns: serde_json::Map<String, Value> = media::MEDIA_COLUMNS
+                .iter()
+                .map(|k| {
+                    let h = media::media_heading(k, self.lang);
+                    ((*k).to_owned(), Value::String(h.into()))
+                })
+                .collect();
+            m.insert("media_columns".into(), Value::Object(media_columns));
+            let rows: Vec<Value> = rows(&self.facts, self.lang)
+                .into_iter()
+                .map(|r| {
+                    Value::Object(
+                        COLUMNS
+                            .iter()
+                            .zip(r)
+                            .map(|(k, v)| ((*k).to_owned(), Value::String(v)))
+                            .collect(),
+                    )
+                })
+                .collect();
+            m.insert("rows".into(), Value::Array(rows));
+        }
+        serde_json::to_string_pretty(&doc).unwrap_or_default()
+    }
+
+    /// RFC 4180 CSV (CRLF line ends): the register's header lines, the export rows with
+    /// their headings, a blank line, then the media section with its headings.
+    pub fn to_csv(&self) -> String {
+        let lang = self.lang;
+        let mut out = String::new();
+        let mut line = |cells: &[&str]| {
+            for (i, c) in cells.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                csv_field(&mut out, c);
+            }
+            out.push_str("\r\n");
+        };
+        let head: Vec<&str> = COLUMNS.iter().map(|k| heading(k, lang)).collect();
+        line(&head);
+        for r in rows(&self.facts, self.lang) {
+            let cells: Vec<&str> = r.iter().map(String::as_str).collect();
+            line(&cells);
+        }
+        line(&[]);
+        line(&[media::media_title(lang)]);
+        let mh: Vec<&str> = media::MEDIA_COLUMNS
+            .iter()
+            .map(|k| media::media_heading(k, lang))
+            .collect();
+        line(&mh);
+        for m in &self.media {
+            let cells: Vec<&str> = media::MEDIA_COLUMNS.iter().map(|k| m.cell(k)).collect();
+            line(&cells);
+        }
+        line(&[]);
+        let integrity = self.register.integrity(lang);
+        line(&[
+            tr(lang, "Tête du registre", "Register head"),
+            &self.register.head,
+        ]);
+        line(&[
+            tr(lang, "Empreinte de la clé du site", "Site key fingerprint"),
+            self.register.site_key.as_deref().unwrap_or("-"),
+        ]);
+        line(&[tr(lang, "Vérification", "Verification"), &integrity]);
+        out
+    }
+}
+
+/// The column keys of the export rows, in order.
+pub const COLUMNS: [&str; 31] = [
+    "case_id",
+    "opened",
+    "opened_by",
+    "ground",
+    "reference",
+    "requester",
+    "organisation",
+    "recipient",
+    "purpose",
+    "cameras",
+    "ranges",
+    "written_request",
+    "emergency",
+    "approval",
+    "requester_check",
+    "export_id",
+    "export_status",
+    "export_operator",
+    "export_started",
+    "export_finished",
+    "drive",
+    "files",
+    "gaps",
+    "clock_offsets",
+    "manifest",
+    "countersignature",
+    "delivery",
+    "purges",
+    "closing",
+    "case_status",
+    "deadlines",
+];
+
+/// The heading of column `key` in `lang`.
+pub fn heading(key: &str, lang: Lang) -> &'static str {
+    let (fr, en) = match key {
+        "case_id" => ("Dossier", "Case"),
+        "opened" => ("Ouverture", "Opened"),
+        "opened_by" => ("Ouvert par", "Opened by"),
+        "ground" => ("Fondement", "Legal ground"),
+        "reference" => ("Référence", "Reference"),
+        "requester" => ("Demandeur", "Requester"),
+        "organisation" => ("Organisme du demandeur", "Requester's organisation"),
+        "recipient" => ("Destinataire", "Recipient"),
+        "purpose" => ("Objet", "Purpose"),
+        "cameras" => ("Caméras", "Cameras"),
+        "ranges" => ("Plages demandées", "Requested ranges"),
+        "written_request" => ("Demande écrite", "Written request"),
+        "emergency" => ("Urgence", "Emergency"),
+        "approval" => ("Autorisation", "Approval"),
+        "requester_check" => (
+            "Vérification de l'habilitation du demandeur",
+            "Requester's authority checked",
+        ),
+        "export_id" => ("Extraction", "Export"),
+        "export_status" => ("État de l'extraction", "Export status"),
+        "export_operator" => ("Opérateur", "Operator"),
+        "export_started" => ("Début", "Started"),
+        "export_finished" => ("Fin", "Finished"),
+        "drive" => ("Support", "Drive"),
+        "files" => ("Fichiers et empreintes SHA-256", "Files and SHA-256"),
+        "gaps" => ("Lacunes", "Gaps"),
+        "clock_offsets" => ("Décalages d'horloge", "Clock offsets"),
+        "manifest" => ("Manifeste (SHA-256)", "Manifest (SHA-256)"),
+        "countersignature" => ("Contreseing", "Countersignature"),
+        "delivery" => ("Remise", "Hand-over"),
+        "purges" => ("Purges", "Purges"),
+        "closing" => ("Clôture", "Closing"),
+        "case_status" => ("État du dossier", "Case status"),
+        "deadlines" => ("Délais", "Deadlines"),
+        _ => ("?", "?"),
+    };
+    tr(lang, fr, en)
+}
+
+/// Files of an export as one cell: `name (camera, range, codecs) size o SHA-256 hex`.
+pub fn files_text(x: &ExportFacts, lang: Lang) -> String {
+    x.files
+        .iter()
+        .map(|f| {
+            format!(
+                "{} — {} — {} — {} {} {} — SHA-256 {}",
+                f.name,
+                f.camera,
+                f.range,
+                f.size,
+                tr(lang, "octets", "bytes"),
+                f.codecs,
+                f.sha256
+            )
         })
-        .map(|(_, row)| row)
-        .collect()
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// One row per export (a case without export gets one row with its export cells empty).
+pub fn rows(facts: &Facts, lang: Lang) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    for c in &facts.cases {
+        let purges = c
+            .purges
+            .iter()
+            .map(|p| format!("{} — {} — {} — {}", p.at, p.by, p.what, p.method))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let case_cells = |x: Option<&ExportFacts>| -> Vec<String> {
+            let lang_files = |x: &ExportFacts| files_text(x, lang);
+            let per_file = |x: &ExportFacts, what: &dyn Fn(&facts::FileFacts) -> String| {
+                x.files
+                    .iter()
+                    .map(|f| format!("{}: {}", f.name, what(f)))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            vec![
+                c.case_id.clone(),
+                c.opened.clone(),
+                c.opened_by.clone(),
+                c.ground.clone(),
+                c.reference.clone(),
+                c.requester.clone(),
+                c.organisation.clone(),
+                c.recipient.clone(),
+                c.purpose.clone(),
+                c.cameras.clone(),
+                c.ranges.clone(),
+                c.written_request.clone(),
+                c.emergency.clone(),
+                c.approval.clone(),
+                c.requester_check.clone(),
+                x.map(|x| x.export_id.clone()).unwrap_or_default(),
+                x.map(|x| x.status.clone()).unwrap_or_default(),
+                x.map(|x| x.operator.clone()).unwrap_or_default(),
+                x.map(|x| x.started.clone()).unwrap_or_default(),
+                x.map(|x| x.finished.clone()).unwrap_or_default(),
+                x.map(|x| x.drive.clone()).unwrap_or_default(),
+                x.map(lang_files).unwrap_or_default(),
+                x.map(|x| per_file(x, &|f| f.gaps.clone()))
+                    .unwrap_or_default(),
+                x.map(|x| per_file(x, &|f| f.clock_offset.clone()))
+                    .unwrap_or_default(),
+                x.map(|x| x.manifest_sha256.clone()).unwrap_or_default(),
+                x.map(|x| x.countersignature.clone()).unwrap_or_default(),
+                x.map(|x| {
+                    if x.delivery.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "{} — {} {} — SHA-256 {}",
+                            x.delivery,
+                            tr(lang, "récépissé", "receipt"),
+                            x.receipt_reference,
+                            x.signed_receipt_sha256
+                        )
+                    }
+                })
+                .unwrap_or_default(),
+                purges.clone(),
+                c.closing.clone(),
+                c.status.clone(),
+                c.deadlines.clone(),
+            ]
+        };
+        if c.exports.is_empty() {
+            out.push(case_cells(None));
+        }
+        for x in &c.exports {
+            out.push(case_cells(Some(x)));
+        }
+    }
+    out
 }
 
 fn csv_field(out: &mut String, field: &str) {
@@ -282,181 +403,16 @@ fn csv_field(out: &mut String, field: &str) {
     }
 }
 
-/// RFC 4180 CSV (CRLF line ends), headings first.
-pub fn to_csv(rows: &[CaseRow], lang: Lang) -> String {
-    let mut out = String::new();
-    for (i, key) in COLUMNS.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        csv_field(&mut out, heading(key, lang));
-    }
-    out.push_str("\r\n");
-    for row in rows {
-        for (i, key) in COLUMNS.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            csv_field(&mut out, row.cell(key));
-        }
-        out.push_str("\r\n");
-    }
-    out
-}
-
-/// What the report says about the chain it was built from.
-#[derive(Clone, Debug, Serialize)]
-pub struct ReportHeader {
-    pub generated: String,
-    pub head: String,
-    pub entries: u64,
-    /// `None` when the chain verified; the failure otherwise.
-    pub integrity_failure: Option<String>,
-}
-
-/// JSON: the header, the headings in `lang`, and the rows.
-pub fn to_json(header: &ReportHeader, rows: &[CaseRow], lang: Lang) -> String {
-    let columns: serde_json::Map<String, Value> = COLUMNS
-        .iter()
-        .map(|k| ((*k).to_owned(), Value::String(heading(k, lang).to_owned())))
-        .collect();
-    let doc = serde_json::json!({
-        "register": header,
-        "columns": columns,
-        "cases": rows,
-    });
-    serde_json::to_string_pretty(&doc).unwrap_or_default()
-}
-
-/// JSON as [`to_json`], plus the removable-media section (`media_columns`, `media`).
-pub fn to_json_with_media(
-    header: &ReportHeader,
-    rows: &[CaseRow],
-    media_rows: &[media::MediaRow],
-    lang: Lang,
-) -> String {
-    let columns: serde_json::Map<String, Value> = COLUMNS
-        .iter()
-        .map(|k| ((*k).to_owned(), Value::String(heading(k, lang).to_owned())))
-        .collect();
-    let media_columns: serde_json::Map<String, Value> = media::MEDIA_COLUMNS
-        .iter()
-        .map(|k| {
-            let h = media::media_heading(k, lang);
-            ((*k).to_owned(), Value::String(h.to_owned()))
-        })
-        .collect();
-    let doc = serde_json::json!({
-        "register": header,
-        "columns": columns,
-        "cases": rows,
-        "media_columns": media_columns,
-        "media": media_rows,
-    });
-    serde_json::to_string_pretty(&doc).unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    fn entry(seq: u64, kind: EntryKind, case: &str, actor: &str, payload: Value) -> Entry {
-        Entry {
-            seq,
-            time: format!("2026-11-{:02}T10:00:00Z", 10 + seq)
-                .parse()
-                .unwrap(),
-            kind,
-            case_id: Some(case.into()),
-            actor: actor.into(),
-            payload,
-            statement: String::new(),
-            prev_hash: [0; 32],
-            hash: [0; 32],
-            signatures: vec![],
-        }
-    }
-
-    #[test]
-    fn emergency_then_regularized_case() {
-        let entries = vec![
-            entry(
-                1,
-                EntryKind::CaseOpened,
-                "u1",
-                "olivier",
-                json!({"ground": "incident"}),
-            ),
-            entry(
-                2,
-                EntryKind::EmergencyStarted,
-                "u1",
-                "olivier",
-                json!({"justification": "purge imminente"}),
-            ),
-            entry(
-                3,
-                EntryKind::ExportCompleted,
-                "u1",
-                "olivier",
-                json!({"format": "mp4"}),
-            ),
-            entry(4, EntryKind::EmergencyRegularized, "u1", "anne", json!({})),
-            entry(5, EntryKind::Purged, "u1", "olivier", json!({})),
-        ];
-        let rows = case_rows(&entries, None, None);
-        assert_eq!(rows.len(), 1);
-        let r = &rows[0];
-        assert_eq!(r.format, "mp4");
-        assert_eq!(r.authorizer, "anne");
-        assert_eq!(r.exported, "2026-11-13 10:00:00");
-        assert_eq!(r.purge, "2026-11-15 10:00:00 (olivier)");
-        assert_eq!(r.status, "purged");
-        assert_eq!(r.entries, "1, 2, 3, 4, 5");
-        let from = Some("2026-11-12".parse().unwrap());
-        assert!(case_rows(&entries, from, None).is_empty());
-    }
-
-    #[test]
-    fn an_export_record_lists_its_files_and_manifest() {
-        let record = json!({
-            "files": [
-                {"file": {"name": "cam1_a.mp4.scelle", "size": 1234, "sha256": "ab12"}},
-                {"file": {"name": "cam2_a.mp4.scelle", "size": 99, "sha256": "cd34"}},
-            ],
-            "manifest": {"name": "manifest.json.scelle", "size": 7, "sha256": "ef56"},
-        });
-        let entries = vec![entry(
-            1,
-            EntryKind::ExportCompleted,
-            "u1",
-            "olivier",
-            json!({"record": record, "verified_entry": "00"}),
-        )];
-        let r = &case_rows(&entries, None, None)[0];
-        for want in [
-            "cam1_a.mp4.scelle",
-            "1234",
-            "ab12",
-            "cam2_a.mp4.scelle",
-            "cd34",
-            "ef56",
-        ] {
-            assert!(r.files.contains(want), "{want} in {}", r.files);
-        }
-        assert!(r.format.starts_with("MP4"), "{}", r.format);
-    }
 
     #[test]
     fn csv_quotes_what_needs_quoting() {
-        let row = CaseRow {
-            case_id: "a,b".into(),
-            requester: "say \"hi\"".into(),
-            ..CaseRow::default()
-        };
-        let csv = to_csv(&[row], Lang::En);
-        assert!(csv.contains("\"a,b\""));
-        assert!(csv.contains("\"say \"\"hi\"\"\""));
+        let mut out = String::new();
+        csv_field(&mut out, "a,b");
+        out.push(',');
+        csv_field(&mut out, "say \"hi\"");
+        assert_eq!(out, "\"a,b\",\"say \"\"hi\"\"\"");
     }
 }

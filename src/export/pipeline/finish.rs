@@ -50,6 +50,10 @@ pub(super) async fn finish(
             drive: f.checked.drive.clone(),
             approved: f.checked.approved,
             accepted_by_operator: f.checked.accepted_by_operator,
+            certification: crate::export::destination::certification(
+                &f.checked.drive,
+                &f.config.export.approved_drives,
+            ),
         },
         files,
         manifest: None,

@@ -97,13 +97,14 @@ fn ts_name(t: Timestamp) -> String {
     format!("{}Z", t.strftime("%Y%m%dT%H%M%S"))
 }
 
-/// The case reference as a folder name: letters, digits, `-`, `_`, `.`; others become `_`.
+/// The case reference as a folder name: letters (accented ones too), digits, `-`, `_`, `.`;
+/// others become `_`.
 pub fn sanitize(reference: &str, fallback: &str) -> String {
     let s: String = reference
         .trim()
         .chars()
         .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+            if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') {
                 c
             } else {
                 '_'
@@ -568,6 +569,7 @@ mod tests {
     #[test]
     fn folder_names_from_references() {
         assert_eq!(sanitize("PV 2026/1234", "C"), "PV_2026_1234");
+        assert_eq!(sanitize("Réquisition n°12", "C"), "Réquisition_n_12");
         assert_eq!(sanitize("../..", "C"), "_..");
         assert_eq!(sanitize("...", "2026-0001"), "2026-0001");
         assert_eq!(sanitize("", "2026-0001"), "2026-0001");

@@ -86,7 +86,7 @@ pub fn rows_of(inv: &Inventory, lang: Lang) -> Vec<MediaRow> {
             }
             if let (Some(first), Some(last)) = (m.first_use, m.last_use) {
                 exports.push_str(&format!(
-                    " {} {} → {}",
+                    " {} {} → {} UTC",
                     if fr { "du" } else { "from" },
                     format_time(first),
                     format_time(last)
@@ -134,11 +134,16 @@ pub fn rows_of(inv: &Inventory, lang: Lang) -> Vec<MediaRow> {
         .collect();
     if inv.exports_without_serial > 0 {
         rows.push(MediaRow {
-            inventory_id: "-".into(),
-            model: if fr {
-                "support sans n° de série".into()
+            inventory_id: if fr {
+                "NON IDENTIFIABLE".into()
             } else {
-                "drive without a serial number".into()
+                "NOT IDENTIFIABLE".into()
+            },
+            model: if fr {
+                "supports qui ne communiquent pas de numéro de série (non rattachables à l'inventaire)"
+                    .into()
+            } else {
+                "drives that report no serial number (cannot be matched to the inventory)".into()
             },
             exports: inv.exports_without_serial.to_string(),
             ..MediaRow::default()

@@ -1,188 +1,679 @@
-//! The register report as a printable PDF (A4 portrait) on the shared pages of [`crate::pdf`]
-//! (standard Helvetica and Courier fonts, WinAnsi encoding: French accents print; characters
-//! outside it print as `?`). One block per case, label on the left, value on the right, values
-//! in a fixed-width font so hashes stay legible and line breaks are exact.
+//! The register report as an archival A4 PDF on the shared pages of [`crate::pdf`]: on every
+//! page a running header with the register's head, the site key's fingerprint and the
+//! verification result; then the site and its controller, the people list and its changes, the
+//! summary table (one line per case: dates, ground, status, deadlines), one section per case
+//! with one block per export, and the removable media.
 
-use crate::pdf::{BOLD, MONO, Pages, wrap};
+use crate::pdf::{BOLD, Face, MONO, PAGE_W, Pages, REGULAR, wrap_width};
 
-use super::media::{MEDIA_COLUMNS, MediaRow, media_heading, media_title};
-use super::{COLUMNS, CaseRow, Lang, ReportHeader, heading};
+use super::facts::{CaseFacts, ExportFacts};
+use super::media::{MEDIA_COLUMNS, media_heading, media_title};
+use super::{Lang, Report, tr};
 
 const MARGIN: f32 = 40.0;
 const LINE: f32 = 10.0;
-const LABEL_CHARS: usize = 34;
-const VALUE_X: f32 = 195.0;
-/// Courier is 0.6 em wide: (595 - 40 - 195) / (8 pt * 0.6) = 75 characters.
-const VALUE_CHARS: usize = 75;
+const SIZE: f32 = 8.0;
+const LABEL_W: f32 = 150.0;
+const VALUE_X: f32 = MARGIN + LABEL_W + 6.0;
+const VALUE_W: f32 = PAGE_W - MARGIN - VALUE_X;
 
-/// A cell as the report prints it: one run of words (line breaks become spaces), `→` (not in
-/// WinAnsi) as `->`.
-fn one_run(text: &str) -> String {
-    text.replace('→', "->").replace('\n', " ")
-}
-
-/// A line of text at the left margin.
-fn line(p: &mut Pages, font: &[u8], size: f32, text: &str) {
-    p.room(LINE);
+/// A heading line; it keeps `keep` points of what follows on its page.
+fn heading(p: &mut Pages, size: f32, text: &str, keep: f32) {
+    p.room(size + 6.0 + keep);
+    p.y -= 4.0;
     let y = p.y;
-    p.text_at(font, size, MARGIN, y, text);
+    for (i, l) in wrap_width(text, BOLD, size, PAGE_W - 2.0 * MARGIN)
+        .iter()
+        .enumerate()
+    {
+        p.text_at(BOLD, size, MARGIN, y - i as f32 * (size + 2.0), l);
+        if i > 0 {
+            p.y -= size + 2.0;
+        }
+    }
     p.y -= size + 4.0;
 }
 
-/// A label and its value, both wrapped; the block moves to the next page whole.
-fn field(p: &mut Pages, label: &str, value: &str) {
-    let labels = wrap(&one_run(label), LABEL_CHARS);
-    let values = wrap(&one_run(value), VALUE_CHARS);
+/// A label and its value, both wrapped to their column; the block moves to the next page
+/// whole when it fits on one, and flows otherwise.
+fn field_at(p: &mut Pages, indent: f32, label: &str, value: &str, face: Face) {
+    let value = if value.is_empty() { "-" } else { value };
+    let labels = wrap_width(label, BOLD, SIZE, LABEL_W - indent);
+    let values = wrap_width(value, face, SIZE, VALUE_W);
     let n = labels.len().max(values.len());
-    p.room(LINE * n as f32);
+    if n < 60 {
+        p.room(LINE * n as f32);
+    }
     for i in 0..n {
+        p.room(LINE);
         let y = p.y;
         if let Some(l) = labels.get(i) {
-            p.text_at(BOLD, 8.0, MARGIN, y, l);
+            p.text_at(BOLD, SIZE, MARGIN + indent, y, l);
         }
         if let Some(v) = values.get(i) {
-            p.text_at(MONO, 8.0, VALUE_X, y, v);
+            p.text_at(face, SIZE, VALUE_X, y, v);
         }
         p.y -= LINE;
     }
     p.y -= 2.0;
 }
 
-/// Renders the report.
-pub fn to_pdf(header: &ReportHeader, rows: &[CaseRow], lang: Lang) -> Vec<u8> {
-    to_pdf_with_media(header, rows, None, lang)
+fn field(p: &mut Pages, label: &str, value: &str) {
+    field_at(p, 0.0, label, value, REGULAR);
 }
 
-/// Renders the report, followed by the removable-media section when `media` is given.
-pub fn to_pdf_with_media(
-    header: &ReportHeader,
-    rows: &[CaseRow],
-    media: Option<&[MediaRow]>,
-    lang: Lang,
-) -> Vec<u8> {
-    let fr = lang == Lang::Fr;
-    // Blocks stop one line above the bottom margin, clear of the footer.
-    let mut pages = Pages::new(MARGIN, MARGIN + LINE);
-    line(
-        &mut pages,
-        BOLD,
-        14.0,
-        if fr {
-            "Registre des extractions vidéo — scelle"
-        } else {
-            "Video extraction register — scelle"
-        },
-    );
-    let status = match &header.integrity_failure {
-        None => {
-            if fr {
-                "chaîne vérifiée (liens, empreintes et signatures)".to_owned()
-            } else {
-                "chain verified (links, hashes and signatures)".to_owned()
-            }
-        }
-        Some(f) => format!(
-            "{} {f}",
-            if fr {
-                "ÉCHEC DE VÉRIFICATION :"
-            } else {
-                "VERIFICATION FAILED:"
-            }
-        ),
+fn rule(p: &mut Pages) {
+    p.room(8.0);
+    let y = p.y + 5.0;
+    p.stroke_line((MARGIN, y), (PAGE_W - MARGIN, y), 0.4);
+    p.y -= 4.0;
+}
+
+/// A table: headings in bold, cells wrapped to their column, a rule under the headings.
+fn table(p: &mut Pages, widths: &[f32], headings: &[&str], rows: &[Vec<String>]) {
+    let cell_lines = |cells: &[&str], face: Face| -> Vec<Vec<String>> {
+        cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| wrap_width(c, face, 7.5, w - 4.0))
+            .collect()
     };
+    let draw = |p: &mut Pages, lines: &[Vec<String>], face: Face| {
+        let n = lines.iter().map(Vec::len).max().unwrap_or(1);
+        p.room(9.0 * n as f32 + 2.0);
+        let y = p.y;
+        let mut x = MARGIN;
+        for (col, w) in lines.iter().zip(widths) {
+            for (i, l) in col.iter().enumerate() {
+                p.text_at(face, 7.5, x, y - 9.0 * i as f32, l);
+            }
+            x += w;
+        }
+        p.y -= 9.0 * n as f32 + 2.0;
+    };
+    let head = cell_lines(headings, BOLD);
+    draw(p, &head, BOLD);
+    rule(p);
+    for r in rows {
+        let cells: Vec<&str> = r.iter().map(String::as_str).collect();
+        let lines = cell_lines(&cells, REGULAR);
+        let n = lines.iter().map(Vec::len).max().unwrap_or(1);
+        if p.y - 9.0 * n as f32 - 2.0 < MARGIN + 2.0 * LINE {
+            p.new_page();
+            draw(p, &head, BOLD);
+            rule(p);
+        }
+        draw(p, &lines, REGULAR);
+    }
+}
+
+/// Renders the report.
+pub fn to_pdf(r: &Report) -> Vec<u8> {
+    let lang = r.lang;
+    let h = &r.register;
+    let fp = h.site_key.clone().unwrap_or_else(|| {
+        tr(
+            lang,
+            "aucune clé de site dans le registre",
+            "no site key in the register",
+        )
+        .into()
+    });
+    let site_name = if r.facts.site.name.is_empty() {
+        "scelle".to_owned()
+    } else {
+        r.facts.site.name.clone()
+    };
+    let running = vec![
+        format!(
+            "{} — {site_name} — {} {}",
+            tr(
+                lang,
+                "Registre des extractions vidéo",
+                "Video extraction register"
+            ),
+            tr(lang, "édité le", "generated"),
+            h.generated
+        ) + " UTC",
+        format!(
+            "{} {} — {} {fp}",
+            tr(lang, "Tête du registre :", "Register head:"),
+            h.head,
+            tr(lang, "clé du site :", "site key:")
+        ),
+        h.integrity(lang),
+    ];
+    let mut p = Pages::with_header(MARGIN, MARGIN + LINE, running);
+
+    heading(
+        &mut p,
+        15.0,
+        tr(
+            lang,
+            "Registre des extractions vidéo",
+            "Video extraction register",
+        ),
+        20.0,
+    );
+    p.y -= 2.0;
+    let y = p.y;
+    let intro = tr(
+        lang,
+        "Extrait du registre des extractions tenu par scelle (PROC-RGPD-001 §02, POL-CYB-006 §03), \
+         établi à partir des seules entrées du registre. Les heures sont données dans le fuseau \
+         du site, avec leur décalage par rapport à UTC.",
+        "Extract of the extraction register kept by scelle (PROC-RGPD-001 §02, POL-CYB-006 §03), \
+         made from the register's entries alone. Times are in the site's time zone, with their \
+         offset from UTC.",
+    );
+    let intro_lines = wrap_width(intro, REGULAR, 8.5, PAGE_W - 2.0 * MARGIN);
+    for (i, l) in intro_lines.iter().enumerate() {
+        p.text_at(REGULAR, 8.5, MARGIN, y - 10.5 * i as f32, l);
+    }
+    p.y -= 10.5 * intro_lines.len() as f32 + 4.0;
+
+    heading(&mut p, 11.0, tr(lang, "Registre", "Register"), 40.0);
+    field(
+        &mut p,
+        tr(lang, "Édité le", "Generated"),
+        &format!("{} UTC", h.generated),
+    );
+    field_at(
+        &mut p,
+        0.0,
+        tr(lang, "Tête du registre", "Register head"),
+        &h.head,
+        MONO,
+    );
+    field(
+        &mut p,
+        tr(lang, "Entrées", "Entries"),
+        &h.entries.to_string(),
+    );
+    field_at(
+        &mut p,
+        0.0,
+        tr(lang, "Empreinte de la clé du site", "Site key fingerprint"),
+        &fp,
+        MONO,
+    );
+    field(
+        &mut p,
+        tr(lang, "Vérification", "Verification"),
+        &h.integrity(lang),
+    );
+
+    let s = &r.facts.site;
+    heading(
+        &mut p,
+        11.0,
+        tr(
+            lang,
+            "Site et responsable de traitement",
+            "Site and data controller",
+        ),
+        40.0,
+    );
+    let unset = tr(lang, "non renseigné dans [site]", "not set in [site]");
+    let or_unset = |v: &str| {
+        if v.is_empty() {
+            unset.to_owned()
+        } else {
+            v.to_owned()
+        }
+    };
+    field(&mut p, tr(lang, "Site", "Site"), &or_unset(&s.name));
+    if !s.id.is_empty() {
+        field(&mut p, tr(lang, "Identifiant du site", "Site id"), &s.id);
+    }
+    field(
+        &mut p,
+        tr(lang, "Responsable de traitement", "Data controller"),
+        &or_unset(&s.controller),
+    );
+    field(
+        &mut p,
+        tr(lang, "Adresse", "Address"),
+        &or_unset(&s.address),
+    );
+    field(
+        &mut p,
+        tr(
+            lang,
+            "Délégué à la protection des données",
+            "Data protection officer",
+        ),
+        &or_unset(&s.dpo_contact),
+    );
+    if !s.level.is_empty() {
+        field(
+            &mut p,
+            tr(lang, "Niveau de sûreté", "Security level"),
+            &s.level,
+        );
+    }
+    field(
+        &mut p,
+        tr(lang, "Fuseau horaire", "Time zone"),
+        &or_unset(&s.time_zone),
+    );
+    field(
+        &mut p,
+        tr(
+            lang,
+            "Chiffrement des extraits",
+            "Encryption of the extracts",
+        ),
+        tr(
+            lang,
+            "scelle chiffre chaque fichier en AES-256-GCM, calcule les empreintes en SHA-256 et \
+             dérive la clé du mot de passe avec Argon2id ; la certification ANSSI de chaque \
+             support est indiquée à côté du support.",
+            "scelle encrypts every file with AES-256-GCM, hashes with SHA-256 and derives the \
+             key from the password with Argon2id; each drive's ANSSI certification is shown \
+             next to the drive.",
+        ),
+    );
+
+    heading(
+        &mut p,
+        11.0,
+        tr(lang, "Personnes autorisées", "Authorized people"),
+        40.0,
+    );
+    let people: Vec<Vec<String>> = r
+        .facts
+        .people
+        .iter()
+        .map(|x| vec![x.name.clone(), x.id.clone(), x.roles.clone()])
+        .collect();
+    table(
+        &mut p,
+        &[200.0, 110.0, PAGE_W - 2.0 * MARGIN - 310.0],
+        &[
+            tr(lang, "Nom", "Name"),
+            tr(lang, "Identifiant", "Id"),
+            tr(lang, "Rôles", "Roles"),
+        ],
+        &people,
+    );
+    p.y -= 4.0;
+    heading(
+        &mut p,
+        9.5,
+        tr(lang, "Modifications de la liste", "Changes of the list"),
+        20.0,
+    );
+    let changes: Vec<Vec<String>> = r
+        .facts
+        .people_changes
+        .iter()
+        .map(|c| vec![c.at.clone(), c.by.clone(), c.changes.join("\n")])
+        .collect();
+    table(
+        &mut p,
+        &[120.0, 110.0, PAGE_W - 2.0 * MARGIN - 230.0],
+        &[
+            tr(lang, "Date", "Date"),
+            tr(lang, "Par", "By"),
+            tr(lang, "Modification", "Change"),
+        ],
+        &changes,
+    );
+
+    heading(
+        &mut p,
+        11.0,
+        &format!(
+            "{} ({})",
+            tr(lang, "Synthèse des dossiers", "Summary of the cases"),
+            r.facts.cases.len()
+        ),
+        40.0,
+    );
+    let summary: Vec<Vec<String>> = r
+        .facts
+        .cases
+        .iter()
+        .map(|c| {
+            vec![
+                c.case_id.clone(),
+                if c.closed.is_empty() {
+                    c.opened.clone()
+                } else {
+                    format!("{}\n{}", c.opened, c.closed)
+                },
+                c.ground.clone(),
+                format!("{}\n{}", c.status, exports_count(lang, c.exports.len())),
+                format!(
+                    "{}{}",
+                    if c.deadlines_met {
+                        tr(lang, "respectés", "met")
+                    } else {
+                        tr(lang, "NON RESPECTÉS", "NOT MET")
+                    },
+                    if c.deadlines.is_empty() {
+                        String::new()
+                    } else {
+                        format!("\n{}", c.deadlines)
+                    }
+                ),
+            ]
+        })
+        .collect();
+    table(
+        &mut p,
+        &[62.0, 120.0, 90.0, 95.0, PAGE_W - 2.0 * MARGIN - 367.0],
+        &[
+            tr(lang, "Dossier", "Case"),
+            tr(lang, "Ouverture, clôture", "Opened, closed"),
+            tr(lang, "Fondement", "Ground"),
+            tr(lang, "État", "Status"),
+            tr(lang, "Délais", "Deadlines"),
+        ],
+        &summary,
+    );
+
+    for c in &r.facts.cases {
+        case_section(&mut p, c, lang);
+    }
+
+    heading(&mut p, 11.0, media_title(lang), 40.0);
+    if r.media.is_empty() {
+        field(
+            &mut p,
+            "",
+            tr(
+                lang,
+                "aucun support inventorié ni utilisé",
+                "no medium inventoried or used",
+            ),
+        );
+    }
+    for m in &r.media {
+        let names: Vec<&str> = [m.inventory_id.as_str(), m.serial.as_str()]
+            .into_iter()
+            .filter(|n| !n.is_empty() && *n != "-")
+            .collect();
+        let title = if names.is_empty() {
+            m.model.clone()
+        } else {
+            names.join(" — ")
+        };
+        heading(&mut p, 9.5, &title, 30.0);
+        for key in MEDIA_COLUMNS.iter().skip(1) {
+            field(&mut p, media_heading(key, lang), m.cell(key));
+        }
+    }
+
+    let title = format!(
+        "{} — {site_name}",
+        tr(
+            lang,
+            "Registre des extractions vidéo",
+            "Video extraction register"
+        )
+    );
+    let footer = |page: usize, total: usize| {
+        format!(
+            "{} {page} / {total} — {}",
+            tr(lang, "Page", "Page"),
+            tr(
+                lang,
+                "à vérifier avec « scelle register verify --head » et la tête ci-dessus",
+                "check with `scelle register verify --head` and the head above",
+            )
+        )
+    };
+    p.finish(&title, lang.tag(), &footer)
+}
+
+fn exports_count(lang: Lang, n: usize) -> String {
+    match (lang, n) {
+        (Lang::Fr, 0) => "aucune extraction".into(),
+        (Lang::Fr, 1) => "1 extraction".into(),
+        (Lang::Fr, n) => format!("{n} extractions"),
+        (Lang::En, 0) => "no export".into(),
+        (Lang::En, 1) => "1 export".into(),
+        (Lang::En, n) => format!("{n} exports"),
+    }
+}
+
+fn case_section(p: &mut Pages, c: &CaseFacts, lang: Lang) {
+    p.y -= 6.0;
+    p.room(120.0);
+    rule(p);
+    heading(
+        p,
+        12.0,
+        &format!(
+            "{} {} — {}",
+            tr(lang, "Dossier", "Case"),
+            c.case_id,
+            c.ground
+        ),
+        60.0,
+    );
     for (label, value) in [
+        (tr(lang, "État", "Status"), &c.status),
+        (tr(lang, "Ouverture", "Opened"), &c.opened),
+        (tr(lang, "Ouvert par", "Opened by"), &c.opened_by),
+        (tr(lang, "Fondement", "Legal ground"), &c.ground),
+        (tr(lang, "Référence", "Reference"), &c.reference),
+        (tr(lang, "Demandeur", "Requester"), &c.requester),
         (
-            if fr {
-                "Édité le (UTC)"
-            } else {
-                "Generated (UTC)"
-            },
-            header.generated.clone(),
+            tr(lang, "Organisme du demandeur", "Requester's organisation"),
+            &c.organisation,
         ),
+        (tr(lang, "Destinataire", "Recipient"), &c.recipient),
+        (tr(lang, "Objet", "Purpose"), &c.purpose),
+        (tr(lang, "Caméras", "Cameras"), &c.cameras),
+        (tr(lang, "Plages demandées", "Requested ranges"), &c.ranges),
         (
-            if fr {
-                "Tête du registre"
-            } else {
-                "Register head"
-            },
-            header.head.clone(),
+            tr(lang, "Demande écrite", "Written request"),
+            &c.written_request,
         ),
+        (tr(lang, "Urgence", "Emergency"), &c.emergency),
+        (tr(lang, "Autorisation", "Approval"), &c.approval),
         (
-            if fr { "Entrées" } else { "Entries" },
-            header.entries.to_string(),
-        ),
-        (if fr { "Intégrité" } else { "Integrity" }, status),
-        (
-            if fr { "Dossiers" } else { "Cases" },
-            rows.len().to_string(),
+            tr(
+                lang,
+                "Vérification de l'habilitation du demandeur",
+                "Requester's authority checked",
+            ),
+            &c.requester_check,
         ),
     ] {
-        field(&mut pages, label, &value);
+        field(p, label, value);
     }
-    for row in rows {
-        pages.y -= 6.0;
-        pages.room(LINE * 4.0);
-        line(
-            &mut pages,
-            BOLD,
-            11.0,
-            &format!("{} {}", heading("case_id", lang), row.case_id),
+    for (i, x) in c.exports.iter().enumerate() {
+        export_block(p, x, i + 1, c.exports.len(), lang);
+    }
+    heading(p, 9.5, tr(lang, "Purges", "Purges"), 20.0);
+    if c.purges.is_empty() {
+        field(
+            p,
+            "",
+            tr(lang, "aucune purge enregistrée", "no purge recorded"),
         );
-        for key in COLUMNS.iter().skip(1) {
-            field(&mut pages, heading(key, lang), row.cell(key));
-        }
     }
-    if let Some(media) = media {
-        pages.y -= 10.0;
-        pages.room(LINE * 4.0);
-        line(&mut pages, BOLD, 12.0, media_title(lang));
-        if media.is_empty() {
-            field(
-                &mut pages,
-                "",
-                if fr {
-                    "aucun support inventorié ni utilisé"
-                } else {
-                    "no medium inventoried or used"
-                },
-            );
-        }
-        for m in media {
-            pages.y -= 4.0;
-            pages.room(LINE * 4.0);
-            // "MED-0001 — SERIAL"; a drive used but not inventoried or without a serial gets
-            // what it has (its model at least).
-            let names: Vec<&str> = [m.inventory_id.as_str(), m.serial.as_str()]
-                .into_iter()
-                .filter(|n| !n.is_empty() && *n != "-")
-                .collect();
-            let heading = if names.is_empty() {
-                m.model.clone()
-            } else {
-                names.join(" — ")
-            };
-            line(&mut pages, BOLD, 10.0, &heading);
-            for key in MEDIA_COLUMNS.iter().skip(1) {
-                field(&mut pages, media_heading(key, lang), m.cell(key));
-            }
-        }
+    for x in &c.purges {
+        field(p, tr(lang, "Date", "Date"), &x.at);
+        field(p, tr(lang, "Par", "By"), &x.by);
+        field(p, tr(lang, "Objet", "What"), &x.what);
+        field(p, tr(lang, "Méthode", "Method"), &x.method);
     }
-
-    let title = if fr {
-        "Registre des extractions"
-    } else {
-        "Extraction register"
-    };
-    let footer = |page: usize, total: usize| format!("Page {page} / {total} — {}", header.head);
-    pages.finish(title, &footer)
+    heading(
+        p,
+        9.5,
+        tr(lang, "Clôture et délais", "Closing and deadlines"),
+        20.0,
+    );
+    field(p, tr(lang, "Clôture", "Closing"), &c.closing);
+    field(p, tr(lang, "Délais", "Deadlines"), &c.deadlines);
+    field(
+        p,
+        tr(lang, "Entrées du registre", "Register entries"),
+        &c.entries,
+    );
 }
 
-#[cfg(test)]
-mod tests {
-    use super::one_run;
-
-    #[test]
-    fn a_cell_is_one_run_of_words_with_an_ascii_arrow() {
-        assert_eq!(one_run("a → b\nc"), "a -> b c");
+fn export_block(p: &mut Pages, x: &ExportFacts, n: usize, total: usize, lang: Lang) {
+    heading(
+        p,
+        10.0,
+        &format!(
+            "{} {n} / {total} : {} — {}",
+            tr(lang, "Extraction", "Export"),
+            x.export_id,
+            x.status
+        ),
+        40.0,
+    );
+    let ind = 10.0;
+    field_at(
+        p,
+        ind,
+        tr(lang, "Opérateur", "Operator"),
+        &x.operator,
+        REGULAR,
+    );
+    field_at(p, ind, tr(lang, "Début", "Started"), &x.started, REGULAR);
+    field_at(p, ind, tr(lang, "Fin", "Finished"), &x.finished, REGULAR);
+    field_at(p, ind, tr(lang, "Support", "Drive"), &x.drive, REGULAR);
+    if !x.failure.is_empty() {
+        field_at(
+            p,
+            ind,
+            tr(
+                lang,
+                "Motif (message du système)",
+                "Reason (system message)",
+            ),
+            &x.failure,
+            REGULAR,
+        );
+    }
+    if !x.operator_signature.is_empty() {
+        field_at(
+            p,
+            ind,
+            tr(lang, "Signature de l'opérateur", "Operator's signature"),
+            &x.operator_signature,
+            REGULAR,
+        );
+    }
+    for (i, f) in x.files.iter().enumerate() {
+        p.room(LINE * 8.0);
+        field_at(
+            p,
+            ind,
+            &format!("{} {}", tr(lang, "Fichier", "File"), i + 1),
+            &f.name,
+            REGULAR,
+        );
+        field_at(
+            p,
+            ind + 8.0,
+            tr(lang, "Caméra", "Camera"),
+            &f.camera,
+            REGULAR,
+        );
+        field_at(p, ind + 8.0, tr(lang, "Plage", "Range"), &f.range, REGULAR);
+        field_at(
+            p,
+            ind + 8.0,
+            tr(lang, "Taille, format", "Size, format"),
+            &format!(
+                "{}, MP4 ({}) {} {} {}",
+                crate::receipt::size_text(lang, f.size),
+                f.codecs,
+                tr(lang, "chiffré ;", "encrypted;"),
+                tr(lang, "durée enregistrée", "recorded"),
+                f.recorded
+            ),
+            REGULAR,
+        );
+        field_at(p, ind + 8.0, tr(lang, "Lacunes", "Gaps"), &f.gaps, REGULAR);
+        field_at(
+            p,
+            ind + 8.0,
+            tr(lang, "Décalage d'horloge", "Clock offset"),
+            &f.clock_offset,
+            REGULAR,
+        );
+        field_at(p, ind + 8.0, "SHA-256", &f.sha256, MONO);
+    }
+    if x.files.is_empty() && x.failure.is_empty() {
+        field_at(
+            p,
+            ind,
+            tr(lang, "Fichiers", "Files"),
+            tr(lang, "aucun", "none"),
+            REGULAR,
+        );
+    }
+    if !x.manifest_sha256.is_empty() {
+        field_at(
+            p,
+            ind,
+            tr(lang, "Manifeste (SHA-256)", "Manifest (SHA-256)"),
+            &x.manifest_sha256,
+            MONO,
+        );
+    }
+    if !x.folder.is_empty() && x.failure.is_empty() {
+        field_at(
+            p,
+            ind,
+            tr(lang, "Dossier sur le support", "Folder on the drive"),
+            &x.folder,
+            REGULAR,
+        );
+    }
+    let none = tr(lang, "aucun", "none");
+    field_at(
+        p,
+        ind,
+        tr(lang, "Contreseing", "Countersignature"),
+        if x.countersignature.is_empty() {
+            none
+        } else {
+            &x.countersignature
+        },
+        REGULAR,
+    );
+    if x.failure.is_empty() {
+        field_at(
+            p,
+            ind,
+            tr(lang, "Remise", "Hand-over"),
+            if x.delivery.is_empty() {
+                tr(lang, "aucune remise enregistrée", "no hand-over recorded")
+            } else {
+                &x.delivery
+            },
+            REGULAR,
+        );
+        if !x.delivery.is_empty() {
+            field_at(
+                p,
+                ind,
+                tr(lang, "Référence du récépissé", "Receipt reference"),
+                &x.receipt_reference,
+                REGULAR,
+            );
+            field_at(
+                p,
+                ind,
+                tr(
+                    lang,
+                    "Copie signée numérisée (SHA-256)",
+                    "Signed copy scan (SHA-256)",
+                ),
+                &x.signed_receipt_sha256,
+                MONO,
+            );
+        }
     }
 }
