@@ -15,6 +15,7 @@ pub mod client;
 pub mod connect;
 pub mod demo;
 pub mod media;
+pub mod logline;
 pub mod serve;
 pub mod show;
 
@@ -118,10 +119,11 @@ pub fn main() -> ExitCode {
 /// for the daemon, whose connections and commands are logged at that level, REG-3).
 fn init_tracing(default: &str) {
     use std::io::IsTerminal;
+    let ansi = std::io::stderr().is_terminal();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(env_filter(default))
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .with_writer(logline::EscapedStderr { ansi })
         .try_init();
 }
 
