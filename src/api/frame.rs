@@ -74,7 +74,9 @@ pub async fn read_frame<R: AsyncBufRead + Unpin>(
 }
 
 /// [`read_frame`] with a smaller bound: lines longer than `max` (at most [`MAX_FRAME`]) are
-/// [`Frame::TooLarge`], and `buf` never holds more than `max` bytes.
+/// [`Frame::TooLarge`], and `buf` never holds more than `max` bytes. Below [`MAX_FRAME`] the
+/// rest of an oversized line is not read (the caller closes the connection): `TooLarge` comes
+/// as soon as the bound is passed.
 pub async fn read_frame_max<R: AsyncBufRead + Unpin>(
     reader: &mut R,
     buf: &mut Vec<u8>,
@@ -104,6 +106,9 @@ pub async fn read_frame_max<R: AsyncBufRead + Unpin>(
                 oversized = true;
                 zeroize::Zeroize::zeroize(buf);
                 buf.shrink_to(max.min(64 * 1024));
+                if max < MAX_FRAME {
+                    return Ok(Frame::TooLarge);
+                }
             } else {
                 buf.extend_from_slice(part);
             }

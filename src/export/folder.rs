@@ -22,6 +22,10 @@ use super::ExportError;
 pub struct ExportDir {
     fd: OwnedFd,
     path: PathBuf,
+    /// The destination root and the folder's name in it, to remove the folder if it stays
+    /// empty (a failed export).
+    root: OwnedFd,
+    name: String,
 }
 
 fn io(path: &Path, e: Errno) -> ExportError {
@@ -100,7 +104,18 @@ impl ExportDir {
                 path.display()
             )));
         }
-        Ok(ExportDir { fd, path })
+        Ok(ExportDir {
+            fd,
+            path,
+            root: root_fd,
+            name: name.to_owned(),
+        })
+    }
+
+    /// Removes the folder if it is empty (after a failed export removed its files), so a
+    /// retry can create it again. Never follows a symlink put in its place.
+    pub fn remove_if_empty(&self) -> bool {
+        rustix::fs::unlinkat(&self.root, self.name.as_str(), AtFlags::REMOVEDIR).is_ok()
     }
 
     /// The folder's path, for messages and the register.
@@ -200,6 +215,10 @@ mod tests {
         dir.rename("a.partial", "a").unwrap();
         dir.remove("README.txt").unwrap();
         assert_eq!(std::fs::read(&outside).unwrap(), b"precious");
+        assert!(!dir.remove_if_empty(), "not empty");
+        dir.remove("a").unwrap();
+        assert!(dir.remove_if_empty());
+        assert!(!root_path.join("PV_2").exists());
         assert!(dir.create_in_export_dir("../x").is_err());
         assert!(ExportDir::create(&root_path, "..").is_err());
     }

@@ -391,6 +391,7 @@ pub async fn run(
         Ok(v) => Ok(v),
         Err(e) => {
             let removed = remove_created(&ctx.dir, &created);
+            ctx.dir.remove_if_empty();
             let interrupted = shutdown.is_cancelled();
             let kind = if interrupted {
                 EntryKind::ExportInterrupted
