@@ -297,7 +297,8 @@ fn hidden_files(dir: &Path) -> Vec<String> {
 fn open_interrupted_leaves_nothing_under_the_final_name() {
     let f = Fixture::new();
     // A larger clip, so several chunks come before the stall.
-    let data: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
+    // Four read-ahead blocks (1 MiB each), half of them sent before the stall.
+    let data: Vec<u8> = (0..4_000_000u32).map(|i| (i % 251) as u8).collect();
     std::fs::write(f.path("clip.mp4"), data).unwrap();
     f.seal();
     let sealed = std::fs::read(f.path("clip.scelle")).unwrap();

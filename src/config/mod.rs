@@ -319,7 +319,7 @@ impl Config {
             "export",
             "assumed_bitrate_kbps",
             e.assumed_bitrate_kbps.into(),
-            64..=1_000_000,
+            1..=1_000_000,
             "kbit/s per camera",
         )?;
         Ok(())
