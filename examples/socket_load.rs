@@ -208,17 +208,34 @@ fn hostile(socket: &Path) {
         eprintln!("--hostile needs root: the attacker is a second uid ({STRANGER})");
         std::process::exit(2);
     }
-    if !Command::new("id").arg(STRANGER).output().is_ok_and(|o| o.status.success()) {
+    if !Command::new("id")
+        .arg(STRANGER)
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
         let st = Command::new("useradd")
-            .args(["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", STRANGER])
+            .args([
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                STRANGER,
+            ])
             .status()
             .expect("useradd");
         assert!(st.success(), "useradd {STRANGER}");
     }
     let rss_start = procfs::peak_rss_kib("self");
-    println!("daemon (in-process) peak RSS at start  {} MiB", rss_start / 1024);
+    println!(
+        "daemon (in-process) peak RSS at start  {} MiB",
+        rss_start / 1024
+    );
     for (label, count, bytes) in [
-        ("300 connections x 8 MiB without newline", 300usize, 8usize << 20),
+        (
+            "300 connections x 8 MiB without newline",
+            300usize,
+            8usize << 20,
+        ),
         ("600 idle connections", 600, 0),
     ] {
         let hold = Duration::from_secs(16);
@@ -231,7 +248,11 @@ fn hostile(socket: &Path) {
             .arg(std::env::current_exe().expect("exe"))
             .arg("--flood")
             .arg(socket)
-            .args([count.to_string(), bytes.to_string(), hold.as_millis().to_string()])
+            .args([
+                count.to_string(),
+                bytes.to_string(),
+                hold.as_millis().to_string(),
+            ])
             .stdout(std::process::Stdio::piped())
             .spawn()
             .expect("setpriv");
@@ -316,7 +337,10 @@ fn flood(args: &[String]) {
             })
         })
         .collect();
-    let r: Vec<_> = threads.into_iter().map(|t| t.join().expect("thread")).collect();
+    let r: Vec<_> = threads
+        .into_iter()
+        .map(|t| t.join().expect("thread"))
+        .collect();
     let closed: Vec<Duration> = r.iter().filter_map(|x| x.1).collect();
     let sent: usize = r.iter().map(|x| x.2).sum();
     println!(

@@ -22,7 +22,10 @@ fn identify_raw(
     use base64::Engine;
     let mut line = String::new();
     writer
-        .write_all(format!("{{\"v\":1,\"id\":1,\"op\":\"hello\",\"args\":{{\"person\":\"{person}\"}}}}\n").as_bytes())
+        .write_all(
+            format!("{{\"v\":1,\"id\":1,\"op\":\"hello\",\"args\":{{\"person\":\"{person}\"}}}}\n")
+                .as_bytes(),
+        )
         .unwrap();
     reader.read_line(&mut line).unwrap();
     let challenge: Value = serde_json::from_str(&line).unwrap();
@@ -58,7 +61,11 @@ fn before_identification_a_long_line_closes_the_connection() {
     let v: Value = serde_json::from_str(&line).unwrap();
     assert_eq!(v["error"]["code"], "too-large", "{line}");
     line.clear();
-    assert_eq!(reader.read_line(&mut line).unwrap(), 0, "still open: {line}");
+    assert_eq!(
+        reader.read_line(&mut line).unwrap(),
+        0,
+        "still open: {line}"
+    );
 }
 
 #[test]

@@ -67,7 +67,12 @@ fn the_unit_exposure_is_ok_or_better() {
     );
     assert!(score <= 1.5, "exposure {score} regressed: {verdict}");
     // The sandbox settings issue 15 relies on, as systemd reads them.
-    for setting in ["PrivateDevices=", "UMask=", "NoNewPrivileges=", "ProtectSystem="] {
+    for setting in [
+        "PrivateDevices=",
+        "UMask=",
+        "NoNewPrivileges=",
+        "ProtectSystem=",
+    ] {
         let line = text
             .lines()
             .find(|l| l.contains(setting))

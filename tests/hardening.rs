@@ -84,14 +84,21 @@ fn a_planted_export_folder_is_refused_and_nothing_outside_the_drive_is_written()
     // Not a byte of the instructions reached it (appends go to its WAL file).
     let head = std::fs::read(&register).unwrap();
     assert!(head.starts_with(b"SQLite format 3\0"));
-    assert!(!head.windows(8).any(|w| w == b"scelle\n=" || w == b"Scell\xc3\xa9s "));
+    assert!(
+        !head
+            .windows(8)
+            .any(|w| w == b"scelle\n=" || w == b"Scell\xc3\xa9s ")
+    );
     let _ = reg_before;
     // The planted links still point where they did, at files that are still intact.
     assert_eq!(
         std::fs::read_link(planted.join("LISEZMOI.txt")).unwrap(),
         document
     );
-    let entries: Vec<_> = std::fs::read_dir(drive2.path()).unwrap().flatten().collect();
+    let entries: Vec<_> = std::fs::read_dir(drive2.path())
+        .unwrap()
+        .flatten()
+        .collect();
     assert_eq!(entries.len(), 1);
     assert!(entries[0].file_type().unwrap().is_symlink());
 
@@ -218,7 +225,9 @@ fn flood_helper() {
                 let chunk = vec![b'a'; 64 * 1024];
                 let mut sent = 0;
                 while sent < bytes {
-                    if s.write_all(&chunk[..chunk.len().min(bytes - sent)]).is_err() {
+                    if s.write_all(&chunk[..chunk.len().min(bytes - sent)])
+                        .is_err()
+                    {
                         break;
                     }
                     sent += chunk.len();
@@ -234,8 +243,9 @@ fn flood_helper() {
                     match s.read(&mut buf) {
                         Ok(0) => return (true, true),
                         Ok(_) => continue,
-                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock
-                            || e.kind() == std::io::ErrorKind::TimedOut =>
+                        Err(e)
+                            if e.kind() == std::io::ErrorKind::WouldBlock
+                                || e.kind() == std::io::ErrorKind::TimedOut =>
                         {
                             return (true, false);
                         }
@@ -259,7 +269,14 @@ fn memory_kib(d: &Daemon, key: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     status
         .lines()
-        .find_map(|l| l.strip_prefix(key)?.trim().strip_suffix("kB")?.trim().parse().ok())
+        .find_map(|l| {
+            l.strip_prefix(key)?
+                .trim()
+                .strip_suffix("kB")?
+                .trim()
+                .parse()
+                .ok()
+        })
         .unwrap()
 }
 
@@ -324,7 +341,10 @@ fn six_hundred_idle_connections_lock_nobody_out() {
          case list {worst:?}"
     );
     assert_eq!(connected, 600);
-    assert_eq!(closed, 600, "idle strangers must be closed (cap, then 10 s)");
+    assert_eq!(
+        closed, 600,
+        "idle strangers must be closed (cap, then 10 s)"
+    );
     assert!(worst < Duration::from_secs(10), "case list took {worst:?}");
     // Served after the flood too.
     timed_case_list(&d);
@@ -344,12 +364,18 @@ fn a_newline_in_op_cannot_forge_a_log_line() {
     drop(s);
     std::thread::sleep(Duration::from_millis(300));
     let log = d.log_text();
-    assert!(log.contains("\\n2026-11-30T03:00:00"), "op not logged escaped:\n{log}");
+    assert!(
+        log.contains("\\n2026-11-30T03:00:00"),
+        "op not logged escaped:\n{log}"
+    );
     assert!(
         !log.lines().any(|l| l.starts_with("2026-11-30T03:00:00")),
         "a forged line:\n{log}"
     );
-    assert!(!log.contains('\u{1b}'), "a raw escape sequence reached the log");
+    assert!(
+        !log.contains('\u{1b}'),
+        "a raw escape sequence reached the log"
+    );
 }
 
 #[test]
@@ -378,7 +404,11 @@ fn a_group_writable_configuration_is_refused_on_reload_and_the_old_one_kept() {
     let log = d.log_text();
     assert!(log.contains("writable by group or others"), "{log}");
     assert!(!log.contains("configuration reloaded"), "{log}");
-    assert_eq!(d.register_len(), before, "the refused people list was recorded");
+    assert_eq!(
+        d.register_len(),
+        before,
+        "the refused people list was recorded"
+    );
     // nina is not in force: she cannot use the daemon.
     let o = d.case("nina", &["list"]);
     assert!(!o.status.success());
@@ -419,7 +449,10 @@ fn state_is_private_and_a_corrupted_register_exits_4_naming_it() {
     assert_eq!(mode(&state), 0o700);
     assert_eq!(mode(&d.register_path()), 0o600);
     assert_eq!(mode(&state.join("documents")), 0o700);
-    for e in std::fs::read_dir(state.join("documents")).unwrap().flatten() {
+    for e in std::fs::read_dir(state.join("documents"))
+        .unwrap()
+        .flatten()
+    {
         if e.path().is_file() {
             assert_eq!(mode(&e.path()), 0o600, "{}", e.path().display());
         }
@@ -437,7 +470,11 @@ fn state_is_private_and_a_corrupted_register_exits_4_naming_it() {
         let (code, err) = serve_fails(&d.config);
         assert_eq!(code, Some(1), "{err}");
         assert!(err.contains("owned by uid"), "{err}");
-        Command::new("chown").arg("root").arg(&d.config).status().unwrap();
+        Command::new("chown")
+            .arg("root")
+            .arg(&d.config)
+            .status()
+            .unwrap();
     }
 
     // A corrupted register: integrity failure (4), the file named.

@@ -341,7 +341,10 @@ fn open_interrupted_leaves_nothing_under_the_final_name() {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
         std::thread::sleep(std::time::Duration::from_millis(200));
-        assert!(!out.exists(), "plaintext under the final name before the end");
+        assert!(
+            !out.exists(),
+            "plaintext under the final name before the end"
+        );
         std::process::Command::new("kill")
             .args([&format!("-{signal}"), &child.id().to_string()])
             .status()
@@ -350,7 +353,11 @@ fn open_interrupted_leaves_nothing_under_the_final_name() {
         drop(w);
         assert_eq!(o.status.code(), Some(code), "SIG{signal}");
         assert!(!out.exists(), "SIG{signal}: a file under the final name");
-        assert_eq!(hidden_files(f.dir.path()), Vec::<String>::new(), "SIG{signal}");
+        assert_eq!(
+            hidden_files(f.dir.path()),
+            Vec::<String>::new(),
+            "SIG{signal}"
+        );
     }
     // Uninterrupted, the output appears under its name, mode 0600, and nothing hidden stays.
     scelle()

@@ -21,8 +21,8 @@ use zeroize::Zeroizing;
 use super::frame::{self, Frame, FrameError};
 use super::handlers::{self, Session};
 use super::limits::{self, PerUser};
-use super::{identify, passwd};
 use super::protocol::{ErrorCode, Reply};
+use super::{identify, passwd};
 use crate::daemon::security::TARGET as SECURITY;
 use crate::daemon::state::State;
 
@@ -115,9 +115,8 @@ pub async fn serve(state: Arc<State>, listener: UnixListener, tracker: TaskTrack
 /// Tells a uid over its connection cap why (best effort, never waits) and logs it, at most
 /// once a minute per uid.
 fn refuse_over_cap(stream: &UnixStream, uid: u32, cap: usize) {
-    let message = format!(
-        "too many connections from this Unix user (at most {cap}): close some and retry"
-    );
+    let message =
+        format!("too many connections from this Unix user (at most {cap}): close some and retry");
     let _ = stream.try_write(&Reply::error(0, ErrorCode::Refused, &message).to_line());
     if let Some(skipped) = limits::refusals().allow(uid, "connection-cap") {
         tracing::warn!(target: SECURITY, event = "connection-refused", uid, cap,
@@ -137,7 +136,9 @@ async fn connection(state: Arc<State>, stream: UnixStream, conn: u64, uid: u32) 
         && account
             .as_deref()
             .is_none_or(|a| state.config().people_of_account(a).is_empty())
-        && limits::refusals().allow(uid, "unlisted-connection").is_none();
+        && limits::refusals()
+            .allow(uid, "unlisted-connection")
+            .is_none();
     if !quiet {
         tracing::info!(
             conn,
@@ -193,29 +194,30 @@ async fn connection(state: Arc<State>, stream: UnixStream, conn: u64, uid: u32) 
             f = frame::read_frame_max(&mut reader, &mut buf, max) => f,
         };
         // The raw line may hold a password (case-export): wiped when dropped.
-        let line = match frame {
-            Ok(Frame::Line(line)) => Zeroizing::new(line),
-            Ok(Frame::Eof) | Err(_) => break,
-            Ok(Frame::TooLarge) if !identified => {
-                // Reading on would only feed a stranger's line: close.
-                let _ = tx.send(Reply::error(0, ErrorCode::TooLarge, format!(
+        let line =
+            match frame {
+                Ok(Frame::Line(line)) => Zeroizing::new(line),
+                Ok(Frame::Eof) | Err(_) => break,
+                Ok(Frame::TooLarge) if !identified => {
+                    // Reading on would only feed a stranger's line: close.
+                    let _ = tx.send(Reply::error(0, ErrorCode::TooLarge, format!(
                     "line longer than {UNIDENTIFIED_FRAME} bytes before identification: \
                      connection closed"
                 ))).await;
-                bad += 1;
-                if let Some(skipped) = limits::refusals().allow(uid, "too-large-unidentified") {
-                    tracing::warn!(target: SECURITY, event = "connection-closed", conn, uid,
+                    bad += 1;
+                    if let Some(skipped) = limits::refusals().allow(uid, "too-large-unidentified") {
+                        tracing::warn!(target: SECURITY, event = "connection-closed", conn, uid,
                         closed_since_last_logged = skipped,
                         "connection closed: oversized line before identification");
+                    }
+                    break;
                 }
-                break;
-            }
-            Ok(Frame::TooLarge) => {
-                bad += 1;
-                reject(conn, bad, &FrameError::TooLarge, &tx).await;
-                continue;
-            }
-        };
+                Ok(Frame::TooLarge) => {
+                    bad += 1;
+                    reject(conn, bad, &FrameError::TooLarge, &tx).await;
+                    continue;
+                }
+            };
         let env = match frame::decode(&line) {
             Ok(env) => env,
             Err(e) => {

@@ -14,8 +14,8 @@ pub mod case_export;
 pub mod client;
 pub mod connect;
 pub mod demo;
-pub mod media;
 pub mod logline;
+pub mod media;
 pub mod serve;
 pub mod show;
 

@@ -290,8 +290,7 @@ fn open(args: &OpenArgs) -> Result<(), Failed> {
             ),
         ));
     }
-    let mut input =
-        File::open(&args.input).map_err(|e| io_fail("cannot open", &args.input, e))?;
+    let mut input = File::open(&args.input).map_err(|e| io_fail("cannot open", &args.input, e))?;
     // The header's key-derivation cost is checked before the password is even asked for.
     let (header, header_bytes) = crate::seal::read_header(&mut input)?;
     let limit_kib = u64::from(args.max_kdf_memory_mib) * 1024;
@@ -324,7 +323,8 @@ fn open(args: &OpenArgs) -> Result<(), Failed> {
         None => Box::new(io::BufWriter::new(io::stdout().lock())),
         Some(t) => Box::new(io::BufWriter::with_capacity(
             1 << 20,
-            t.file().map_err(|e| io_fail("cannot write", &args.output, e))?,
+            t.file()
+                .map_err(|e| io_fail("cannot write", &args.output, e))?,
         )),
     };
     let result = (|| {

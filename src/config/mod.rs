@@ -515,7 +515,10 @@ mod tests {
                 "[daemon]\nmax_connections = 8\nmax_connections_per_user = 9\n",
                 "allowed 1..=8",
             ),
-            ("[cases]\nemergency_regularize_hours = 100000\n", "allowed 0..=720"),
+            (
+                "[cases]\nemergency_regularize_hours = 100000\n",
+                "allowed 0..=720",
+            ),
         ] {
             let e = Config::parse(Path::new("x.toml"), &base(extra)).unwrap_err();
             assert!(e.to_string().contains(want), "{extra}: {e}");

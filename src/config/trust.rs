@@ -9,7 +9,8 @@ use std::path::Path;
 
 /// `Err(message)` when `path` fails the checks; the message says what to run.
 pub fn check(path: &Path, secret: bool) -> Result<(), String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let me = rustix::process::geteuid().as_raw();
     if meta.uid() != 0 && meta.uid() != me {
         return Err(format!(
@@ -27,7 +28,11 @@ pub fn check(path: &Path, secret: bool) -> Result<(), String> {
             "{} is {} by group or others (mode {mode:04o}): anyone in that group could {}; \
              `chmod {} {}`",
             path.display(),
-            if secret { "readable or writable" } else { "writable" },
+            if secret {
+                "readable or writable"
+            } else {
+                "writable"
+            },
             if secret {
                 "read the cameras' passwords"
             } else {

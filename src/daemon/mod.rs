@@ -164,7 +164,8 @@ pub async fn run(config_path: &Path) -> Result<(), DaemonError> {
 /// (`PR_SET_DUMPABLE` 0: an abort while an export waits for its signature would otherwise
 /// write the password to disk), and files created private (umask 0077), whoever started us.
 fn harden_process() {
-    if let Err(e) = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
+    if let Err(e) =
+        rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
     {
         tracing::warn!(error = %e, "cannot make the process non-dumpable");
     }

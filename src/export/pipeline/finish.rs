@@ -88,9 +88,10 @@ pub(super) async fn finish(
         ("SHA256SUMS.txt", texts::sums(&digests)),
     ] {
         let path = ctx.folder.join(name);
-        ctx.dir
-            .create_in_export_dir(name)
-            .and_then(|mut f| f.write_all(text.as_bytes()).map_err(|e| ExportError::io(&path, e)))?;
+        ctx.dir.create_in_export_dir(name).and_then(|mut f| {
+            f.write_all(text.as_bytes())
+                .map_err(|e| ExportError::io(&path, e))
+        })?;
         ctx.track(&path);
     }
     record.manifest = Some(manifest);

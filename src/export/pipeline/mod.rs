@@ -294,8 +294,12 @@ pub async fn run(
     let dir = match blocking(move || ExportDir::create(&root, &folder_name)).await {
         Ok(dir) => dir,
         Err(e) => {
-            let (reg, case_id, id2, reason) =
-                (register.clone(), case.id.clone(), export_id.clone(), e.to_string());
+            let (reg, case_id, id2, reason) = (
+                register.clone(),
+                case.id.clone(),
+                export_id.clone(),
+                e.to_string(),
+            );
             blocking(move || {
                 Ok(journal::append_outcome(
                     &reg,
