@@ -32,7 +32,8 @@ fn main() {
         Some("--flood") => return flood(&all[1..]),
         Some("--hostile") => {
             let dir = tempfile::tempdir().expect("tempdir");
-            let socket = start_daemon(dir.path(), 8);
+            // The default per-user cap.
+            let socket = start_daemon(dir.path(), 32);
             return hostile(&socket);
         }
         _ => {}
@@ -68,7 +69,9 @@ fn start_daemon(dir: &Path, per_user: usize) -> std::path::PathBuf {
             "[site]\nname = \"load\"\ntime_zone = \"Europe/Paris\"\n[daemon]\n\
              state_dir = \"{}\"\nsocket = \"{}\"\nmax_connections = 4096\n\
              max_connections_per_user = {per_user}\n[[person]]\nid = \"op\"\nname = \"Op\"\n\
-             unix_account = \"{account}\"\nroles = [\"operator\"]\npublic_key = \"{}\"\n",
+             unix_account = \"{account}\"\nroles = [\"operator\"]\npublic_key = \"{}\"\n\
+             [[camera]]\nid = \"cam1\"\nname = \"Cam 1\"\n\
+             source = {{ kind = \"segments\", root = \"/srv/nvr\" }}\n",
             dir.join("state").display(),
             socket.display(),
             public.trim()
