@@ -84,8 +84,8 @@ fn the_unit_exposure_is_ok_or_better() {
 /// The unit's value of `key` (the last assignment wins, as in systemd).
 fn setting(unit: &str, key: &str) -> Option<String> {
     unit.lines()
-        .filter_map(|l| l.trim().strip_prefix(key)?.strip_prefix('='))
-        .last()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix(key)?.strip_prefix('='))
         .map(|v| v.trim().to_owned())
 }
 

@@ -12,10 +12,13 @@ pub const LOG_EVERY: Duration = Duration::from_secs(60);
 /// Uids remembered by the throttle; past this, the oldest windows are forgotten.
 const REMEMBERED: usize = 4096;
 
+/// Per (uid, kind): when the current window started, and how many were left out since.
+type Windows = HashMap<(u32, &'static str), (Instant, u64)>;
+
 /// Decides which refusals are logged.
 #[derive(Default)]
 pub struct Throttle {
-    slots: Mutex<HashMap<(u32, &'static str), (Instant, u64)>>,
+    slots: Mutex<Windows>,
 }
 
 impl Throttle {
