@@ -1,5 +1,6 @@
 //! Hostile bytes on the control socket: malformed, oversized and unknown messages each get an
-//! error reply, and the daemon keeps serving the same connection and others.
+//! error reply, and the daemon keeps serving the same connection and others. Before its caller
+//! is identified a connection may not send a line over 64 KiB: it is closed (issue 15).
 
 mod daemon_support;
 
@@ -11,12 +12,70 @@ use scelle::api::frame::MAX_FRAME;
 use scelle::cli::client::{Client, Signer};
 use serde_json::{Value, json};
 
+/// Identifies as `person` on a raw connection (hello, challenge, signed identify).
+fn identify_raw(
+    d: &Daemon,
+    person: &str,
+    writer: &mut UnixStream,
+    reader: &mut BufReader<UnixStream>,
+) {
+    use base64::Engine;
+    let mut line = String::new();
+    writer
+        .write_all(
+            format!("{{\"v\":1,\"id\":1,\"op\":\"hello\",\"args\":{{\"person\":\"{person}\"}}}}\n")
+                .as_bytes(),
+        )
+        .unwrap();
+    reader.read_line(&mut line).unwrap();
+    let challenge: Value = serde_json::from_str(&line).unwrap();
+    let message = base64::engine::general_purpose::STANDARD
+        .decode(challenge["message"].as_str().unwrap())
+        .unwrap();
+    let signature = Signer::KeyFile(d.key(person))
+        .sign(
+            challenge["public_key"].as_str().unwrap(),
+            challenge["namespace"].as_str().unwrap(),
+            &message,
+        )
+        .unwrap();
+    let identify = json!({ "v": 1, "id": 2, "op": "identify", "args": { "signature": signature } });
+    writer
+        .write_all(format!("{identify}\n").as_bytes())
+        .unwrap();
+    line.clear();
+    reader.read_line(&mut line).unwrap();
+    let v: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["status"], "ok", "{line}");
+}
+
+#[test]
+fn before_identification_a_long_line_closes_the_connection() {
+    let d = Daemon::start();
+    let mut stream = UnixStream::connect(&d.socket).unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    // 1 MiB without identifying: answered too-large, then closed (writes may fail once closed).
+    let _ = stream.write_all(&vec![b'x'; 1024 * 1024]);
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    let v: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["error"]["code"], "too-large", "{line}");
+    line.clear();
+    assert_eq!(
+        reader.read_line(&mut line).unwrap(),
+        0,
+        "still open: {line}"
+    );
+}
+
 #[test]
 fn garbage_and_huge_lines_get_errors_and_a_valid_command_still_succeeds() {
     let d = Daemon::start();
     let stream = UnixStream::connect(&d.socket).unwrap();
     let mut writer = stream.try_clone().unwrap();
     let mut reader = BufReader::new(stream);
+    // Identified first: only then may a line be up to 8 MiB.
+    identify_raw(&d, "paul", &mut writer, &mut reader);
     let mib = vec![b'x'; 1024 * 1024];
     let huge = vec![b'{'; MAX_FRAME + 1];
     let sender = std::thread::spawn(move || {
@@ -62,15 +121,15 @@ fn garbage_and_huge_lines_get_errors_and_a_valid_command_still_succeeds() {
     assert_eq!(codes["unknown-op"], 2_000, "{codes:?}");
     assert_eq!(codes["too-large"], 1, "{codes:?}");
 
-    // Same connection, valid request: answered (not identified yet on a shared account).
+    // Same connection, valid request: answered.
     writer
-        .write_all(b"{\"v\":1,\"id\":77,\"op\":\"hello\",\"args\":{}}\n")
+        .write_all(b"{\"v\":1,\"id\":77,\"op\":\"case-list\",\"args\":{}}\n")
         .unwrap();
     line.clear();
     reader.read_line(&mut line).unwrap();
     let v: Value = serde_json::from_str(&line).unwrap();
     assert_eq!(v["id"], 77);
-    assert_eq!(v["error"]["code"], "not-identified");
+    assert_eq!(v["status"], "ok", "{line}");
 
     // A fresh client identifies and lists cases.
     let mut client = Client::connect(&d.socket).unwrap();
@@ -92,7 +151,7 @@ fn garbage_and_huge_lines_get_errors_and_a_valid_command_still_succeeds() {
         "log flooded"
     );
     assert!(
-        log.contains("requests=2001 bad_lines=8003"),
+        log.contains("requests=2003 bad_lines=8003"),
         "summary missing:\n{log}"
     );
 }

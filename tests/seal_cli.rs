@@ -282,3 +282,135 @@ fn never_overwrites_and_usage_errors_exit_2() {
         .assert()
         .code(4);
 }
+
+/// Files in `dir` whose names start with a dot (the hidden temporary output).
+fn hidden_files(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect()
+}
+
+#[test]
+fn open_interrupted_leaves_nothing_under_the_final_name() {
+    let f = Fixture::new();
+    // A larger clip, so several chunks come before the stall.
+    // Four read-ahead blocks (1 MiB each), half of them sent before the stall.
+    let data: Vec<u8> = (0..4_000_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(f.path("clip.mp4"), data).unwrap();
+    f.seal();
+    let sealed = std::fs::read(f.path("clip.scelle")).unwrap();
+    for (signal, code) in [("INT", 130), ("TERM", 143), ("HUP", 129)] {
+        // The input is a pipe fed half the file, then stalled: open is mid-way.
+        let fifo = f.path(&format!("in-{signal}.scelle"));
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        let out = f.path(&format!("out-{signal}.mp4"));
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_scelle"))
+            .arg("open")
+            .arg(&fifo)
+            .arg("-o")
+            .arg(&out)
+            .arg("--password-file")
+            .arg(f.path("pw"))
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut w = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+        use std::io::Write;
+        w.write_all(&sealed[..sealed.len() / 2]).unwrap();
+        // Wait for the hidden temporary file (its plaintext is still in the write buffer or
+        // on its way: open is decrypting what came through the pipe).
+        let t = std::time::Instant::now();
+        loop {
+            let hidden = hidden_files(f.dir.path());
+            if let Some(h) = hidden.first() {
+                let meta = std::fs::metadata(f.path(h)).unwrap();
+                use std::os::unix::fs::PermissionsExt;
+                assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+                break;
+            }
+            assert!(t.elapsed().as_secs() < 30, "no temporary output appeared");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert!(
+            !out.exists(),
+            "plaintext under the final name before the end"
+        );
+        std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        let o = child.wait_with_output().unwrap();
+        drop(w);
+        assert_eq!(o.status.code(), Some(code), "SIG{signal}");
+        assert!(!out.exists(), "SIG{signal}: a file under the final name");
+        assert_eq!(
+            hidden_files(f.dir.path()),
+            Vec::<String>::new(),
+            "SIG{signal}"
+        );
+    }
+    // Uninterrupted, the output appears under its name, mode 0600, and nothing hidden stays.
+    scelle()
+        .arg("open")
+        .arg(f.path("clip.scelle"))
+        .arg("-o")
+        .arg(f.path("whole.mp4"))
+        .arg("--password-file")
+        .arg(f.path("pw"))
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read(f.path("whole.mp4")).unwrap(),
+        std::fs::read(f.path("clip.mp4")).unwrap()
+    );
+    assert_eq!(hidden_files(f.dir.path()), Vec::<String>::new());
+}
+
+#[test]
+fn open_refuses_a_costly_header_before_any_work_and_verify_applies_the_layout() {
+    let f = Fixture::new();
+    f.seal();
+    let mut bytes = std::fs::read(f.path("clip.scelle")).unwrap();
+    // argon2_m at offset 12: 4 GiB, inside the format's bounds, above the default limit.
+    bytes[12..16].copy_from_slice(&(4u32 * 1024 * 1024).to_le_bytes());
+    bytes[16..20].copy_from_slice(&1u32.to_le_bytes());
+    std::fs::write(f.path("costly.scelle"), &bytes).unwrap();
+    let t = std::time::Instant::now();
+    let a = scelle()
+        .arg("open")
+        .arg(f.path("costly.scelle"))
+        .arg("-o")
+        .arg(f.path("costly.mp4"))
+        .arg("--password-file")
+        .arg(f.path("pw"))
+        .assert()
+        .code(1);
+    let err = stderr_of(&a);
+    assert!(
+        err.contains("4096 MiB") && err.contains("--max-kdf-memory-mib"),
+        "{err}"
+    );
+    assert!(t.elapsed().as_secs() < 5, "the key derivation ran");
+    assert!(!f.path("costly.mp4").exists());
+
+    // A final chunk shorter than a tag is not a valid structure.
+    let good = std::fs::read(f.path("clip.scelle")).unwrap();
+    let header_and_meta = good.len() - (200_000 / 65536) * (65536 + 16) - (200_000 % 65536 + 16);
+    let cut = header_and_meta + 3 * (65536 + 16) + 5;
+    std::fs::write(f.path("short.scelle"), &good[..cut]).unwrap();
+    scelle()
+        .arg("verify")
+        .arg(f.path("short.scelle"))
+        .assert()
+        .code(4);
+}

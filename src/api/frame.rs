@@ -70,6 +70,19 @@ pub async fn read_frame<R: AsyncBufRead + Unpin>(
     reader: &mut R,
     buf: &mut Vec<u8>,
 ) -> std::io::Result<Frame> {
+    read_frame_max(reader, buf, MAX_FRAME).await
+}
+
+/// [`read_frame`] with a smaller bound: lines longer than `max` (at most [`MAX_FRAME`]) are
+/// [`Frame::TooLarge`], and `buf` never holds more than `max` bytes. Below [`MAX_FRAME`] the
+/// rest of an oversized line is not read (the caller closes the connection): `TooLarge` comes
+/// as soon as the bound is passed.
+pub async fn read_frame_max<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<Frame> {
+    let max = max.min(MAX_FRAME);
     buf.clear();
     let mut oversized = false;
     loop {
@@ -89,10 +102,13 @@ pub async fn read_frame<R: AsyncBufRead + Unpin>(
             None => (chunk, None),
         };
         if !oversized {
-            if buf.len() + part.len() > MAX_FRAME {
+            if buf.len() + part.len() > max {
                 oversized = true;
-                buf.clear();
-                buf.shrink_to(64 * 1024);
+                zeroize::Zeroize::zeroize(buf);
+                buf.shrink_to(max.min(64 * 1024));
+                if max < MAX_FRAME {
+                    return Ok(Frame::TooLarge);
+                }
             } else {
                 buf.extend_from_slice(part);
             }

@@ -71,11 +71,17 @@ pub async fn handle(
             conn = session.conn, uid = session.uid, person = who, op = %op, id,
             outcome = "bad-signature", reason = %error.message, "signature refused"
         ),
-        Reply::Error { error, .. } if error.code == ErrorCode::UnknownUser => tracing::warn!(
-            target: SECURITY, event = "unknown-user",
-            conn = session.conn, uid = session.uid, op = %op, id,
-            outcome = "unknown-user", "caller not in the people list"
-        ),
+        Reply::Error { error, .. } if error.code == ErrorCode::UnknownUser => {
+            // Once a minute per uid, with the count: a flood does not flood the journal.
+            if let Some(skipped) = super::limits::refusals().allow(session.uid, "unknown-user") {
+                tracing::warn!(
+                    target: SECURITY, event = "unknown-user",
+                    conn = session.conn, uid = session.uid, op = %op, id,
+                    outcome = "unknown-user", refused_since_last_logged = skipped,
+                    "caller not in the people list"
+                )
+            }
+        }
         Reply::Error { error, .. } => tracing::warn!(
             conn = session.conn, uid = session.uid, person = who, op = %op, id,
             outcome = error.code.as_str(), reason = %error.message, "command failed"

@@ -12,6 +12,7 @@ pub mod delivery_ops;
 pub mod frame;
 pub mod handlers;
 pub mod identify;
+pub mod limits;
 pub mod media_ops;
 pub mod passwd;
 pub mod protocol;

@@ -316,3 +316,12 @@ pub struct ExportArgs {
     #[serde(default)]
     pub signature: Option<String>,
 }
+
+/// The chosen password is wiped from memory when the request is dropped.
+impl Drop for ExportArgs {
+    fn drop(&mut self) {
+        if let Some(p) = &mut self.password {
+            zeroize::Zeroize::zeroize(p);
+        }
+    }
+}

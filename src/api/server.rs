@@ -1,6 +1,10 @@
 //! The socket server: binds the control socket, accepts connections, reads frames, and writes
 //! replies. One task per connection, so a slow or hostile client only ever blocks itself;
-//! a semaphore bounds the number of connections; every line is bounded in size.
+//! a semaphore bounds the number of connections, and a cap the connections of each Unix user;
+//! every line is bounded in size. A connection whose caller is not yet identified (a uid
+//! nobody in the people list uses, or a shared account before its signed challenge) may send
+//! lines of at most [`UNIDENTIFIED_FRAME`] bytes and must identify within [`IDENTIFY_WITHIN`]:
+//! otherwise it is closed. Refusals are logged once per minute per uid ([`super::limits`]).
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -12,15 +16,24 @@ use tokio::io::{AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::task::TaskTracker;
+use zeroize::Zeroizing;
 
 use super::frame::{self, Frame, FrameError};
 use super::handlers::{self, Session};
-use super::passwd;
+use super::limits::{self, PerUser};
 use super::protocol::{ErrorCode, Reply};
+use super::{identify, passwd};
+use crate::daemon::security::TARGET as SECURITY;
 use crate::daemon::state::State;
 
 /// A connection idle this long is closed.
 const IDLE: Duration = Duration::from_secs(15 * 60);
+/// Longest line from a caller not yet identified (an identification fits in 2 KiB).
+pub const UNIDENTIFIED_FRAME: usize = 64 * 1024;
+/// Time a caller not identified by its uid alone has to identify, from the connection.
+pub const IDENTIFY_WITHIN: Duration = Duration::from_secs(10);
+/// Read buffer of each connection.
+pub const READ_BUFFER: usize = 16 * 1024;
 /// Malformed lines logged per connection before only counting them.
 const LOGGED_BAD_LINES: u64 = 5;
 
@@ -57,6 +70,8 @@ pub fn bind(path: &Path, mode: u32, group: Option<&str>) -> std::io::Result<Unix
 /// Accepts connections until shutdown; connection tasks are tracked by `tracker`.
 pub async fn serve(state: Arc<State>, listener: UnixListener, tracker: TaskTracker) {
     let limit = Arc::new(Semaphore::new(state.config().daemon.max_connections));
+    let per_user_cap = state.config().daemon.max_connections_per_user;
+    let users = Arc::new(PerUser::default());
     let counter = AtomicU64::new(0);
     loop {
         let permit = tokio::select! {
@@ -70,9 +85,21 @@ pub async fn serve(state: Arc<State>, listener: UnixListener, tracker: TaskTrack
         match accepted {
             Ok((stream, _)) => {
                 let conn = counter.fetch_add(1, Ordering::Relaxed) + 1;
+                let uid = match stream.peer_cred() {
+                    Ok(c) => c.uid(),
+                    Err(e) => {
+                        tracing::warn!(conn, error = %e, "connection refused: no peer credentials");
+                        continue;
+                    }
+                };
+                let Some(slot) = users.take(uid, per_user_cap) else {
+                    refuse_over_cap(&stream, uid, per_user_cap);
+                    continue;
+                };
                 let state = state.clone();
                 tracker.spawn(async move {
-                    connection(state, stream, conn).await;
+                    connection(state, stream, conn, uid).await;
+                    drop(slot);
                     drop(permit);
                 });
             }
@@ -85,21 +112,42 @@ pub async fn serve(state: Arc<State>, listener: UnixListener, tracker: TaskTrack
     tracing::info!("control socket: no longer accepting connections");
 }
 
-async fn connection(state: Arc<State>, stream: UnixStream, conn: u64) {
-    let uid = match stream.peer_cred() {
-        Ok(c) => c.uid(),
-        Err(e) => {
-            tracing::warn!(conn, error = %e, "connection refused: no peer credentials");
-            return;
-        }
-    };
+/// Tells a uid over its connection cap why (best effort, never waits) and logs it, at most
+/// once a minute per uid.
+fn refuse_over_cap(stream: &UnixStream, uid: u32, cap: usize) {
+    let message =
+        format!("too many connections from this Unix user (at most {cap}): close some and retry");
+    let _ = stream.try_write(&Reply::error(0, ErrorCode::Refused, &message).to_line());
+    if let Some(skipped) = limits::refusals().allow(uid, "connection-cap") {
+        tracing::warn!(target: SECURITY, event = "connection-refused", uid, cap,
+            refused_since_last_logged = skipped, "connection refused: too many from this user");
+    }
+}
+
+async fn connection(state: Arc<State>, stream: UnixStream, conn: u64, uid: u32) {
     let account = passwd::account_of_uid(uid);
-    tracing::info!(
-        conn,
-        uid,
-        account = account.as_deref().unwrap_or("?"),
-        "connection opened"
+    // Identified by its uid alone (one person uses the account): the full frame size at once.
+    let by_uid = matches!(
+        identify::caller(&state.config(), uid),
+        identify::Caller::One { .. }
     );
+    // A uid nobody in the people list uses is logged once a minute, not per connection.
+    let quiet = !by_uid
+        && account
+            .as_deref()
+            .is_none_or(|a| state.config().people_of_account(a).is_empty())
+        && limits::refusals()
+            .allow(uid, "unlisted-connection")
+            .is_none();
+    if !quiet {
+        tracing::info!(
+            conn,
+            uid,
+            account = account.as_deref().unwrap_or("?"),
+            "connection opened"
+        );
+    }
+    let deadline = tokio::time::Instant::now() + IDENTIFY_WITHIN;
     let (read, write) = stream.into_split();
     let (tx, mut rx) = mpsc::channel::<Reply>(64);
     let writer = tokio::spawn(async move {
@@ -114,11 +162,17 @@ async fn connection(state: Arc<State>, stream: UnixStream, conn: u64) {
         }
         let _ = w.flush().await;
     });
-    let mut reader = BufReader::with_capacity(64 * 1024, read);
+    let mut reader = BufReader::with_capacity(READ_BUFFER, read);
     let mut session = Session::new(conn, uid);
-    let mut buf = Vec::new();
+    let mut buf = Zeroizing::new(Vec::new());
     let (mut requests, mut bad) = (0u64, 0u64);
     loop {
+        let identified = by_uid || session.person.is_some();
+        let max = if identified {
+            frame::MAX_FRAME
+        } else {
+            UNIDENTIFIED_FRAME
+        };
         let frame = tokio::select! {
             _ = state.shutdown.cancelled() => {
                 let _ = tx.send(Reply::error(0, ErrorCode::ShuttingDown,
@@ -126,17 +180,44 @@ async fn connection(state: Arc<State>, stream: UnixStream, conn: u64) {
                 break;
             }
             _ = tokio::time::sleep(IDLE) => break,
-            f = frame::read_frame(&mut reader, &mut buf) => f,
-        };
-        let line = match frame {
-            Ok(Frame::Line(line)) => line,
-            Ok(Frame::Eof) | Err(_) => break,
-            Ok(Frame::TooLarge) => {
-                bad += 1;
-                reject(conn, bad, &FrameError::TooLarge, &tx).await;
-                continue;
+            _ = tokio::time::sleep_until(deadline), if !identified => {
+                let _ = tx.send(Reply::error(0, ErrorCode::NotIdentified, format!(
+                    "not identified within {} s: connection closed", IDENTIFY_WITHIN.as_secs()
+                ))).await;
+                if let Some(skipped) = limits::refusals().allow(uid, "identify-timeout") {
+                    tracing::warn!(target: SECURITY, event = "connection-closed", conn, uid,
+                        closed_since_last_logged = skipped,
+                        "connection closed: not identified in time");
+                }
+                break;
             }
+            f = frame::read_frame_max(&mut reader, &mut buf, max) => f,
         };
+        // The raw line may hold a password (case-export): wiped when dropped.
+        let line =
+            match frame {
+                Ok(Frame::Line(line)) => Zeroizing::new(line),
+                Ok(Frame::Eof) | Err(_) => break,
+                Ok(Frame::TooLarge) if !identified => {
+                    // Reading on would only feed a stranger's line: close.
+                    let _ = tx.send(Reply::error(0, ErrorCode::TooLarge, format!(
+                    "line longer than {UNIDENTIFIED_FRAME} bytes before identification: \
+                     connection closed"
+                ))).await;
+                    bad += 1;
+                    if let Some(skipped) = limits::refusals().allow(uid, "too-large-unidentified") {
+                        tracing::warn!(target: SECURITY, event = "connection-closed", conn, uid,
+                        closed_since_last_logged = skipped,
+                        "connection closed: oversized line before identification");
+                    }
+                    break;
+                }
+                Ok(Frame::TooLarge) => {
+                    bad += 1;
+                    reject(conn, bad, &FrameError::TooLarge, &tx).await;
+                    continue;
+                }
+            };
         let env = match frame::decode(&line) {
             Ok(env) => env,
             Err(e) => {
@@ -153,6 +234,9 @@ async fn connection(state: Arc<State>, stream: UnixStream, conn: u64) {
     }
     drop(tx);
     let _ = writer.await;
+    if quiet {
+        return;
+    }
     tracing::info!(
         conn,
         uid,

@@ -17,6 +17,7 @@ pub mod demo;
 pub mod doctor;
 pub mod generate;
 pub mod known_sites;
+pub mod logline;
 pub mod media;
 pub mod serve;
 pub mod show;
@@ -131,10 +132,11 @@ pub fn main() -> ExitCode {
 /// for the daemon, whose connections and commands are logged at that level, REG-3).
 fn init_tracing(default: &str) {
     use std::io::IsTerminal;
+    let ansi = std::io::stderr().is_terminal();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(env_filter(default))
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .with_writer(logline::EscapedStderr { ansi })
         .try_init();
 }
 

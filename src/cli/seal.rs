@@ -50,12 +50,22 @@ pub struct SealArgs {
 pub struct OpenArgs {
     /// Sealed file.
     pub input: PathBuf,
-    /// Where to write the plaintext (`-` for stdout); an existing file is never overwritten.
-    #[arg(short, long)]
+    /// Where to write the plaintext; an existing file is never overwritten. The plaintext goes
+    /// to a hidden temporary file (mode 0600) next to it, renamed to this name only once the
+    /// final chunk is authenticated, and removed on failure, Ctrl-C, SIGTERM or SIGHUP.
+    /// `-` writes to stdout as each chunk is authenticated: a program reading the pipe gets
+    /// the first chunks before the last is checked, so it must discard what it read when
+    /// `scelle open` exits with a non-zero status (4: the file is damaged or tampered with).
+    #[arg(short, long, verbatim_doc_comment)]
     pub output: PathBuf,
     /// File holding the password; without it, the password is asked for (no echo).
     #[arg(long)]
     pub password_file: Option<PathBuf>,
+    /// Largest Argon2id memory (MiB) a container may ask for; a header asking for more is
+    /// refused before any work (a forged header could otherwise take gigabytes). Files sealed
+    /// by scelle ask for 256 MiB.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(8..=4096))]
+    pub max_kdf_memory_mib: u32,
 }
 
 /// Arguments of `scelle verify`.
@@ -270,20 +280,52 @@ fn ask_password(args_file: Option<&PathBuf>) -> Result<Zeroizing<String>, Failed
 }
 
 fn open(args: &OpenArgs) -> Result<(), Failed> {
+    let to_stdout = args.output.as_os_str() == "-";
+    if !to_stdout && std::fs::symlink_metadata(&args.output).is_ok() {
+        return Err(fail(
+            Exit::Failure,
+            format!(
+                "{} already exists: refusing to overwrite it; choose another output",
+                args.output.display()
+            ),
+        ));
+    }
+    let mut input = File::open(&args.input).map_err(|e| io_fail("cannot open", &args.input, e))?;
+    // The header's key-derivation cost is checked before the password is even asked for.
+    let (header, header_bytes) = crate::seal::read_header(&mut input)?;
+    let limit_kib = u64::from(args.max_kdf_memory_mib) * 1024;
+    if u64::from(header.kdf.m_cost_kib) > limit_kib {
+        return Err(fail(
+            Exit::Failure,
+            format!(
+                "{} asks for {} MiB of memory to derive its key, more than the limit of {} MiB \
+                 (a forged header can ask for gigabytes): if the file comes from a trusted \
+                 sender, pass --max-kdf-memory-mib {}",
+                args.input.display(),
+                header.kdf.m_cost_kib.div_ceil(1024),
+                args.max_kdf_memory_mib,
+                header.kdf.m_cost_kib.div_ceil(1024)
+            ),
+        ));
+    }
     let password = ask_password(args.password_file.as_ref())?;
-    let input = File::open(&args.input).map_err(|e| io_fail("cannot open", &args.input, e))?;
     // Reading runs ahead on a second thread while this one decrypts and writes.
+    let input = io::Cursor::new(header_bytes).chain(input);
     let input = ReadAhead::new(input).map_err(|e| io_fail("cannot read", &args.input, e))?;
     let mut reader = SealReader::new(input, password.as_bytes())?;
     drop(password);
-    let to_stdout = args.output.as_os_str() == "-";
-    let mut out: Box<dyn Write> = if to_stdout {
-        Box::new(io::BufWriter::new(io::stdout().lock()))
+    let temp = if to_stdout {
+        None
     } else {
-        Box::new(io::BufWriter::with_capacity(
+        Some(TempOutput::create(&args.output)?)
+    };
+    let mut out: Box<dyn Write> = match &temp {
+        None => Box::new(io::BufWriter::new(io::stdout().lock())),
+        Some(t) => Box::new(io::BufWriter::with_capacity(
             1 << 20,
-            create_new(&args.output)?,
-        ))
+            t.file()
+                .map_err(|e| io_fail("cannot write", &args.output, e))?,
+        )),
     };
     let result = (|| {
         let mut total = 0u64;
@@ -297,6 +339,11 @@ fn open(args: &OpenArgs) -> Result<(), Failed> {
         Ok(total)
     })();
     drop(out);
+    // The final chunk verified: only now does the plaintext get its name.
+    let result = match (result, temp) {
+        (Ok(total), Some(t)) => t.promote(&args.output).map(|()| total),
+        (r, _) => r,
+    };
     match result {
         Ok(total) => {
             let m = reader.metadata();
@@ -312,13 +359,138 @@ fn open(args: &OpenArgs) -> Result<(), Failed> {
             );
             Ok(())
         }
-        Err(f) => {
-            if !to_stdout {
-                discard(&args.output);
+        Err(f) => Err(f),
+    }
+}
+
+/// The hidden temporary file `scelle open` writes into: mode 0600, next to the output (same
+/// filesystem, so the final rename is atomic), removed when dropped unless promoted, and
+/// removed by the signal watcher on SIGINT, SIGTERM or SIGHUP.
+struct TempOutput {
+    path: PathBuf,
+    file: File,
+}
+
+/// The temporary file the signal watcher removes; `None` once promoted.
+static PENDING: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
+
+impl TempOutput {
+    fn create(output: &Path) -> Result<TempOutput, Failed> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let dir = match output.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        let name = output
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut random = [0u8; 6];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut random);
+        let path = dir.join(format!(".{name}.{}.scelle-open", hex::encode(random)));
+        watch_signals();
+        let mut pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+            .open(&path)
+            .map_err(|e| io_fail("cannot create", &path, e))?;
+        *pending = Some(path.clone());
+        Ok(TempOutput { path, file })
+    }
+
+    fn file(&self) -> io::Result<File> {
+        self.file.try_clone()
+    }
+
+    /// Syncs the file and renames it to `output`, never over an existing file.
+    fn promote(self, output: &Path) -> Result<(), Failed> {
+        self.file
+            .sync_all()
+            .map_err(|e| io_fail("cannot sync", &self.path, e))?;
+        let mut pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
+        rustix::fs::renameat_with(
+            rustix::fs::CWD,
+            &self.path,
+            rustix::fs::CWD,
+            output,
+            rustix::fs::RenameFlags::NOREPLACE,
+        )
+        .map_err(|e| {
+            if e == rustix::io::Errno::EXIST {
+                fail(
+                    Exit::Failure,
+                    format!(
+                        "{} appeared while opening: refusing to overwrite it; choose another \
+                         output",
+                        output.display()
+                    ),
+                )
+            } else {
+                io_fail("cannot rename the opened file to", output, e.into())
             }
-            Err(f)
+        })?;
+        *pending = None;
+        Ok(())
+    }
+}
+
+impl Drop for TempOutput {
+    fn drop(&mut self) {
+        let mut pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
+        if pending.as_ref() == Some(&self.path) {
+            discard(&self.path);
+            *pending = None;
         }
     }
+}
+
+/// Starts (once) a thread that, on SIGINT, SIGTERM or SIGHUP, removes the pending temporary
+/// file and exits with 128 + the signal number.
+fn watch_signals() {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || {
+                use tokio::signal::unix::{SignalKind, signal};
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_io()
+                    .build()
+                else {
+                    let _ = ready_tx.send(());
+                    return;
+                };
+                rt.block_on(async move {
+                    let streams = (
+                        signal(SignalKind::interrupt()),
+                        signal(SignalKind::terminate()),
+                        signal(SignalKind::hangup()),
+                    );
+                    let _ = ready_tx.send(());
+                    let (Ok(mut int), Ok(mut term), Ok(mut hup)) = streams else {
+                        return;
+                    };
+                    let code = tokio::select! {
+                        _ = int.recv() => 130,
+                        _ = term.recv() => 143,
+                        _ = hup.recv() => 129,
+                    };
+                    let pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
+                    if let Some(path) = pending.as_ref() {
+                        let _ = std::fs::remove_file(path);
+                    }
+                    eprintln!("scelle open: interrupted; the partial output was removed");
+                    std::process::exit(code);
+                });
+            });
+        if spawned.is_ok() {
+            let _ = ready_rx.recv();
+        }
+    });
 }
 
 /// Hashes every byte read through it.

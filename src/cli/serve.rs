@@ -28,6 +28,8 @@ pub fn run(args: Args) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("scelle")
+        // The unit's TasksMax= leaves room for these and the workers.
+        .max_blocking_threads(64)
         .build()
     {
         Ok(r) => r,

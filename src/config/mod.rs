@@ -9,6 +9,7 @@ mod camera;
 mod export;
 mod people;
 mod site;
+pub mod trust;
 
 use std::path::{Path, PathBuf};
 
@@ -116,6 +117,9 @@ pub struct Daemon {
     /// Most simultaneous client connections; more wait in the listen backlog.
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
+    /// Most simultaneous connections of one Unix user; more are refused at once.
+    #[serde(default = "default_max_connections_per_user")]
+    pub max_connections_per_user: usize,
 }
 
 impl Default for Daemon {
@@ -126,6 +130,7 @@ impl Default for Daemon {
             socket_mode: default_socket_mode(),
             socket_group: None,
             max_connections: default_max_connections(),
+            max_connections_per_user: default_max_connections_per_user(),
         }
     }
 }
@@ -141,6 +146,9 @@ fn default_socket_mode() -> SocketMode {
 }
 fn default_max_connections() -> usize {
     512
+}
+fn default_max_connections_per_user() -> usize {
+    32
 }
 
 /// Unix permission bits written as an octal string.
@@ -209,13 +217,29 @@ impl ExitStatus for ConfigError {
 }
 
 impl Config {
-    /// Reads and validates the file at `path`.
+    /// Reads and validates the file at `path`. The file, and the camera credentials files it
+    /// names, are refused when someone else than root or the account scelle runs as could
+    /// have changed them (as sshd's `StrictModes`): see [`trust::check`].
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let invalid = |message| ConfigError::Invalid {
+            path: path.to_owned(),
+            message,
+        };
+        trust::check(path, false).map_err(invalid)?;
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_owned(),
             source,
         })?;
-        Config::parse(path, &text)
+        let config = Config::parse(path, &text)?;
+        for c in &config.cameras {
+            if let Some(creds) = &c.credentials_file
+                && creds.exists()
+            {
+                trust::check(creds, true)
+                    .map_err(|m| invalid(format!("camera `{}`: {m}", c.id)))?;
+            }
+        }
+        Ok(config)
     }
 
     /// Parses and validates `text`; `path` is only used in messages.
@@ -241,6 +265,15 @@ impl Config {
                 message,
             }
         })?;
+        if let Err((section, key, message)) = config.check_ranges() {
+            let (line, column) = locate(text, section, key);
+            return Err(ConfigError::Syntax {
+                path: path.to_owned(),
+                line,
+                column,
+                message,
+            });
+        }
         config.validate().map_err(|message| ConfigError::Invalid {
             path: path.to_owned(),
             message,
@@ -248,6 +281,89 @@ impl Config {
         config.check_level(path, text)?;
         Ok(config)
     }
+
+    /// Values outside what scelle accepts: `(section, key, message with the allowed range)`.
+    fn check_ranges(&self) -> Result<(), (&'static str, &'static str, String)> {
+        fn range(
+            section: &'static str,
+            key: &'static str,
+            value: u64,
+            allowed: std::ops::RangeInclusive<u64>,
+            what: &str,
+        ) -> Result<(), (&'static str, &'static str, String)> {
+            if allowed.contains(&value) {
+                return Ok(());
+            }
+            Err((
+                section,
+                key,
+                format!(
+                    "[{section}] {key} = {value} is out of range: allowed {}..={} ({what})",
+                    allowed.start(),
+                    allowed.end()
+                ),
+            ))
+        }
+        let d = &self.daemon;
+        if d.socket_mode.0 & !0o660 != 0 {
+            return Err((
+                "daemon",
+                "socket_mode",
+                format!(
+                    "[daemon] socket_mode = \"{:04o}\" gives more than \"0660\" (owner and group \
+                     read/write): anyone else could reach the control socket; use \"0660\" and \
+                     socket_group for the people's group",
+                    d.socket_mode.0
+                ),
+            ));
+        }
+        range(
+            "daemon",
+            "max_connections",
+            d.max_connections as u64,
+            1..=MAX_CONNECTIONS,
+            "simultaneous client connections",
+        )?;
+        range(
+            "daemon",
+            "max_connections_per_user",
+            d.max_connections_per_user as u64,
+            1..=d.max_connections.clamp(1, MAX_CONNECTIONS as usize) as u64,
+            "connections of one Unix user, at most max_connections",
+        )?;
+        range(
+            "cases",
+            "emergency_regularize_hours",
+            self.cases.emergency_regularize_hours.into(),
+            0..=720,
+            "hours, at most 30 days",
+        )?;
+        let e = &self.export;
+        range(
+            "export",
+            "kdf_memory_mib",
+            e.kdf_memory_mib.into(),
+            8..=KDF_MEMORY_MAX_MIB,
+            "MiB of Argon2id memory; more than 1024 and recipients need \
+             `scelle open --max-kdf-memory-mib`",
+        )?;
+        range(
+            "export",
+            "kdf_passes",
+            e.kdf_passes.into(),
+            1..=16,
+            "Argon2id passes",
+        )?;
+        range(
+            "export",
+            "assumed_bitrate_kbps",
+            e.assumed_bitrate_kbps.into(),
+            1..=1_000_000,
+            "kbit/s per camera",
+        )?;
+        Ok(())
+    }
+
 
     /// On `renforce` and above, every network camera has an encrypted link or an exception
     /// with its reason (ENC-5); the first that has neither is refused at its position.
@@ -339,6 +455,38 @@ fn camera_position(text: &str, index: usize) -> (usize, usize) {
                 .map(|c| line_column(text, c.span().start))
         })
         .unwrap_or((0, 0))
+}
+
+/// Most client connections `[daemon] max_connections` may allow.
+pub const MAX_CONNECTIONS: u64 = 4096;
+/// Most Argon2id memory `[export] kdf_memory_mib` may ask for: what `scelle open` accepts
+/// without `--max-kdf-memory-mib`.
+pub const KDF_MEMORY_MAX_MIB: u64 = 1024;
+
+/// Line and column of the value of `key` in `[section]` (where a range error points); the
+/// section header when the key is not written (a default), `(0, 0)` when neither is.
+fn locate(text: &str, section: &str, key: &str) -> (usize, usize) {
+    let mut in_section = false;
+    let mut header = (0, 0);
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim_start();
+        if t.starts_with('[') {
+            in_section = t.trim_end() == format!("[{section}]");
+            if in_section {
+                header = (i + 1, line.len() - t.len() + 1);
+            }
+            continue;
+        }
+        if in_section
+            && let Some(rest) = t.strip_prefix(key)
+            && rest.trim_start().starts_with('=')
+        {
+            let eq = line.find('=').unwrap_or(0);
+            let value = line[eq + 1..].len() - line[eq + 1..].trim_start().len();
+            return (i + 1, line[..eq + 1 + value].chars().count() + 1);
+        }
+    }
+    header
 }
 
 /// 1-based line and column of byte offset `at` in `text`.
@@ -500,6 +648,32 @@ mod tests {
         assert_eq!(c.site.identity().controller, None);
         let e = Config::parse(Path::new("x.toml"), &base("level = \"gold\"")).unwrap_err();
         assert!(e.to_string().contains("gold"), "{e}");
+    }
+
+    #[test]
+    fn values_out_of_range_name_line_column_and_range() {
+        let text = format!("{}\n[export]\nkdf_memory_mib = 100000\n", base(""));
+        let e = Config::parse(Path::new("x.toml"), &text).unwrap_err();
+        assert!(e.to_string().contains("x.toml:13:18:"), "{e}");
+        assert!(e.to_string().contains("allowed 8..=1024"), "{e}");
+        for (extra, want) in [
+            ("[daemon]\nsocket_mode = \"0777\"\n", "x.toml:5:15:"),
+            ("[daemon]\nmax_connections = 0\n", "allowed 1..=4096"),
+            ("[daemon]\nmax_connections = 1000000\n", "allowed 1..=4096"),
+            (
+                "[daemon]\nmax_connections = 8\nmax_connections_per_user = 9\n",
+                "allowed 1..=8",
+            ),
+            (
+                "[cases]\nemergency_regularize_hours = 100000\n",
+                "allowed 0..=720",
+            ),
+        ] {
+            let e = Config::parse(Path::new("x.toml"), &base(extra)).unwrap_err();
+            assert!(e.to_string().contains(want), "{extra}: {e}");
+        }
+        let ok = base("[daemon]\nsocket_mode = \"0600\"\n");
+        assert!(Config::parse(Path::new("x.toml"), &ok).is_ok());
     }
 
     #[test]

@@ -60,15 +60,24 @@ pub enum DaemonError {
 
 impl ExitStatus for DaemonError {
     fn exit(&self) -> Exit {
-        Exit::Failure
+        match self {
+            DaemonError::Register(e) => e.exit(),
+            DaemonError::Cases(CaseError::Register(e)) => e.exit(),
+            _ => Exit::Failure,
+        }
     }
 }
 
 /// Runs the daemon until SIGTERM/SIGINT.
 pub async fn run(config_path: &Path) -> Result<(), DaemonError> {
+    harden_process();
     let config = Config::load(config_path)?;
     let state_dir = config.daemon.state_dir.clone();
     std::fs::create_dir_all(&state_dir).map_err(|source| DaemonError::StateDir {
+        path: state_dir.clone(),
+        source,
+    })?;
+    tighten_state(&state_dir).map_err(|source| DaemonError::StateDir {
         path: state_dir.clone(),
         source,
     })?;
@@ -167,5 +176,41 @@ pub async fn run(config_path: &Path) -> Result<(), DaemonError> {
     }
     let _ = std::fs::remove_file(&socket);
     tracing::info!(target: security::TARGET, event = "daemon-stopped", "scelle stopped");
+    Ok(())
+}
+
+/// Before anything else (issue 15): no core dump and no ptrace by the same user
+/// (`PR_SET_DUMPABLE` 0: an abort while an export waits for its signature would otherwise
+/// write the password to disk), and files created private (umask 0077), whoever started us.
+fn harden_process() {
+    if let Err(e) =
+        rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
+    {
+        tracing::warn!(error = %e, "cannot make the process non-dumpable");
+    }
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+}
+
+/// The state directory 0700, the register and the documents folder private, whatever mode an
+/// earlier version or an administrator left them with.
+fn tighten_state(state_dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let private = |path: &Path, mode: u32| -> std::io::Result<()> {
+        match std::fs::symlink_metadata(path) {
+            Ok(m) if !m.file_type().is_symlink() && m.permissions().mode() & 0o077 != 0 => {
+                tracing::warn!(path = %path.display(), mode = format!("{:04o}", m.permissions().mode() & 0o7777),
+                    "was readable by others: made private");
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            }
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
+    };
+    private(state_dir, 0o700)?;
+    private(&state_dir.join("documents"), 0o700)?;
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        private(&state_dir.join(format!("{REGISTER_FILE}{suffix}")), 0o600)?;
+    }
     Ok(())
 }

@@ -253,7 +253,33 @@ pub fn identify(m: &MountEntry) -> DriveIdentity {
             }
         }
     }
+    // Under systemd's `PrivateDevices=` /dev has no disks: udev's database in /run says the
+    // same (issue 15), and needs no device access.
+    if id.fs_uuid.is_empty() || id.serial.is_empty() {
+        let udev = std::fs::read_to_string(format!("/run/udev/data/b{}:{}", m.major, m.minor))
+            .unwrap_or_default();
+        let (uuid, serial) = udev_ids(&udev);
+        if id.fs_uuid.is_empty() {
+            id.fs_uuid = uuid;
+        }
+        if id.serial.is_empty() {
+            id.serial = serial;
+        }
+    }
     id
+}
+
+/// The filesystem UUID and the drive serial in a udev database record (`E:ID_FS_UUID=…`,
+/// `E:ID_SERIAL_SHORT=…`); empty when absent.
+pub fn udev_ids(record: &str) -> (String, String) {
+    let get = |key: &str| {
+        record
+            .lines()
+            .find_map(|l| l.strip_prefix("E:")?.strip_prefix(key)?.strip_prefix('='))
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_default()
+    };
+    (get("ID_FS_UUID"), get("ID_SERIAL_SHORT"))
 }
 
 #[cfg(test)]
@@ -344,6 +370,17 @@ mod tests {
         let e = check(&dir, &relaxed, true, u64::MAX).unwrap_err();
         assert!(e.to_string().contains("free space"), "{e}");
         assert!(check(Path::new("relative"), &relaxed, true, 0).is_err());
+    }
+
+    #[test]
+    fn udev_records_give_the_uuid_and_serial() {
+        let rec = "S:disk/by-uuid/1A2B-3C4D\nE:ID_FS_UUID_ENC=1A2B-3C4D\nE:ID_FS_UUID=1A2B-3C4D\n\
+                   E:ID_SERIAL=Kingston_DT_0019E06B4AC1-0:0\nE:ID_SERIAL_SHORT=0019E06B4AC1\n";
+        assert_eq!(
+            udev_ids(rec),
+            ("1A2B-3C4D".to_owned(), "0019E06B4AC1".to_owned())
+        );
+        assert_eq!(udev_ids(""), (String::new(), String::new()));
     }
 
     #[test]

@@ -95,15 +95,31 @@ pub fn close_interrupted(register: &Register) -> Result<Vec<String>, RegisterErr
     Ok(closed)
 }
 
-/// Removes the `*.partial` files of `folder` (ciphertext only); returns their names.
+/// Removes the `*.partial` files of `folder` (ciphertext only); returns their names. The
+/// folder is opened without following any symlink in its path (it was recorded canonical), and
+/// the files are removed relative to it: a folder replaced by a link into the state directory
+/// removes nothing there (issue 15).
 pub fn remove_partials(folder: &Path) -> Vec<String> {
+    use rustix::fs::{AtFlags, Mode, OFlags, ResolveFlags};
     let mut removed = Vec::new();
-    if let Ok(dir) = std::fs::read_dir(folder) {
-        for e in dir.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if name.ends_with(PARTIAL_SUFFIX) && std::fs::remove_file(e.path()).is_ok() {
-                removed.push(name);
-            }
+    let Ok(fd) = rustix::fs::openat2(
+        rustix::fs::CWD,
+        folder,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+        ResolveFlags::NO_SYMLINKS,
+    ) else {
+        return removed;
+    };
+    let Ok(dir) = rustix::fs::Dir::read_from(&fd) else {
+        return removed;
+    };
+    for e in dir.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.ends_with(PARTIAL_SUFFIX)
+            && rustix::fs::unlinkat(&fd, e.file_name(), AtFlags::empty()).is_ok()
+        {
+            removed.push(name);
         }
     }
     removed

@@ -10,6 +10,7 @@
 //! Decisions: `docs/decisions/0040-export-pipeline.md`.
 
 pub mod destination;
+pub mod folder;
 pub mod journal;
 pub mod page;
 pub mod pipeline;

@@ -4,7 +4,7 @@
 //! every chunk authenticated, the SHA-256 of the ciphertext recomputed and compared, and the
 //! MP4 scanned as it streams out of the reader. Only then is the file renamed to its final name.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -13,6 +13,7 @@ use rustix::fs::Advice;
 use scelle_adapters::Event;
 use sha2::{Digest, Sha256};
 
+use super::folder::ExportDir;
 use super::scan::{Mp4Scan, scan};
 use super::{ExportError, PARTIAL_SUFFIX};
 use crate::mp4::{Mp4Error, Mp4Summary, Provenance, write_events};
@@ -25,13 +26,22 @@ pub fn partial_of(final_path: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// Creates `path` exclusively (`O_EXCL`): an existing file is never overwritten.
-pub fn create_exclusive(path: &Path) -> Result<File, ExportError> {
-    OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map_err(|e| ExportError::io(path, e))
+/// The file name of `path`, a file of the export folder `dir`.
+fn name_in<'a>(dir: &ExportDir, path: &'a Path) -> Result<&'a str, ExportError> {
+    match (path.parent(), path.file_name().and_then(|n| n.to_str())) {
+        (Some(parent), Some(name)) if parent == dir.path() => Ok(name),
+        _ => Err(ExportError::BadInput(format!(
+            "{} is not a file of the export folder {}",
+            path.display(),
+            dir.path().display()
+        ))),
+    }
+}
+
+/// Creates `path` exclusively in the export folder (`O_EXCL | O_NOFOLLOW` relative to the
+/// folder's descriptor): an existing file is never overwritten, a symlink never followed.
+pub fn create_exclusive(dir: &ExportDir, path: &Path) -> Result<File, ExportError> {
+    dir.create_in_export_dir(name_in(dir, path)?)
 }
 
 /// Flushes `file` to the drive and drops its pages from the cache, so the read-back reads the
@@ -52,13 +62,14 @@ pub struct Sealing<'a> {
 /// Writes the events as a sealed fragmented MP4 at `partial`.
 pub fn write_mp4(
     events: impl IntoIterator<Item = Event>,
+    dir: &ExportDir,
     partial: &Path,
     sealing: Sealing<'_>,
     provenance: Provenance,
     fallback_start: Timestamp,
     camera: &str,
 ) -> Result<(Mp4Summary, SealSummary), ExportError> {
-    let file = create_exclusive(partial)?;
+    let file = create_exclusive(dir, partial)?;
     let sealer = SealWriter::new(
         file,
         sealing.password.as_bytes(),
@@ -94,12 +105,13 @@ fn seal_err(partial: &Path, camera: &str, e: SealError) -> ExportError {
 /// Seals `bytes` (the manifest) at `partial`.
 pub fn write_bytes(
     bytes: &[u8],
+    dir: &ExportDir,
     partial: &Path,
     password: &str,
     params: &SealParams,
     metadata: &Metadata,
 ) -> Result<SealSummary, ExportError> {
-    let file = create_exclusive(partial)?;
+    let file = create_exclusive(dir, partial)?;
     let io_err = |e: SealError| seal_err(partial, "-", e);
     let mut sealer =
         SealWriter::new(file, password.as_bytes(), metadata, params).map_err(io_err)?;
@@ -130,6 +142,7 @@ impl<R: Read> Read for Hashing<R> {
 /// Reads `path` back from the drive: authenticates every chunk, recomputes the ciphertext's
 /// SHA-256 and compares it with `expected`; for an MP4, scans it as it streams out.
 pub fn verify(
+    dir: &ExportDir,
     path: &Path,
     password: &str,
     expected: &SealSummary,
@@ -143,7 +156,7 @@ pub fn verify(
         file: name.clone(),
         reason,
     };
-    let file = File::open(path).map_err(|e| ExportError::io(path, e))?;
+    let file = dir.open_read(name_in(dir, path)?)?;
     let _ = rustix::fs::fadvise(&file, 0, None, Advice::DontNeed);
     let mut hashing = Hashing {
         inner: file,
@@ -175,13 +188,8 @@ pub fn verify(
     Ok(found)
 }
 
-/// Renames `partial` to `final_path` and makes the rename durable.
-pub fn promote(partial: &Path, final_path: &Path) -> Result<(), ExportError> {
-    std::fs::rename(partial, final_path).map_err(|e| ExportError::io(final_path, e))?;
-    if let Some(dir) = final_path.parent()
-        && let Ok(d) = File::open(dir)
-    {
-        let _ = d.sync_all();
-    }
-    Ok(())
+/// Renames `partial` to `final_path` in the export folder (never over an existing file) and
+/// makes the rename durable.
+pub fn promote(dir: &ExportDir, partial: &Path, final_path: &Path) -> Result<(), ExportError> {
+    dir.rename(name_in(dir, partial)?, name_in(dir, final_path)?)
 }

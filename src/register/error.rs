@@ -79,14 +79,21 @@ impl RegisterError {
         }
     }
 
-    /// True for the errors that mean the register's content does not hold.
+    /// True for the errors that mean the register's content does not hold, a database file
+    /// SQLite finds corrupted (or not a database at all) included.
     pub fn is_integrity(&self) -> bool {
-        matches!(
-            self,
-            RegisterError::ChainBroken { .. }
-                | RegisterError::BadSignature { .. }
-                | RegisterError::Truncated { .. }
-        )
+        match self {
+            RegisterError::Database { source, .. } => matches!(
+                source.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+            ),
+            _ => matches!(
+                self,
+                RegisterError::ChainBroken { .. }
+                    | RegisterError::BadSignature { .. }
+                    | RegisterError::Truncated { .. }
+            ),
+        }
     }
 }
 

@@ -321,6 +321,12 @@ fn layout(header: &Header, len: u64) -> Result<(u64, u64), SealError> {
     let ct_size = header.chunk_ct_size() as u64;
     let chunks = payload.div_ceil(ct_size);
     let last = payload - (chunks - 1) * ct_size;
+    if last < TAG_LEN as u64 {
+        // A stored chunk is at least its tag: the final chunk was cut.
+        return Err(SealError::Truncated {
+            after_chunk: chunks - 1,
+        });
+    }
     if chunks > 1 && last == TAG_LEN as u64 {
         // Only an empty file has an empty final chunk.
         return Err(SealError::TrailingData {

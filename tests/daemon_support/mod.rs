@@ -60,7 +60,7 @@ pub fn config_text(dir: &Path, extra_people: &str) -> String {
     }
     format!(
         "[site]\nname = \"Site de test\"\ntime_zone = \"Europe/Paris\"\n\n\
-         [daemon]\nstate_dir = \"{state}\"\nsocket = \"{sock}\"\nsocket_mode = \"0666\"\n\n\
+         [daemon]\nstate_dir = \"{state}\"\nsocket = \"{sock}\"\nsocket_mode = \"0660\"\n\n\
          [cases]\nemergency_regularize_hours = 0\n\n{people}{cameras}{extra_people}",
         cameras = default_cameras(dir),
         state = dir.join("state").display(),

@@ -15,6 +15,7 @@ use zeroize::Zeroizing;
 
 use super::{EVENT_QUEUE, Job, PROGRESS_EVERY, Progress, blocking, span_seconds, ts_name};
 use crate::export::ExportError;
+use crate::export::folder::ExportDir;
 use crate::export::record::{ExportedFile, FileDigest};
 use crate::export::sealed::{self, partial_of};
 use crate::mp4::{Provenance, TrackSource};
@@ -23,6 +24,8 @@ use crate::seal::{Metadata, SealParams};
 /// What every file of one export shares.
 pub(super) struct FileContext {
     pub(super) folder: PathBuf,
+    /// The folder by descriptor: every file is created, read and removed through it.
+    pub(super) dir: ExportDir,
     pub(super) password: Zeroizing<String>,
     pub(super) params: SealParams,
     pub(super) case_id: String,
@@ -44,16 +47,17 @@ impl FileContext {
     }
 }
 
-pub(super) fn remove_created(created: &Mutex<Vec<PathBuf>>) -> Vec<String> {
+/// Removes what the export created, relative to the folder's descriptor.
+pub(super) fn remove_created(dir: &ExportDir, created: &Mutex<Vec<PathBuf>>) -> Vec<String> {
     let list = std::mem::take(&mut *created.lock().unwrap_or_else(|e| e.into_inner()));
     let mut removed = Vec::new();
     for p in list {
-        if std::fs::remove_file(&p).is_ok() {
-            removed.push(
-                p.file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-            );
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if dir.remove(&name).is_ok() {
+            removed.push(name);
         }
     }
     removed
@@ -135,6 +139,7 @@ async fn one_file(
             });
             let r = sealed::write_mp4(
                 events,
+                &ctx.dir,
                 &partial,
                 sealed::Sealing {
                     password: &ctx.password,
@@ -188,8 +193,8 @@ async fn one_file(
                 "bytes": seal.bytes, "media_seconds": requested_clip(&mp4.covered, &range),
                 "requested_seconds": requested }),
     );
-    let (p2, pw, expected) = (partial.clone(), ctx.password.clone(), seal.clone());
-    let scanned = blocking(move || sealed::verify(&p2, &pw, &expected, true))
+    let (c2, p2, expected) = (ctx.clone(), partial.clone(), seal.clone());
+    let scanned = blocking(move || sealed::verify(&c2.dir, &p2, &c2.password, &expected, true))
         .await?
         .unwrap_or_default();
     let first = mp4.tracks.first();
@@ -205,7 +210,7 @@ async fn one_file(
             ),
         });
     }
-    sealed::promote(&partial, &final_path)?;
+    sealed::promote(&ctx.dir, &partial, &final_path)?;
     ctx.track(&final_path);
     // The file keeps the device's own times; the record states coverage and gaps on the
     // server's clock (the request's), through the offset measured before the pull (FLD-1).

@@ -1,6 +1,7 @@
 //! The end of a verified export: the sealed manifest (the export record), the recipient's
 //! instructions and checksums next to the files, and the `export-verified` register entry.
 
+use std::io::Write;
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -71,9 +72,9 @@ pub(super) async fn finish(
     let seal = blocking(move || {
         let mut meta = Metadata::now("manifest.json", "application/json");
         meta.case_id = Some(c2.case_id.clone());
-        let seal = sealed::write_bytes(&json, &p2, &c2.password, &c2.params, &meta)?;
-        sealed::verify(&p2, &c2.password, &seal, false)?;
-        sealed::promote(&p2, &m2)?;
+        let seal = sealed::write_bytes(&json, &c2.dir, &p2, &c2.password, &c2.params, &meta)?;
+        sealed::verify(&c2.dir, &p2, &c2.password, &seal, false)?;
+        sealed::promote(&c2.dir, &p2, &m2)?;
         Ok(seal)
     })
     .await?;
@@ -92,7 +93,10 @@ pub(super) async fn finish(
         (page::FILE_NAME, page::html().to_owned()),
     ] {
         let path = ctx.folder.join(name);
-        std::fs::write(&path, text).map_err(|e| ExportError::io(&path, e))?;
+        ctx.dir.create_in_export_dir(name).and_then(|mut f| {
+            f.write_all(text.as_bytes())
+                .map_err(|e| ExportError::io(&path, e))
+        })?;
         ctx.track(&path);
     }
     record.manifest = Some(manifest);
@@ -110,5 +114,6 @@ pub(super) async fn finish(
         verified_entry: appended.hash,
         password: ctx.password.clone(),
         created: Vec::new(),
+        context: None,
     })
 }

@@ -27,6 +27,7 @@ use zeroize::Zeroizing;
 
 use super::ExportError;
 use super::destination::{self, Checked};
+use super::folder::ExportDir;
 use super::journal;
 use super::record::ExportRecord;
 use crate::api::protocol::Reply;
@@ -64,6 +65,8 @@ pub struct Verified {
     /// Every file this export wrote, so it can still be removed if the case is closed before
     /// the operator signs (see [`remove_files`]).
     pub created: Vec<PathBuf>,
+    /// The export folder, still open by descriptor, to remove them from.
+    context: Option<Arc<FileContext>>,
 }
 
 /// Sends progress lines for request `id`.
@@ -244,30 +247,18 @@ pub async fn run(
     let (reg, serial) = (register.clone(), checked.drive.serial.clone());
     let destroyed = blocking(move || Ok(crate::media::destruction_of(&reg, &serial)?)).await?;
     destination::refuse_destroyed(&checked.drive, destroyed.as_ref())?;
-    let folder = checked
-        .root
-        .join(sanitize(&case.opening.reference, &case.id));
-    std::fs::create_dir_all(&folder).map_err(|e| ExportError::io(&folder, e))?;
-
-    // Names, and refusal to overwrite a previous export's files.
+    // The folder is created after `export-started`, by the daemon, refused if it exists.
+    let folder_name = sanitize(&case.opening.reference, &case.id);
+    let folder = checked.root.join(&folder_name);
     let mut planned = Vec::new();
     for job in &jobs {
         for r in &ranges {
-            let name = format!(
+            planned.push(format!(
                 "{}_{}_{}.mp4.scelle",
                 job.camera.id,
                 ts_name(r.start),
                 ts_name(r.end)
-            );
-            let path = folder.join(&name);
-            if path.exists() {
-                return Err(ExportError::Refused(format!(
-                    "{} already exists (an earlier export of this case?): export to another \
-                     folder or drive",
-                    path.display()
-                )));
-            }
-            planned.push(name);
+            ));
         }
     }
 
@@ -305,6 +296,32 @@ pub async fn run(
         folder = %folder.display(), drive_model = %checked.drive.model,
         drive_serial = %checked.drive.serial, drive_approved = checked.approved,
         drive_accepted_by_operator = checked.accepted_by_operator, "export started");
+    let root = checked.root.clone();
+    let dir = match blocking(move || ExportDir::create(&root, &folder_name)).await {
+        Ok(dir) => dir,
+        Err(e) => {
+            let (reg, case_id, id2, reason) = (
+                register.clone(),
+                case.id.clone(),
+                export_id.clone(),
+                e.to_string(),
+            );
+            blocking(move || {
+                Ok(journal::append_outcome(
+                    &reg,
+                    EntryKind::ExportFailed,
+                    &case_id,
+                    &id2,
+                    &reason,
+                    &[],
+                )?)
+            })
+            .await?;
+            tracing::warn!(target: crate::daemon::security::TARGET, event = "export-failed",
+                export = %export_id, case = %case.id, error = %e, "export refused");
+            return Err(e);
+        }
+    };
     progress.data(
         "export started",
         json!({ "export": export_id, "folder": folder.display().to_string(),
@@ -324,6 +341,7 @@ pub async fn run(
     };
     let ctx = Arc::new(FileContext {
         folder: folder.clone(),
+        dir,
         password: req.password.clone(),
         params: params.clone(),
         case_id: case.id.clone(),
@@ -391,10 +409,12 @@ pub async fn run(
     match result {
         Ok(mut v) => {
             v.created = created.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            v.context = Some(ctx.clone());
             Ok(v)
         }
         Err(e) => {
-            let removed = remove_created(&created);
+            let removed = remove_created(&ctx.dir, &created);
+            ctx.dir.remove_if_empty();
             let interrupted = shutdown.is_cancelled();
             let kind = if interrupted {
                 EntryKind::ExportInterrupted
@@ -524,7 +544,12 @@ fn stopped(case: &str) -> Option<String> {
 /// Removes the files of a verified export that will not be completed (its case was closed
 /// before the operator signed); returns their names.
 pub fn remove_files(v: &Verified) -> Vec<String> {
-    remove_created(&Mutex::new(v.created.clone()))
+    let Some(ctx) = &v.context else {
+        return Vec::new();
+    };
+    let removed = remove_created(&ctx.dir, &Mutex::new(v.created.clone()));
+    ctx.dir.remove_if_empty();
+    removed
 }
 
 /// Releases the claim on drop.
