@@ -7,8 +7,8 @@ use jiff::Timestamp;
 use scelle_adapters::{Codec, StreamInfo};
 
 use super::boxes::{self, MP4_EPOCH_OFFSET_SECS, WINDOWS_EPOCH_OFFSET_SECS, bx, full};
-use super::nal::{self, SpsFacts};
 use super::{Mp4Error, Provenance};
+use scelle_adapters::rtsp::sps::{self as nal, SpsFacts};
 
 /// A stream as the writer tracks it: its description plus what was derived from the SPS.
 #[derive(Clone, Debug)]
@@ -38,7 +38,7 @@ impl Track {
                 if sps.len() < 4 {
                     return Err(bad("H.264 SPS too short"));
                 }
-                nal::h264_sps(sps)
+                nal::h264(sps)
             }
             Codec::H265 => {
                 for (t, name) in [(32, "VPS"), (33, "SPS"), (34, "PPS")] {
@@ -47,7 +47,7 @@ impl Track {
                 }
                 let sps = find_nal(&info.parameter_sets, |n| (n[0] >> 1) & 0x3f == 33)
                     .unwrap_or_default();
-                Some(nal::h265_sps(sps).ok_or_else(|| bad("H.265 SPS cannot be parsed"))?)
+                Some(nal::h265(sps).ok_or_else(|| bad("H.265 SPS cannot be parsed"))?)
             }
             Codec::Aac => {
                 if info.audio_config.len() < 2 {

@@ -100,7 +100,10 @@ struct Stream {
     sender_report: Option<(i64, Timestamp)>,
     ended: bool,
     // Across sessions:
+    /// Latest presentation time delivered (with B-frames, units come in decode order and their
+    /// presentation times go back and forth: this is the highest so far).
     last_pts: Option<i64>,
+    /// The last step forward of `last_pts`.
     last_delta: i64,
     last_time: Option<Timestamp>,
     last_pos_ns: Option<i128>,
@@ -869,15 +872,21 @@ impl<'a> Pull<'a> {
             end: time,
             reason,
         });
-        if let Some(last) = s.last_pts {
+        if let Some(last) = s.last_pts
+            && pts > last
+        {
             s.last_delta = pts - last;
         }
-        s.last_pts = Some(pts);
-        s.last_time = Some(time);
-        s.last_pos_ns = Some(pos_ns);
+        if s.last_pts.is_none_or(|last| pts > last) {
+            s.last_pts = Some(pts);
+            s.last_time = Some(time);
+            s.last_pos_ns = Some(pos_ns);
+        }
         let unit = AccessUnit {
             stream: i,
             pts,
+            // RTP carries presentation times only; the writer derives decode times.
+            dts: None,
             device_time,
             received_at,
             keyframe: f.keyframe,
