@@ -18,6 +18,9 @@ pub struct Track {
     pub width: u32,
     pub height: u32,
     pub sps: Option<SpsFacts>,
+    /// The B-frame delay: composition time of the first picture shown, in the track's
+    /// timescale. An edit list starts presentation there, so the first picture is shown at 0.
+    pub delay: u32,
 }
 
 impl Track {
@@ -69,6 +72,7 @@ impl Track {
             width,
             height,
             sps,
+            delay: 0,
         })
     }
 
@@ -220,6 +224,17 @@ fn write_trak(buf: &mut Vec<u8>, t: &Track, created: u64, modified: u64) {
             boxes::u32(b, t.width << 16);
             boxes::u32(b, t.height << 16);
         });
+        if t.delay > 0 {
+            // One edit: the whole (fragmented, so unknown: 0) duration from media time `delay`.
+            bx(b, b"edts", |b| {
+                full(b, b"elst", 0, 0, |b| {
+                    boxes::u32(b, 1);
+                    boxes::u32(b, 0);
+                    boxes::u32(b, t.delay);
+                    boxes::u32(b, 0x0001_0000);
+                });
+            });
+        }
         bx(b, b"mdia", |b| {
             full(b, b"mdhd", 1, 0, |b| {
                 boxes::u64(b, created);

@@ -71,6 +71,9 @@ struct TrackState {
     /// Presentation minus decode time of the track's first sample: decode times are shifted by
     /// it so that the first picture's decode and presentation times are equal.
     shift: Option<i64>,
+    /// Added to every composition offset of the track so none is negative (the B-frame delay,
+    /// set by the first fragment); the track's edit list starts presentation that much later.
+    cto_base: Option<i64>,
     /// Decode time (source ticks) of the unit that follows the pending ones, when it is known
     /// and no gap lies between: the last pending sample's exact duration.
     boundary_dts: Option<i64>,
@@ -153,6 +156,7 @@ impl<W: Write> Mp4Writer<W> {
                     depth,
                     last_dts: None,
                     shift: None,
+                    cto_base: None,
                     boundary_dts: None,
                     first_pres: None,
                     pres_end: 0,
@@ -290,7 +294,10 @@ impl<W: Write> Mp4Writer<W> {
         let any_pending = self.tracks.iter().any(|t| !t.pending.is_empty());
         let audio_only = !self.tracks.iter().any(|t| t.track.is_video());
         let audio_cut = audio_only && self.tracks[k].pending.len() >= 50;
-        if any_pending && ((is_video && unit.keyframe) || too_big || audio_cut) {
+        // A keyframe closes its own track's GOP (audio that came before the first picture
+        // waits for it, so the first fragment holds video and the head its B-frame delay).
+        let gop_end = is_video && unit.keyframe && !self.tracks[k].pending.is_empty();
+        if any_pending && (gop_end || too_big || audio_cut) {
             self.flush()?;
         }
         self.tracks[k].boundary_dts = None;
@@ -342,6 +349,16 @@ impl<W: Write> Mp4Writer<W> {
         let shift = *st.shift.get_or_insert(pending[0].pts - dts[0]);
         let time = |d: i64| d.saturating_add(shift).saturating_sub(origin).max(0) as u64;
         let times: Vec<u64> = dts.iter().map(|&d| time(d)).collect();
+        let raw_cto = |i: usize| {
+            pending[i]
+                .pts
+                .saturating_sub(origin)
+                .saturating_sub(times[i] as i64)
+        };
+        let base = *st.cto_base.get_or_insert_with(|| {
+            let min = (0..pending.len()).map(raw_cto).min().unwrap_or(0);
+            min.saturating_neg().clamp(0, i64::from(i32::MAX))
+        });
         let n = pending.len();
         let mut out = Vec::with_capacity(n);
         for (i, p) in pending.into_iter().enumerate() {
@@ -359,7 +376,7 @@ impl<W: Write> Mp4Writer<W> {
                 st.last_delta = duration;
             }
             let pres = p.pts.saturating_sub(origin);
-            let cto = pres.saturating_sub(times[i] as i64);
+            let cto = pres.saturating_sub(times[i] as i64).saturating_add(base);
             let cto = cto.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
             let end = (pres.max(0) as u64).saturating_add(u64::from(duration));
             st.pres_end = st.pres_end.max(end);
@@ -381,8 +398,12 @@ impl<W: Write> Mp4Writer<W> {
         if !self.tracks.iter().any(|t| !t.pending.is_empty()) {
             return Ok(());
         }
-        self.write_head_once()?;
         let settled: Vec<Vec<Sample>> = (0..self.tracks.len()).map(|k| self.settle(k)).collect();
+        // The head's edit lists need the first fragment's B-frame delay.
+        for st in &mut self.tracks {
+            st.track.delay = st.cto_base.unwrap_or(0) as u32;
+        }
+        self.write_head_once()?;
         self.sequence += 1;
         let runs: Vec<Run<'_>> = self
             .tracks

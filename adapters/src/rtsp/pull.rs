@@ -112,6 +112,8 @@ struct Stream {
     resumed: bool,
     pending_gap: Option<GapReason>,
     end_of_section: bool,
+    /// A picture shown after the requested end was delivered (see `deliver`).
+    closing: bool,
 }
 
 impl Stream {
@@ -489,6 +491,7 @@ impl<'a> Pull<'a> {
                     resumed: false,
                     pending_gap: None,
                     end_of_section: false,
+                    closing: false,
                 });
             }
         } else if tracks.len() != self.streams.len()
@@ -821,8 +824,15 @@ impl<'a> Pull<'a> {
             _ => false,
         };
         if past_end {
-            s.ended = true;
-            return Ok(());
+            // Units come in decode order: pictures shown before the end may follow the first
+            // one shown after it, and reference it. That one is kept, and the stream ends at
+            // the next one shown after the end.
+            let video = !matches!(s.depack, Depack::Aac(_));
+            if s.closing || !video {
+                s.ended = true;
+                return Ok(());
+            }
+            s.closing = true;
         }
         let base_ns = *self.base_ns.get_or_insert(pos_ns);
         let s = &mut self.streams[i];

@@ -313,10 +313,35 @@ impl SegmentFolder {
                 };
             }
             let cut = reader.samples.get(from).map(&abs);
+            // The end is cut in presentation order: per stream, everything decoded up to the
+            // last sample shown before the range end (with B-frames that includes the picture
+            // shown just after the end that the last ones reference).
+            let shown = |s: &SampleRef| {
+                let t = i64::try_from(s.time)
+                    .unwrap_or(i64::MAX)
+                    .saturating_add(s.cto);
+                add_ticks(seg_start, t.max(0) as u64, rates[s.stream])
+            };
+            let mut last_needed: Vec<Option<usize>> = vec![None; reader.streams.len()];
+            for (i, s) in reader.samples.iter().enumerate().skip(from) {
+                if shown(s) < range.end
+                    && let Some(l) = last_needed.get_mut(s.stream)
+                {
+                    *l = Some(i);
+                }
+            }
             let samples: Vec<SampleRef> = reader.samples[from..]
                 .iter()
-                .copied()
-                .filter(|s| cut.is_none_or(|c| abs(s) >= c) && abs(s) < range.end)
+                .enumerate()
+                .filter(|(i, s)| {
+                    cut.is_none_or(|c| abs(s) >= c)
+                        && last_needed
+                            .get(s.stream)
+                            .copied()
+                            .flatten()
+                            .is_some_and(|j| from + i <= j)
+                })
+                .map(|(_, s)| *s)
                 .collect();
             for s in samples {
                 let t = abs(&s);
