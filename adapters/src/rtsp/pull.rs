@@ -583,7 +583,18 @@ impl<'a> Pull<'a> {
                 }
             }
         }
-        let npt_anchor_ns = npt_start.map(|s| (s * 1e9).round() as i128);
+        // ONVIF replay: a stream without the replay extension (GStreamer's audio) is placed by
+        // its RTP-Info `rtptime`, which marks where this PLAY started from.
+        let npt_anchor_ns = match &self.req.mode {
+            Replay::OnvifClock { .. } => Some(
+                self.streams
+                    .iter()
+                    .filter_map(|s| s.last_pos_ns)
+                    .max()
+                    .unwrap_or(0),
+            ),
+            _ => npt_start.map(|s| (s * 1e9).round() as i128),
+        };
         let keepalive_every = session.timeout / 2;
         let mut next_keepalive = Instant::now() + keepalive_every;
 
@@ -800,10 +811,15 @@ impl<'a> Pull<'a> {
                 let (a_ext, a_pos) =
                     *s.anchor
                         .get_or_insert_with(|| match (&mode, npt_anchor_ns) {
-                            (Replay::Npt { .. }, Some(ns)) => (
-                                s.rtptime.map(|r| s.unwrap.peek(r)).unwrap_or(ext),
-                                timeline::ns_to_ticks(ns, rate),
-                            ),
+                            (Replay::Npt { .. }, Some(ns))
+                            | (Replay::OnvifClock { .. }, Some(ns))
+                                if s.rtptime.is_some() || matches!(mode, Replay::Npt { .. }) =>
+                            {
+                                (
+                                    s.rtptime.map(|r| s.unwrap.peek(r)).unwrap_or(ext),
+                                    timeline::ns_to_ticks(ns, rate),
+                                )
+                            }
                             _ => (
                                 ext,
                                 timeline::ns_to_ticks(
