@@ -243,9 +243,19 @@ pub async fn run(
     let folder = checked
         .root
         .join(sanitize(&case.opening.reference, &case.id));
-    std::fs::create_dir_all(&folder).map_err(|e| ExportError::io(&folder, e))?;
 
-    // Names, and refusal to overwrite a previous export's files.
+    // Names, and refusal to overwrite a previous export's files (the texts too: crash recovery
+    // removes those of an interrupted export by name).
+    for name in journal::EXPORT_TEXTS {
+        let path = folder.join(name);
+        if path.exists() {
+            return Err(ExportError::Refused(format!(
+                "{} already exists (an earlier export with this reference?): export to another \
+                 folder or drive",
+                path.display()
+            )));
+        }
+    }
     let mut planned = Vec::new();
     for job in &jobs {
         for r in &ranges {
@@ -266,6 +276,9 @@ pub async fn run(
             planned.push(name);
         }
     }
+    // A folder this export makes is removed again if the export fails and leaves it empty. It
+    // is made once `export-started` is recorded, so a crash never leaves one unrecorded.
+    let folder_made = !folder.exists();
 
     let export_id = new_export_id();
     let started_at = Timestamp::now();
@@ -296,6 +309,27 @@ pub async fn run(
     );
     let reg = register.clone();
     blocking(move || Ok(reg.append(started)?)).await?;
+    if let Err(e) = std::fs::create_dir_all(&folder) {
+        let e = ExportError::io(&folder, e);
+        let (reg, case_id, id2, reason) = (
+            register.clone(),
+            case.id.clone(),
+            export_id.clone(),
+            e.to_string(),
+        );
+        blocking(move || {
+            Ok(journal::append_outcome(
+                &reg,
+                EntryKind::ExportFailed,
+                &case_id,
+                &id2,
+                &reason,
+                &[],
+            )?)
+        })
+        .await?;
+        return Err(e);
+    }
     tracing::info!(target: crate::daemon::security::TARGET, event = "export-started",
         export = %export_id, case = %case.id, operator = %req.operator.id,
         folder = %folder.display(), drive_model = %checked.drive.model,
@@ -378,7 +412,13 @@ pub async fn run(
     match result {
         Ok(v) => Ok(v),
         Err(e) => {
-            let removed = remove_created(&created);
+            let mut removed = remove_created(&created);
+            if folder_made && std::fs::remove_dir(&folder).is_ok() {
+                removed.push(format!(
+                    "{}/",
+                    folder.file_name().unwrap_or_default().to_string_lossy()
+                ));
+            }
             let interrupted = shutdown.is_cancelled();
             let kind = if interrupted {
                 EntryKind::ExportInterrupted
