@@ -365,3 +365,70 @@ fn b_frames_and_audio_from_a_segment_folder() {
     );
     site.terminate();
 }
+
+/// A source that stops sending mid-export (the RTSP server frozen with SIGSTOP, its connection
+/// still open) fails the export within the configured stall limit, the message naming the
+/// camera and what it had sent; the register records the failure and the drive keeps nothing.
+#[test]
+fn a_stalled_source_fails_within_its_limit_saying_what_arrived() {
+    let media = tempfile::tempdir().unwrap();
+    let main = clip(media.path(), "main.mp4", &h264("main", "2"), 37, 30);
+    let peer = Peer::start(free_port(), &[("main", &main)], &[]);
+    let cameras = format!(
+        "[[camera]]\nid = \"quai\"\nname = \"Quai\"\n\
+         source = {{ kind = \"playback\", vendor = \"custom\", host = \"127.0.0.1\", port = {}, \
+         time_zone = \"UTC\", template = \"rtsp://{{host}}:{{port}}/main?start={{start_unix}}&end={{end_unix}}\" }}\n",
+        peer.port
+    );
+    let mut site = Site::new(&format!("{EXPORT}source_stall_secs = 3\n"), &cameras);
+    site.start();
+    let start = jiff::Timestamp::now()
+        .round(jiff::Unit::Second)
+        .unwrap()
+        .checked_sub(SignedDuration::from_secs(120))
+        .unwrap();
+    let range = format!("{start}/{}", start + SignedDuration::from_secs(25));
+    let case = site.authorized_case("STALL", &["quai"], &[range]);
+    let dest = site.drive.join("stall");
+    std::fs::create_dir_all(&dest).unwrap();
+    let mut op = site.client(OPERATOR);
+    let key = site.key(OPERATOR);
+    let (c2, d2) = (case.clone(), dest.clone());
+    let export = std::thread::spawn(move || export_with(&mut op, &key, &c2, &d2));
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let pid = peer.pid().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-STOP", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let frozen = std::time::Instant::now();
+    let err = export.join().unwrap().unwrap_err().to_string();
+    let waited = frozen.elapsed();
+    let _ = Command::new("kill").args(["-CONT", &pid]).status();
+    eprintln!("after {waited:?}: {err}");
+    assert!(
+        waited < std::time::Duration::from_secs(12),
+        "{waited:?}: {err}"
+    );
+    assert!(
+        err.contains("quai") && err.contains("stopped sending media"),
+        "{err}"
+    );
+    assert!(
+        err.contains("units") && err.contains("s of footage"),
+        "{err}"
+    );
+    assert!(
+        site.kinds(Some(&case))
+            .contains(&"export-failed".to_owned())
+    );
+    assert_eq!(
+        std::fs::read_dir(&dest).unwrap().count(),
+        0,
+        "the drive keeps nothing"
+    );
+    site.terminate();
+}

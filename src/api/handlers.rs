@@ -604,7 +604,8 @@ async fn export_op(
             id,
             ErrorCode::BadArgs,
             format!(
-                "case {} may be exported now: say where with `--to DIR` (the drive's mount point)",
+                "missing `--to DIR` (the drive's mount point): say where to export case {}, \
+                 which may be exported now",
                 case.id
             ),
         );

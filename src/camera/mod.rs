@@ -31,8 +31,17 @@ pub fn credentials(camera: &Camera) -> Result<Option<Credentials>, Error> {
     credentials::load(&source).map(Some)
 }
 
-/// The adapter for `camera`; `site_zone` is the default zone of recorders reading local times.
-pub fn source(camera: &Camera, site_zone: &str) -> Result<Arc<dyn Source>, Error> {
+/// The adapter for `camera`; `site_zone` is the default zone of recorders reading local times,
+/// `stall` how long an RTSP pull may go without media (reconnections included).
+pub fn source(
+    camera: &Camera,
+    site_zone: &str,
+    stall: std::time::Duration,
+) -> Result<Arc<dyn Source>, Error> {
+    let rtsp = scelle_adapters::rtsp::ClientConfig {
+        stall_limit: stall,
+        ..Default::default()
+    };
     let creds = credentials(camera)?;
     let id = camera.id.to_string();
     Ok(match &camera.source {
@@ -44,7 +53,8 @@ pub fn source(camera: &Camera, site_zone: &str) -> Result<Arc<dyn Source>, Error
                 OnvifConfig::new(device_url.clone(), creds),
                 recording.clone(),
             )?
-            .with_camera(id),
+            .with_camera(id)
+            .with_rtsp_config(rtsp),
         ),
         CameraSource::Playback {
             vendor,
@@ -79,7 +89,9 @@ pub fn source(camera: &Camera, site_zone: &str) -> Result<Arc<dyn Source>, Error
                 substream: *substream,
             };
             let vendor = format!("{vendor:?}").to_lowercase();
-            Arc::new(VendorSource::new(id, vendor, target, template, creds))
+            let mut source = VendorSource::new(id, vendor, target, template, creds);
+            source.rtsp = rtsp;
+            Arc::new(source)
         }
         CameraSource::Segments {
             root,
@@ -172,7 +184,7 @@ pub async fn probe(camera: &Camera, site_zone: &str, range: Option<TimeRange>) -
         recordings: Outcome::Error(String::new()),
         plan: None,
     };
-    let source = match source(camera, site_zone) {
+    let source = match source(camera, site_zone, std::time::Duration::from_secs(60)) {
         Ok(s) => s,
         Err(e) => {
             let msg = e.to_string();

@@ -76,6 +76,9 @@ pub struct ClientConfig {
     pub reconnect_attempts: u32,
     /// Wait before each reconnection.
     pub reconnect_delay: Duration,
+    /// Longest a pull may go without a new access unit, reconnections included: past it the
+    /// pull fails with [`Error::Stalled`], saying what had arrived.
+    pub stall_limit: Duration,
 }
 
 impl Default for ClientConfig {
@@ -85,6 +88,7 @@ impl Default for ClientConfig {
             idle_timeout: Duration::from_secs(20),
             reconnect_attempts: 5,
             reconnect_delay: Duration::from_secs(1),
+            stall_limit: Duration::from_secs(60),
         }
     }
 }

@@ -167,6 +167,8 @@ pub(super) struct Pull<'a> {
     summary: PullSummary,
     /// Latest device time (ONVIF replay) of a delivered unit.
     last_device_time: Option<Timestamp>,
+    /// When the pull started or last delivered a unit (see [`ClientConfig::stall_limit`]).
+    last_unit_at: Instant,
 }
 
 /// Once replay has delivered up to this close to the requested end, a short silence means the
@@ -244,6 +246,7 @@ impl<'a> Pull<'a> {
             origin_instant: Instant::now(),
             summary: PullSummary::default(),
             last_device_time: None,
+            last_unit_at: Instant::now(),
         })
     }
 
@@ -262,7 +265,10 @@ impl<'a> Pull<'a> {
                     if self.summary.units > before {
                         attempts = 0;
                     }
+                    let stalled = self.last_unit_at.elapsed() + self.config.reconnect_delay
+                        >= self.config.stall_limit;
                     let retry = delivered
+                        && !stalled
                         && attempts < self.config.reconnect_attempts
                         && matches!(
                             e,
@@ -280,6 +286,11 @@ impl<'a> Pull<'a> {
                         }
                         continue;
                     }
+                    let e = if matches!(e, Error::Timeout { .. } | Error::Io { .. }) && stalled {
+                        self.stalled()
+                    } else {
+                        e
+                    };
                     if delivered && !matches!(e, Error::Abandoned { .. }) {
                         let start = self
                             .streams
@@ -300,6 +311,30 @@ impl<'a> Pull<'a> {
                     return Err(e);
                 }
             }
+        }
+    }
+
+    /// The error of a pull silent for [`ClientConfig::stall_limit`], saying what arrived.
+    fn stalled(&self) -> Error {
+        let first = self.base_ns.unwrap_or(0);
+        let reached = self
+            .streams
+            .iter()
+            .filter_map(|s| s.last_pos_ns)
+            .max()
+            .map_or(0.0, |l| (l - first) as f64 / 1e9);
+        let received = if self.summary.units == 0 {
+            "no media at all".to_owned()
+        } else {
+            format!(
+                "{} units ({} bytes, {reached:.1} s of footage)",
+                self.summary.units, self.summary.bytes
+            )
+        };
+        Error::Stalled {
+            target: self.target.clone(),
+            silent_secs: self.last_unit_at.elapsed().as_secs(),
+            received,
         }
     }
 
@@ -614,6 +649,13 @@ impl<'a> Pull<'a> {
                 self.config.idle_timeout,
                 self.reached_end(),
                 self.streams.iter().all(|s| s.end_of_section),
+            )
+            .min(
+                last_data.elapsed()
+                    + self
+                        .config
+                        .stall_limit
+                        .saturating_sub(self.last_unit_at.elapsed()),
             );
             let mut wake = next_keepalive.min(last_data + idle);
             if let Some(e) = live_end {
@@ -927,6 +969,7 @@ impl<'a> Pull<'a> {
         }
         self.summary.units += 1;
         self.summary.bytes += unit.data.len() as u64;
+        self.last_unit_at = Instant::now();
         self.send(Event::Unit(unit)).await
     }
 }

@@ -162,12 +162,14 @@ pub async fn run(
                 case.id
             ))
         })?;
-        let source = crate::camera::source(&camera, &config.site.time_zone.0).map_err(|e| {
-            ExportError::Source {
-                camera: id.clone(),
-                message: e.to_string(),
-            }
-        })?;
+        let stall = Duration::from_secs(u64::from(config.export.source_stall_secs.max(1)));
+        let source =
+            crate::camera::source(&camera, &config.site.time_zone.0, stall).map_err(|e| {
+                ExportError::Source {
+                    camera: id.clone(),
+                    message: e.to_string(),
+                }
+            })?;
         jobs.push(Job {
             camera,
             source,
@@ -191,6 +193,15 @@ pub async fn run(
                 let plan = timed(source.plan(r)).await;
                 match &plan {
                     Ok(p) => plan_facts.push(json!({ "range": r, "plan": p })),
+                    // A source that cannot plan (vendor playback URLs) says so once, as a
+                    // fact; a plan that failed is a warning.
+                    Err(e) if e.contains("not supported") => {
+                        if plan_facts.iter().all(|f| f.get("error").is_none()) {
+                            tracing::info!(camera = %camera, reason = %e,
+                                "no recording plan from this source: the range is estimated whole");
+                        }
+                        plan_facts.push(json!({ "range": r, "error": e }));
+                    }
                     Err(e) => {
                         tracing::warn!(camera = %camera, error = %e, "plan failed: estimate from the range");
                         plan_facts.push(json!({ "range": r, "error": e }));
