@@ -254,6 +254,17 @@ impl<W: Write> Mp4Writer<W> {
             self.tracks[k].seen_keyframe = true;
         }
         let clock = self.tracks[k].track.info.clock_rate;
+        // With video, the file starts at its first picture: audio from before it is dropped
+        // (decode times cannot start before the origin).
+        if !is_video && self.tracks.iter().any(|t| t.track.is_video()) {
+            let before = match self.origin {
+                None => true,
+                Some((pts, from)) => unit.pts < rescale(pts, from, clock),
+            };
+            if before {
+                return Ok(());
+            }
+        }
         let (origin_pts, origin_clock) = *self.origin.get_or_insert((unit.pts, clock));
         if self.start.is_none() {
             self.start = Some(match unit.device_time {
