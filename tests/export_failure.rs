@@ -117,17 +117,24 @@ fn an_export_cut_by_a_crash_is_closed_at_start_up() {
     let (st, _) = d.terminate();
     assert!(st.success());
 
-    // What a crash leaves: `export-started`, a partial (ciphertext) file, no outcome.
+    // What a crash leaves: `export-started`, a verified file, a partial (ciphertext) one, a
+    // text, no outcome; and a file that is not the export's.
     let folder = tempfile::tempdir().unwrap();
     let partial = folder.path().join("cam1_x.mp4.scelle.partial");
     std::fs::write(&partial, b"SCELLE\r\n...").unwrap();
+    let verified = folder.path().join("cam1_v.mp4.scelle");
+    std::fs::write(&verified, b"SCELLE\r\n...").unwrap();
+    std::fs::write(folder.path().join("SHA256SUMS.txt"), b"...").unwrap();
+    let other = folder.path().join("notes.txt");
+    std::fs::write(&other, b"not scelle's").unwrap();
     {
         let reg = Register::open(&d.register_path()).unwrap();
         reg.append(NewEntry::new(
             EntryKind::ExportStarted,
             Some(&case),
             "olivia",
-            json!({ "export_id": "EXP-crashed", "folder": folder.path().display().to_string() }),
+            json!({ "export_id": "EXP-crashed", "folder": folder.path().display().to_string(),
+                    "files": ["cam1_x.mp4.scelle", "cam1_v.mp4.scelle"] }),
         ))
         .unwrap();
     }
@@ -139,10 +146,15 @@ fn an_export_cut_by_a_crash_is_closed_at_start_up() {
         .expect("export-interrupted at start-up");
     assert_eq!(closed.payload["export_id"], "EXP-crashed");
     assert_eq!(
-        closed.payload["removed_files"][0],
-        "cam1_x.mp4.scelle.partial"
+        closed.payload["removed_files"],
+        json!([
+            "cam1_x.mp4.scelle.partial",
+            "cam1_v.mp4.scelle",
+            "SHA256SUMS.txt"
+        ])
     );
-    assert!(!partial.exists());
+    assert!(!partial.exists() && !verified.exists());
+    assert!(other.exists(), "a file the export did not plan stays");
     Register::open_read_only(&d.register_path())
         .unwrap()
         .verify(None)

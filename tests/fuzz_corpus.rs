@@ -32,6 +32,7 @@ bodies!(
     signed_text = "../fuzz/bodies/signed_text.rs",
     soap_response = "../fuzz/bodies/soap_response.rs",
     socket_frame = "../fuzz/bodies/socket_frame.rs",
+    sps = "../fuzz/bodies/sps.rs",
 );
 
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/corpus");
@@ -91,6 +92,22 @@ fn an_sps_with_out_of_range_fields_is_refused_not_a_panic() {
         let data = std::fs::read(Path::new(CORPUS).join("sdp").join(name)).unwrap();
         assert_eq!(scelle_adapters::rtsp::sps::h264_size(&data), None, "{name}");
         let _ = scelle_adapters::rtsp::sps::h265_size(&data);
+    }
+}
+
+/// Issue 21: the second SPS parser (`src/mp4/nal.rs`, gone) overflowed on these ("attempt to
+/// add with overflow" in its scaling list, "attempt to multiply with overflow" in its cropping;
+/// both wrap silently in release). The one parser left refuses them.
+#[test]
+fn the_one_sps_parser_refuses_what_the_mp4_copy_overflowed_on() {
+    for name in [
+        "regress_mp4_scaling_delta_overflow",
+        "regress_mp4_crop_multiply_overflow",
+    ] {
+        let data = std::fs::read(Path::new(CORPUS).join("sps").join(name)).unwrap();
+        assert_eq!(scelle_adapters::rtsp::sps::h264(&data), None, "{name}");
+        assert_eq!(scelle::mp4::h264_sps(&data), None, "{name}");
+        sps::run(&data);
     }
 }
 

@@ -44,6 +44,7 @@ fn unit(pts: i64, keyframe: bool) -> AccessUnit {
     AccessUnit {
         stream: 0,
         pts,
+        dts: None,
         device_time: Some(
             t("2026-11-23T08:00:00Z") + jiff::SignedDuration::from_micros(pts * 100 / 9),
         ),
@@ -175,9 +176,19 @@ fn pictures_before_the_first_keyframe_are_skipped() {
 
 #[test]
 fn going_back_in_time_is_refused() {
+    // A recorded file's decode times may not go back.
     let mut w = writer();
-    w.push(unit(7200, true)).unwrap();
-    let err = w.push(unit(3600, false)).unwrap_err();
+    w.push(AccessUnit {
+        dts: Some(7200),
+        ..unit(7200, true)
+    })
+    .unwrap();
+    let err = w
+        .push(AccessUnit {
+            dts: Some(3600),
+            ..unit(3600, false)
+        })
+        .unwrap_err();
     assert!(
         matches!(
             err,
@@ -187,6 +198,128 @@ fn going_back_in_time_is_refused() {
                 previous: 7200
             }
         ),
+        "{err}"
+    );
+    // Presentation times only (RTP): back and forth within a GOP is reordering, but a picture
+    // shown before a written picture was decoded is refused.
+    let mut w = writer();
+    w.push(unit(7200, true)).unwrap();
+    w.push(unit(3600, false)).unwrap();
+    w.push(unit(10800, true)).unwrap();
+    let err = w.push(unit(-90_000, false)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Mp4Error::NonMonotonic {
+                stream: 0,
+                pts: -90_000,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+/// (pts, dts) in ticks of every video packet, by ffprobe.
+fn pts_dts(file: &[u8]) -> Vec<(i64, i64)> {
+    let mut child = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "packet=pts,dts",
+            "-of",
+            "csv=p=0",
+            "-i",
+            "pipe:0",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(file).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split(',').map(|v| v.trim().parse::<i64>());
+            Some((f.next()?.ok()?, f.next()?.ok()?))
+        })
+        .collect()
+}
+
+/// B-frames as RTP delivers them: decode order, presentation times only. Every picture keeps
+/// its presentation time (first one at 0), decode times only grow and never pass it.
+#[test]
+fn b_frames_from_presentation_times_only() {
+    let mut w = writer();
+    // Two GOPs of I P B B P B B (one B-frame level), then a pyramid I P B b b.
+    let order: [(i64, bool); 19] = [
+        (0, true),
+        (3, false),
+        (1, false),
+        (2, false),
+        (6, false),
+        (4, false),
+        (5, false),
+        (7, true),
+        (10, false),
+        (8, false),
+        (9, false),
+        (13, false),
+        (11, false),
+        (12, false),
+        (14, true),
+        (18, false),
+        (16, false),
+        (15, false),
+        (17, false),
+    ];
+    for (p, key) in order {
+        w.push(unit(900_000 + p * 3600, key)).unwrap();
+    }
+    let (file, summary) = w.finish().unwrap();
+    assert_eq!(summary.tracks[0].samples, 19);
+    assert_eq!(
+        summary.tracks[0].duration,
+        std::time::Duration::from_millis(19 * 40)
+    );
+    let got = pts_dts(&file);
+    assert_eq!(got.len(), 19);
+    // The track's timescale is the RTP clock (90 kHz).
+    let shown: Vec<i64> = got.iter().map(|(p, _)| *p - got[0].0).collect();
+    let expected: Vec<i64> = order.iter().map(|(p, _)| p * 3600).collect();
+    assert_eq!(shown, expected);
+    assert!(got.windows(2).all(|w| w[0].1 < w[1].1), "{got:?}");
+    assert!(got.iter().all(|(p, d)| d <= p), "{got:?}");
+    decodes_without_timestamp_errors(&file);
+}
+
+/// ffmpeg reads the packets (no decodable pictures here) without a timestamp complaint.
+fn decodes_without_timestamp_errors(file: &[u8]) {
+    let mut child = Command::new("ffmpeg")
+        .args([
+            "-v", "warning", "-i", "pipe:0", "-c", "copy", "-f", "null", "-",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(file).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && !err.contains("monoton") && !err.contains("Invalid"),
         "{err}"
     );
 }

@@ -36,6 +36,17 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    #[error(
+        "{target} stopped sending media: nothing for {silent_secs} s (the configured limit), \
+         after {received}; check the camera or recorder (is the recording there, is the device \
+         busy?), then export again"
+    )]
+    Stalled {
+        target: String,
+        silent_secs: u64,
+        /// What had arrived before the silence, for the operator.
+        received: String,
+    },
     #[error("the pull from {target} was abandoned: its consumer stopped reading")]
     Abandoned { target: String },
     #[error("{what} is not supported: {why}")]

@@ -40,9 +40,15 @@ pub struct StreamInfo {
 pub struct AccessUnit {
     /// Which [`StreamInfo::index`] this belongs to.
     pub stream: usize,
-    /// Presentation time in [`StreamInfo::clock_rate`] ticks, monotonic within a pull
-    /// (RTP timestamps unwrapped to 64 bits and rebased so the pull starts near 0).
+    /// Presentation time in [`StreamInfo::clock_rate`] ticks (RTP timestamps unwrapped to 64
+    /// bits and rebased so the pull starts near 0). Units come in decode order, so with
+    /// B-frames this goes back and forth within the stream's reorder depth.
     pub pts: i64,
+    /// Decode time on the same clock, non-decreasing within a stream, when the source knows it
+    /// (a recorded file's `stts`). `None` over RTP, which carries presentation times only: the
+    /// MP4 writer then derives decode times from the presentation times and the SPS's reorder
+    /// depth (decision 0090).
+    pub dts: Option<i64>,
     /// Absolute time of this unit according to the device (ONVIF 0xABAC extension, RTCP sender
     /// report, or the segment's start time), when the device tells it.
     pub device_time: Option<Timestamp>,

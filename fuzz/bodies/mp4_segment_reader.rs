@@ -23,7 +23,8 @@ pub fn run(data: &[u8]) {
         if let Some(w) = writer.as_mut() {
             let unit = AccessUnit {
                 stream: s.stream,
-                pts: s.time as i64,
+                pts: (s.time as i64).saturating_add(s.cto),
+                dts: Some(s.time as i64),
                 device_time: None,
                 received_at: start,
                 keyframe: s.keyframe,

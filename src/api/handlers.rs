@@ -629,8 +629,8 @@ pub fn case_error_reply(id: u64, e: CaseError) -> Reply {
 }
 
 /// An export verified and waiting for the operator's signature. Dropped unsigned (the client
-/// went away), it is closed in the register as interrupted; its files stay on the drive, but
-/// the export is not complete.
+/// went away), it is closed in the register as interrupted and its files are removed from the
+/// drive (listed in the entry), so the same command can be run again.
 pub struct PendingExport {
     verified: Option<crate::export::Verified>,
     statement: crate::register::NewEntry,
@@ -651,14 +651,19 @@ impl Drop for PendingExport {
         let register = self.register.clone();
         let record = v.record;
         let close = move || {
+            let names: Vec<String> = record.files.iter().map(|f| f.file.name.clone()).collect();
+            let removed = crate::export::journal::remove_export_files(
+                std::path::Path::new(&record.destination.path),
+                &names,
+            );
             let r = crate::export::journal::append_outcome(
                 &register,
                 crate::register::EntryKind::ExportInterrupted,
                 &record.case_id,
                 &record.export_id,
                 "verified, but the operator did not sign the export-completed entry \
-                 (connection closed): the files are on the drive, the export is not complete",
-                &[],
+                 (connection closed): its files were removed, the export is not complete",
+                &removed,
             );
             if let Err(e) = r {
                 tracing::error!(export = %record.export_id, error = %e, "cannot record the unsigned export");
@@ -706,7 +711,8 @@ async fn export_op(
             id,
             ErrorCode::BadArgs,
             format!(
-                "case {} may be exported now: say where with `--to DIR` (the drive's mount point)",
+                "missing `--to DIR` (the drive's mount point): say where to export case {}, \
+                 which may be exported now",
                 case.id
             ),
         );

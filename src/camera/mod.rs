@@ -43,8 +43,17 @@ pub fn credentials(camera: &Camera) -> Result<Option<Credentials>, Error> {
     credentials::load(&source).map(Some)
 }
 
-/// The adapter for `camera`; `site_zone` is the default zone of recorders reading local times.
-pub fn source(camera: &Camera, site_zone: &str) -> Result<Arc<dyn Source>, Error> {
+/// The adapter for `camera`; `site_zone` is the default zone of recorders reading local times,
+/// `stall` how long an RTSP pull may go without media (reconnections included).
+pub fn source(
+    camera: &Camera,
+    site_zone: &str,
+    stall: std::time::Duration,
+) -> Result<Arc<dyn Source>, Error> {
+    let rtsp = scelle_adapters::rtsp::ClientConfig {
+        stall_limit: stall,
+        ..rtsp_config(camera)
+    };
     let creds = credentials(camera)?;
     let id = camera.id.to_string();
     let trust = camera.tls.as_ref().and_then(|t| t.trust());
@@ -58,7 +67,7 @@ pub fn source(camera: &Camera, site_zone: &str) -> Result<Arc<dyn Source>, Error
                 recording.clone(),
             )?
             .with_camera(id)
-            .with_rtsp_config(rtsp_config(camera)),
+            .with_rtsp_config(rtsp),
         ),
         CameraSource::Playback {
             vendor,
@@ -94,7 +103,7 @@ pub fn source(camera: &Camera, site_zone: &str) -> Result<Arc<dyn Source>, Error
             };
             let vendor = format!("{vendor:?}").to_lowercase();
             let mut source = VendorSource::new(id, vendor, target, template, creds).with_tls(trust);
-            source.rtsp = rtsp_config(camera);
+            source.rtsp = rtsp;
             Arc::new(source)
         }
         CameraSource::Segments {
@@ -233,7 +242,7 @@ pub async fn probe(camera: &Camera, site_zone: &str, range: Option<TimeRange>) -
         link: camera.link(),
         certificate: certificate(camera).await.map(Outcome::from),
     };
-    let source = match source(camera, site_zone) {
+    let source = match source(camera, site_zone, std::time::Duration::from_secs(60)) {
         Ok(s) => s,
         Err(e) => {
             let msg = e.to_string();

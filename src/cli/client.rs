@@ -357,9 +357,13 @@ impl Client {
         loop {
             buf.clear();
             if self.reader.read_line(&mut buf)? == 0 {
-                return Err(ClientError::Protocol(
-                    "the daemon closed the connection".into(),
-                ));
+                return Err(ClientError::Protocol(format!(
+                    "the daemon closed the connection before answering `{op}`: it stopped or \
+                     crashed (its log says why: `journalctl -u scelle`). Start it again \
+                     (`systemctl start scelle`); an export it was running is then closed as \
+                     export-interrupted and its files removed from the drive, so the same \
+                     command can simply be run again"
+                )));
             }
             let reply: Reply = serde_json::from_str(&buf)
                 .map_err(|e| ClientError::Protocol(format!("{e}: {}", buf.trim())))?;

@@ -1,6 +1,7 @@
 //! The `[export]` section: which drives may receive evidence (ENC-3), whether the destination
-//! must be a drive other than the system disk, the cost of the password derivation, and the
-//! bitrate assumed when estimating the space an export needs.
+//! must be a drive other than the system disk, the cost of the password derivation, the
+//! bitrate assumed when estimating the space an export needs, and how long a silent camera is
+//! waited for.
 
 use serde::Deserialize;
 
@@ -26,6 +27,10 @@ pub struct Export {
     /// (a guess: the real bitrate is only known once pulled).
     #[serde(default = "default_bitrate")]
     pub assumed_bitrate_kbps: u32,
+    /// A camera that sends no media for this long (reconnections included) fails its export,
+    /// the message saying what it had sent, in seconds.
+    #[serde(default = "default_stall")]
+    pub source_stall_secs: u32,
 }
 
 impl Default for Export {
@@ -36,6 +41,7 @@ impl Default for Export {
             kdf_memory_mib: default_kdf_memory_mib(),
             kdf_passes: default_kdf_passes(),
             assumed_bitrate_kbps: default_bitrate(),
+            source_stall_secs: default_stall(),
         }
     }
 }
@@ -63,4 +69,7 @@ fn default_kdf_passes() -> u32 {
 }
 fn default_bitrate() -> u32 {
     8000
+}
+fn default_stall() -> u32 {
+    60
 }

@@ -1,7 +1,10 @@
 //! The register entries of an export (`export-started`, `export-verified`, `export-completed`,
 //! `export-failed`, `export-interrupted`) and the start-up sweep that closes the exports a crash
-//! left open: an `export-started` with no outcome gets an `export-interrupted` entry, and the
-//! `.partial` files of its folder are removed when the drive is still there.
+//! left open: an `export-started` with no outcome gets an `export-interrupted` entry, and every
+//! file that export may have written in its folder (its planned files, verified or not, their
+//! `.partial`s, the manifest and the texts) is removed when the drive is still there, then the
+//! folder itself if that leaves it empty; the entry lists them, so a retry of the same command
+//! finds a clean folder. Decision 0091.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -74,10 +77,21 @@ pub fn close_interrupted(register: &Register) -> Result<Vec<String>, RegisterErr
             .get("folder")
             .and_then(Value::as_str)
             .unwrap_or_default();
+        let planned: Vec<String> = started
+            .payload
+            .get("files")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
         let removed = if folder.is_empty() {
             Vec::new()
         } else {
-            remove_partials(Path::new(folder))
+            remove_export_files(Path::new(folder), &planned)
         };
         append_outcome(
             register,
@@ -89,38 +103,63 @@ pub fn close_interrupted(register: &Register) -> Result<Vec<String>, RegisterErr
         )?;
         tracing::warn!(target: crate::daemon::security::TARGET, event = "export-interrupted",
             export = %id, removed = removed.len(),
-            "export interrupted by a crash: recorded in the register");
+            "export interrupted by a crash: its files were removed and recorded in the register");
         closed.push(id);
     }
     Ok(closed)
 }
 
-/// Removes the `*.partial` files of `folder` (ciphertext only); returns their names. The
-/// folder is opened without following any symlink in its path (it was recorded canonical), and
-/// the files are removed relative to it: a folder replaced by a link into the state directory
-/// removes nothing there (issue 15).
-pub fn remove_partials(folder: &Path) -> Vec<String> {
+/// What every export writes next to its MP4 files (see `pipeline::finish`).
+pub const EXPORT_TEXTS: [&str; 5] = [
+    "manifest.json.scelle",
+    "LISEZMOI.txt",
+    "README.txt",
+    "SHA256SUMS.txt",
+    super::page::FILE_NAME,
+];
+
+/// Removes from `folder` what an interrupted export may have written there: each of `planned`
+/// and [`EXPORT_TEXTS`], final or `.partial`, then `folder` itself if it is left empty (listed
+/// as `NAME/`). Names are never taken from the folder's listing, so files of other exports stay.
+/// The folder is opened without following any symlink in its path (it was recorded canonical),
+/// and the files are removed relative to it: a folder replaced by a link into the state
+/// directory removes nothing there (issue 15). Returns what was removed.
+pub fn remove_export_files(folder: &Path, planned: &[String]) -> Vec<String> {
     use rustix::fs::{AtFlags, Mode, OFlags, ResolveFlags};
     let mut removed = Vec::new();
-    let Ok(fd) = rustix::fs::openat2(
+    let fd = match rustix::fs::openat2(
         rustix::fs::CWD,
         folder,
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
         ResolveFlags::NO_SYMLINKS,
-    ) else {
-        return removed;
-    };
-    let Ok(dir) = rustix::fs::Dir::read_from(&fd) else {
-        return removed;
-    };
-    for e in dir.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        if name.ends_with(PARTIAL_SUFFIX)
-            && rustix::fs::unlinkat(&fd, e.file_name(), AtFlags::empty()).is_ok()
-        {
-            removed.push(name);
+    ) {
+        Ok(fd) => fd,
+        Err(rustix::io::Errno::NOENT) => return removed,
+        Err(e) => {
+            tracing::warn!(folder = %folder.display(), error = %e,
+                "an interrupted export's folder is no longer a plain directory; nothing removed");
+            return removed;
         }
+    };
+    let names = planned
+        .iter()
+        .map(String::as_str)
+        .chain(EXPORT_TEXTS)
+        .filter(|n| !n.is_empty() && !n.contains('/') && *n != "." && *n != "..");
+    for name in names {
+        for candidate in [name.to_owned(), format!("{name}{PARTIAL_SUFFIX}")] {
+            if rustix::fs::unlinkat(&fd, candidate.as_str(), AtFlags::empty()).is_ok() {
+                removed.push(candidate);
+            }
+        }
+    }
+    if std::fs::remove_dir(folder).is_ok() {
+        let name = folder
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        removed.push(format!("{name}/"));
     }
     removed
 }

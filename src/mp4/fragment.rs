@@ -1,6 +1,7 @@
-//! One movie fragment: `moof` (with `tfdt` and `trun` per track, as ONVIF requires) followed by
-//! its `mdat`. The `moof` is built in memory (a few bytes per sample); sample data goes straight
-//! from the access units' buffers to the output.
+//! One movie fragment: `moof` (with `tfdt` and `trun` per track, as ONVIF requires; `trun` with
+//! composition offsets when pictures are reordered) followed by its `mdat`. The `moof` is built
+//! in memory (a few bytes per sample); sample data goes straight from the access units' buffers
+//! to the output.
 
 use std::io::{self, Write};
 
@@ -18,6 +19,9 @@ pub struct Sample {
     /// Decode time in the track's timescale, relative to the media origin.
     pub time: u64,
     pub duration: u32,
+    /// Presentation time minus decode time (negative for pictures shown before a picture
+    /// decoded earlier).
+    pub cto: i32,
     pub keyframe: bool,
 }
 
@@ -34,6 +38,8 @@ pub struct Run<'a> {
 }
 
 const TRUN_FLAGS: u32 = 0x0001 | 0x0100 | 0x0200 | 0x0400; // offset, duration, size, flags
+/// Per-sample composition time offsets (only when a run has B-frames).
+const TRUN_CTO: u32 = 0x0800;
 const SYNC: u32 = 0x0200_0000; // depends on no other sample
 const NON_SYNC: u32 = 0x0101_0000; // depends on others, is_non_sync_sample
 
@@ -61,7 +67,16 @@ pub fn write_fragment<W: Write>(out: &mut W, sequence: u32, runs: &[Run<'_>]) ->
             bx(b, b"traf", |b| {
                 full(b, b"tfhd", 0, 0x02_0000, |b| boxes::u32(b, run.track_id));
                 full(b, b"tfdt", 1, 0, |b| boxes::u64(b, run.samples[0].time));
-                full(b, b"trun", 0, TRUN_FLAGS, |b| {
+                // Composition offsets only when needed; version 1 (signed) when one is
+                // negative, which the `iso6` brand announces.
+                let cto = run.samples.iter().any(|s| s.cto != 0);
+                let version = u8::from(run.samples.iter().any(|s| s.cto < 0));
+                let flags = if cto {
+                    TRUN_FLAGS | TRUN_CTO
+                } else {
+                    TRUN_FLAGS
+                };
+                full(b, b"trun", version, flags, |b| {
                     boxes::u32(b, run.samples.len() as u32);
                     offset_slots.push(b.len());
                     boxes::u32(b, 0);
@@ -69,6 +84,9 @@ pub fn write_fragment<W: Write>(out: &mut W, sequence: u32, runs: &[Run<'_>]) ->
                         boxes::u32(b, s.duration);
                         boxes::u32(b, s.size() as u32);
                         boxes::u32(b, if s.keyframe { SYNC } else { NON_SYNC });
+                        if cto {
+                            boxes::u32(b, s.cto as u32);
+                        }
                     }
                 });
             });

@@ -7,8 +7,8 @@ use jiff::Timestamp;
 use scelle_adapters::{Codec, StreamInfo};
 
 use super::boxes::{self, MP4_EPOCH_OFFSET_SECS, WINDOWS_EPOCH_OFFSET_SECS, bx, full};
-use super::nal::{self, SpsFacts};
 use super::{Mp4Error, Provenance};
+use scelle_adapters::rtsp::sps::{self as nal, SpsFacts};
 
 /// A stream as the writer tracks it: its description plus what was derived from the SPS.
 #[derive(Clone, Debug)]
@@ -18,6 +18,9 @@ pub struct Track {
     pub width: u32,
     pub height: u32,
     pub sps: Option<SpsFacts>,
+    /// The B-frame delay: composition time of the first picture shown, in the track's
+    /// timescale. An edit list starts presentation there, so the first picture is shown at 0.
+    pub delay: u32,
 }
 
 impl Track {
@@ -38,7 +41,7 @@ impl Track {
                 if sps.len() < 4 {
                     return Err(bad("H.264 SPS too short"));
                 }
-                nal::h264_sps(sps)
+                nal::h264(sps)
             }
             Codec::H265 => {
                 for (t, name) in [(32, "VPS"), (33, "SPS"), (34, "PPS")] {
@@ -47,7 +50,7 @@ impl Track {
                 }
                 let sps = find_nal(&info.parameter_sets, |n| (n[0] >> 1) & 0x3f == 33)
                     .unwrap_or_default();
-                Some(nal::h265_sps(sps).ok_or_else(|| bad("H.265 SPS cannot be parsed"))?)
+                Some(nal::h265(sps).ok_or_else(|| bad("H.265 SPS cannot be parsed"))?)
             }
             Codec::Aac => {
                 if info.audio_config.len() < 2 {
@@ -69,6 +72,7 @@ impl Track {
             width,
             height,
             sps,
+            delay: 0,
         })
     }
 
@@ -220,6 +224,17 @@ fn write_trak(buf: &mut Vec<u8>, t: &Track, created: u64, modified: u64) {
             boxes::u32(b, t.width << 16);
             boxes::u32(b, t.height << 16);
         });
+        if t.delay > 0 {
+            // One edit: the whole (fragmented, so unknown: 0) duration from media time `delay`.
+            bx(b, b"edts", |b| {
+                full(b, b"elst", 0, 0, |b| {
+                    boxes::u32(b, 1);
+                    boxes::u32(b, 0);
+                    boxes::u32(b, t.delay);
+                    boxes::u32(b, 0x0001_0000);
+                });
+            });
+        }
         bx(b, b"mdia", |b| {
             full(b, b"mdhd", 1, 0, |b| {
                 boxes::u64(b, created);

@@ -9,16 +9,16 @@
 //! `docs/decisions/0021-mp4-onvif-export-boxes.md`.
 
 mod boxes;
+mod decode;
 mod error;
 mod events;
 mod fragment;
 mod init;
-mod nal;
 mod writer;
 
 pub use error::Mp4Error;
 pub use events::write_events;
-pub use nal::{SpsFacts, h264_sps, h265_sps};
+pub use scelle_adapters::rtsp::sps::{SpsFacts, h264 as h264_sps, h265 as h265_sps};
 pub use writer::{Mp4Summary, Mp4Writer, TrackSummary};
 
 use jiff::Timestamp;

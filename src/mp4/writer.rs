@@ -1,6 +1,9 @@
-//! [`Mp4Writer`]: the state machine that buffers one GOP per fragment, derives sample durations
-//! from pts deltas, writes the head once the absolute start time is known (from the first unit)
-//! and reports the media time it covered.
+//! [`Mp4Writer`]: the state machine that buffers one GOP per fragment, keeps decode order and
+//! presentation order apart (decode times from the source when it has them, else derived from
+//! the presentation times over the fragment, see [`super::decode`]; sample durations from decode
+//! time deltas; composition offsets so each picture is presented at its own time), writes the
+//! head once the absolute start time is known (from the first unit) and reports the
+//! presentation time it covered.
 
 use std::io::Write;
 use std::time::Duration;
@@ -9,6 +12,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use jiff::{SignedDuration, Timestamp};
 use scelle_adapters::{AccessUnit, Gap, StreamInfo, TimeRange};
 
+use super::decode::decode_times;
 use super::fragment::{Run, Sample, write_fragment};
 use super::init::{Track, write_head};
 use super::{Mp4Error, Provenance};
@@ -24,8 +28,8 @@ const MAX_FRAGMENT_SAMPLES: usize = 1500;
 pub struct TrackSummary {
     pub stream: usize,
     pub samples: u64,
-    /// Media time covered by the track's samples (from the first decode time to the end of the
-    /// last sample).
+    /// Media time covered by the track's samples (from the first picture's presentation time to
+    /// the end of the latest one shown).
     pub duration: Duration,
 }
 
@@ -48,15 +52,34 @@ pub struct Mp4Summary {
     pub skipped_before_keyframe: u64,
 }
 
+/// A unit waiting for its fragment, before its decode time and offsets are settled.
+struct Pending {
+    prefix: Option<Bytes>,
+    data: Bytes,
+    pts: i64,
+    dts: Option<i64>,
+    keyframe: bool,
+}
+
 struct TrackState {
     track: Track,
-    pending: Vec<Sample>,
-    /// Media time of the last accepted sample.
-    last_time: Option<u64>,
-    /// Its pts as the source gave it.
-    last_pts: Option<i64>,
-    first_time: Option<u64>,
-    end_time: u64,
+    pending: Vec<Pending>,
+    /// Reorder depth: the SPS's, raised by what fragments show (see [`super::decode`]).
+    depth: usize,
+    /// Decode time (source ticks) of the last written sample.
+    last_dts: Option<i64>,
+    /// Presentation minus decode time of the track's first sample: decode times are shifted by
+    /// it so that the first picture's decode and presentation times are equal.
+    shift: Option<i64>,
+    /// Added to every composition offset of the track so none is negative (the B-frame delay,
+    /// set by the first fragment); the track's edit list starts presentation that much later.
+    cto_base: Option<i64>,
+    /// Decode time (source ticks) of the unit that follows the pending ones, when it is known
+    /// and no gap lies between: the last pending sample's exact duration.
+    boundary_dts: Option<i64>,
+    /// Media time (presentation) of the first sample, and the end of the latest one.
+    first_pres: Option<u64>,
+    pres_end: u64,
     last_delta: u32,
     /// The next sample follows a gap: the previous one gets the typical duration, not the hole.
     after_gap: bool,
@@ -68,7 +91,19 @@ struct TrackState {
 
 impl TrackState {
     fn pending_bytes(&self) -> u64 {
-        self.pending.iter().map(Sample::size).sum()
+        self.pending
+            .iter()
+            .map(|p| (p.prefix.as_ref().map_or(0, |x| x.len()) + p.data.len()) as u64)
+            .sum()
+    }
+
+    /// The last decode time known for this track (pending or written).
+    fn latest_dts(&self) -> Option<i64> {
+        self.pending
+            .iter()
+            .rev()
+            .find_map(|p| p.dts)
+            .or(self.last_dts)
     }
 }
 
@@ -114,13 +149,17 @@ impl<W: Write> Mp4Writer<W> {
                 } else {
                     1024
                 };
+                let depth = track.sps.as_ref().map_or(0, |f| f.reorder_depth as usize);
                 Ok(TrackState {
                     track,
                     pending: Vec::new(),
-                    last_time: None,
-                    last_pts: None,
-                    first_time: None,
-                    end_time: 0,
+                    depth,
+                    last_dts: None,
+                    shift: None,
+                    cto_base: None,
+                    boundary_dts: None,
+                    first_pres: None,
+                    pres_end: 0,
                     last_delta: default_delta.max(1),
                     after_gap: false,
                     prefix: None,
@@ -215,6 +254,17 @@ impl<W: Write> Mp4Writer<W> {
             self.tracks[k].seen_keyframe = true;
         }
         let clock = self.tracks[k].track.info.clock_rate;
+        // With video, the file starts at its first picture: audio from before it is dropped
+        // (decode times cannot start before the origin).
+        if !is_video && self.tracks.iter().any(|t| t.track.is_video()) {
+            let before = match self.origin {
+                None => true,
+                Some((pts, from)) => unit.pts < rescale(pts, from, clock),
+            };
+            if before {
+                return Ok(());
+            }
+        }
         let (origin_pts, origin_clock) = *self.origin.get_or_insert((unit.pts, clock));
         if self.start.is_none() {
             self.start = Some(match unit.device_time {
@@ -223,35 +273,31 @@ impl<W: Write> Mp4Writer<W> {
             });
         }
         let origin_here = rescale(origin_pts, origin_clock, clock);
-        let rel = unit.pts.saturating_sub(origin_here).max(0) as u64;
+        let pres = unit.pts.saturating_sub(origin_here).max(0) as u64;
 
         let st = &mut self.tracks[k];
-        if let Some(prev) = st.last_pts
-            && unit.pts < prev
-        {
-            return Err(Mp4Error::NonMonotonic {
-                stream: unit.stream,
-                pts: unit.pts,
-                previous: prev,
-            });
-        }
-        st.last_pts = Some(unit.pts);
-        if let Some(last) = st.pending.last_mut()
-            && last.duration == 0
-        {
-            if st.after_gap {
-                last.duration = st.last_delta;
-            } else {
-                let d = u32::try_from(rel - last.time).unwrap_or(u32::MAX).max(1);
-                last.duration = d;
-                st.last_delta = d;
+        // Audio has no reordering: its decode time is its presentation time.
+        let dts = unit.dts.or((!is_video).then_some(unit.pts));
+        match (dts, st.latest_dts()) {
+            (Some(d), Some(prev)) if d < prev => {
+                return Err(Mp4Error::NonMonotonic {
+                    stream: unit.stream,
+                    pts: d,
+                    previous: prev,
+                });
             }
-        } else if let Some(prev) = st.last_time
-            && !st.after_gap
-            && rel > prev
-        {
-            st.last_delta = u32::try_from(rel - prev).unwrap_or(st.last_delta);
+            // Decode times still to be derived: the picture cannot be shown before a picture
+            // already written was decoded.
+            (None, _) if st.last_dts.is_some_and(|l| unit.pts <= l) => {
+                return Err(Mp4Error::NonMonotonic {
+                    stream: unit.stream,
+                    pts: unit.pts,
+                    previous: st.last_dts.unwrap_or_default(),
+                });
+            }
+            _ => {}
         }
+        st.boundary_dts = if st.after_gap { None } else { dts };
         st.after_gap = false;
 
         let too_big = st.pending.len() >= MAX_FRAGMENT_SAMPLES
@@ -259,12 +305,16 @@ impl<W: Write> Mp4Writer<W> {
         let any_pending = self.tracks.iter().any(|t| !t.pending.is_empty());
         let audio_only = !self.tracks.iter().any(|t| t.track.is_video());
         let audio_cut = audio_only && self.tracks[k].pending.len() >= 50;
-        if any_pending && ((is_video && unit.keyframe) || too_big || audio_cut) {
+        // A keyframe closes its own track's GOP (audio that came before the first picture
+        // waits for it, so the first fragment holds video and the head its B-frame delay).
+        let gop_end = is_video && unit.keyframe && !self.tracks[k].pending.is_empty();
+        if any_pending && (gop_end || too_big || audio_cut) {
             self.flush()?;
         }
+        self.tracks[k].boundary_dts = None;
 
         if self.span_open.is_none() {
-            self.span_open = Some(self.absolute(rel, clock));
+            self.span_open = Some(self.absolute(pres, clock));
         }
         let st = &mut self.tracks[k];
         let prefix = if unit.keyframe {
@@ -272,17 +322,86 @@ impl<W: Write> Mp4Writer<W> {
         } else {
             None
         };
-        st.pending.push(Sample {
+        st.pending.push(Pending {
             prefix,
             data: unit.data,
-            time: rel,
-            duration: 0,
+            pts: unit.pts,
+            dts,
             keyframe: unit.keyframe,
         });
-        st.last_time = Some(rel);
-        st.first_time.get_or_insert(rel);
+        st.first_pres.get_or_insert(pres);
         st.samples += 1;
         Ok(())
+    }
+
+    /// The origin of the media timeline in `clock` ticks.
+    fn origin_in(&self, clock: u32) -> i64 {
+        self.origin
+            .map_or(0, |(pts, from)| rescale(pts, from, clock))
+    }
+
+    /// Settles the pending samples of track `k`: decode times (derived over the fragment when
+    /// the source gave none), decode-time deltas as durations, composition offsets.
+    fn settle(&mut self, k: usize) -> Vec<Sample> {
+        let origin = self.origin_in(self.tracks[k].track.info.clock_rate);
+        let st = &mut self.tracks[k];
+        let pending = std::mem::take(&mut st.pending);
+        if pending.is_empty() {
+            return Vec::new();
+        }
+        let dts: Vec<i64> = if pending.iter().all(|p| p.dts.is_some()) {
+            pending.iter().map(|p| p.dts.unwrap_or_default()).collect()
+        } else {
+            let pts: Vec<i64> = pending.iter().map(|p| p.pts).collect();
+            let d = decode_times(&pts, st.depth, i64::from(st.last_delta), st.last_dts);
+            st.depth = d.depth;
+            d.dts
+        };
+        let shift = *st.shift.get_or_insert(pending[0].pts - dts[0]);
+        let time = |d: i64| d.saturating_add(shift).saturating_sub(origin).max(0) as u64;
+        let times: Vec<u64> = dts.iter().map(|&d| time(d)).collect();
+        let raw_cto = |i: usize| {
+            pending[i]
+                .pts
+                .saturating_sub(origin)
+                .saturating_sub(times[i] as i64)
+        };
+        let base = *st.cto_base.get_or_insert_with(|| {
+            let min = (0..pending.len()).map(raw_cto).min().unwrap_or(0);
+            min.saturating_neg().clamp(0, i64::from(i32::MAX))
+        });
+        let n = pending.len();
+        let mut out = Vec::with_capacity(n);
+        for (i, p) in pending.into_iter().enumerate() {
+            let next = if i + 1 < n {
+                Some(times[i + 1])
+            } else {
+                st.boundary_dts.map(time)
+            };
+            let duration = match next {
+                Some(t) if t > times[i] => u32::try_from(t - times[i]).unwrap_or(u32::MAX),
+                Some(_) => 1,
+                None => st.last_delta,
+            };
+            if i + 1 < n && next.is_some_and(|t| t > times[i]) {
+                st.last_delta = duration;
+            }
+            let pres = p.pts.saturating_sub(origin);
+            let cto = pres.saturating_sub(times[i] as i64).saturating_add(base);
+            let cto = cto.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
+            let end = (pres.max(0) as u64).saturating_add(u64::from(duration));
+            st.pres_end = st.pres_end.max(end);
+            out.push(Sample {
+                prefix: p.prefix,
+                data: p.data,
+                time: times[i],
+                duration,
+                cto,
+                keyframe: p.keyframe,
+            });
+        }
+        st.last_dts = dts.last().copied();
+        out
     }
 
     /// Writes every pending sample as one fragment (the head first if needed).
@@ -290,30 +409,23 @@ impl<W: Write> Mp4Writer<W> {
         if !self.tracks.iter().any(|t| !t.pending.is_empty()) {
             return Ok(());
         }
-        self.write_head_once()?;
+        let settled: Vec<Vec<Sample>> = (0..self.tracks.len()).map(|k| self.settle(k)).collect();
+        // The head's edit lists need the first fragment's B-frame delay.
         for st in &mut self.tracks {
-            for s in &mut st.pending {
-                if s.duration == 0 {
-                    s.duration = st.last_delta;
-                }
-            }
-            if let Some(last) = st.pending.last() {
-                st.end_time = last.time + u64::from(last.duration);
-            }
+            st.track.delay = st.cto_base.unwrap_or(0) as u32;
         }
+        self.write_head_once()?;
         self.sequence += 1;
         let runs: Vec<Run<'_>> = self
             .tracks
             .iter()
-            .map(|t| Run {
+            .zip(&settled)
+            .map(|(t, samples)| Run {
                 track_id: t.track.track_id,
-                samples: &t.pending,
+                samples,
             })
             .collect();
         self.bytes += write_fragment(&mut self.out, self.sequence, &runs)?;
-        for st in &mut self.tracks {
-            st.pending.clear();
-        }
         Ok(())
     }
 
@@ -345,20 +457,19 @@ impl<W: Write> Mp4Writer<W> {
         let Some(open) = self.span_open.take() else {
             return;
         };
+        // The end of the latest picture shown by the first track, pending ones included.
+        let clock = self.tracks[0].track.info.clock_rate;
+        let origin = self.origin_in(clock);
         let first = &self.tracks[0];
         let end_media = first
             .pending
-            .last()
-            .map(|s| {
-                s.time
-                    + u64::from(if s.duration == 0 {
-                        first.last_delta
-                    } else {
-                        s.duration
-                    })
+            .iter()
+            .map(|p| {
+                (p.pts.saturating_sub(origin).max(0) as u64)
+                    .saturating_add(u64::from(first.last_delta))
             })
-            .unwrap_or(first.end_time);
-        let end = self.absolute(end_media, first.track.info.clock_rate);
+            .fold(first.pres_end, u64::max);
+        let end = self.absolute(end_media, clock);
         self.covered.push(TimeRange {
             start: open,
             end: end.max(open),
@@ -376,8 +487,8 @@ impl<W: Write> Mp4Writer<W> {
             .tracks
             .iter()
             .map(|t| {
-                let first = t.first_time.unwrap_or(0);
-                let ticks = t.end_time.saturating_sub(first);
+                let first = t.first_pres.unwrap_or(0);
+                let ticks = t.pres_end.saturating_sub(first);
                 let clock = u64::from(t.track.info.clock_rate.max(1));
                 TrackSummary {
                     stream: t.track.info.index,

@@ -79,6 +79,9 @@ pub struct ClientConfig {
     /// A server offering only Basic authentication may get the password over an unencrypted
     /// connection (a camera entry's `allow_basic`); otherwise such a pull is refused.
     pub basic_in_clear: bool,
+    /// Longest a pull may go without a new access unit, reconnections included: past it the
+    /// pull fails with [`Error::Stalled`], saying what had arrived.
+    pub stall_limit: Duration,
 }
 
 impl Default for ClientConfig {
@@ -89,6 +92,7 @@ impl Default for ClientConfig {
             reconnect_attempts: 5,
             reconnect_delay: Duration::from_secs(1),
             basic_in_clear: false,
+            stall_limit: Duration::from_secs(60),
         }
     }
 }

@@ -100,7 +100,10 @@ struct Stream {
     sender_report: Option<(i64, Timestamp)>,
     ended: bool,
     // Across sessions:
+    /// Latest presentation time delivered (with B-frames, units come in decode order and their
+    /// presentation times go back and forth: this is the highest so far).
     last_pts: Option<i64>,
+    /// The last step forward of `last_pts`.
     last_delta: i64,
     last_time: Option<Timestamp>,
     last_pos_ns: Option<i128>,
@@ -109,6 +112,8 @@ struct Stream {
     resumed: bool,
     pending_gap: Option<GapReason>,
     end_of_section: bool,
+    /// A picture shown after the requested end was delivered (see `deliver`).
+    closing: bool,
 }
 
 impl Stream {
@@ -162,6 +167,8 @@ pub(super) struct Pull<'a> {
     summary: PullSummary,
     /// Latest device time (ONVIF replay) of a delivered unit.
     last_device_time: Option<Timestamp>,
+    /// When the pull started or last delivered a unit (see [`ClientConfig::stall_limit`]).
+    last_unit_at: Instant,
 }
 
 /// Once replay has delivered up to this close to the requested end, a short silence means the
@@ -239,6 +246,7 @@ impl<'a> Pull<'a> {
             origin_instant: Instant::now(),
             summary: PullSummary::default(),
             last_device_time: None,
+            last_unit_at: Instant::now(),
         })
     }
 
@@ -257,7 +265,10 @@ impl<'a> Pull<'a> {
                     if self.summary.units > before {
                         attempts = 0;
                     }
+                    let stalled = self.last_unit_at.elapsed() + self.config.reconnect_delay
+                        >= self.config.stall_limit;
                     let retry = delivered
+                        && !stalled
                         && attempts < self.config.reconnect_attempts
                         && matches!(
                             e,
@@ -275,6 +286,11 @@ impl<'a> Pull<'a> {
                         }
                         continue;
                     }
+                    let e = if matches!(e, Error::Timeout { .. } | Error::Io { .. }) && stalled {
+                        self.stalled()
+                    } else {
+                        e
+                    };
                     if delivered && !matches!(e, Error::Abandoned { .. }) {
                         let start = self
                             .streams
@@ -295,6 +311,30 @@ impl<'a> Pull<'a> {
                     return Err(e);
                 }
             }
+        }
+    }
+
+    /// The error of a pull silent for [`ClientConfig::stall_limit`], saying what arrived.
+    fn stalled(&self) -> Error {
+        let first = self.base_ns.unwrap_or(0);
+        let reached = self
+            .streams
+            .iter()
+            .filter_map(|s| s.last_pos_ns)
+            .max()
+            .map_or(0.0, |l| (l - first) as f64 / 1e9);
+        let received = if self.summary.units == 0 {
+            "no media at all".to_owned()
+        } else {
+            format!(
+                "{} units ({} bytes, {reached:.1} s of footage)",
+                self.summary.units, self.summary.bytes
+            )
+        };
+        Error::Stalled {
+            target: self.target.clone(),
+            silent_secs: self.last_unit_at.elapsed().as_secs(),
+            received,
         }
     }
 
@@ -487,6 +527,7 @@ impl<'a> Pull<'a> {
                     resumed: false,
                     pending_gap: None,
                     end_of_section: false,
+                    closing: false,
                 });
             }
         } else if tracks.len() != self.streams.len()
@@ -578,7 +619,18 @@ impl<'a> Pull<'a> {
                 }
             }
         }
-        let npt_anchor_ns = npt_start.map(|s| (s * 1e9).round() as i128);
+        // ONVIF replay: a stream without the replay extension (GStreamer's audio) is placed by
+        // its RTP-Info `rtptime`, which marks where this PLAY started from.
+        let npt_anchor_ns = match &self.req.mode {
+            Replay::OnvifClock { .. } => Some(
+                self.streams
+                    .iter()
+                    .filter_map(|s| s.last_pos_ns)
+                    .max()
+                    .unwrap_or(0),
+            ),
+            _ => npt_start.map(|s| (s * 1e9).round() as i128),
+        };
         let keepalive_every = session.timeout / 2;
         let mut next_keepalive = Instant::now() + keepalive_every;
 
@@ -598,6 +650,13 @@ impl<'a> Pull<'a> {
                 self.config.idle_timeout,
                 self.reached_end(),
                 self.streams.iter().all(|s| s.end_of_section),
+            )
+            .min(
+                last_data.elapsed()
+                    + self
+                        .config
+                        .stall_limit
+                        .saturating_sub(self.last_unit_at.elapsed()),
             );
             let mut wake = next_keepalive.min(last_data + idle);
             if let Some(e) = live_end {
@@ -795,10 +854,15 @@ impl<'a> Pull<'a> {
                 let (a_ext, a_pos) =
                     *s.anchor
                         .get_or_insert_with(|| match (&mode, npt_anchor_ns) {
-                            (Replay::Npt { .. }, Some(ns)) => (
-                                s.rtptime.map(|r| s.unwrap.peek(r)).unwrap_or(ext),
-                                timeline::ns_to_ticks(ns, rate),
-                            ),
+                            (Replay::Npt { .. }, Some(ns))
+                            | (Replay::OnvifClock { .. }, Some(ns))
+                                if s.rtptime.is_some() || matches!(mode, Replay::Npt { .. }) =>
+                            {
+                                (
+                                    s.rtptime.map(|r| s.unwrap.peek(r)).unwrap_or(ext),
+                                    timeline::ns_to_ticks(ns, rate),
+                                )
+                            }
                             _ => (
                                 ext,
                                 timeline::ns_to_ticks(
@@ -819,8 +883,15 @@ impl<'a> Pull<'a> {
             _ => false,
         };
         if past_end {
-            s.ended = true;
-            return Ok(());
+            // Units come in decode order: pictures shown before the end may follow the first
+            // one shown after it, and reference it. That one is kept, and the stream ends at
+            // the next one shown after the end.
+            let video = !matches!(s.depack, Depack::Aac(_));
+            if s.closing || !video {
+                s.ended = true;
+                return Ok(());
+            }
+            s.closing = true;
         }
         let base_ns = *self.base_ns.get_or_insert(pos_ns);
         let s = &mut self.streams[i];
@@ -870,15 +941,21 @@ impl<'a> Pull<'a> {
             end: time,
             reason,
         });
-        if let Some(last) = s.last_pts {
+        if let Some(last) = s.last_pts
+            && pts > last
+        {
             s.last_delta = pts - last;
         }
-        s.last_pts = Some(pts);
-        s.last_time = Some(time);
-        s.last_pos_ns = Some(pos_ns);
+        if s.last_pts.is_none_or(|last| pts > last) {
+            s.last_pts = Some(pts);
+            s.last_time = Some(time);
+            s.last_pos_ns = Some(pos_ns);
+        }
         let unit = AccessUnit {
             stream: i,
             pts,
+            // RTP carries presentation times only; the writer derives decode times.
+            dts: None,
             device_time,
             received_at,
             keyframe: f.keyframe,
@@ -893,6 +970,7 @@ impl<'a> Pull<'a> {
         }
         self.summary.units += 1;
         self.summary.bytes += unit.data.len() as u64;
+        self.last_unit_at = Instant::now();
         self.send(Event::Unit(unit)).await
     }
 }

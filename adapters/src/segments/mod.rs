@@ -249,9 +249,10 @@ impl SegmentFolder {
         // Base of the pull's pts: the first emitted unit's absolute time.
         let mut base: Option<Timestamp> = None;
         let mut first_segment = true;
-        // Last pts sent per stream: segments may overlap by a frame (an audio frame crossing
-        // the cut), and a pull must stay monotonic, so overlapping units are dropped.
-        let mut last_pts: Vec<Option<i64>> = Vec::new();
+        // Last decode time sent per stream: segments may overlap by a frame (an audio frame
+        // crossing the cut), and decode times must stay monotonic, so overlapping units are
+        // dropped.
+        let mut last_dts: Vec<Option<i64>> = Vec::new();
         let send = |ev: Event| tx.blocking_send(ev).is_ok();
 
         for span in spans.iter().filter(|s| s.end.is_some()) {
@@ -312,10 +313,35 @@ impl SegmentFolder {
                 };
             }
             let cut = reader.samples.get(from).map(&abs);
+            // The end is cut in presentation order: per stream, everything decoded up to the
+            // last sample shown before the range end (with B-frames that includes the picture
+            // shown just after the end that the last ones reference).
+            let shown = |s: &SampleRef| {
+                let t = i64::try_from(s.time)
+                    .unwrap_or(i64::MAX)
+                    .saturating_add(s.cto);
+                add_ticks(seg_start, t.max(0) as u64, rates[s.stream])
+            };
+            let mut last_needed: Vec<Option<usize>> = vec![None; reader.streams.len()];
+            for (i, s) in reader.samples.iter().enumerate().skip(from) {
+                if shown(s) < range.end
+                    && let Some(l) = last_needed.get_mut(s.stream)
+                {
+                    *l = Some(i);
+                }
+            }
             let samples: Vec<SampleRef> = reader.samples[from..]
                 .iter()
-                .copied()
-                .filter(|s| cut.is_none_or(|c| abs(s) >= c) && abs(s) < range.end)
+                .enumerate()
+                .filter(|(i, s)| {
+                    cut.is_none_or(|c| abs(s) >= c)
+                        && last_needed
+                            .get(s.stream)
+                            .copied()
+                            .flatten()
+                            .is_some_and(|j| from + i <= j)
+                })
+                .map(|(_, s)| *s)
                 .collect();
             for s in samples {
                 let t = abs(&s);
@@ -339,26 +365,32 @@ impl SegmentFolder {
                 };
                 let rate = rates[s.stream];
                 let offset = seg_start.duration_since(base_t);
-                let pts =
-                    (offset.as_nanos() * i128::from(rate) / 1_000_000_000) as i64 + s.time as i64;
-                if last_pts.len() <= s.stream {
-                    last_pts.resize(s.stream + 1, None);
+                let dts = ((offset.as_nanos() * i128::from(rate) / 1_000_000_000) as i64)
+                    .saturating_add(i64::try_from(s.time).unwrap_or(i64::MAX));
+                if last_dts.len() <= s.stream {
+                    last_dts.resize(s.stream + 1, None);
                 }
-                if last_pts[s.stream].is_some_and(|l| pts <= l) {
+                if last_dts[s.stream].is_some_and(|l| dts <= l) {
                     tracing::debug!(
                         stream = s.stream,
-                        pts,
+                        dts,
                         "unit overlaps the previous segment; dropped"
                     );
                     continue;
                 }
-                last_pts[s.stream] = Some(pts);
+                last_dts[s.stream] = Some(dts);
                 summary.units += 1;
                 summary.bytes += data.len() as u64;
+                // With B-frames a picture is shown `cto` ticks after (or before) it is decoded.
+                let shown = i128::from(s.cto) * 1_000_000_000 / i128::from(rate.max(1));
                 let unit = AccessUnit {
                     stream: s.stream,
-                    pts,
-                    device_time: Some(t),
+                    pts: dts.saturating_add(s.cto),
+                    dts: Some(dts),
+                    device_time: Some(
+                        Timestamp::from_nanosecond(t.as_nanosecond().saturating_add(shown))
+                            .unwrap_or(t),
+                    ),
                     received_at: Timestamp::now(),
                     keyframe: s.keyframe,
                     data,

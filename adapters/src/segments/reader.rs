@@ -42,6 +42,10 @@ pub struct SampleRef {
     pub size: u32,
     /// Decode time in the track's timescale, from the start of the segment.
     pub time: u64,
+    /// Presentation time minus decode time (`ctts`), shifted so the track's first picture shown
+    /// is shown at time 0, as an edit list would (the B-frame delay): `time + cto` is the
+    /// presentation time from the start of the segment.
+    pub cto: i64,
     pub keyframe: bool,
 }
 
@@ -329,6 +333,7 @@ fn expand(
                 offset,
                 size,
                 time: times[sample],
+                cto: 0,
                 keyframe: !is_video,
             });
             offset = offset.saturating_add(u64::from(size));
@@ -340,6 +345,29 @@ fn expand(
     }
     if out.len() < n {
         return Err(bad("chunks hold fewer samples than stsz lists"));
+    }
+    // Composition offsets (B-frames), then the shift that shows the first picture at 0.
+    if let Some(ctts) = &stbl.ctts {
+        let mut i = 0usize;
+        'ctts: for e in &ctts.entries {
+            for _ in 0..e.sample_count {
+                let Some(s) = out.get_mut(i) else {
+                    break 'ctts;
+                };
+                // A real offset is a few frames; clamp what a hostile file claims.
+                s.cto = e.sample_offset.clamp(-(1 << 40), 1 << 40);
+                i += 1;
+            }
+        }
+        let first_shown = out
+            .iter()
+            .map(|s| ticks(s.time).saturating_add(s.cto))
+            .min()
+            .unwrap_or(0);
+        let shift = first_shown.saturating_sub(out.first().map_or(0, |s| ticks(s.time)));
+        for s in &mut out {
+            s.cto = s.cto.saturating_sub(shift);
+        }
     }
     if is_video {
         match &stbl.stss {
@@ -354,6 +382,10 @@ fn expand(
         }
     }
     Ok(out)
+}
+
+fn ticks(t: u64) -> i64 {
+    i64::try_from(t).unwrap_or(i64::MAX)
 }
 
 /// Children each container may keep; everything else is renamed `free` before `mp4-atom`

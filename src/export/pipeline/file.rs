@@ -334,7 +334,8 @@ impl<'a> Watch<'a> {
                 self.bytes += u.data.len() as u64;
                 if u.stream == 0 {
                     self.first_pts.get_or_insert(u.pts);
-                    self.last_pts = u.pts;
+                    // Decode order: with B-frames presentation times go back and forth.
+                    self.last_pts = self.last_pts.max(u.pts);
                 }
             }
             _ => {}

@@ -169,12 +169,14 @@ pub async fn run(
                 case.id
             ))
         })?;
-        let source = crate::camera::source(&camera, &config.site.time_zone.0).map_err(|e| {
-            ExportError::Source {
-                camera: id.clone(),
-                message: e.to_string(),
-            }
-        })?;
+        let stall = Duration::from_secs(u64::from(config.export.source_stall_secs.max(1)));
+        let source =
+            crate::camera::source(&camera, &config.site.time_zone.0, stall).map_err(|e| {
+                ExportError::Source {
+                    camera: id.clone(),
+                    message: e.to_string(),
+                }
+            })?;
         jobs.push(Job {
             camera,
             source,
@@ -198,6 +200,15 @@ pub async fn run(
                 let plan = timed(source.plan(r)).await;
                 match &plan {
                     Ok(p) => plan_facts.push(json!({ "range": r, "plan": p })),
+                    // A source that cannot plan (vendor playback URLs) says so once, as a
+                    // fact; a plan that failed is a warning.
+                    Err(e) if e.contains("not supported") => {
+                        if plan_facts.iter().all(|f| f.get("error").is_none()) {
+                            tracing::info!(camera = %camera, reason = %e,
+                                "no recording plan from this source: the range is estimated whole");
+                        }
+                        plan_facts.push(json!({ "range": r, "error": e }));
+                    }
                     Err(e) => {
                         tracing::warn!(camera = %camera, error = %e, "plan failed: estimate from the range");
                         plan_facts.push(json!({ "range": r, "error": e }));
@@ -291,13 +302,35 @@ pub async fn run(
     );
     let reg = register.clone();
     blocking(move || Ok(reg.append(started)?)).await?;
+    if let Err(e) = std::fs::create_dir_all(&folder) {
+        let e = ExportError::io(&folder, e);
+        let (reg, case_id, id2, reason) = (
+            register.clone(),
+            case.id.clone(),
+            export_id.clone(),
+            e.to_string(),
+        );
+        blocking(move || {
+            Ok(journal::append_outcome(
+                &reg,
+                EntryKind::ExportFailed,
+                &case_id,
+                &id2,
+                &reason,
+                &[],
+            )?)
+        })
+        .await?;
+        return Err(e);
+    }
     tracing::info!(target: crate::daemon::security::TARGET, event = "export-started",
         export = %export_id, case = %case.id, operator = %req.operator.id,
         folder = %folder.display(), drive_model = %checked.drive.model,
         drive_serial = %checked.drive.serial, drive_approved = checked.approved,
         drive_accepted_by_operator = checked.accepted_by_operator, "export started");
     let root = checked.root.clone();
-    let dir = match blocking(move || ExportDir::create(&root, &folder_name)).await {
+    let name = folder_name.clone();
+    let dir = match blocking(move || ExportDir::create(&root, &name)).await {
         Ok(dir) => dir,
         Err(e) => {
             let (reg, case_id, id2, reason) = (
@@ -413,8 +446,10 @@ pub async fn run(
             Ok(v)
         }
         Err(e) => {
-            let removed = remove_created(&ctx.dir, &created);
-            ctx.dir.remove_if_empty();
+            let mut removed = remove_created(&ctx.dir, &created);
+            if ctx.dir.remove_if_empty() {
+                removed.push(format!("{}/", folder_name));
+            }
             let interrupted = shutdown.is_cancelled();
             let kind = if interrupted {
                 EntryKind::ExportInterrupted
