@@ -84,6 +84,9 @@ pub fn reload_once(state: &State) {
     match state.cases.sync_people(&new.people) {
         Ok(changed) => {
             state.set_config(new);
+            if let Err(e) = super::trust::record_config(&state.register, path, "reload") {
+                tracing::error!(error = %e, "cannot record the configuration change in the register");
+            }
             tracing::info!(target: super::security::TARGET, event = "config-reloaded",
                 people_changed = changed, path = %path.display(), "configuration reloaded");
         }

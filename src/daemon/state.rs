@@ -7,13 +7,15 @@ use tokio_util::sync::CancellationToken;
 
 use crate::case::Cases;
 use crate::config::Config;
-use crate::register::Register;
+use crate::register::{Register, SiteKey};
 
 /// Shared state of a running daemon.
 pub struct State {
     pub config_path: PathBuf,
     config: RwLock<Arc<Config>>,
     pub register: Arc<Register>,
+    /// The key that seals every register entry (decision 0060).
+    pub site_key: Arc<SiteKey>,
     pub cases: Cases,
     /// Cancelled by the first SIGTERM: stop accepting, finish what runs.
     pub shutdown: CancellationToken,
@@ -24,12 +26,14 @@ impl State {
         config_path: PathBuf,
         config: Config,
         register: Arc<Register>,
+        site_key: Arc<SiteKey>,
         cases: Cases,
     ) -> State {
         State {
             config_path,
             config: RwLock::new(Arc::new(config)),
             register,
+            site_key,
             cases,
             shutdown: CancellationToken::new(),
         }
