@@ -16,7 +16,7 @@ fn purge(d: &Daemon, person: &str, args: &[&str]) -> Output {
 }
 
 fn complete_export(d: &Daemon, case: &str) {
-    let reg = Register::open(&d.register_path()).unwrap();
+    let reg = d.register_writer();
     let head = reg.head().unwrap();
     let record = json!({
         "format": 1, "export_id": "EXP-T-1", "case_id": case, "case_reference": "PV 2026/1234",
