@@ -109,7 +109,11 @@ fn a_case_naming_an_unknown_camera_is_refused_at_opening() {
         err.contains("unknown camera `cam9`") && err.contains("cam1"),
         "{err}"
     );
-    assert_eq!(d.register_len(), 1, "nothing recorded but the people list");
+    assert_eq!(
+        d.register_len(),
+        3,
+        "nothing recorded but the format marker, the people list and the configuration"
+    );
 }
 
 #[test]

@@ -179,8 +179,8 @@ fn french_receipt_states_every_field() {
     let pdf = dir.path().join("recu.pdf");
     std::fs::write(&pdf, render(&r, Lang::Fr)).unwrap();
     let text = pdftotext(&pdf);
-    let head_hash = hex::encode(record.register_head.hash);
-    let head_seq = record.register_head.seq.to_string();
+    let head_hash = hex::encode(r.register_head.hash);
+    let head_seq = r.register_head.seq.to_string();
     assert_has(
         &text,
         &[
@@ -279,7 +279,7 @@ fn english_receipt_states_every_field() {
             "1 234 567 bytes",
             &sha(0x10),
             "Register head: hash",
-            &hex::encode(record.register_head.hash),
+            &hex::encode(r.register_head.hash),
             "Manifest: SHA-256",
             &sha(0xab),
             "How the recipient verifies",

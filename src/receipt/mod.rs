@@ -68,6 +68,10 @@ pub struct Receipt {
     pub record: ExportRecord,
     /// Sequence number of the `export-completed` entry the receipt was made from.
     pub completed_seq: u64,
+    /// The register's head when the receipt was made: after its own `export-completed` (and
+    /// `delivered`, for a receipt printed after the hand-over), so every receipt is a witness
+    /// of the register holding its export (`scelle register verify --witness`).
+    pub register_head: crate::register::Head,
 }
 
 #[derive(Deserialize)]
@@ -133,6 +137,7 @@ impl Receipt {
             handed_over_by: (who, name),
             record,
             completed_seq,
+            register_head: register.head()?,
         })
     }
 }

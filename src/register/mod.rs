@@ -841,6 +841,75 @@ mod tests {
         assert_eq!(reg.verify(None).unwrap().entries, 1);
     }
 
+    fn site() -> Arc<SiteKey> {
+        let key = ssh_key::PrivateKey::random(&mut rand::rngs::OsRng, ssh_key::Algorithm::Ed25519)
+            .unwrap();
+        Arc::new(SiteKey::from_private(key).unwrap())
+    }
+
+    #[test]
+    fn a_sealed_register_starts_with_its_marker_and_refuses_other_keys_and_no_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.sqlite");
+        let key = site();
+        let reg = Register::open_with_site_key(&path, key.clone()).unwrap();
+        let e = reg
+            .append(NewEntry::new(
+                EntryKind::ConfigChanged,
+                None,
+                "scelle",
+                json!({"a": 1}),
+            ))
+            .unwrap();
+        assert_eq!(e.seq, 2);
+        assert_eq!(e.signatures.last().unwrap().person, SITE_PERSON);
+        let rep = reg.verify(None).unwrap();
+        assert_eq!(rep.sealed_from, Some(1));
+        assert_eq!(rep.site_key, Some(key.fingerprint()));
+        drop(reg);
+        // Another key: refused. No key: appends refused.
+        assert!(matches!(
+            Register::open_with_site_key(&path, site()),
+            Err(RegisterError::SiteKeyMismatch { .. })
+        ));
+        let bare = Register::open(&path).unwrap();
+        assert!(matches!(
+            bare.append(NewEntry::new(
+                EntryKind::ConfigChanged,
+                None,
+                "scelle",
+                json!({})
+            )),
+            Err(RegisterError::SealedWithoutKey)
+        ));
+        // Nobody but the register signs as scelle.
+        let reg = Register::open_with_site_key(&path, key).unwrap();
+        let mut e = NewEntry::new(EntryKind::ConfigChanged, None, "scelle", json!({}));
+        e.signatures.push(EntrySignature {
+            person: SITE_PERSON.into(),
+            role: SITE_ROLE.into(),
+            signature: "x".into(),
+        });
+        assert!(matches!(reg.append(e), Err(RegisterError::InvalidEntry(_))));
+    }
+
+    #[test]
+    fn an_older_register_is_sealed_from_its_marker_on() {
+        let reg = Register::open(Path::new(":memory:")).unwrap();
+        reg.append(NewEntry::new(
+            EntryKind::ConfigChanged,
+            None,
+            "scelle",
+            json!({"a": 1}),
+        ))
+        .unwrap();
+        let marker = reg.seal(site()).unwrap().unwrap();
+        assert_eq!(marker.seq, 2);
+        assert_eq!(marker.payload["sealed_after"], 1);
+        let rep = reg.verify(None).unwrap();
+        assert_eq!((rep.sealed_from, rep.unsealed()), (Some(2), 1));
+    }
+
     #[test]
     fn register_is_send_and_sync() {
         fn check<T: Send + Sync>() {}
