@@ -9,6 +9,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+#[path = "support/procfs.rs"]
+mod procfs;
+
 use scelle::case::Cases;
 use scelle::daemon::trust;
 use scelle::register::signature::sign_with_key;
@@ -136,31 +139,33 @@ fn main() {
     // 3. Verify everything from a fresh read-only connection (what `register verify` does).
     drop(reg);
     let ro = Register::open_read_only(&db).expect("open read-only");
-    let t = Instant::now();
+    let (t, cpu) = (Instant::now(), procfs::cpu_secs("self"));
     let report = ro.verify(None).expect("verify");
-    let secs = t.elapsed().as_secs_f64();
+    let (secs, cpu) = (t.elapsed().as_secs_f64(), procfs::cpu_secs("self") - cpu);
     println!(
-        "verify: {} entries, {} signatures in {secs:.2} s = {:.0} entries/s",
+        "verify: {} entries, {} signatures in {secs:.2} s = {:.0} entries/s ({cpu:.2} s of CPU, {:.0} entries per CPU second)",
         report.entries,
         report.signatures,
-        report.entries as f64 / secs
+        report.entries as f64 / secs,
+        report.entries as f64 / cpu
     );
     drop(ro);
 
     // 4. The daemon's start on that register: lock, head file, verification from the last
     //    trusted checkpoint, sealing check, and folding the cases.
-    let t = Instant::now();
+    let (t, cpu) = (Instant::now(), procfs::cpu_secs("self"));
     let _lock = trust::lock_state_dir(&dir).expect("lock");
     let trusted = trust::open_register(&dir, FILE).expect("start checks");
     let checks = t.elapsed().as_secs_f64();
     let cases = Cases::load(trusted.register.clone(), &dir).expect("cases");
     println!(
         "daemon start: checks {checks:.2} s ({} entries, {} trusted up to the last checkpoint), \
-         with the case fold {:.2} s ({} cases)",
+         with the case fold {:.2} s ({} cases), {:.2} s of CPU",
         trusted.report.entries,
         trusted.report.trusted,
         t.elapsed().as_secs_f64(),
-        cases.list().len()
+        cases.list().len(),
+        procfs::cpu_secs("self") - cpu
     );
 
     // 5. Appends as the daemon makes them (head file written and head logged after each),

@@ -42,7 +42,7 @@ pub use verify::{
 use canonical::to_canonical_json;
 use chain::RawEntry;
 use signature::People;
-use store::{ENTRY_COLUMNS, load_signatures, parse_entry, raw_from_row};
+use store::{ENTRY_COLUMNS, parse_entry, raw_from_row};
 
 /// The people list as last read, and the head it was read at.
 #[derive(Clone, Default)]
@@ -624,14 +624,49 @@ impl Register {
             None => format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE ?1 IS NULL ORDER BY seq"),
         };
         let mut stmt = conn.prepare(&sql).map_err(|e| self.db(e))?;
-        let raws: Vec<RawEntry> = stmt
+        let mut raws: Vec<RawEntry> = stmt
             .query_map([case_id], raw_from_row)
             .map_err(|e| self.db(e))?
             .collect::<rusqlite::Result<_>>()
             .map_err(|e| self.db(e))?;
+        // The signatures in one ordered pass rather than one query per entry.
+        let sigs_sql = match case_id {
+            Some(_) => {
+                "SELECT seq, person, role, signature FROM signatures WHERE seq IN \
+                 (SELECT seq FROM entries WHERE case_id = ?1) ORDER BY seq, idx"
+            }
+            None => {
+                "SELECT seq, person, role, signature FROM signatures WHERE ?1 IS NULL \
+                 ORDER BY seq, idx"
+            }
+        };
+        let mut stmt = conn.prepare(sigs_sql).map_err(|e| self.db(e))?;
+        let mut sigs = stmt
+            .query_map([case_id], |r| {
+                Ok((r.get::<_, i64>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))
+            })
+            .map_err(|e| self.db(e))?
+            .peekable();
+        for raw in &mut raws {
+            while let Some(Ok((seq, _))) = sigs.peek() {
+                if *seq < raw.seq {
+                    sigs.next();
+                } else if *seq == raw.seq {
+                    if let Some(Ok((_, sig))) = sigs.next() {
+                        raw.signatures.push(sig);
+                    }
+                } else {
+                    break;
+                }
+            }
+            if let Some(Err(_)) = sigs.peek()
+                && let Some(Err(e)) = sigs.next()
+            {
+                return Err(self.db(e));
+            }
+        }
         raws.into_iter()
-            .map(|mut raw| {
-                load_signatures(conn, &mut raw).map_err(|e| self.db(e))?;
+            .map(|raw| {
                 parse_entry(&raw).map_err(|reason| RegisterError::ChainBroken {
                     entry: u64::try_from(raw.seq).unwrap_or(0),
                     reason,

@@ -114,6 +114,20 @@ impl People {
         self.by_id.get(id).map(|(_, k)| k)
     }
 
+    /// The key of `id`, if listed with `role`; otherwise why not.
+    pub fn role_key(&self, id: &str, role: &str) -> Result<&PublicKey, String> {
+        let (person, key) = self
+            .by_id
+            .get(id)
+            .ok_or_else(|| format!("{id} is not in the people list in force"))?;
+        if !person.roles.iter().any(|r| r == role) {
+            return Err(format!(
+                "{id} does not hold the role {role:?} in the people list in force"
+            ));
+        }
+        Ok(key)
+    }
+
     /// Whether `id` is listed with `role`.
     pub fn holds(&self, id: &str, role: &str) -> bool {
         self.get(id)

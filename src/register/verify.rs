@@ -16,11 +16,10 @@ use ssh_key::PublicKey;
 
 use super::canonical::to_canonical_json;
 use super::chain::RawEntry;
-use super::entry::{Entry, EntryKind, Head, seal_text, statement_text};
+use super::entry::{Entry, EntryKind, Head, SIGNATURE_NAMESPACE, seal_text, statement_text};
 use super::error::RegisterError;
 use super::signature::{
-    People, SITE_PERSON, SITE_ROLE, fingerprint_of, verify_in_namespace, verify_sshsig,
-    verify_with_key,
+    People, SITE_PERSON, SITE_ROLE, fingerprint_of, verify_in_namespace, verify_with_key,
 };
 use super::store::{ENTRY_COLUMNS, load_signatures, parse_entry, raw_from_row};
 
@@ -112,6 +111,98 @@ struct Walk {
     cases: HashMap<String, CaseFacts>,
     targets: HashMap<[u8; 32], Target>,
     report: VerifyReport,
+    jobs: Jobs,
+}
+
+/// One signature check of a sealed entry, made on a worker thread while the walk goes on
+/// (the walk decides which key is in force; the check itself is independent).
+struct Job {
+    seq: u64,
+    what: Failure,
+    key: PublicKey,
+    namespace: &'static str,
+    message: Vec<u8>,
+    armored: String,
+}
+
+/// What a failed [`Job`] means.
+enum Failure {
+    /// The site key's seal (with that key's fingerprint).
+    Seal(String),
+    /// A person's signature of the statement.
+    Person(String),
+    /// A person's signed statement (remote approval, countersignature).
+    Statement(String),
+}
+
+impl Job {
+    fn run(&self) -> Result<(), RegisterError> {
+        verify_in_namespace(&self.key, self.namespace, &self.message, &self.armored).map_err(
+            |reason| match &self.what {
+                Failure::Seal(fingerprint) => rule(
+                    self.seq,
+                    "seal",
+                    format!(
+                        "the site key's seal does not verify with {fingerprint} ({reason}): the entry was changed, moved or forged"
+                    ),
+                ),
+                Failure::Person(person) => RegisterError::BadSignature {
+                    entry: self.seq,
+                    person: person.clone(),
+                    reason,
+                },
+                Failure::Statement(person) => RegisterError::BadSignature {
+                    entry: self.seq,
+                    person: person.clone(),
+                    reason: format!("signed statement: {reason}"),
+                },
+            },
+        )
+    }
+}
+
+/// Batches of jobs for the workers, or checks made at once when there is a single core.
+struct Jobs {
+    batch: Vec<Job>,
+    tx: Option<std::sync::mpsc::SyncSender<Vec<Job>>>,
+}
+
+/// Jobs per batch sent to a worker.
+const BATCH: usize = 256;
+
+impl Jobs {
+    fn push(&mut self, job: Job) -> Result<(), RegisterError> {
+        let Some(tx) = &self.tx else {
+            return job.run();
+        };
+        self.batch.push(job);
+        if self.batch.len() >= BATCH {
+            let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+            // A worker gone means the walk is ending anyway.
+            let _ = tx.send(batch);
+        }
+        Ok(())
+    }
+
+    /// Sends what is left and closes the channel.
+    fn finish(&mut self) {
+        if let Some(tx) = self.tx.take()
+            && !self.batch.is_empty()
+        {
+            let _ = tx.send(std::mem::take(&mut self.batch));
+        }
+    }
+}
+
+/// The failure with the smallest sequence number.
+fn first_failure(slot: &std::sync::Mutex<Option<RegisterError>>, e: RegisterError) {
+    let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
+    if slot
+        .as_ref()
+        .is_none_or(|old| e.entry().unwrap_or(u64::MAX) < old.entry().unwrap_or(u64::MAX))
+    {
+        *slot = Some(e);
+    }
 }
 
 fn broken(entry: u64, reason: impl Into<String>) -> RegisterError {
@@ -129,15 +220,55 @@ fn rule(entry: u64, rule: &'static str, reason: impl Into<String>) -> RegisterEr
     }
 }
 
-/// Verifies the chain read through `conn`.
+/// Verifies the chain read through `conn`: the walk on this thread, signature checks on
+/// worker threads; the error reported is the one of the first bad entry.
 pub(crate) fn verify_chain(
     conn: &Connection,
     opts: VerifyOptions<'_>,
 ) -> Result<VerifyReport, RegisterError> {
-    let db = |source| RegisterError::Database {
-        path: conn.path().unwrap_or("").into(),
-        source,
-    };
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    if workers < 2 {
+        return walk_chain(conn, opts, None);
+    }
+    let failure = std::sync::Mutex::new(None);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Job>>(workers * 4);
+    let rx = std::sync::Mutex::new(rx);
+    let walked = std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let batch = {
+                        let rx = rx.lock().unwrap_or_else(|p| p.into_inner());
+                        rx.recv()
+                    };
+                    let Ok(batch) = batch else { return };
+                    for job in batch {
+                        if let Err(e) = job.run() {
+                            first_failure(&failure, e);
+                        }
+                    }
+                }
+            });
+        }
+        walk_chain(conn, opts, Some(tx))
+    });
+    let failed = failure.into_inner().unwrap_or_else(|p| p.into_inner());
+    match (walked, failed) {
+        (Ok(_), Some(f)) => Err(f),
+        (Err(w), Some(f)) if f.entry().unwrap_or(u64::MAX) <= w.entry().unwrap_or(u64::MAX) => {
+            Err(f)
+        }
+        (walked, _) => walked,
+    }
+}
+
+fn walk_chain(
+    conn: &Connection,
+    opts: VerifyOptions<'_>,
+    tx: Option<std::sync::mpsc::SyncSender<Vec<Job>>>,
+) -> Result<VerifyReport, RegisterError> {
     let mut walk = Walk {
         people: People::default(),
         legacy_site_key: None,
@@ -156,6 +287,24 @@ pub(crate) fn verify_chain(
             site_key: None,
             trusted: 0,
         },
+        jobs: Jobs {
+            batch: Vec::with_capacity(BATCH),
+            tx,
+        },
+    };
+    let result = walk_rows(conn, opts, &mut walk);
+    walk.jobs.finish();
+    result
+}
+
+fn walk_rows(
+    conn: &Connection,
+    opts: VerifyOptions<'_>,
+    walk: &mut Walk,
+) -> Result<VerifyReport, RegisterError> {
+    let db = |source| RegisterError::Database {
+        path: conn.path().unwrap_or("").into(),
+        source,
     };
     let trusted_seq = opts.trusted.map_or(0, |h| h.seq);
     let mut seen: Vec<(Head, Option<Head>)> = [opts.expected, opts.trusted]
@@ -174,17 +323,22 @@ pub(crate) fn verify_chain(
                 format!("a column has the wrong type: {e}"),
             )
         })?;
-        load_signatures(conn, &mut raw).map_err(db)?;
         let check_signatures = walk.report.head.seq + 1 > trusted_seq;
-        let entry = check_entry(&mut walk, &raw, check_signatures)?;
+        let head = match fold_trusted(walk, &raw, check_signatures)? {
+            Some(head) => head,
+            None => {
+                load_signatures(conn, &mut raw).map_err(db)?;
+                check_entry(walk, &raw, check_signatures)?.head()
+            }
+        };
         walk.report.entries += 1;
         if !check_signatures {
             walk.report.trusted += 1;
         }
-        walk.report.head = entry.head();
+        walk.report.head = head;
         for (want, found) in &mut seen {
-            if want.seq == entry.seq {
-                *found = Some(entry.head());
+            if want.seq == head.seq {
+                *found = Some(head);
             }
         }
     }
@@ -231,7 +385,7 @@ pub(crate) fn verify_chain(
         }
     }
     walk.report.site_key = walk.site.as_ref().map(|s| s.fingerprint.clone());
-    Ok(walk.report)
+    Ok(walk.report.clone())
 }
 
 fn check_entry(
@@ -291,6 +445,97 @@ fn check_entry(
         check_authority(walk, &entry, check_signatures)?;
     }
     Ok(entry)
+}
+
+/// An entry of the trusted prefix (verified when the daemon wrote it, up to a head it kept):
+/// only its place in the chain is checked (sequence number, link to the entry before) and what
+/// later rules need is folded, without parsing or re-hashing it. `None` for the kinds that
+/// change what is in force (people, configuration, checkpoints), which take the full path
+/// without signature checks; and for every entry outside the trusted prefix.
+fn fold_trusted(
+    walk: &mut Walk,
+    raw: &RawEntry,
+    check_signatures: bool,
+) -> Result<Option<Head>, RegisterError> {
+    let kind = EntryKind::parse(&raw.kind);
+    if check_signatures
+        || walk.site.is_none()
+        || matches!(
+            kind,
+            None | Some(
+                EntryKind::PeopleChanged | EntryKind::ConfigChanged | EntryKind::Checkpoint
+            )
+        )
+    {
+        return Ok(None);
+    }
+    let kind = kind.unwrap_or(EntryKind::Checkpoint);
+    let prev = walk.report.head;
+    let seq = prev.seq + 1;
+    if raw.seq != i64::try_from(seq).unwrap_or(i64::MAX) {
+        return Err(broken(
+            seq,
+            format!("sequence number {} after {}", raw.seq, prev.seq),
+        ));
+    }
+    let hash = super::store::parse_hash(&raw.hash)
+        .ok_or_else(|| broken(seq, "hash is not 64 hex digits"))?;
+    if super::store::parse_hash(&raw.prev_hash) != Some(prev.hash) {
+        return Err(broken(
+            seq,
+            format!(
+                "does not link to entry {}: its previous hash differs",
+                prev.seq
+            ),
+        ));
+    }
+    let case = raw.case_id.as_deref().unwrap_or_default();
+    match kind {
+        EntryKind::CaseOpened => {
+            walk.cases.insert(
+                case.to_owned(),
+                CaseFacts {
+                    opened_seq: seq,
+                    opened: hash,
+                    opener: raw.actor.clone(),
+                    authorizers: Vec::new(),
+                    exporters: Vec::new(),
+                },
+            );
+        }
+        EntryKind::CaseAuthorized => {
+            let mut who = raw.actor.clone();
+            if raw.payload.contains("\"signed_statement\"")
+                && let Ok(v) = serde_json::from_str::<serde_json::Value>(&raw.payload)
+                && let Some(p) = v
+                    .pointer("/signed_statement/person")
+                    .and_then(|p| p.as_str())
+            {
+                who = p.to_owned();
+            }
+            if let Some(f) = walk.cases.get_mut(case) {
+                f.authorizers.push(who);
+            }
+        }
+        EntryKind::ExportStarted | EntryKind::ExportCompleted => {
+            if kind == EntryKind::ExportCompleted
+                && let Some(f) = walk.cases.get_mut(case)
+            {
+                f.exporters.push(raw.actor.clone());
+            }
+            walk.targets.insert(
+                hash,
+                Target {
+                    seq,
+                    kind,
+                    case_id: raw.case_id.clone(),
+                    actor: raw.actor.clone(),
+                },
+            );
+        }
+        _ => {}
+    }
+    Ok(Some(Head { seq, hash }))
 }
 
 /// A format marker: the `config-changed` entry that starts sealing (decision 0060).
@@ -390,17 +635,16 @@ fn check_seal(
     }
     if check_signatures {
         let text = seal_text(seq, &raw.time, &raw.prev_hash, &raw.statement);
-        verify_sshsig(&site.key, text.as_bytes(), &last.signature).map_err(|r| {
-            rule(
-                seq,
-                "seal",
-                format!(
-                    "the site key's seal does not verify with {} ({r}): the entry was changed, moved or forged",
-                    site.fingerprint
-                ),
-            )
-        })?;
+        let job = Job {
+            seq,
+            what: Failure::Seal(site.fingerprint.clone()),
+            key: site.key.clone(),
+            namespace: SIGNATURE_NAMESPACE,
+            message: text.into_bytes(),
+            armored: last.signature.clone(),
+        };
         walk.report.signatures += 1;
+        walk.jobs.push(job)?;
     }
     Ok(())
 }
@@ -427,14 +671,23 @@ fn check_person_signatures(
             return Err(rule(seq, "seal", "the site key seals an entry once, last"));
         }
         if check_signatures {
-            judge
-                .check(s, statement)
+            let key = judge
+                .role_key(&s.person, &s.role)
                 .map_err(|reason| RegisterError::BadSignature {
                     entry: seq,
                     person: s.person.clone(),
                     reason,
-                })?;
+                })?
+                .clone();
             walk.report.signatures += 1;
+            walk.jobs.push(Job {
+                seq,
+                what: Failure::Person(s.person.clone()),
+                key,
+                namespace: SIGNATURE_NAMESPACE,
+                message: statement.to_vec(),
+                armored: s.signature.clone(),
+            })?;
         } else if !judge.holds(&s.person, &s.role) {
             return Err(RegisterError::BadSignature {
                 entry: seq,
@@ -903,14 +1156,27 @@ fn signed_statement(
         )
     })?;
     if check_signatures {
-        verify_in_namespace(key, namespace, text.as_bytes(), signature).map_err(|reason| {
-            RegisterError::BadSignature {
-                entry: seq,
-                person: person.to_owned(),
-                reason: format!("signed statement: {reason}"),
-            }
-        })?;
+        let job = Job {
+            seq,
+            what: Failure::Statement(person.to_owned()),
+            key: key.clone(),
+            namespace: match namespace {
+                APPROVE_NAMESPACE => APPROVE_NAMESPACE,
+                COUNTERSIGN_NAMESPACE => COUNTERSIGN_NAMESPACE,
+                SIGNATURE_NAMESPACE => SIGNATURE_NAMESPACE,
+                other => {
+                    return Err(rule(
+                        seq,
+                        "signed-statement",
+                        format!("unknown signature namespace {other:?}"),
+                    ));
+                }
+            },
+            message: text.as_bytes().to_vec(),
+            armored: signature.to_owned(),
+        };
         walk.report.signatures += 1;
+        walk.jobs.push(job)?;
     }
     Ok(Some(SignedStatement {
         person: person.to_owned(),
