@@ -175,7 +175,7 @@ fn receipt(dir: &Path, files: usize) -> (Receipt, ExportRecord) {
 #[test]
 fn french_receipt_states_every_field() {
     let dir = tempfile::tempdir().unwrap();
-    let (r, record) = receipt(dir.path(), 2);
+    let (r, _) = receipt(dir.path(), 2);
     let pdf = dir.path().join("recu.pdf");
     std::fs::write(&pdf, render(&r, Lang::Fr)).unwrap();
     let text = pdftotext(&pdf);
@@ -247,7 +247,7 @@ fn french_receipt_states_every_field() {
 #[test]
 fn english_receipt_states_every_field() {
     let dir = tempfile::tempdir().unwrap();
-    let (r, record) = receipt(dir.path(), 2);
+    let (r, _) = receipt(dir.path(), 2);
     // RECEIPT_PNG_DIR keeps the PDF for a look.
     let keep = std::env::var_os("RECEIPT_PNG_DIR").map(std::path::PathBuf::from);
     let pdf = keep
