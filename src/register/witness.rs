@@ -20,9 +20,13 @@ pub struct WitnessHead {
 
 /// Every head in `text`: in JSON lines, the `register-head` security events (`seq`, `hash`)
 /// and any `register_head`/`head` object or `SEQ:HEX` string; in other lines, every
-/// `SEQ:HEX` token (a list of heads, a receipt's text).
+/// `SEQ:HEX` token (a list of heads), and a receipt's two head lines as `pdftotext` gives them
+/// (`Tête du registre : entrée n° N` / `… empreinte HEX`, or `Register head: entry no. N` /
+/// `… hash HEX`).
 pub fn parse(text: &str, file: &str) -> Vec<WitnessHead> {
     let mut out = Vec::new();
+    // A receipt's "register head: entry no. N" line waiting for its hash line.
+    let mut receipt_seq: Option<u64> = None;
     for (n, line) in text.lines().enumerate() {
         let source = format!("{file}:{}", n + 1);
         let trimmed = line.trim();
@@ -37,7 +41,34 @@ pub fn parse(text: &str, file: &str) -> Vec<WitnessHead> {
             }));
             continue;
         }
-        out.extend(tokens(line).into_iter().map(|head| WitnessHead {
+        let found = tokens(line);
+        let lower = line.to_lowercase();
+        if found.is_empty() && (lower.contains("registre") || lower.contains("register")) {
+            if let Some(seq) = receipt_seq
+                && let Some(hash) = line
+                    .split(|c: char| !c.is_ascii_hexdigit())
+                    .find(|w| w.len() == 64)
+                && let Some(head) = Head::parse(&format!("{seq}:{hash}"))
+            {
+                out.push(WitnessHead {
+                    head,
+                    source: source.clone(),
+                });
+                receipt_seq = None;
+                continue;
+            }
+            let digits: String = line
+                .trim_end()
+                .chars()
+                .rev()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            if !digits.is_empty() {
+                receipt_seq = digits.chars().rev().collect::<String>().parse().ok();
+                continue;
+            }
+        }
+        out.extend(found.into_iter().map(|head| WitnessHead {
             head,
             source: source.clone(),
         }));
@@ -135,5 +166,18 @@ mod tests {
         let heads: Vec<u64> = parse(&text, "w").iter().map(|w| w.head.seq).collect();
         assert_eq!(heads, vec![12, 13, 14, 15, 16]);
         assert_eq!(parse(&text, "w")[1].source, "w:2");
+    }
+
+    #[test]
+    fn reads_a_receipts_head_lines() {
+        let h = "9f".repeat(32);
+        for text in [
+            format!("Tête du registre : entrée n°   42\nTête du registre : empreinte   {h}\n"),
+            format!("Register head: entry no. 42\nRegister head: hash {h}\n"),
+        ] {
+            let heads = parse(&text, "recu.txt");
+            assert_eq!(heads.len(), 1, "{text}");
+            assert_eq!(heads[0].head.to_text(), format!("42:{h}"));
+        }
     }
 }
