@@ -60,7 +60,12 @@ pub fn append_outcome(
 /// export ids it closed.
 pub fn close_interrupted(register: &Register) -> Result<Vec<String>, RegisterError> {
     let mut open: BTreeMap<String, Entry> = BTreeMap::new();
-    for e in register.entries(None)? {
+    for e in register.entries_of_kinds(&[
+        EntryKind::ExportStarted,
+        EntryKind::ExportCompleted,
+        EntryKind::ExportFailed,
+        EntryKind::ExportInterrupted,
+    ])? {
         match e.kind {
             EntryKind::ExportStarted => {
                 if let Some(id) = export_id_of(&e) {

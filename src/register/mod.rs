@@ -615,14 +615,30 @@ impl Register {
     /// The stored entries, oldest first, of one case or of the whole register. This reads;
     /// it does not verify (see [`Register::verify`]).
     pub fn entries(&self, case_id: Option<&str>) -> Result<Vec<Entry>, RegisterError> {
+        let filter = match case_id {
+            Some(_) => "case_id = ?1",
+            None => "?1 IS NULL",
+        };
+        self.entries_where(filter, case_id)
+    }
+
+    /// The stored entries of these kinds, oldest first (read, not verified).
+    pub fn entries_of_kinds(&self, kinds: &[EntryKind]) -> Result<Vec<Entry>, RegisterError> {
+        let names: Vec<String> = kinds.iter().map(|k| format!("'{}'", k.as_str())).collect();
+        let filter = format!("kind IN ({}) AND ?1 IS NULL", names.join(", "));
+        self.entries_where(&filter, None)
+    }
+
+    /// Entries whose row matches `filter` (SQL over `entries`, one parameter `?1`).
+    fn entries_where(
+        &self,
+        filter: &str,
+        param: Option<&str>,
+    ) -> Result<Vec<Entry>, RegisterError> {
+        let case_id = param;
         let guard = self.lock();
         let conn = &guard.conn;
-        let sql = match case_id {
-            Some(_) => {
-                format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE case_id = ?1 ORDER BY seq")
-            }
-            None => format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE ?1 IS NULL ORDER BY seq"),
-        };
+        let sql = format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE {filter} ORDER BY seq");
         let mut stmt = conn.prepare(&sql).map_err(|e| self.db(e))?;
         let mut raws: Vec<RawEntry> = stmt
             .query_map([case_id], raw_from_row)
@@ -630,17 +646,11 @@ impl Register {
             .collect::<rusqlite::Result<_>>()
             .map_err(|e| self.db(e))?;
         // The signatures in one ordered pass rather than one query per entry.
-        let sigs_sql = match case_id {
-            Some(_) => {
-                "SELECT seq, person, role, signature FROM signatures WHERE seq IN \
-                 (SELECT seq FROM entries WHERE case_id = ?1) ORDER BY seq, idx"
-            }
-            None => {
-                "SELECT seq, person, role, signature FROM signatures WHERE ?1 IS NULL \
-                 ORDER BY seq, idx"
-            }
-        };
-        let mut stmt = conn.prepare(sigs_sql).map_err(|e| self.db(e))?;
+        let sigs_sql = format!(
+            "SELECT seq, person, role, signature FROM signatures WHERE seq IN \
+             (SELECT seq FROM entries WHERE {filter}) ORDER BY seq, idx"
+        );
+        let mut stmt = conn.prepare(&sigs_sql).map_err(|e| self.db(e))?;
         let mut sigs = stmt
             .query_map([case_id], |r| {
                 Ok((r.get::<_, i64>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))
