@@ -18,6 +18,10 @@ pub enum Refusal {
         "{person} opened case {case} and cannot also authorize it (AUTH-2): another authorizer must"
     )]
     SelfApproval { person: String, case: String },
+    #[error(
+        "{person} authorized case {case} and cannot also export it (AUTH-2): another operator must"
+    )]
+    ApproverExports { person: String, case: String },
     #[error("case {case} is closed")]
     Closed { case: String },
     #[error("case {case} is already authorized (by {by})")]
@@ -116,6 +120,13 @@ pub fn may_verify_requester(person: &Person, case: &Case) -> Result<(), Refusal>
 pub fn may_export(person: &Person, case: &Case) -> Result<(), Refusal> {
     require(person, Role::Operator)?;
     open_case(case)?;
+    // AUTH-2: the authorizer never exports (the register's `four-eyes` rule would refuse it).
+    if case.authorized_by.as_deref() == Some(person.id.as_str()) {
+        return Err(Refusal::ApproverExports {
+            person: person.id.clone(),
+            case: case.id.clone(),
+        });
+    }
     if case.is_emergency() {
         return Ok(());
     }
