@@ -170,8 +170,15 @@ impl Register {
                 ))
             },
             false,
-        )?;
-        Ok(Some(marker))
+        );
+        match marker {
+            Ok(marker) => Ok(Some(marker)),
+            Err(e) => {
+                // Not sealed after all: appends stay unsealed as before.
+                self.lock().site = None;
+                Err(e)
+            }
+        }
     }
 
     /// Fingerprint of the site key that seals the register, if it is sealed.
