@@ -112,7 +112,7 @@ fn the_case_workflow_enforces_authorization() {
 }
 
 #[test]
-fn an_emergency_is_exportable_flagged_and_regularized() {
+fn an_emergency_is_approved_before_export_flagged_and_regularized() {
     let d = Daemon::start();
     // No written request and no emergency: refused by the CLI itself (usage).
     let out = d.case(
@@ -150,18 +150,27 @@ fn an_emergency_is_exportable_flagged_and_regularized() {
         v["case"]["opening"]["emergency"],
         "purge automatique dans 2 h"
     );
-    // Exportable at once (the pipeline is a later issue).
-    let out = d.case("paul", &["export", &id]);
-    assert!(stderr(&out).contains("may be exported"), "{}", stderr(&out));
-    // The test site regularizes within 0 hours, so it is overdue as soon as a second passes.
+    // The emergency excuses the written request, never the authorization (AUTH-2, AUTH-3).
+    assert_refused(&d, "paul", &["export", &id], "is not authorized");
+    // The test site gives 0 hours for the written request: overdue as soon as a second passes,
+    // approved or not.
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let list = d.case_json("olivia", &["list"]);
     assert_eq!(list["cases"][0]["overdue"], true);
+    assert!(!list["cases"][0]["request_due"].is_null());
     let out = d.case("olivia", &["list"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("OVERDUE"));
+    d.case_json("olivia", &["approve", &id]);
+    // Approved: exportable before its written request (the pipeline is tested elsewhere).
+    let out = d.case("paul", &["export", &id]);
+    assert!(stderr(&out).contains("may be exported"), "{}", stderr(&out));
+    let list = d.case_json("olivia", &["list"]);
+    assert_eq!(
+        list["cases"][0]["overdue"], true,
+        "still no written request"
+    );
 
     // Regularization: authorization + written request.
-    d.case_json("olivia", &["approve", &id]);
     let request = d.dir.path().join("mail.eml");
     std::fs::write(&request, "From: assureur\n\nMerci de conserver…").unwrap();
     let v = d.case_json(

@@ -107,9 +107,19 @@ fn export_and_check(case_cameras: &[&str]) {
     assert!(plaintext(&site).is_empty(), "{:?}", plaintext(&site));
 
     // The register: chain and signatures hold; the export's entries are there, signed.
+    // The operator's signature is the entry's; the authorizer's is the approval statement's,
+    // kept in the `case-authorized` payload (`signed_statement`, decision 0070).
     let report = site.verify_register();
-    assert!(report.signatures >= 2, "{report:?}");
+    assert!(report.signatures >= 1, "{report:?}");
     let entries = site.entries(Some(&case));
+    let approval = entries
+        .iter()
+        .find(|e| e["kind"] == "case-authorized")
+        .unwrap();
+    assert_eq!(
+        approval["payload"]["signed_statement"]["namespace"],
+        "scelle-approve"
+    );
     let kinds: Vec<&str> = entries
         .iter()
         .map(|e| e["kind"].as_str().unwrap())

@@ -222,7 +222,7 @@ fn export_refusals_then_success_with_signed_register() {
     // On a terminal (util-linux `script` gives it one): progress bars, same ending.
     let drive3 = tempfile::tempdir().unwrap();
     let cmd = format!(
-        "{BIN} case --socket {} --as olivia -i {} export {case} --to {} --accept-drive",
+        "{BIN} case --socket {} --as olivia -i {} --yes export {case} --to {} --accept-drive",
         d.socket.display(),
         d.key("olivia").display(),
         drive3.path().display()

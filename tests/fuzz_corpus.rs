@@ -19,6 +19,7 @@ macro_rules! bodies {
 }
 
 bodies!(
+    camera_certificate = "../fuzz/bodies/camera_certificate.rs",
     container_reader = "../fuzz/bodies/container_reader.rs",
     depacketize_h264 = "../fuzz/bodies/depacketize_h264.rs",
     depacketize_h265 = "../fuzz/bodies/depacketize_h265.rs",
@@ -28,6 +29,7 @@ bodies!(
     register_verify = "../fuzz/bodies/register_verify.rs",
     rtsp_response = "../fuzz/bodies/rtsp_response.rs",
     sdp = "../fuzz/bodies/sdp.rs",
+    signed_text = "../fuzz/bodies/signed_text.rs",
     soap_response = "../fuzz/bodies/soap_response.rs",
     socket_frame = "../fuzz/bodies/socket_frame.rs",
 );

@@ -140,10 +140,92 @@ fn receipt_delivery_and_purge_through_the_daemon() {
         stderr(&out)
     );
 
-    // The hand-over, with the scan of the signed receipt.
+    // The hand-over, with the scan of the signed receipt: not before the case is approved,
+    // the requester's authority checked (AUTH-5) and the export countersigned (STEP-5).
     let scan = d.dir.path().join("recu-signe.pdf");
     std::fs::write(&scan, b"%PDF-1.4 scan of the signed receipt").unwrap();
     let at = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second()).unwrap();
+    let deliver = |person: &str| {
+        d.case(
+            person,
+            &[
+                "delivered",
+                &case,
+                "--signed-receipt",
+                scan.to_str().unwrap(),
+                "--at",
+                &at.to_string(),
+            ],
+        )
+    };
+    let refused = |person: &str, needle: &str| {
+        let before = d.register_len();
+        let out = deliver(person);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert!(stderr(&out).contains(needle), "{}", stderr(&out));
+        assert_eq!(d.register_len(), before);
+    };
+    refused("olivia", "is not authorized");
+    d.case_json("arthur", &["approve", &case]);
+    refused("olivia", "requester's authority is not verified");
+    d.case_json(
+        "paul",
+        &["verify-requester", &case, "--how", "carte OPJ n° 1234"],
+    );
+    refused("olivia", "not countersigned");
+    // olivia opened and exported: she cannot countersign, even holding the authorizer role.
+    let out = d.case("olivia", &["countersign", &case]);
+    assert!(
+        stderr(&out).contains("cannot countersign"),
+        "{}",
+        stderr(&out)
+    );
+    // arthur countersigns from elsewhere: the statement lists what was extracted; he signs it
+    // with `ssh-keygen -Y sign -n scelle-countersign`; olivia submits it.
+    let out = d.case("olivia", &["countersign", &case, "--print-statement"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for want in [
+        "scelle countersignature v1\n".to_owned(),
+        format!("case: {case}\n"),
+        "export: EXP-T-1\n".to_owned(),
+        format!(
+            "file: entree_20261120T090000Z_20261120T093000Z.mp4.scelle sha256:{} bytes:4242\n",
+            "c0".repeat(32)
+        ),
+        "pulled: entree 2026-11-20T09:00:00Z/2026-11-20T09:30:00Z\n".to_owned(),
+    ] {
+        assert!(text.contains(&want), "missing {want:?} in:\n{text}");
+    }
+    let stmt = d.dir.path().join("countersign.txt");
+    std::fs::write(&stmt, &text).unwrap();
+    let st = Command::new("ssh-keygen")
+        .args(["-q", "-Y", "sign", "-n", "scelle-countersign", "-f"])
+        .arg(d.key("arthur"))
+        .arg(&stmt)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let sig = d.dir.path().join("countersign.txt.sig");
+    let v = d.case_json(
+        "olivia",
+        &["countersign", &case, "--signature", sig.to_str().unwrap()],
+    );
+    assert_eq!(v["case"]["exports"][0]["countersigned_by"], "arthur", "{v}");
+    let reg = Register::open_read_only(&d.register_path()).unwrap();
+    let cs = reg
+        .entries(Some(&case))
+        .unwrap()
+        .into_iter()
+        .find(|e| e.kind == EntryKind::ExportCountersigned)
+        .unwrap();
+    assert_eq!(
+        cs.payload["signed_statement"]["namespace"],
+        "scelle-countersign"
+    );
+    assert_eq!(cs.payload["signed_statement"]["text"], text.as_str());
+    // An authorizer without the operator role does not record the hand-over.
+    refused("arthur", "operator role");
     let v = d.case_json(
         "olivia",
         &[
@@ -175,6 +257,16 @@ fn receipt_delivery_and_purge_through_the_daemon() {
     assert_eq!(delivered[0].payload["export_id"], "EXP-T-1");
     assert_eq!(delivered[0].payload["at"], at.to_string());
     assert_eq!(delivered[0].actor, "olivia");
+    let completed = reg
+        .entries(Some(&case))
+        .unwrap()
+        .into_iter()
+        .find(|e| e.kind == EntryKind::ExportCompleted)
+        .unwrap();
+    assert_eq!(
+        delivered[0].payload["export_completed"],
+        hex::encode(completed.hash)
+    );
     // A hand-over in the future is refused.
     let out = d.case(
         "olivia",

@@ -61,6 +61,14 @@ fn file(i: usize, camera: &str, name: &str) -> ExportedFile {
             offset_ms: 1250,
             uncertainty_ms: 20,
         }),
+        link: (i == 0).then(|| scelle::config::LinkSecurity {
+            transport: "tls".into(),
+            encrypted: true,
+            pin: Some(format!("sha256:{}", "5c".repeat(32))),
+            ca_file: None,
+            unencrypted_reason: None,
+            basic_reason: None,
+        }),
     }
 }
 
@@ -205,6 +213,10 @@ fn french_receipt_states_every_field() {
             "Caméra",
             "Caisse 1 (caisse-1)",
             "Entrée principale (entree)",
+            "Liaison",
+            "liaison chiffrée (TLS, empreinte",
+            "sha256:5c5c5c5c",
+            "non indiquée",
             "Plage horaire (Europe/Paris)",
             "2026-11-20 15:00:00 – 2026-11-20 15:30:00 (Europe/Paris)",
             "Plage horaire (UTC)",

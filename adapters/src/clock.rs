@@ -7,7 +7,8 @@
 //! the estimate uses `t + 0.5 s` and the uncertainty grows by 0.5 s. See
 //! `docs/decisions/0031-clock-offset.md`.
 //!
-//! The server clock is a [`Clock`] passed in, so tests can fake time.
+//! The server clock is a [`Clock`] passed in, so tests can fake time. It is the one clock trait
+//! of the code base: the purge scheduler uses it too.
 
 use jiff::{SignedDuration, Timestamp};
 
@@ -25,6 +26,16 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> Timestamp {
         Timestamp::now()
+    }
+}
+
+/// A clock that says what it is told (tests, and replays of past decisions).
+#[derive(Clone, Copy, Debug)]
+pub struct FixedClock(pub Timestamp);
+
+impl Clock for FixedClock {
+    fn now(&self) -> Timestamp {
+        self.0
     }
 }
 

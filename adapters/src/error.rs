@@ -50,6 +50,10 @@ pub enum Error {
         subcode: Option<String>,
         reason: String,
     },
+    /// scelle refused to go on because the link would expose a secret or footage (Basic
+    /// authentication or an unencrypted stream where the camera's entry does not allow it).
+    #[error("{target}: {message}")]
+    Insecure { target: String, message: String },
     /// Camera credentials could not be loaded. Never carries the secret itself.
     #[error("camera credentials {path} {message}")]
     Credentials { path: String, message: String },

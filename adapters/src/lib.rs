@@ -8,6 +8,7 @@
 
 pub mod clock;
 pub mod credentials;
+pub mod digest;
 pub mod error;
 pub mod media;
 pub mod onvif;

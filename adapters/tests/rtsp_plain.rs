@@ -77,10 +77,7 @@ async fn digest_auth_right_and_wrong_credentials() {
     );
     let with = |user: &str, password: &str| {
         let mut r = npt(peer.url("h264"), 0, 2);
-        r.credentials = Some(Credentials {
-            user: user.into(),
-            password: password.into(),
-        });
+        r.credentials = Some(Credentials::new(user, password));
         r
     };
     let (res, events) = pull(quick_config(), with("admin", "s3cret-Pw")).await;

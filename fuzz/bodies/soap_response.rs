@@ -1,7 +1,8 @@
 //! Body of the `soap_response` fuzz target, shared with `tests/fuzz_corpus.rs` (which replays the
 //! saved corpus through it under plain `cargo test`), so both exercise the same code.
 
-use scelle_adapters::onvif::{http_digest::Challenge, parse};
+use scelle_adapters::digest::Challenge;
+use scelle_adapters::onvif::parse;
 
 /// Runs one input.
 pub fn run(data: &[u8]) {

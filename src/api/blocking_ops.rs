@@ -1,12 +1,11 @@
 //! What the operations that work on the register synchronously (receipt, hand-over, purge,
 //! media inventory) share: running on a blocking thread with a panic turned into an internal
-//! error, decoding their arguments, and the role check with its refusal message.
+//! error, decoding their arguments, and the policy gate's refusal as a reply.
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::protocol::{ErrorCode, Reply};
-use crate::config::{Person, Role};
 
 /// Runs `op` on a blocking thread; its `Err` is the reply too. A panic is logged with `what`
 /// and answered as an internal error.
@@ -31,22 +30,7 @@ pub fn args<T: for<'de> Deserialize<'de>>(id: u64, args: Value) -> Result<T, Rep
         .map_err(|e| Reply::error(id, ErrorCode::BadArgs, format!("bad arguments: {e}")))
 }
 
-/// Refuses `person` unless they hold one of `roles`; `what` names the operation.
-pub fn need_role(id: u64, person: &Person, roles: &[Role], what: &str) -> Result<(), Reply> {
-    if roles.iter().any(|r| person.has(*r)) {
-        return Ok(());
-    }
-    Err(Reply::error(
-        id,
-        ErrorCode::Refused,
-        format!(
-            "refused: {what} is for {}; {} has none of these roles",
-            roles
-                .iter()
-                .map(|r| r.as_str())
-                .collect::<Vec<_>>()
-                .join(" or "),
-            person.id
-        ),
-    ))
+/// The answer of the policy gate ([`crate::case::policy`]) as a `refused` reply.
+pub fn gate(id: u64, verdict: Result<(), crate::case::Refusal>) -> Result<(), Reply> {
+    verdict.map_err(|r| super::handlers::case_error_reply(id, r.into()))
 }

@@ -12,10 +12,11 @@ use jiff::tz::TimeZone;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::blocking_ops::{args, need_role};
+use super::blocking_ops::{args, gate};
 use super::protocol::{DocumentArg, ErrorCode, Reply};
+use crate::case::policy;
 use crate::case::service::Upload;
-use crate::config::{Person, Role};
+use crate::config::Person;
 use crate::daemon::state::State;
 use crate::purge::{self, PurgeError, SystemClock};
 use crate::receipt::delivery::{self, DeliveryError};
@@ -102,12 +103,7 @@ fn site_zone(state: &State) -> TimeZone {
 
 fn receipt(state: &State, person: &Person, id: u64, a: Value) -> Result<Reply, Reply> {
     let a: ReceiptArgs = args(id, a)?;
-    need_role(
-        id,
-        person,
-        &[Role::Operator, Role::Authorizer],
-        "a delivery receipt",
-    )?;
+    gate(id, policy::may_print_receipt(person))?;
     let lang = match a.lang.as_deref() {
         None | Some("fr") => Lang::Fr,
         Some("en") => Lang::En,
@@ -170,32 +166,22 @@ fn delivered(state: &State, person: &Person, id: u64, a: Value) -> Result<Reply,
         name: a.signed_receipt.name,
         bytes,
     };
-    let case = delivery::record(
-        &state.cases,
-        &state.register,
-        person,
-        &a.case,
-        scan,
-        when,
-        Timestamp::now(),
-    )
-    .map_err(|e| match e {
-        DeliveryError::Refused(m) => Reply::error(id, ErrorCode::Refused, format!("refused: {m}")),
-        DeliveryError::BadInput(m) => Reply::error(id, ErrorCode::BadArgs, m),
-        DeliveryError::Case(e) => super::handlers::case_error_reply(id, e),
-    })?;
+    let case = delivery::record(&state.cases, person, &a.case, scan, when, Timestamp::now())
+        .map_err(|e| match e {
+            DeliveryError::Refused(m) => {
+                Reply::error(id, ErrorCode::Refused, format!("refused: {m}"))
+            }
+            DeliveryError::Policy(r) => super::handlers::case_error_reply(id, r.into()),
+            DeliveryError::BadInput(m) => Reply::error(id, ErrorCode::BadArgs, m),
+            DeliveryError::Case(e) => super::handlers::case_error_reply(id, e),
+        })?;
     tracing::info!(target: crate::daemon::security::TARGET, event = "handed-over",
         person = %person.id, case = %case.id, "hand-over recorded");
     Ok(Reply::ok(id, json!({ "case": case })))
 }
 
 fn purge_list(state: &State, person: &Person, id: u64) -> Result<Reply, Reply> {
-    need_role(
-        id,
-        person,
-        &[Role::Operator, Role::Authorizer, Role::Auditor],
-        "the purge list",
-    )?;
+    gate(id, policy::may_read(person))?;
     let dir = state.config().daemon.state_dir.clone();
     let items = purge::items(&state.register, &dir).map_err(|e| purge_error(id, e))?;
     let now = Timestamp::now();
@@ -215,7 +201,7 @@ fn purge_list(state: &State, person: &Person, id: u64) -> Result<Reply, Reply> {
 
 fn purge_run(state: &State, person: &Person, id: u64, a: Value) -> Result<Reply, Reply> {
     let a: PurgeRunArgs = args(id, a)?;
-    need_role(id, person, &[Role::Operator], "a purge")?;
+    gate(id, policy::may_purge(person))?;
     let dir = state.config().daemon.state_dir.clone();
     let summary = |item: &str, e: &crate::register::Entry| {
         json!({ "item": item, "entry": e.seq, "bytes": e.payload["bytes"],

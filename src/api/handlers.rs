@@ -12,12 +12,13 @@ use tokio::sync::mpsc;
 
 use super::identify::{self, Caller};
 use super::protocol::{
-    ApproveArgs, AttachArgs, CaseArgs, CloseArgs, DocumentArg, Envelope, ErrorCode, ExportArgs,
-    HelloArgs, IDENTIFY_NAMESPACE, IdentifyArgs, OpenArgs, PROTOCOL_VERSION, ProbeArgs, Reply,
-    VerifyRequesterArgs,
+    ApproveArgs, AttachArgs, CaseArgs, CloseArgs, CountersignArgs, DocumentArg, Envelope,
+    ErrorCode, ExportArgs, HelloArgs, IDENTIFY_NAMESPACE, IdentifyArgs, OpenArgs, PROTOCOL_VERSION,
+    ProbeArgs, Reply, VerifyRequesterArgs,
 };
 use crate::case::service::Upload;
-use crate::case::{Case, CaseError};
+use crate::case::statement::{APPROVE_NAMESPACE, COUNTERSIGN_NAMESPACE};
+use crate::case::{Case, CaseError, policy};
 use crate::config::Person;
 use crate::daemon::security::TARGET as SECURITY;
 use crate::daemon::state::State;
@@ -65,6 +66,11 @@ pub async fn handle(
             conn = session.conn, uid = session.uid, person = who, op = %op, id,
             outcome = "refused", reason = %error.message, "command refused"
         ),
+        Reply::Error { error, .. } if error.code == ErrorCode::BadSignature => tracing::warn!(
+            target: SECURITY, event = "signature-refused",
+            conn = session.conn, uid = session.uid, person = who, op = %op, id,
+            outcome = "bad-signature", reason = %error.message, "signature refused"
+        ),
         Reply::Error { error, .. } if error.code == ErrorCode::UnknownUser => tracing::warn!(
             target: SECURITY, event = "unknown-user",
             conn = session.conn, uid = session.uid, op = %op, id,
@@ -107,6 +113,7 @@ async fn dispatch(
         | "case-open"
         | "case-attach"
         | "case-approve"
+        | "case-countersign"
         | "case-verify-requester"
         | "case-close" => {
             let person = match identified(state, session, id) {
@@ -116,8 +123,12 @@ async fn dispatch(
             case_op(state, person, env, progress).await
         }
         "camera-list" | "camera-probe" => {
-            if let Err(r) = identified(state, session, id) {
-                return r;
+            let person = match identified(state, session, id) {
+                Ok(p) => p,
+                Err(r) => return r,
+            };
+            if let Err(r) = crate::case::policy::may_read(&person) {
+                return case_error_reply(id, r.into());
             }
             camera_op(state, env).await
         }
@@ -180,7 +191,7 @@ fn hello(state: &Arc<State>, session: &mut Session, id: u64, wanted: Option<Stri
             session.pending = None;
             tracing::info!(target: SECURITY, event = "caller-identified", conn = session.conn,
                 uid = session.uid, person = %person, how = "peer-credentials", "caller identified");
-            welcome(id, &config, &person)
+            welcome(id, &config, &state.site_key.fingerprint(), &person)
         }
         Caller::Shared { account, people } => {
             let Some(wanted) = wanted else {
@@ -208,7 +219,8 @@ fn hello(state: &Arc<State>, session: &mut Session, id: u64, wanted: Option<Stri
                 return Reply::error(id, ErrorCode::Internal, "people list changed");
             };
             let nonce = identify::new_nonce();
-            let message = identify::challenge_message(&wanted, &nonce);
+            let message =
+                identify::challenge_message(&state.site_key.fingerprint(), &wanted, &nonce);
             session.pending = Some((wanted.clone(), nonce));
             Reply::Challenge {
                 v: PROTOCOL_VERSION,
@@ -234,12 +246,13 @@ fn identify(state: &Arc<State>, session: &mut Session, id: u64, signature: &str)
     let Some(p) = config.person(&person) else {
         return Reply::error(id, ErrorCode::UnknownUser, "no longer in the people list");
     };
-    match identify::verify_challenge(&p.public_key.key, &person, &nonce, signature) {
+    let site = state.site_key.fingerprint();
+    match identify::verify_challenge(&p.public_key.key, &site, &person, &nonce, signature) {
         Ok(()) => {
             tracing::info!(target: SECURITY, event = "caller-identified", conn = session.conn,
                 uid = session.uid, person = %person, how = "ssh-challenge", "caller identified");
             session.person = Some(person.clone());
-            welcome(id, &config, &person)
+            welcome(id, &config, &state.site_key.fingerprint(), &person)
         }
         Err(e) => {
             tracing::warn!(target: SECURITY, event = "identification-failed", conn = session.conn,
@@ -253,7 +266,7 @@ fn identify(state: &Arc<State>, session: &mut Session, id: u64, signature: &str)
     }
 }
 
-fn welcome(id: u64, config: &crate::config::Config, person: &str) -> Reply {
+fn welcome(id: u64, config: &crate::config::Config, site_key: &str, person: &str) -> Reply {
     let p = config.person(person);
     Reply::ok(
         id,
@@ -262,6 +275,7 @@ fn welcome(id: u64, config: &crate::config::Config, person: &str) -> Reply {
             "name": p.map(|p| p.name.clone()),
             "roles": p.map(|p| p.roles.clone()),
             "site": config.site.name,
+            "site_key": site_key,
             "version": env!("CARGO_PKG_VERSION"),
         }),
     )
@@ -326,13 +340,16 @@ async fn case_op(
     let run = move || -> Result<Reply, Reply> {
         let cases = &state2.cases;
         let view = |c: &Case| case_view(c, hours);
+        let refused = |r: crate::case::Refusal| case_error_reply(id, r.into());
         let reply = match op.as_str() {
             "case-list" => {
+                policy::may_read(&person).map_err(refused)?;
                 let list: Vec<Value> = cases.list().iter().map(view).collect();
                 Reply::ok(id, json!({ "cases": list }))
             }
             "case-show" => {
                 let a: CaseArgs = args(id, env.args)?;
+                policy::may_read(&person).map_err(refused)?;
                 let case = cases.get(&a.case).map_err(|e| case_error_reply(id, e))?;
                 let entries = state2
                     .register
@@ -381,27 +398,82 @@ async fn case_op(
             }
             "case-approve" => {
                 let a: ApproveArgs = args(id, env.args)?;
-                match a.signature {
-                    None => {
-                        let entry = cases
-                            .approval(&person, &a.case)
-                            .map_err(|e| case_error_reply(id, e))?;
-                        Reply::Challenge {
-                            v: PROTOCOL_VERSION,
-                            id,
-                            person: person.id.clone(),
-                            public_key: person.public_key.line.clone(),
-                            namespace: SIGNATURE_NAMESPACE.into(),
-                            message: B64.encode(entry.statement()),
-                        }
-                    }
-                    Some(sig) => {
-                        let case = cases
-                            .approve(&person, &a.case, &sig)
+                let now = jiff::Timestamp::now();
+                // Any listed person may ask for a statement or submit a signed one.
+                policy::may_read(&person).map_err(refused)?;
+                match (a.statement, a.signature) {
+                    (Some(text), Some(sig)) => {
+                        let (case, signer) = cases
+                            .approve_signed(
+                                &config.people,
+                                &state2.site_id(),
+                                &a.case,
+                                &text,
+                                &sig,
+                                now,
+                            )
                             .map_err(|e| case_error_reply(id, e))?;
                         tracing::info!(target: SECURITY, event = "case-authorized",
-                            person = %person.id, case = %case.id, "case authorized");
+                            person = %signer, submitted_by = %person.id, case = %case.id,
+                            "case authorized");
                         Reply::ok(id, json!({ "case": view(&case) }))
+                    }
+                    (None, None) => {
+                        let text = cases
+                            .approval_statement(&state2.site_id(), &a.case, a.valid_hours, now)
+                            .map_err(|e| case_error_reply(id, e))?;
+                        statement_challenge(id, &person, APPROVE_NAMESPACE, &text)
+                    }
+                    _ => {
+                        return Err(Reply::error(
+                            id,
+                            ErrorCode::BadArgs,
+                            "give both the statement and its signature, or neither",
+                        ));
+                    }
+                }
+            }
+            "case-countersign" => {
+                let a: CountersignArgs = args(id, env.args)?;
+                let now = jiff::Timestamp::now();
+                // Any listed person may ask for a statement or submit a signed one.
+                policy::may_read(&person).map_err(refused)?;
+                match (a.statement, a.signature) {
+                    (Some(text), Some(sig)) => {
+                        let (case, signer) = cases
+                            .countersign_signed(
+                                &config.people,
+                                &state2.site_id(),
+                                &a.case,
+                                a.export.as_deref(),
+                                &text,
+                                &sig,
+                                now,
+                            )
+                            .map_err(|e| case_error_reply(id, e))?;
+                        tracing::info!(target: SECURITY, event = "export-countersigned",
+                            person = %signer, submitted_by = %person.id, case = %case.id,
+                            "export countersigned");
+                        Reply::ok(id, json!({ "case": view(&case) }))
+                    }
+                    (None, None) => {
+                        let text = cases
+                            .countersign_statement(
+                                &state2.site_id(),
+                                &a.case,
+                                a.export.as_deref(),
+                                a.valid_hours,
+                                now,
+                            )
+                            .map_err(|e| case_error_reply(id, e))?;
+                        statement_challenge(id, &person, COUNTERSIGN_NAMESPACE, &text)
+                    }
+                    _ => {
+                        return Err(Reply::error(
+                            id,
+                            ErrorCode::BadArgs,
+                            "give both the statement and its signature, or neither",
+                        ));
                     }
                 }
             }
@@ -417,6 +489,11 @@ async fn case_op(
                 let case = cases
                     .close(&person, &a.case, &a.reason)
                     .map_err(|e| case_error_reply(id, e))?;
+                if crate::export::pipeline::stop(&case.id, a.reason.trim()) {
+                    tracing::warn!(target: SECURITY, event = "export-stopped",
+                        person = %person.id, case = %case.id,
+                        "case closed during its export: the export is stopped");
+                }
                 Reply::ok(id, json!({ "case": view(&case) }))
             }
             _ => Reply::error(id, ErrorCode::UnknownOp, "unknown case operation"),
@@ -429,6 +506,18 @@ async fn case_op(
             tracing::error!(error = %e, "case operation panicked");
             Reply::error(id, ErrorCode::Internal, "internal error: see the journal")
         }
+    }
+}
+
+/// A challenge asking `person` to sign an approval or countersignature statement.
+fn statement_challenge(id: u64, person: &Person, namespace: &str, text: &str) -> Reply {
+    Reply::Challenge {
+        v: PROTOCOL_VERSION,
+        id,
+        person: person.id.clone(),
+        public_key: person.public_key.line.clone(),
+        namespace: namespace.into(),
+        message: B64.encode(text.as_bytes()),
     }
 }
 
@@ -501,6 +590,10 @@ fn case_view(case: &Case, hours: u32) -> Value {
             Value::Bool(case.is_overdue(jiff::Timestamp::now(), hours)),
         );
         m.insert("has_request".into(), Value::Bool(case.has_request()));
+        m.insert(
+            "request_due".into(),
+            serde_json::to_value(policy::request_due(case, hours)).unwrap_or(Value::Null),
+        );
     }
     v
 }
@@ -512,6 +605,7 @@ pub fn case_error_reply(id: u64, e: CaseError) -> Reply {
         CaseError::NotFound(_) => ErrorCode::NotFound,
         CaseError::BadInput(_) => ErrorCode::BadArgs,
         CaseError::BadSignature(_) => ErrorCode::BadSignature,
+        CaseError::Statement(_) => ErrorCode::Refused,
         CaseError::Register(RegisterError::SignatureRefused { .. }) => ErrorCode::BadSignature,
         CaseError::Register(_) | CaseError::Io(_) => ErrorCode::Internal,
     };
@@ -671,6 +765,32 @@ async fn export_op(
     }
 }
 
+/// Removes a verified export's files and records `export-failed` with `reason`.
+async fn abandon(state: &Arc<State>, v: crate::export::Verified, reason: &str) {
+    let removed = crate::export::pipeline::remove_files(&v);
+    let register = state.register.clone();
+    let (case, export) = (v.record.case_id.clone(), v.record.export_id.clone());
+    let reason = format!(
+        "not completed: {reason}; the export's files were removed, no password was released"
+    );
+    tracing::warn!(target: SECURITY, event = "export-failed", export = %export, case = %case,
+        reason = %reason, "verified export abandoned");
+    let r = tokio::task::spawn_blocking(move || {
+        crate::export::journal::append_outcome(
+            &register,
+            crate::register::EntryKind::ExportFailed,
+            &case,
+            &export,
+            &reason,
+            &removed,
+        )
+    })
+    .await;
+    if !matches!(r, Ok(Ok(_))) {
+        tracing::error!("cannot record the abandoned export");
+    }
+}
+
 async fn export_sign(
     state: &Arc<State>,
     session: &mut Session,
@@ -691,6 +811,18 @@ async fn export_sign(
             ErrorCode::BadArgs,
             "no verified export of this case is waiting for a signature on this connection",
         );
+    }
+    // Closed (or otherwise no longer exportable) while waiting for the signature: the export
+    // stops here, its files are removed and no password is released.
+    if let Err(e) = state.cases.check_export(person, &a.case) {
+        if let Some(v) = session
+            .pending_export
+            .take()
+            .and_then(|mut p| p.verified.take())
+        {
+            abandon(state, v, &e.to_string()).await;
+        }
+        return case_error_reply(id, e);
     }
     let pending = session.pending_export.as_mut().expect("checked above");
     let mut entry = pending.statement.clone();

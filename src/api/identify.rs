@@ -56,9 +56,35 @@ pub fn new_nonce() -> String {
     hex::encode(bytes)
 }
 
-/// The exact bytes a person signs to prove who they are on this connection.
-pub fn challenge_message(person: &str, nonce: &str) -> Vec<u8> {
-    format!("scelle identify v1\nperson: {person}\nnonce: {nonce}\n").into_bytes()
+/// First line of an identification challenge.
+pub const CHALLENGE_HEADER: &str = "scelle identify v1";
+
+/// The exact bytes a person signs to prove who they are on this connection: bound to the
+/// site's key fingerprint (`site`), which the client pins on first use.
+pub fn challenge_message(site: &str, person: &str, nonce: &str) -> Vec<u8> {
+    format!("{CHALLENGE_HEADER}\nsite: {site}\nperson: {person}\nnonce: {nonce}\n").into_bytes()
+}
+
+/// Reads a challenge message of the documented form; `(site, person, nonce)`, or `None` for
+/// anything else (the client then refuses to sign it).
+pub fn parse_challenge(message: &[u8]) -> Option<(String, String, String)> {
+    let text = std::str::from_utf8(message).ok()?;
+    let rest = text.strip_prefix(CHALLENGE_HEADER)?.strip_prefix('\n')?;
+    let mut lines = rest.split_inclusive('\n');
+    let mut take = |key: &str| -> Option<String> {
+        let l = lines.next()?.strip_suffix('\n')?;
+        let v = l.strip_prefix(key)?.strip_prefix(": ")?;
+        (!v.is_empty() && !v.chars().any(char::is_control)).then(|| v.to_owned())
+    };
+    let (site, person, nonce) = (take("site")?, take("person")?, take("nonce")?);
+    if lines.next().is_some()
+        || nonce.len() != 64
+        || !nonce.bytes().all(|b| b.is_ascii_hexdigit())
+        || !site.starts_with("SHA256:")
+    {
+        return None;
+    }
+    Some((site, person, nonce))
 }
 
 /// Why a signature was not accepted.
@@ -68,6 +94,8 @@ pub enum SignatureError {
     Format(String),
     #[error("the signature was not made with the key listed for this person")]
     WrongKey,
+    #[error("the signature was made with a key that is not in the people list")]
+    UnknownKey,
     #[error("the signature does not match the signed statement: {0}")]
     Mismatch(String),
 }
@@ -91,6 +119,7 @@ pub fn verify_signature(
 /// Checks a challenge answer.
 pub fn verify_challenge(
     key: &PublicKey,
+    site: &str,
     person: &str,
     nonce: &str,
     armored: &str,
@@ -98,7 +127,37 @@ pub fn verify_challenge(
     verify_signature(
         key,
         IDENTIFY_NAMESPACE,
-        &challenge_message(person, nonce),
+        &challenge_message(site, person, nonce),
         armored,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_documented_challenge_form_parses() {
+        let nonce = "ab".repeat(32);
+        let m = challenge_message("SHA256:xyz", "arthur", &nonce);
+        assert_eq!(
+            parse_challenge(&m),
+            Some(("SHA256:xyz".into(), "arthur".into(), nonce.clone()))
+        );
+        // A register statement, an approval, extra lines, a short nonce: refused.
+        for bad in [
+            b"scelle-register v1\nkind: case-authorized\n".to_vec(),
+            format!("scelle identify v1\nsite: SHA256:x\nperson: a\nnonce: {nonce}\nextra: 1\n")
+                .into_bytes(),
+            b"scelle identify v1\nsite: SHA256:x\nperson: a\nnonce: 12\n".to_vec(),
+            format!("scelle identify v1\nperson: a\nnonce: {nonce}\n").into_bytes(),
+        ] {
+            assert_eq!(
+                parse_challenge(&bad),
+                None,
+                "{}",
+                String::from_utf8_lossy(&bad)
+            );
+        }
+    }
 }

@@ -8,9 +8,10 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::blocking_ops::{args, need_role};
+use super::blocking_ops::{args, gate};
 use super::protocol::{ErrorCode, Reply};
-use crate::config::{Person, Role};
+use crate::case::policy;
+use crate::config::Person;
 use crate::daemon::security::TARGET as SECURITY;
 use crate::daemon::state::State;
 use crate::media::record::{self, DestroyRequest, MediaError};
@@ -54,7 +55,7 @@ pub async fn handle(state: &Arc<State>, person: Person, id: u64, op: &str, args:
     let state = state.clone();
     let op = op.to_owned();
     let run = move || match op.as_str() {
-        "media-list" => list(&state, id),
+        "media-list" => list(&state, &person, id),
         "media-add" => add(&state, &person, id, args),
         "media-destroyed" => destroyed(&state, &person, id, args),
         _ => Err(Reply::error(id, ErrorCode::UnknownOp, "unknown operation")),
@@ -79,19 +80,15 @@ fn media_error(id: u64, e: MediaError) -> Reply {
     Reply::error(id, code, message)
 }
 
-fn list(state: &State, id: u64) -> Result<Reply, Reply> {
+fn list(state: &State, person: &Person, id: u64) -> Result<Reply, Reply> {
+    gate(id, policy::may_read(person))?;
     let inv = media::inventory(&state.register).map_err(|e| media_error(id, e.into()))?;
     Ok(Reply::ok(id, json!({ "inventory": inv })))
 }
 
 fn add(state: &State, person: &Person, id: u64, a: Value) -> Result<Reply, Reply> {
     let a: AddArgs = args(id, a)?;
-    need_role(
-        id,
-        person,
-        &[Role::Operator, Role::Authorizer],
-        "inventorying a medium",
-    )?;
+    gate(id, policy::may_inventory_media(person))?;
     let mut facts = MediaFacts::default();
     if let Some(path) = &a.from_path {
         let drive = record::identity_of(&PathBuf::from(path)).map_err(|e| media_error(id, e))?;
@@ -130,7 +127,7 @@ fn add(state: &State, person: &Person, id: u64, a: Value) -> Result<Reply, Reply
 
 fn destroyed(state: &State, person: &Person, id: u64, a: Value) -> Result<Reply, Reply> {
     let a: DestroyedArgs = args(id, a)?;
-    need_role(id, person, &[Role::Authorizer], "recording a destruction")?;
+    gate(id, policy::may_record_destruction(person))?;
     let destroyed_on: jiff::civil::Date = a.destroyed_on.trim().parse().map_err(|_| {
         Reply::error(
             id,

@@ -237,11 +237,32 @@ pub struct AttachArgs {
 }
 
 /// `case-approve`: without `signature` the daemon answers with a challenge holding the
-/// statement to sign; with it, the approval is recorded.
+/// approval statement (namespace `scelle-approve`), valid `valid_hours` (default 72); with
+/// `statement` and `signature` (made on site or remotely), the approval is recorded.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApproveArgs {
     pub case: String,
+    #[serde(default)]
+    pub valid_hours: Option<u32>,
+    #[serde(default)]
+    pub statement: Option<String>,
+    #[serde(default)]
+    pub signature: Option<String>,
+}
+
+/// `case-countersign`: as `case-approve`, for an export (default: the case's last completed
+/// one), namespace `scelle-countersign`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CountersignArgs {
+    pub case: String,
+    #[serde(default)]
+    pub export: Option<String>,
+    #[serde(default)]
+    pub valid_hours: Option<u32>,
+    #[serde(default)]
+    pub statement: Option<String>,
     #[serde(default)]
     pub signature: Option<String>,
 }

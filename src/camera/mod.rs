@@ -1,19 +1,31 @@
 //! From a camera's configuration entry to a live [`Source`]: loads its credentials (from the
 //! service-only file or the systemd credential, at the moment of use, never kept in the
 //! configuration) and builds the adapter its `source.kind` names. Also the facts `scelle camera
-//! probe` shows: device, clock offset and the plan of a range.
+//! probe` shows: device, clock offset, the plan of a range, and the certificate of each TLS
+//! endpoint with the configuration line that pins it.
+
+pub mod pin;
 
 use std::sync::Arc;
 
 use jiff::tz::TimeZone;
 use scelle_adapters::credentials::{self, CredentialSource, Credentials};
 use scelle_adapters::onvif::{OnvifConfig, OnvifSource};
+use scelle_adapters::rtsp::tls::{self, CertificateInfo};
 use scelle_adapters::segments::SegmentFolder;
 use scelle_adapters::vendor::{PlaybackTarget, PlaybackTemplate, Preset, VendorSource};
 use scelle_adapters::{ClockOffset, DeviceInfo, Error, Plan, Recording, Source, TimeRange};
 use serde::Serialize;
 
-use crate::config::{Camera, CameraSource, Vendor};
+use crate::config::{Camera, CameraSource, LinkSecurity, Vendor};
+
+/// RTSP policy of a camera's pulls: Basic over a plain link only where the entry allows it.
+fn rtsp_config(camera: &Camera) -> scelle_adapters::rtsp::ClientConfig {
+    scelle_adapters::rtsp::ClientConfig {
+        basic_in_clear: camera.allow_basic.is_some(),
+        ..Default::default()
+    }
+}
 
 /// The camera's credentials, if its entry names a place for them.
 pub fn credentials(camera: &Camera) -> Result<Option<Credentials>, Error> {
@@ -35,16 +47,18 @@ pub fn credentials(camera: &Camera) -> Result<Option<Credentials>, Error> {
 pub fn source(camera: &Camera, site_zone: &str) -> Result<Arc<dyn Source>, Error> {
     let creds = credentials(camera)?;
     let id = camera.id.to_string();
+    let trust = camera.tls.as_ref().and_then(|t| t.trust());
     Ok(match &camera.source {
         CameraSource::Onvif {
             device_url,
             recording,
         } => Arc::new(
             OnvifSource::new(
-                OnvifConfig::new(device_url.clone(), creds),
+                OnvifConfig::new(device_url.clone(), creds).with_tls(trust),
                 recording.clone(),
             )?
-            .with_camera(id),
+            .with_camera(id)
+            .with_rtsp_config(rtsp_config(camera)),
         ),
         CameraSource::Playback {
             vendor,
@@ -79,7 +93,9 @@ pub fn source(camera: &Camera, site_zone: &str) -> Result<Arc<dyn Source>, Error
                 substream: *substream,
             };
             let vendor = format!("{vendor:?}").to_lowercase();
-            Arc::new(VendorSource::new(id, vendor, target, template, creds))
+            let mut source = VendorSource::new(id, vendor, target, template, creds).with_tls(trust);
+            source.rtsp = rtsp_config(camera);
+            Arc::new(source)
         }
         CameraSource::Segments {
             root,
@@ -103,6 +119,9 @@ pub struct Listed {
     pub address: String,
     /// `file:PATH[#ID]`, `systemd:NAME` or `none`.
     pub credentials: String,
+    /// How the link is secured.
+    #[serde(default)]
+    pub link: Option<LinkSecurity>,
 }
 
 impl From<&Camera> for Listed {
@@ -122,6 +141,7 @@ impl From<&Camera> for Listed {
             kind: c.kind(),
             address: c.address(),
             credentials,
+            link: Some(c.link()),
         }
     }
 }
@@ -141,6 +161,45 @@ pub struct Probe {
     /// The plan of the asked range, if one was asked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan: Option<Outcome<Plan>>,
+    /// How the link is secured, as configured.
+    pub link: LinkSecurity,
+    /// The certificate of the camera's TLS endpoint, read without trusting it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<Outcome<CertificateView>>,
+}
+
+/// A certificate as the probe shows it, with what the configuration says of it.
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq)]
+pub struct CertificateView {
+    #[serde(flatten)]
+    pub info: CertificateInfo,
+    /// `matches`, `differs` (the configured pin is another certificate's: connections are
+    /// refused), `ca-file` (checked against the CA at connection) or `not-pinned`.
+    pub status: String,
+    /// The line to paste into the camera's `[[camera]]` entry (or record with
+    /// `scelle camera pin`).
+    pub config_line: String,
+}
+
+/// Reads the certificate of `camera`'s TLS endpoint, if it has one.
+pub async fn certificate(camera: &Camera) -> Option<Result<CertificateView, Error>> {
+    let (host, port) = camera.tls_endpoint()?;
+    let info = tls::inspect(&host, port, std::time::Duration::from_secs(10)).await;
+    Some(info.map(|info| {
+        let status = match camera.tls.as_ref() {
+            Some(t) => match t.pin {
+                Some(p) if p.to_string() == info.fingerprint => "matches",
+                Some(_) => "differs",
+                None => "ca-file",
+            },
+            None => "not-pinned",
+        };
+        CertificateView {
+            config_line: format!("tls = {{ pin = \"{}\" }}", info.fingerprint),
+            status: status.into(),
+            info,
+        }
+    }))
 }
 
 /// A measured fact or why it could not be measured: `{"ok": …}` or `{"error": "…"}`.
@@ -171,6 +230,8 @@ pub async fn probe(camera: &Camera, site_zone: &str, range: Option<TimeRange>) -
         clock_offset: Outcome::Error(String::new()),
         recordings: Outcome::Error(String::new()),
         plan: None,
+        link: camera.link(),
+        certificate: certificate(camera).await.map(Outcome::from),
     };
     let source = match source(camera, site_zone) {
         Ok(s) => s,

@@ -10,7 +10,8 @@ pub mod documents;
 pub mod model;
 pub mod policy;
 pub mod service;
+pub mod statement;
 
 pub use model::{Case, CaseState, Ground};
 pub use policy::Refusal;
-pub use service::{CaseError, Cases};
+pub use service::{CaseError, Cases, SiteId};

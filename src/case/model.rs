@@ -87,12 +87,40 @@ pub struct Case {
     pub opening: Opening,
     pub state: CaseState,
     pub documents: Vec<Document>,
+    /// The authorizer who signed the approval (from its signed statement).
     pub authorized_by: Option<String>,
     pub authorized_at: Option<Timestamp>,
-    /// How the requester's authority was verified (AUTH-5).
+    /// How the requester's authority was verified (AUTH-5), by whom and when.
     pub requester_verified: Option<String>,
+    #[serde(default)]
+    pub requester_verified_by: Option<String>,
+    #[serde(default)]
+    pub requester_verified_at: Option<Timestamp>,
     pub regularized_at: Option<Timestamp>,
     pub closed: Option<String>,
+    /// People who started an export of this case (AUTH-2: never its approver).
+    #[serde(default)]
+    pub export_operators: Vec<String>,
+    /// Completed exports, oldest first, with their countersignature and hand-over.
+    #[serde(default)]
+    pub exports: Vec<ExportFact>,
+}
+
+/// A completed export of a case, as its register entries record it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExportFact {
+    pub export_id: String,
+    /// The operator who ran and signed it.
+    pub operator: String,
+    pub completed_at: Option<Timestamp>,
+    /// Hash (hex) of its `export-completed` entry, which the countersignature names.
+    pub completed_entry: String,
+    /// The authorizer who countersigned what was extracted (STEP-5), and when.
+    pub countersigned_by: Option<String>,
+    pub countersigned_at: Option<Timestamp>,
+    /// When it was handed over (`delivered`), and who recorded it.
+    pub delivered_at: Option<Timestamp>,
+    pub delivered_by: Option<String>,
 }
 
 impl Case {
@@ -107,12 +135,48 @@ impl Case {
             opening,
             state: CaseState::AwaitingAuthorization,
             documents: Vec::new(),
+            ..Case::blank()
+        })
+    }
+
+    /// An empty case, for building one field by field.
+    pub fn blank() -> Case {
+        Case {
+            id: String::new(),
+            opened_at: Timestamp::UNIX_EPOCH,
+            operator: String::new(),
+            opened_entry: String::new(),
+            opening: Opening {
+                ground: Ground::Incident,
+                requester: String::new(),
+                organisation: String::new(),
+                reference: String::new(),
+                recipient: String::new(),
+                purpose: String::new(),
+                cameras: Vec::new(),
+                ranges: Vec::new(),
+                emergency: None,
+            },
+            state: CaseState::AwaitingAuthorization,
+            documents: Vec::new(),
             authorized_by: None,
             authorized_at: None,
             requester_verified: None,
+            requester_verified_by: None,
+            requester_verified_at: None,
             regularized_at: None,
             closed: None,
-        })
+            export_operators: Vec::new(),
+            exports: Vec::new(),
+        }
+    }
+
+    /// Everyone who started an export of this case.
+    pub fn exporters(&self) -> impl Iterator<Item = &str> {
+        self.export_operators
+            .iter()
+            .chain(self.exports.iter().map(|e| &e.operator))
+            .map(String::as_str)
     }
 
     /// Moves the case by one later entry of its own.
@@ -131,13 +195,60 @@ impl Case {
                 }
             }
             EntryKind::CaseAuthorized => {
-                self.authorized_by = Some(entry.actor.clone());
+                // The signer of the approval statement; older entries: the actor.
+                let signer = entry.payload["signed_statement"]["person"]
+                    .as_str()
+                    .map(str::to_owned);
+                self.authorized_by = Some(signer.unwrap_or_else(|| entry.actor.clone()));
                 self.authorized_at = Some(entry.time);
                 if self.state != CaseState::Closed {
                     self.state = CaseState::Authorized;
                 }
             }
-            EntryKind::RequesterVerified => self.requester_verified = text("how"),
+            EntryKind::RequesterVerified => {
+                self.requester_verified = text("how");
+                self.requester_verified_by = Some(entry.actor.clone());
+                self.requester_verified_at = Some(entry.time);
+            }
+            EntryKind::ExportStarted if !self.export_operators.contains(&entry.actor) => {
+                self.export_operators.push(entry.actor.clone());
+            }
+            EntryKind::ExportCompleted => {
+                let id = entry.payload["record"]["export_id"].as_str();
+                self.exports.push(ExportFact {
+                    export_id: id.unwrap_or_default().to_owned(),
+                    operator: entry.actor.clone(),
+                    completed_at: Some(entry.time),
+                    completed_entry: hex::encode(entry.hash),
+                    ..ExportFact::default()
+                });
+            }
+            EntryKind::ExportCountersigned => {
+                let completed = text("export_completed").unwrap_or_default();
+                let by = entry.payload["signed_statement"]["person"]
+                    .as_str()
+                    .unwrap_or(&entry.actor)
+                    .to_owned();
+                if let Some(e) = self
+                    .exports
+                    .iter_mut()
+                    .find(|e| e.completed_entry == completed)
+                {
+                    e.countersigned_by = Some(by);
+                    e.countersigned_at = Some(entry.time);
+                }
+            }
+            EntryKind::Delivered => {
+                let completed = text("export_completed");
+                let id = text("export_id");
+                if let Some(e) = self.exports.iter_mut().find(|e| {
+                    completed.as_deref() == Some(e.completed_entry.as_str())
+                        || (completed.is_none() && id.as_deref() == Some(e.export_id.as_str()))
+                }) {
+                    e.delivered_at = Some(entry.time);
+                    e.delivered_by = Some(entry.actor.clone());
+                }
+            }
             EntryKind::EmergencyRegularized => self.regularized_at = Some(entry.time),
             EntryKind::CaseClosed => {
                 self.closed = text("reason").or(Some(String::new()));
@@ -161,9 +272,9 @@ impl Case {
         self.is_emergency() && self.regularized_at.is_none() && self.state != CaseState::Closed
     }
 
-    /// An emergency not regularized within `hours` of its opening (AUTH-3).
+    /// An emergency whose written request is still absent `hours` after its opening (AUTH-3;
+    /// the rule is [`super::policy::request_overdue`]).
     pub fn is_overdue(&self, now: Timestamp, hours: u32) -> bool {
-        self.needs_regularization()
-            && now.as_second() - self.opened_at.as_second() > i64::from(hours) * 3600
+        super::policy::request_overdue(self, now, hours)
     }
 }

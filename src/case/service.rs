@@ -15,14 +15,21 @@ use serde_json::json;
 
 use crate::api::identify::{SignatureError, verify_signature};
 use crate::api::protocol::OpenArgs;
-use crate::config::{Person, Role};
-use crate::register::{
-    EntryKind, EntrySignature, NewEntry, PersonRecord, Register, RegisterError, SIGNATURE_NAMESPACE,
-};
+use crate::config::Person;
+use crate::export::ExportRecord;
+use crate::register::{EntryKind, NewEntry, PersonRecord, Register, RegisterError, SITE_PERSON};
 
 use super::documents::DocumentStore;
-use super::model::{Case, Document, Ground, Opening, Range};
+use super::model::{Case, CaseState, Document, ExportFact, Ground, Opening, Range};
 use super::policy::{self, Refusal};
+use super::statement;
+
+/// The site as statements name it: its key's fingerprint and its name.
+#[derive(Clone, Debug)]
+pub struct SiteId {
+    pub fingerprint: String,
+    pub name: String,
+}
 
 /// Why a case operation did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -34,8 +41,10 @@ pub enum CaseError {
     NotFound(String),
     #[error("{0}")]
     BadInput(String),
-    #[error("approval signature refused: {0}")]
+    #[error("signature refused: {0}")]
     BadSignature(#[from] SignatureError),
+    #[error("statement refused: {0}")]
+    Statement(String),
     #[error("register: {0}")]
     Register(#[from] RegisterError),
     #[error("cannot store the document in the state directory: {0}")]
@@ -55,49 +64,85 @@ pub struct Cases {
     cases: RwLock<BTreeMap<String, Case>>,
     people: Mutex<Option<Vec<PersonRecord>>>,
     write: Mutex<()>,
+    /// Sequence number of the last register entry folded into `cases`.
+    folded: Mutex<u64>,
+}
+
+/// Every case (and the people list in force) folded from `entries`, in order.
+fn fold(
+    entries: Vec<crate::register::Entry>,
+) -> (BTreeMap<String, Case>, Option<Vec<PersonRecord>>) {
+    let mut cases = BTreeMap::new();
+    let mut people = None;
+    for entry in entries {
+        match (entry.kind, &entry.case_id) {
+            (EntryKind::PeopleChanged, _) => {
+                people = entry
+                    .payload
+                    .get("people")
+                    .and_then(|p| serde_json::from_value(p.clone()).ok());
+            }
+            (EntryKind::CaseOpened, _) => {
+                if let Some(c) = Case::from_opened(&entry) {
+                    cases.insert(c.id.clone(), c);
+                }
+            }
+            (_, Some(id)) => {
+                // An approval bound to another case's opening never applies to this one
+                // (registers written before the link existed carry none).
+                let bound = ["case_opened", "opened_entry"]
+                    .iter()
+                    .find_map(|k| entry.payload.get(*k).and_then(|v| v.as_str()));
+                if let Some(c) = cases.get_mut(id)
+                    && (entry.kind != EntryKind::CaseAuthorized
+                        || bound.is_none_or(|b| b == c.opened_entry))
+                {
+                    c.apply(&entry);
+                }
+            }
+            _ => {}
+        }
+    }
+    (cases, people)
 }
 
 impl Cases {
     /// Folds every case out of the register.
     pub fn load(register: Arc<Register>, state_dir: &Path) -> Result<Cases, CaseError> {
-        let mut cases = BTreeMap::new();
-        let mut people = None;
-        for entry in register.entries(None)? {
-            match (entry.kind, &entry.case_id) {
-                (EntryKind::PeopleChanged, _) => {
-                    people = entry
-                        .payload
-                        .get("people")
-                        .and_then(|p| serde_json::from_value(p.clone()).ok());
-                }
-                (EntryKind::CaseOpened, _) => {
-                    if let Some(c) = Case::from_opened(&entry) {
-                        cases.insert(c.id.clone(), c);
-                    }
-                }
-                (_, Some(id)) => {
-                    // An approval bound to another case's opening never applies to this one
-                    // (registers written before the link existed carry none).
-                    let bound = ["case_opened", "opened_entry"]
-                        .iter()
-                        .find_map(|k| entry.payload.get(*k).and_then(|v| v.as_str()));
-                    if let Some(c) = cases.get_mut(id)
-                        && (entry.kind != EntryKind::CaseAuthorized
-                            || bound.is_none_or(|b| b == c.opened_entry))
-                    {
-                        c.apply(&entry);
-                    }
-                }
-                _ => {}
-            }
-        }
+        let head = register.head()?.seq;
+        let (cases, people) = fold(register.entries(None)?);
         Ok(Cases {
             register,
             documents: DocumentStore::new(state_dir),
             cases: RwLock::new(cases),
             people: Mutex::new(people),
             write: Mutex::new(()),
+            folded: Mutex::new(head),
         })
+    }
+
+    /// Folds again when the register moved on without this service (the export pipeline,
+    /// the purge and the media inventory append their own entries), so checks see every
+    /// export, countersignature and hand-over.
+    fn catch_up(&self) {
+        let head = match self.register.head() {
+            Ok(h) => h.seq,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the register head");
+                return;
+            }
+        };
+        let mut folded = lock(&self.folded);
+        if *folded == head {
+            return;
+        }
+        match self.register.entries(None) {
+            Ok(entries) => {
+                *write(&self.cases) = fold(entries).0;
+                *folded = head;
+            }
+            Err(e) => tracing::error!(error = %e, "cannot read the register"),
+        }
     }
 
     /// Records the people list if it differs from the one in force (AUTH-4: every change of
@@ -119,12 +164,34 @@ impl Cases {
         Ok(true)
     }
 
+    /// Refuses a people list that would leave open cases with nobody to act on them.
+    pub fn check_people(&self, people: &[Person]) -> Result<(), String> {
+        if !people.is_empty() {
+            return Ok(());
+        }
+        let open: Vec<String> = read(&self.cases)
+            .values()
+            .filter(|c| c.state != CaseState::Closed)
+            .map(|c| c.id.clone())
+            .collect();
+        if open.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "the people list is empty (no [[person]]) while cases are open ({}): nobody could \
+             approve, export or close them; keep the people list (AUTH-4)",
+            open.join(", ")
+        ))
+    }
+
     /// Every case, oldest first.
     pub fn list(&self) -> Vec<Case> {
+        self.catch_up();
         read(&self.cases).values().cloned().collect()
     }
 
     pub fn get(&self, id: &str) -> Result<Case, CaseError> {
+        self.catch_up();
         read(&self.cases)
             .get(id)
             .cloned()
@@ -191,33 +258,163 @@ impl Cases {
         self.regularize_if_complete(id)
     }
 
-    /// The entry an approval appends, for the authorizer to sign. Checks AUTH-2 first.
-    pub fn approval(&self, person: &Person, id: &str) -> Result<NewEntry, CaseError> {
+    /// The approval statement of case `id` (namespace `scelle-approve`), valid `hours` from
+    /// `now`: what the authorizer signs, on site or remotely with `ssh-keygen -Y sign`.
+    pub fn approval_statement(
+        &self,
+        site: &SiteId,
+        id: &str,
+        hours: Option<u32>,
+        now: Timestamp,
+    ) -> Result<String, CaseError> {
         let case = self.get(id)?;
-        policy::may_approve(person, &case)?;
-        Ok(approval_entry(person, &case))
+        if case.state == CaseState::Closed {
+            return Err(Refusal::Closed { case: case.id }.into());
+        }
+        Ok(statement::approval(
+            &site.fingerprint,
+            &site.name,
+            &case,
+            statement::expiry(now, hours),
+        ))
     }
 
-    /// Records an approval signed by `person` (AUTH-2, STEP-5 signature).
-    pub fn approve(&self, person: &Person, id: &str, signature: &str) -> Result<Case, CaseError> {
+    /// Records an approval: `text` must be exactly the approval statement of the case as it
+    /// stands (same site, case, opening, expiry not past), `signature` an SSHSIG over it in
+    /// namespace `scelle-approve` by a listed authorizer who may approve it (AUTH-2). The entry
+    /// is the daemon's (actor `scelle`); the signer is in its `signed_statement`. Returns the
+    /// case and the signer's id.
+    pub fn approve_signed(
+        &self,
+        people: &[Person],
+        site: &SiteId,
+        id: &str,
+        text: &str,
+        signature: &str,
+        now: Timestamp,
+    ) -> Result<(Case, String), CaseError> {
         let _w = lock(&self.write);
         let case = self.get(id)?;
-        policy::may_approve(person, &case)?;
-        let mut entry = approval_entry(person, &case);
-        verify_signature(
-            &person.public_key.key,
-            SIGNATURE_NAMESPACE,
-            &entry.statement(),
-            signature,
-        )?;
-        entry.signatures.push(EntrySignature {
-            person: person.id.clone(),
-            role: Role::Authorizer.as_str().to_owned(),
-            signature: signature.trim().to_owned(),
-        });
+        let expires = check_expiry(text, now)?;
+        if text != statement::approval(&site.fingerprint, &site.name, &case, expires) {
+            return Err(CaseError::Statement(format!(
+                "the signed text is not the approval statement of case {id} as it stands on this                  site (another case or site, or the case changed since it was printed): print it                  again with `scelle case approve {id} --print-statement`"
+            )));
+        }
+        let signer = signer_of(people, statement::APPROVE_NAMESPACE, text, signature)?;
+        policy::may_approve(signer, &case)?;
+        let entry = NewEntry::new(
+            EntryKind::CaseAuthorized,
+            Some(id),
+            SITE_PERSON,
+            json!({
+                "case": case.id,
+                "case_opened": case.opened_entry,
+                "ground": case.opening.ground,
+                "cameras": case.opening.cameras,
+                "ranges": case.opening.ranges,
+                "recipient": case.opening.recipient,
+                "requests": case.documents.iter().filter(|d| d.role == "request")
+                    .map(|d| d.sha256.clone()).collect::<Vec<_>>(),
+                "expires": expires,
+                "signed_statement": signed(signer, statement::APPROVE_NAMESPACE, text, signature),
+            }),
+        );
         let entry = self.register.append(entry)?;
         self.apply(id, &entry)?;
-        self.regularize_if_complete(id)
+        Ok((self.regularize_if_complete(id)?, signer.id.clone()))
+    }
+
+    /// The countersignature statement of an export of case `id` (default: its last completed
+    /// one), namespace `scelle-countersign`.
+    pub fn countersign_statement(
+        &self,
+        site: &SiteId,
+        id: &str,
+        export: Option<&str>,
+        hours: Option<u32>,
+        now: Timestamp,
+    ) -> Result<String, CaseError> {
+        let case = self.get(id)?;
+        let fact = policy::export_of(&case, export)?.clone();
+        let record = self.record_of(id, &fact)?;
+        Ok(statement::countersignature(
+            &site.fingerprint,
+            &site.name,
+            &case,
+            &record,
+            &fact.completed_entry,
+            statement::expiry(now, hours),
+        ))
+    }
+
+    /// Records a countersignature (STEP-5), checked as [`Cases::approve_signed`] is, by an
+    /// authorizer who neither opened the case nor made the export. Returns the case and the
+    /// signer's id.
+    #[allow(clippy::too_many_arguments)]
+    pub fn countersign_signed(
+        &self,
+        people: &[Person],
+        site: &SiteId,
+        id: &str,
+        export: Option<&str>,
+        text: &str,
+        signature: &str,
+        now: Timestamp,
+    ) -> Result<(Case, String), CaseError> {
+        let _w = lock(&self.write);
+        let case = self.get(id)?;
+        let fact = policy::export_of(&case, export)?.clone();
+        let record = self.record_of(id, &fact)?;
+        let expires = check_expiry(text, now)?;
+        let expected = statement::countersignature(
+            &site.fingerprint,
+            &site.name,
+            &case,
+            &record,
+            &fact.completed_entry,
+            expires,
+        );
+        if text != expected {
+            return Err(CaseError::Statement(format!(
+                "the signed text is not the countersignature statement of export {} of case {id}                  on this site: print it again with `scelle case countersign {id} --print-statement`",
+                fact.export_id
+            )));
+        }
+        let signer = signer_of(people, statement::COUNTERSIGN_NAMESPACE, text, signature)?;
+        policy::may_countersign(signer, &case, &fact)?;
+        let entry = NewEntry::new(
+            EntryKind::ExportCountersigned,
+            Some(id),
+            SITE_PERSON,
+            json!({
+                "export_id": fact.export_id,
+                "export_completed": fact.completed_entry,
+                "expires": expires,
+                "signed_statement":
+                    signed(signer, statement::COUNTERSIGN_NAMESPACE, text, signature),
+            }),
+        );
+        let entry = self.register.append(entry)?;
+        Ok((self.apply(id, &entry)?, signer.id.clone()))
+    }
+
+    /// The export record of a completed export, from its `export-completed` entry.
+    fn record_of(&self, id: &str, fact: &ExportFact) -> Result<ExportRecord, CaseError> {
+        let entry = self
+            .register
+            .entries(Some(id))?
+            .into_iter()
+            .find(|e| {
+                e.kind == EntryKind::ExportCompleted && hex::encode(e.hash) == fact.completed_entry
+            })
+            .ok_or_else(|| CaseError::NotFound(format!("{id}: export {}", fact.export_id)))?;
+        serde_json::from_value(entry.payload["record"].clone()).map_err(|e| {
+            CaseError::BadInput(format!(
+                "export {} record does not parse: {e}",
+                fact.export_id
+            ))
+        })
     }
 
     /// Records how the requester's authority was verified (AUTH-5).
@@ -339,6 +536,12 @@ impl Cases {
     }
 
     fn apply(&self, id: &str, entry: &crate::register::Entry) -> Result<Case, CaseError> {
+        {
+            let mut folded = lock(&self.folded);
+            if entry.seq == *folded + 1 {
+                *folded = entry.seq;
+            }
+        }
         let mut cases = write(&self.cases);
         let case = cases
             .get_mut(id)
@@ -364,24 +567,54 @@ impl Cases {
     }
 }
 
-/// The approval entry for `case` by `person`: deterministic, so the statement the authorizer
-/// signed and the one the daemon appends are the same bytes.
-fn approval_entry(person: &Person, case: &Case) -> NewEntry {
-    NewEntry::new(
-        EntryKind::CaseAuthorized,
-        Some(&case.id),
-        &person.id,
-        json!({
-            "case": case.id,
-            "opened_entry": case.opened_entry,
-            "ground": case.opening.ground,
-            "cameras": case.opening.cameras,
-            "ranges": case.opening.ranges,
-            "recipient": case.opening.recipient,
-            "purpose": case.opening.purpose,
-            "requests": case.documents.iter().map(|d| d.sha256.clone()).collect::<Vec<_>>(),
-        }),
-    )
+/// The expiry a statement names, refused when absent or past.
+fn check_expiry(text: &str, now: Timestamp) -> Result<Timestamp, CaseError> {
+    let expires = statement::expires(text).ok_or_else(|| {
+        CaseError::Statement("the statement names no `expires:` line: print it again".into())
+    })?;
+    if expires <= now {
+        return Err(CaseError::Statement(format!(
+            "the statement expired at {expires}: print a new one and sign it again"
+        )));
+    }
+    let latest = statement::expiry(now, Some(statement::MAX_VALID_HOURS));
+    if expires > latest {
+        return Err(CaseError::Statement(format!(
+            "the statement is valid until {expires}, more than {} days ahead: print a new one",
+            statement::MAX_VALID_HOURS / 24
+        )));
+    }
+    Ok(expires)
+}
+
+/// The listed person whose key made `armored` over `text` in `namespace`.
+fn signer_of<'a>(
+    people: &'a [Person],
+    namespace: &str,
+    text: &str,
+    armored: &str,
+) -> Result<&'a Person, CaseError> {
+    let sig = ssh_key::SshSig::from_pem(armored.trim())
+        .map_err(|e| SignatureError::Format(e.to_string()))?;
+    if sig.namespace() != namespace {
+        return Err(SignatureError::Mismatch(format!(
+            "it was made for the namespace `{}`, not `{namespace}` (ssh-keygen -Y sign -n {namespace})",
+            sig.namespace()
+        ))
+        .into());
+    }
+    let person = people
+        .iter()
+        .find(|p| p.public_key.key.key_data() == sig.public_key())
+        .ok_or(SignatureError::UnknownKey)?;
+    verify_signature(&person.public_key.key, namespace, text.as_bytes(), armored)?;
+    Ok(person)
+}
+
+/// The `signed_statement` of an entry (the register contract with `register verify`).
+fn signed(person: &Person, namespace: &str, text: &str, signature: &str) -> serde_json::Value {
+    json!({ "person": person.id, "namespace": namespace, "text": text,
+            "signature": signature.trim() })
 }
 
 /// Validates what a client asked to open (AUTH-1, STEP-1).

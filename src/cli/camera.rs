@@ -1,6 +1,7 @@
 //! `scelle camera list` and `scelle camera probe ID [--from T --to T]`, through the daemon's
 //! socket (the daemon holds the credentials; the shell never sees them). Times are shown in the
-//! site's time zone with UTC beside them.
+//! site's time zone with UTC beside them. `scelle camera pin ID` works on the configuration file
+//! itself (see `crate::camera::pin`): it needs no credentials, only to write that file.
 
 use std::process::ExitCode;
 
@@ -38,6 +39,19 @@ pub enum CameraCommand {
         #[arg(long, requires = "from")]
         to: Option<String>,
     },
+    /// Record the camera's TLS certificate in its configuration entry (trust on first use):
+    /// shows the certificate the camera presents, and writes `tls = { pin = "sha256:…" }` only
+    /// when it matches the fingerprint you read on the device itself.
+    Pin {
+        camera: String,
+        /// The certificate's SHA-256 fingerprint as read on the device (`sha256:…`, or hex with
+        /// or without colons).
+        #[arg(long)]
+        fingerprint: Option<String>,
+        /// The configuration file to write the pin into.
+        #[arg(long, env = "SCELLE_CONFIG", default_value = "/etc/scelle/scelle.toml")]
+        config: std::path::PathBuf,
+    },
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -51,8 +65,17 @@ pub fn run(args: Args) -> ExitCode {
 }
 
 fn run_inner(args: &Args) -> Result<Exit, ClientError> {
+    if let CameraCommand::Pin {
+        camera,
+        fingerprint,
+        config,
+    } = &args.command
+    {
+        return Ok(run_pin(config, camera, fingerprint.as_deref()));
+    }
     let (mut client, _) = args.client.connect()?;
     let result = match &args.command {
+        CameraCommand::Pin { .. } => return Ok(Exit::Failure),
         CameraCommand::List => client.call("camera-list", json!({}))?,
         CameraCommand::Probe { camera, from, to } => {
             let range = from
@@ -73,8 +96,58 @@ fn run_inner(args: &Args) -> Result<Exit, ClientError> {
     match &args.command {
         CameraCommand::List => print_list(&result),
         CameraCommand::Probe { .. } => print_probe(&result["probe"], &zone),
+        CameraCommand::Pin { .. } => {}
     }
     Ok(probe_exit(&result))
+}
+
+/// `scelle camera pin`: reads the certificate, compares, writes; says what it did.
+fn run_pin(config: &std::path::Path, camera: &str, typed: Option<&str>) -> Exit {
+    use crate::camera::pin::{PinError, Pinned, pin};
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("scelle camera pin: {e}");
+            return Exit::Failure;
+        }
+    };
+    match runtime.block_on(pin(config, camera, typed)) {
+        Ok(Pinned::Recorded { line }) => {
+            println!(
+                "camera {camera}: recorded `{line}` in {} (the daemon re-reads it)",
+                config.display()
+            );
+            Exit::Ok
+        }
+        Ok(Pinned::Already) => {
+            println!("camera {camera}: already pinned to the certificate it presents");
+            Exit::Ok
+        }
+        Err(e) => {
+            if let PinError::NeedsConfirmation(info) | PinError::Mismatch { info, .. } = &e {
+                print_certificate(&serde_json::to_value(info).unwrap_or_default(), None);
+            }
+            eprintln!("scelle camera pin: {e}");
+            Exit::Failure
+        }
+    }
+}
+
+/// Subject, issuer, validity and fingerprint of a certificate (UTC when no zone is given).
+fn print_certificate(c: &Value, zone: Option<&TimeZone>) {
+    let zone = zone.cloned().unwrap_or(TimeZone::UTC);
+    println!("  tls      {}", text(&c["endpoint"]));
+    println!("    subject     {}", text(&c["subject"]));
+    println!("    issuer      {}", text(&c["issuer"]));
+    println!(
+        "    valid       {} → {}",
+        show_time(&c["not_before"], &zone),
+        show_time(&c["not_after"], &zone)
+    );
+    println!("    fingerprint {}", text(&c["fingerprint"]));
 }
 
 /// A probe that could not reach the device at all exits 1, so scripts notice.
@@ -112,16 +185,17 @@ fn print_list(result: &Value) {
         return;
     }
     println!(
-        "{:<14} {:<26} {:<18} {:<34} CREDENTIALS",
-        "CAMERA", "NAME", "KIND", "ADDRESS"
+        "{:<14} {:<26} {:<18} {:<34} {:<8} CREDENTIALS",
+        "CAMERA", "NAME", "KIND", "ADDRESS", "LINK"
     );
     for c in &cameras {
         println!(
-            "{:<14} {:<26} {:<18} {:<34} {}",
+            "{:<14} {:<26} {:<18} {:<34} {:<8} {}",
             text(&c["id"]),
             text(&c["name"]),
             text(&c["kind"]),
             text(&c["address"]),
+            text(&c["link"]["transport"]),
             text(&c["credentials"])
         );
     }
@@ -145,6 +219,50 @@ fn show_time(v: &Value, zone: &TimeZone) -> String {
 fn print_probe(p: &Value, zone: &TimeZone) {
     println!("camera {}  {}", text(&p["camera"]), text(&p["name"]));
     println!("  source   {} {}", text(&p["kind"]), text(&p["address"]));
+    let link = &p["link"];
+    match link["transport"].as_str() {
+        Some("tls") => match (link["pin"].as_str(), link["ca_file"].as_str()) {
+            (Some(pin), _) => println!("  link     encrypted (TLS, pinned {pin})"),
+            (_, Some(ca)) => println!("  link     encrypted (TLS, CA file {ca})"),
+            _ => println!("  link     encrypted (TLS)"),
+        },
+        Some("plain") => println!(
+            "  link     NOT ENCRYPTED{}",
+            link["unencrypted_reason"]
+                .as_str()
+                .map(|r| format!(" (excepted: {r})"))
+                .unwrap_or_default()
+        ),
+        Some(other) => println!("  link     {other}"),
+        None => {}
+    }
+    if let Some(cert) = p.get("certificate") {
+        match (&cert["ok"], &cert["error"]) {
+            (c, _) if c.is_object() => {
+                print_certificate(c, Some(zone));
+                match c["status"].as_str() {
+                    Some("matches") => println!("    pinned      yes, this certificate"),
+                    Some("differs") => println!(
+                        "    pinned      ANOTHER CERTIFICATE ({}): connections are refused",
+                        text(&link["pin"])
+                    ),
+                    Some("ca-file") => println!("    trusted     through the CA file"),
+                    _ => {
+                        println!(
+                            "    not pinned: check this fingerprint on the device itself, then \
+                             paste into the camera's [[camera]] entry:"
+                        );
+                        println!("      {}", text(&c["config_line"]));
+                        println!(
+                            "    or run `scelle camera pin {} --fingerprint <what the device shows>`",
+                            text(&p["camera"])
+                        );
+                    }
+                }
+            }
+            (_, e) => println!("  tls      UNKNOWN: {}", text(e)),
+        }
+    }
     match (&p["device"]["ok"], &p["device"]["error"]) {
         (d, _) if d.is_object() => println!(
             "  device   {} {}  serial {}  firmware {}",

@@ -12,7 +12,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use clap::Subcommand;
 use serde_json::{Value, json};
 
-use super::client::ClientError;
+use super::client::{ClientError, Expect};
 use super::connect::ClientOptions;
 use super::show::text;
 use crate::api::protocol::Reply;
@@ -37,8 +37,19 @@ pub enum CaseCommand {
         #[arg(long)]
         request: PathBuf,
     },
-    /// Authorize a case (authorizers only; never the case's operator), signed with your SSH key.
-    Approve { case: String },
+    /// Authorize a case (authorizers only; never the case's opener nor its exporter), signed
+    /// with your SSH key; or, for an authorizer off site, print the statement to sign with
+    /// `ssh-keygen -Y sign -n scelle-approve` and submit the signature (anyone may).
+    Approve(StatementArgs),
+    /// Countersign what an export actually extracted (authorizers only; STEP-5), as
+    /// `approve` does: on site, or remotely with `ssh-keygen -Y sign -n scelle-countersign`.
+    Countersign {
+        #[command(flatten)]
+        statement: StatementArgs,
+        /// The export (default: the case's last completed one).
+        #[arg(long)]
+        export: Option<String>,
+    },
     /// Record how the requester's authority was verified (AUTH-5).
     VerifyRequester {
         case: String,
@@ -83,6 +94,24 @@ pub enum CaseCommand {
     },
     /// Export a case to a drive: pull, seal, verify, and sign the export-completed entry.
     Export(ExportArgs),
+}
+
+/// How a statement is signed: here with your key, or elsewhere with `ssh-keygen`.
+#[derive(Debug, clap::Args)]
+pub struct StatementArgs {
+    pub case: String,
+    /// Print the exact statement to sign (to a file with `> statement.txt`) and stop.
+    #[arg(long, conflicts_with = "signature")]
+    pub print_statement: bool,
+    /// How long the printed statement stays valid, in hours (at most 720).
+    #[arg(long, default_value_t = crate::case::statement::DEFAULT_VALID_HOURS)]
+    pub valid_hours: u32,
+    /// Submit the signature made elsewhere (`ssh-keygen -Y sign` writes `statement.txt.sig`).
+    #[arg(long, value_name = "FILE")]
+    pub signature: Option<PathBuf>,
+    /// The signed statement (default: the signature file without its `.sig`).
+    #[arg(long, value_name = "FILE", requires = "signature")]
+    pub statement: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -146,7 +175,7 @@ pub fn run(args: Args) -> ExitCode {
 }
 
 fn run_inner(args: &Args) -> Result<(), ClientError> {
-    let (mut client, signer) = args.client.connect()?;
+    let (mut client, _signer) = args.client.connect()?;
     let result = match &args.command {
         CaseCommand::Open(o) => {
             let request = o.request.as_deref().map(document).transpose()?;
@@ -170,24 +199,21 @@ fn run_inner(args: &Args) -> Result<(), ClientError> {
             "case-attach",
             json!({ "case": case, "request": document(request)? }),
         )?,
-        CaseCommand::Approve { case } => {
-            match client.request("case-approve", json!({ "case": case }), &mut |_| {})? {
-                Reply::Challenge {
-                    public_key,
-                    namespace,
-                    message,
-                    ..
-                } => {
-                    let statement = B64
-                        .decode(message.as_bytes())
-                        .map_err(|e| ClientError::Protocol(e.to_string()))?;
-                    let signature = signer.sign(&public_key, &namespace, &statement)?;
-                    client.call(
-                        "case-approve",
-                        json!({ "case": case, "signature": signature }),
-                    )?
-                }
-                other => return Err(ClientError::Protocol(format!("{other:?}"))),
+        CaseCommand::Approve(st) => {
+            match statement_step(&mut client, "case-approve", st, json!({}))? {
+                Some(v) => v,
+                None => return Ok(()),
+            }
+        }
+        CaseCommand::Countersign { statement, export } => {
+            match statement_step(
+                &mut client,
+                "case-countersign",
+                statement,
+                json!({ "export": export }),
+            )? {
+                Some(v) => v,
+                None => return Ok(()),
             }
         }
         CaseCommand::VerifyRequester { case, how } => {
@@ -217,7 +243,8 @@ fn run_inner(args: &Args) -> Result<(), ClientError> {
             json!({ "case": case, "signed_receipt": document(signed_receipt)?, "at": at }),
         )?,
         CaseCommand::Export(e) => {
-            return super::case_export::run(&mut client, &signer, e, args.client.json);
+            let me = client.person().unwrap_or_default().to_owned();
+            return super::case_export::run(&mut client, &me, e, args.client.json);
         }
     };
     if let CaseCommand::Receipt { case, output, .. } = &args.command {
@@ -248,6 +275,86 @@ fn run_inner(args: &Args) -> Result<(), ClientError> {
         }
     }
     Ok(())
+}
+
+/// `approve` / `countersign`: print the statement, submit a signature made elsewhere, or sign
+/// here (shown, confirmed, checked against the case typed). `None`: nothing more to print.
+fn statement_step(
+    client: &mut super::client::Client,
+    op: &str,
+    st: &StatementArgs,
+    extra: Value,
+) -> Result<Option<Value>, ClientError> {
+    let mut args = json!({ "case": st.case, "valid_hours": st.valid_hours });
+    if let (Value::Object(a), Value::Object(e)) = (&mut args, extra) {
+        a.extend(e);
+    }
+    let expect = if op == "case-approve" {
+        Expect::Approve { case: &st.case }
+    } else {
+        Expect::Countersign { case: &st.case }
+    };
+    if st.print_statement {
+        let text = match client.request(op, args, &mut |_| {})? {
+            Reply::Challenge { message, .. } => B64
+                .decode(message.as_bytes())
+                .map_err(|e| ClientError::Protocol(e.to_string()))?,
+            other => return Err(ClientError::Protocol(format!("{other:?}"))),
+        };
+        let text = String::from_utf8(text)
+            .map_err(|_| ClientError::Protocol("the statement is not UTF-8".into()))?;
+        expect
+            .check_text(&text, client.site())
+            .map_err(ClientError::Refused)?;
+        print!("{text}");
+        return Ok(None);
+    }
+    if let Some(sig_path) = &st.signature {
+        let text_path = match &st.statement {
+            Some(p) => p.clone(),
+            None => match sig_path.to_str().and_then(|s| s.strip_suffix(".sig")) {
+                Some(s) => PathBuf::from(s),
+                None => {
+                    return Err(ClientError::Local(format!(
+                        "give the signed statement with --statement FILE ({} does not end in .sig)",
+                        sig_path.display()
+                    )));
+                }
+            },
+        };
+        let read = |p: &Path| {
+            std::fs::read_to_string(p)
+                .map_err(|e| ClientError::Local(format!("cannot read {}: {e}", p.display())))
+        };
+        let (text, signature) = (read(&text_path)?, read(sig_path)?);
+        if let Value::Object(a) = &mut args {
+            a.remove("valid_hours");
+            a.insert("statement".into(), Value::String(text));
+            a.insert("signature".into(), Value::String(signature));
+        }
+        return client.call(op, args).map(Some);
+    }
+    let answer_args = args.clone();
+    client
+        .signed_call(
+            op,
+            args,
+            expect,
+            &mut |_, _| {},
+            &mut |message, signature| {
+                let mut a = answer_args.clone();
+                if let Value::Object(m) = &mut a {
+                    m.remove("valid_hours");
+                    m.insert(
+                        "statement".into(),
+                        Value::String(String::from_utf8_lossy(message).into_owned()),
+                    );
+                    m.insert("signature".into(), Value::String(signature));
+                }
+                (op.to_owned(), a)
+            },
+        )
+        .map(Some)
 }
 
 /// Writes the receipt's PDF where asked; prints where it went.

@@ -8,21 +8,18 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as B64;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
 
 use super::case::ExportArgs;
-use super::client::{Client, ClientError, Signer};
+use super::client::{Client, ClientError, Expect};
 use super::show::text;
-use crate::api::protocol::Reply;
 use crate::seal::password;
 
-/// Runs the export; errors are the caller's to print.
+/// Runs the export as `person`; errors are the caller's to print.
 pub fn run(
     client: &mut Client,
-    signer: &Signer,
+    person: &str,
     a: &ExportArgs,
     json_out: bool,
 ) -> Result<(), ClientError> {
@@ -45,35 +42,29 @@ pub fn run(
         "password": pw.as_ref().map(|p| p.as_str()),
     });
     let mut view = View::new(json_out);
-    let reply = client.request_with_data("case-export", args, &mut |stage, data| {
-        view.update(stage, data)
-    });
-    view.done();
-    let (message, public_key, namespace) = match reply? {
-        Reply::Challenge {
-            message,
-            public_key,
-            namespace,
-            ..
-        } => (message, public_key, namespace),
-        other => return Err(ClientError::Protocol(format!("{other:?}"))),
-    };
-    let statement = B64
-        .decode(message.as_bytes())
-        .map_err(|e| ClientError::Protocol(e.to_string()))?;
-    if !json_out {
-        eprintln!("every file verified; signing the export-completed entry with your key");
-    }
-    let signature = signer.sign(&public_key, &namespace, &statement)?;
-    let export_id = String::from_utf8_lossy(&statement)
-        .lines()
-        .find_map(|l| l.strip_prefix("payload: "))
-        .and_then(|p| serde_json::from_str::<Value>(p).ok())
-        .and_then(|v| v["record"]["export_id"].as_str().map(str::to_owned));
-    let result = client.call(
+    let case = a.case.clone();
+    let result = client.signed_call(
         "case-export",
-        json!({ "case": a.case, "export": export_id, "signature": signature }),
-    )?;
+        args,
+        Expect::ExportCompleted {
+            case: &a.case,
+            person,
+        },
+        &mut |stage, data| view.update(stage, data),
+        &mut |statement, signature| {
+            let export_id = String::from_utf8_lossy(statement)
+                .lines()
+                .find_map(|l| l.strip_prefix("payload: "))
+                .and_then(|p| serde_json::from_str::<Value>(p).ok())
+                .and_then(|v| v["record"]["export_id"].as_str().map(str::to_owned));
+            (
+                "case-export".into(),
+                json!({ "case": case, "export": export_id, "signature": signature }),
+            )
+        },
+    );
+    view.done();
+    let result = result?;
     if json_out {
         super::show::print_json(&result);
         return Ok(());

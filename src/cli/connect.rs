@@ -24,6 +24,10 @@ pub struct ClientOptions {
     /// Print the daemon's JSON answer.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Sign approvals, countersignatures and export completions without asking (they are
+    /// still shown, and still checked against the command typed).
+    #[arg(long, global = true)]
+    pub yes: bool,
 }
 
 impl ClientOptions {
@@ -40,6 +44,7 @@ impl ClientOptions {
     pub fn connect(&self) -> Result<(Client, Signer), ClientError> {
         let signer = self.signer();
         let mut client = Client::connect(&self.socket)?;
+        client.yes = self.yes;
         client.identify(self.person.as_deref(), &signer)?;
         Ok((client, signer))
     }

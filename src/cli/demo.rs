@@ -4,8 +4,10 @@
 //! Lays out a throw-away site in one folder (see [`crate::demo`]), starts `scelle serve` on it
 //! as a child process (socket and state in that folder), and plays both people through the
 //! real control socket: the operator opens a requisition case with its written request, the
-//! authorizer — never the operator (AUTH-2) — approves it with a signature, the operator exports
-//! camera `cam1` 14:00:00–14:00:40 UTC to the folder's "drive" and signs the completion. Then the
+//! authorizer — never the operator (AUTH-2) — signs its approval statement and records how the
+//! requester's authority was checked (AUTH-5), the operator exports camera `cam1`
+//! 14:00:00–14:00:40 UTC to the folder's "drive" and signs the completion, the authorizer
+//! countersigns what was extracted (STEP-5), and the operator records the hand-over. Then the
 //! demo checks the result on its own (register chain and signatures; each sealed file's SHA-256
 //! against the record, then every chunk authenticated with the password, in memory) and prints
 //! where everything is and the commands to look at it. Exit 0 only if everything verified.
@@ -21,7 +23,7 @@ use serde_json::{Value, json};
 use sha2::Digest as _;
 use zeroize::Zeroizing;
 
-use super::client::{Client, ClientError, Signer};
+use super::client::{Client, ClientError, Expect, Signer};
 use crate::api::protocol::Reply;
 use crate::demo::footage;
 use crate::demo::site::{self, AUTHORIZER, CASE_REFERENCE, DemoPerson, Layout, OPERATOR};
@@ -227,11 +229,7 @@ fn run_in(layout: &Layout) -> Result<Outcome, DemoError> {
         "the authorizer (not the operator) approves it, signing with their key",
     );
     let mut authorizer = connect(layout, &AUTHORIZER)?;
-    approve(
-        &mut authorizer,
-        &Signer::KeyFile(layout.key(&AUTHORIZER)),
-        &case_id,
-    )?;
+    sign_statement(&mut authorizer, "case-approve", &case_id)?;
     authorizer
         .call(
             "case-verify-requester",
@@ -242,17 +240,42 @@ fn run_in(layout: &Layout) -> Result<Outcome, DemoError> {
         "      case authorized by {}; requester's authority recorded (AUTH-5)",
         AUTHORIZER.id
     );
-    drop(authorizer);
 
     say(
         5,
         "the operator exports it to the \"drive\" and signs the completion",
     );
-    let signer = Signer::KeyFile(layout.key(&OPERATOR));
-    let (export, password) = export(&mut operator, &signer, &case_id, &layout.drive())?;
+    let (export, password) = export(&mut operator, &case_id, &layout.drive())?;
+
+    say(
+        6,
+        "the authorizer countersigns what was extracted; the operator hands it over",
+    );
+    sign_statement(&mut authorizer, "case-countersign", &case_id)?;
+    drop(authorizer);
+    println!(
+        "      {} countersigned the files and their SHA-256, what was pulled and the gaps (STEP-5)",
+        AUTHORIZER.id
+    );
+    let receipt = operator
+        .call("case-receipt", json!({ "case": case_id }))
+        .map_err(step("printing the delivery receipt"))?;
+    operator
+        .call(
+            "case-delivered",
+            json!({ "case": case_id, "signed_receipt": {
+                "name": "recu-signe-demo.pdf",
+                "content": receipt["pdf"],
+            }}),
+        )
+        .map_err(step("recording the hand-over"))?;
+    println!(
+        "      hand-over recorded with the (demo) scan of the signed receipt: requester checked \
+         and export countersigned first (AUTH-5, STEP-5)"
+    );
     drop(operator);
 
-    say(6, "checking the result independently of the daemon");
+    say(7, "checking the result independently of the daemon");
     let files = check_files(&export, &password)?;
     for f in &files {
         println!(
@@ -292,46 +315,45 @@ fn run_in(layout: &Layout) -> Result<Outcome, DemoError> {
 const EXPORT_SECTION: &str = "[export]\nrequire_separate_drive = false\n";
 
 fn say(n: u32, what: &str) {
-    println!("[{n}/6] {what}");
+    println!("[{n}/7] {what}");
 }
 
 /// A connection identified as `person` (shared account: challenge signed with their key).
 fn connect(layout: &Layout, person: &DemoPerson) -> Result<Client, DemoError> {
-    let mut client = Client::connect(&layout.socket()).map_err(step("connecting to the daemon"))?;
+    // A throw-away site: its key is not pinned in the person's known_sites.
+    let mut client = Client::connect(&layout.socket())
+        .map_err(step("connecting to the daemon"))?
+        .with_known_sites(None);
+    client.yes = true;
     client
         .identify(Some(person.id), &Signer::KeyFile(layout.key(person)))
         .map_err(step("identifying"))?;
     Ok(client)
 }
 
-/// `case-approve`: the daemon's challenge holds the register statement; the signature answers it.
-fn approve(client: &mut Client, signer: &Signer, case_id: &str) -> Result<(), DemoError> {
-    let reply = client
-        .request("case-approve", json!({ "case": case_id }), &mut |_| {})
-        .map_err(step("approving the case"))?;
-    let Reply::Challenge {
-        public_key,
-        namespace,
-        message,
-        ..
-    } = reply
-    else {
-        return Err(DemoError::Daemon(format!(
-            "case-approve answered {reply:?} instead of a challenge"
-        )));
+/// `case-approve` / `case-countersign` on site: the daemon's challenge holds the statement,
+/// which the client checks names this case before signing it in the statement's namespace.
+fn sign_statement(client: &mut Client, op: &'static str, case_id: &str) -> Result<(), DemoError> {
+    let expect = if op == "case-approve" {
+        Expect::Approve { case: case_id }
+    } else {
+        Expect::Countersign { case: case_id }
     };
-    let statement = B64
-        .decode(message.as_bytes())
-        .map_err(|e| DemoError::Daemon(format!("case-approve challenge: {e}")))?;
-    let signature = signer
-        .sign(&public_key, &namespace, &statement)
-        .map_err(step("signing the approval"))?;
     client
-        .call(
-            "case-approve",
-            json!({ "case": case_id, "signature": signature }),
+        .signed_call(
+            op,
+            json!({ "case": case_id }),
+            expect,
+            &mut |_, _| {},
+            &mut |message, signature| {
+                (
+                    op.to_owned(),
+                    json!({ "case": case_id, "signature": signature,
+                            "statement": String::from_utf8_lossy(message) }),
+                )
+            },
         )
-        .map_err(step("approving the case"))?;
+        .map_err(step(op))?;
     Ok(())
 }
 
@@ -340,51 +362,40 @@ fn approve(client: &mut Client, signer: &Signer, case_id: &str) -> Result<(), De
 /// the record and the generated password.
 fn export(
     client: &mut Client,
-    signer: &Signer,
     case_id: &str,
     to: &Path,
 ) -> Result<(Value, Zeroizing<String>), DemoError> {
     let mut last = String::new();
-    let reply = client
-        .request(
+    let case = case_id.to_owned();
+    let person = OPERATOR.id;
+    let mut result = client
+        .signed_call(
             "case-export",
             json!({ "case": case_id, "to": to.display().to_string(), "accept_drive": true }),
-            &mut |stage| {
+            Expect::ExportCompleted {
+                case: case_id,
+                person,
+            },
+            &mut |stage, _| {
                 // Progress lines repeat their stage with new figures: print each stage once.
                 if stage != last {
                     println!("      … {stage}");
                     last = stage.to_owned();
                 }
             },
+            &mut |statement, signature| {
+                let export_id = export_id_of(statement);
+                println!(
+                    "      export {} written and read back; the operator signs its completion",
+                    export_id.as_deref().unwrap_or("?")
+                );
+                (
+                    "case-export".into(),
+                    json!({ "case": case, "export": export_id, "signature": signature }),
+                )
+            },
         )
         .map_err(step("exporting"))?;
-    let Reply::Challenge {
-        public_key,
-        namespace,
-        message,
-        ..
-    } = reply
-    else {
-        return Err(DemoError::Daemon(format!(
-            "case-export answered {reply:?} instead of a challenge"
-        )));
-    };
-    let statement = B64
-        .decode(message.as_bytes())
-        .map_err(|e| DemoError::Daemon(format!("case-export challenge: {e}")))?;
-    let export_id = export_id_of(&statement).ok_or_else(|| {
-        DemoError::Daemon("the export-completed statement names no export id".into())
-    })?;
-    println!("      export {export_id} written and read back; the operator signs its completion");
-    let signature = signer
-        .sign(&public_key, &namespace, &statement)
-        .map_err(step("signing the export"))?;
-    let mut result = client
-        .call(
-            "case-export",
-            json!({ "case": case_id, "export": export_id, "signature": signature }),
-        )
-        .map_err(step("recording the export"))?;
     let password = result
         .get_mut("password")
         .and_then(|p| p.as_str().map(str::to_owned))

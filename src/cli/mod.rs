@@ -14,6 +14,9 @@ pub mod case_export;
 pub mod client;
 pub mod connect;
 pub mod demo;
+pub mod doctor;
+pub mod generate;
+pub mod known_sites;
 pub mod media;
 pub mod serve;
 pub mod show;
@@ -54,6 +57,11 @@ pub enum Command {
     Verify(seal::VerifyArgs),
     /// The whole job on a throw-away demo site: open, approve, export, verify.
     Demo(demo::Args),
+    /// Commissioning check: configuration, register, site key, daemon, cameras, drives, purges.
+    Doctor(doctor::Args),
+    /// Manual pages and shell completions (used when building the package).
+    #[command(hide = true)]
+    Generate(generate::Args),
 }
 
 /// Entry point used by `main.rs`.
@@ -110,6 +118,11 @@ pub fn main() -> ExitCode {
             init_tracing("warn");
             demo::run(args)
         }
+        Command::Doctor(args) => {
+            init_tracing("error");
+            doctor::run(args)
+        }
+        Command::Generate(args) => generate::run(args),
     }
 }
 

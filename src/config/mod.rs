@@ -8,14 +8,18 @@
 mod camera;
 mod export;
 mod people;
+mod site;
 
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-pub use camera::{Camera, CameraId, CameraSource, DEFAULT_SEGMENT_PATTERN, Vendor};
+pub use camera::{
+    Camera, CameraId, CameraSource, CameraTls, DEFAULT_SEGMENT_PATTERN, LinkSecurity, Vendor,
+};
 pub use export::{ApprovedDrive, Export};
-pub use people::{Person, Role};
+pub use people::{Person, PublicKeyLine, Role};
+pub use site::{SiteConfig, SiteLevel};
 
 use crate::error::{Exit, ExitStatus};
 
@@ -26,7 +30,7 @@ pub const DEFAULT_SOCKET: &str = "/run/scelle/scelle.sock";
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    pub site: Site,
+    pub site: SiteConfig,
     #[serde(default)]
     pub daemon: Daemon,
     #[serde(default)]
@@ -42,15 +46,8 @@ pub struct Config {
     pub export: Export,
 }
 
-/// Where the site is.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Site {
-    /// Shown on receipts and in the register.
-    pub name: String,
-    /// IANA time zone name (`Europe/Paris`), used for every local time shown to people.
-    pub time_zone: TimeZoneName,
-}
+/// The `[site]` block (its former name).
+pub type Site = SiteConfig;
 
 /// A time zone name checked against the system's time zone database.
 #[derive(Clone, Debug, PartialEq)]
@@ -134,8 +131,8 @@ impl<'de> Deserialize<'de> for SocketMode {
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Cases {
-    /// Hours an emergency case may stay without authorization and written request (AUTH-3)
-    /// before it is flagged as overdue.
+    /// Hours an emergency case may stay without its written request (AUTH-3) before it is
+    /// flagged as overdue (its approval is needed before any export, emergency or not).
     #[serde(default = "default_regularize_hours")]
     pub emergency_regularize_hours: u32,
 }
@@ -203,24 +200,56 @@ impl Config {
                 message: e.message().trim().to_owned(),
             }
         })?;
+        people::validate(&config.people, text).map_err(|(at, message)| {
+            let (line, column) = line_column(text, at);
+            ConfigError::Syntax {
+                path: path.to_owned(),
+                line,
+                column,
+                message,
+            }
+        })?;
         config.validate().map_err(|message| ConfigError::Invalid {
             path: path.to_owned(),
             message,
         })?;
+        config.check_level(path, text)?;
         Ok(config)
     }
 
-    /// Checks that only the parser cannot: uniqueness across the people list.
-    fn validate(&self) -> Result<(), String> {
-        let mut ids = std::collections::HashSet::new();
-        for p in &self.people {
-            if !ids.insert(p.id.as_str()) {
-                return Err(format!(
-                    "person `{}` is listed twice: ids must be unique",
-                    p.id
-                ));
-            }
+    /// On `renforce` and above, every network camera has an encrypted link or an exception
+    /// with its reason (ENC-5); the first that has neither is refused at its position.
+    fn check_level(&self, path: &Path, text: &str) -> Result<(), ConfigError> {
+        let level = self.site.level;
+        if !level.requires_encrypted_links() {
+            return Ok(());
         }
+        let Some((i, camera)) = self
+            .cameras
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.unprotected())
+        else {
+            return Ok(());
+        };
+        let (line, column) = camera_position(text, i);
+        let id = &camera.id;
+        Err(ConfigError::Syntax {
+            path: path.to_owned(),
+            line,
+            column,
+            message: format!(
+                "camera `{id}` has an unencrypted link, which the site's level `{}` does not \
+                 allow: set `tls = {{ pin = \"sha256:…\" }}` (`scelle camera probe {id}` shows the \
+                 certificate) or `tls = {{ ca_file = \"…\" }}` with an https:// or rtsps:// \
+                 address, or except it with `allow_unencrypted = \"<reason>\"`",
+                level.as_str()
+            ),
+        })
+    }
+
+    /// Checks that only the parser cannot: uniqueness across the camera list, settings.
+    fn validate(&self) -> Result<(), String> {
         let mut cams = std::collections::HashSet::new();
         for c in &self.cameras {
             if !cams.insert(c.id.as_str()) {
@@ -261,6 +290,23 @@ impl Config {
             .filter(|p| p.unix_account == account)
             .collect()
     }
+}
+
+/// Line and column where the `index`-th `[[camera]]` table starts.
+fn camera_position(text: &str, index: usize) -> (usize, usize) {
+    #[derive(Deserialize)]
+    struct Spans {
+        #[serde(default)]
+        camera: Vec<toml::Spanned<toml::Table>>,
+    }
+    toml::from_str::<Spans>(text)
+        .ok()
+        .and_then(|s| {
+            s.camera
+                .get(index)
+                .map(|c| line_column(text, c.span().start))
+        })
+        .unwrap_or((0, 0))
 }
 
 /// 1-based line and column of byte offset `at` in `text`.
@@ -319,6 +365,51 @@ mod tests {
         let text = base("").replace(KEY, "ssh-ed25519 AAAAnot-a-key");
         let e = Config::parse(Path::new("x.toml"), &text).unwrap_err();
         assert!(e.to_string().contains("public key"), "{e}");
+    }
+
+    #[test]
+    fn the_people_list_is_checked_with_positions() {
+        const OTHER: &str =
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIY8Dwujco01pajrgAbKnIIiFMQX/kgxtu94h5mFND66 b";
+        let person = |id: &str, key: &str| {
+            format!(
+                "[[person]]\nid = \"{id}\"\nname = \"B\"\nunix_account = \"b\"\n\
+                 roles = [\"authorizer\"]\npublic_key = \"{key}\"\n"
+            )
+        };
+        // The same key under another id, even with another comment: one person, not two.
+        let other_comment = KEY.replace("root@vm", "bob@laptop");
+        let text = format!("{}{}", base(""), person("bob", &other_comment));
+        let e = Config::parse(Path::new("x.toml"), &text).unwrap_err();
+        assert!(e.to_string().contains("x.toml:16:14:"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("same public key as `alice` (line 10)"),
+            "{e}"
+        );
+        // Reserved ids.
+        for id in ["scelle", "Scelle", "root", "-"] {
+            let text = format!("{}{}", base(""), person(id, OTHER));
+            let e = Config::parse(Path::new("x.toml"), &text).unwrap_err();
+            assert!(e.to_string().contains("x.toml:12:6:"), "{id}: {e}");
+        }
+        // An id twice.
+        let text = format!("{}{}", base(""), person("alice", OTHER));
+        let e = Config::parse(Path::new("x.toml"), &text).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("x.toml:12:6: person `alice` is listed twice"),
+            "{e}"
+        );
+        // Two keys: fine.
+        let text = format!("{}{}", base(""), person("bob", OTHER));
+        assert_eq!(
+            Config::parse(Path::new("x.toml"), &text)
+                .unwrap()
+                .people
+                .len(),
+            2
+        );
     }
 
     #[test]
@@ -385,6 +476,97 @@ mod tests {
             CameraSource::Segments { pattern, .. } => assert_eq!(pattern, DEFAULT_SEGMENT_PATTERN),
             s => panic!("{s:?}"),
         }
+    }
+
+    #[test]
+    fn camera_tls_settings_are_checked() {
+        let pin = format!("sha256:{}", "0a".repeat(32));
+        let c = with_camera(&format!(
+            "[[camera]]\nid = \"a\"\nname = \"A\"\ntls = {{ pin = \"{pin}\" }}\n\
+             source = {{ kind = \"onvif\", device_url = \"https://192.0.2.1/onvif/device_service\" }}\n\
+             [[camera]]\nid = \"b\"\nname = \"B\"\ntls = {{ ca_file = \"/etc/scelle/ca.pem\" }}\n\
+             source = {{ kind = \"playback\", vendor = \"dahua\", host = \"192.0.2.2\", port = 322 }}\n"
+        ))
+        .unwrap();
+        let a = c.camera("a").unwrap().link();
+        assert!(
+            a.encrypted && a.pin.as_deref() == Some(pin.as_str()),
+            "{a:?}"
+        );
+        assert_eq!(c.camera("b").unwrap().link().transport, "tls");
+        let cases = [
+            ("tls = { pin = \"sha256:abc\" }", "64 hex digits"),
+            ("tls = { }", "exactly one"),
+            (
+                "tls = { pin = \"sha256:0a0a\", ca_file = \"/x\" }",
+                "64 hex digits",
+            ),
+            ("allow_basic = \" \"", "must say why"),
+        ];
+        for (line, want) in cases {
+            let e = with_camera(&format!(
+                "[[camera]]\nid = \"x\"\nname = \"X\"\n{line}\n\
+                 source = {{ kind = \"playback\", vendor = \"dahua\", host = \"h\" }}"
+            ))
+            .unwrap_err();
+            assert!(e.to_string().contains(want), "{line}: {e}");
+        }
+        let e = with_camera(
+            "[[camera]]\nid = \"x\"\nname = \"X\"\ntls = { ca_file = \"/ca\" }\n\
+             source = { kind = \"onvif\", device_url = \"http://h/onvif/device_service\" }",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("https://"), "{e}");
+    }
+
+    #[test]
+    fn a_renforce_site_refuses_an_unencrypted_camera_where_it_is() {
+        let plain = "[[camera]]\nid = \"seg\"\nname = \"S\"\nsource = { kind = \"segments\", root = \"/srv\" }\n\n\
+                     [[camera]]\nid = \"clair\"\nname = \"C\"\n\
+                     source = { kind = \"playback\", vendor = \"dahua\", host = \"h\" }\n";
+        let text = format!("{}\n{plain}", base("level = \"renforce\""));
+        let line = text
+            .lines()
+            .position(|l| l.starts_with("[[camera]]") && text.contains("clair"))
+            .map(|first| {
+                first
+                    + 1
+                    + text
+                        .lines()
+                        .skip(first + 1)
+                        .position(|l| l.starts_with("[[camera]]"))
+                        .unwrap()
+                    + 1
+            })
+            .unwrap();
+        match Config::parse(Path::new("x.toml"), &text).unwrap_err() {
+            ConfigError::Syntax {
+                line: l,
+                column,
+                message,
+                ..
+            } => {
+                assert_eq!((l, column), (line, 1), "{message}");
+                assert!(
+                    message.contains("clair") && message.contains("allow_unencrypted"),
+                    "{message}"
+                );
+            }
+            e => panic!("{e}"),
+        }
+        // Excepted with a reason, it loads and the reason is what the record will say.
+        let text = text.replace(
+            "name = \"C\"\n",
+            "name = \"C\"\nallow_unencrypted = \"câble dédié\"\n",
+        );
+        let c = Config::parse(Path::new("x.toml"), &text).unwrap();
+        let link = c.camera("clair").unwrap().link();
+        assert_eq!(
+            (link.encrypted, link.unencrypted_reason.as_deref()),
+            (false, Some("câble dédié"))
+        );
+        assert_eq!(c.camera("seg").unwrap().link().transport, "local");
+        assert_eq!(c.site.level, SiteLevel::Renforce);
     }
 
     #[test]

@@ -85,3 +85,93 @@ impl<'de> Deserialize<'de> for PublicKeyLine {
         Ok(PublicKeyLine { line, key })
     }
 }
+
+/// Ids a person may not take: the daemon's own (`scelle`, the actor of its entries) and names
+/// that read as something other than a person in the register.
+pub const RESERVED_IDS: &[&str] = &[
+    crate::register::SITE_PERSON,
+    "site",
+    "daemon",
+    "system",
+    "root",
+    "admin",
+    "nobody",
+    "anonymous",
+    "unknown",
+    "none",
+    "-",
+];
+
+/// Where each person's `id` and `public_key` are in the file (byte offsets).
+#[derive(Deserialize)]
+struct Positions {
+    #[serde(default, rename = "person")]
+    people: Vec<PersonPositions>,
+}
+
+#[derive(Deserialize)]
+struct PersonPositions {
+    id: toml::Spanned<String>,
+    public_key: toml::Spanned<String>,
+}
+
+/// Checks what the parser cannot (AUTH-4, AUTH-2): ids unique and not reserved, and one key
+/// per person — the same key under two ids would let one person pass as two and hold both
+/// sides of a case. `Err` is the byte offset in `text` of the offending value and why.
+pub fn validate(people: &[Person], text: &str) -> Result<(), (usize, String)> {
+    let positions: Positions = toml::from_str(text).map_err(|e| (0, e.to_string()))?;
+    let at = |i: usize, key: bool| {
+        positions.people.get(i).map_or(0, |p| {
+            if key {
+                p.public_key.span().start
+            } else {
+                p.id.span().start
+            }
+        })
+    };
+    for (i, p) in people.iter().enumerate() {
+        let id = p.id.as_str();
+        if RESERVED_IDS.iter().any(|r| r.eq_ignore_ascii_case(id)) {
+            return Err((
+                at(i, false),
+                format!(
+                    "`{id}` is a reserved id (reserved: {}): give this person another id",
+                    RESERVED_IDS.join(", ")
+                ),
+            ));
+        }
+        if id.is_empty()
+            || id.starts_with('-')
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err((
+                at(i, false),
+                format!(
+                    "person id `{id}`: use letters, digits, `-`, `_` or `.`, not starting with `-`"
+                ),
+            ));
+        }
+        for (j, q) in people[..i].iter().enumerate() {
+            if q.id == p.id {
+                return Err((
+                    at(i, false),
+                    format!("person `{id}` is listed twice: ids must be unique"),
+                ));
+            }
+            if q.public_key.key.key_data() == p.public_key.key.key_data() {
+                return Err((
+                    at(i, true),
+                    format!(
+                        "person `{id}` has the same public key as `{}` (line {}): one key is \
+                         one person (AUTH-2); give each person their own key",
+                        q.id,
+                        text[..at(j, true).min(text.len())].matches('\n').count() + 1
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}

@@ -90,10 +90,14 @@ pub async fn run(config_path: &Path) -> Result<(), DaemonError> {
         let people = config.people.clone();
         let dir = state_dir.clone();
         let config_file = config_path.to_owned();
+        let path = config_path.to_owned();
         tokio::task::spawn_blocking(move || -> Result<_, DaemonError> {
             let trusted = trust::open_register(&dir, REGISTER_FILE)?;
             let register = trusted.register;
             let cases = Cases::load(register.clone(), &dir)?;
+            cases
+                .check_people(&people)
+                .map_err(|message| ConfigError::Invalid { path, message })?;
             if cases.sync_people(&people)? {
                 tracing::info!("people list recorded in the register");
             }
@@ -122,8 +126,8 @@ pub async fn run(config_path: &Path) -> Result<(), DaemonError> {
         config_path.to_owned(),
         config,
         register,
-        site_key,
         cases,
+        site_key,
     ));
     let tracker = TaskTracker::new();
     let background = TaskTracker::new();

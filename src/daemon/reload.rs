@@ -76,6 +76,12 @@ pub fn reload_once(state: &State) {
     if *old == new {
         return;
     }
+    if let Err(message) = state.cases.check_people(&new.people) {
+        tracing::error!(target: super::security::TARGET, event = "config-refused",
+            error = %format!("{}: {message}", path.display()),
+            "configuration change refused, keeping the one in force");
+        return;
+    }
     if old.daemon != new.daemon {
         tracing::warn!(
             "the [daemon] section changed: socket and state directory changes need a restart"

@@ -57,7 +57,7 @@ pub async fn checkpoints(state: Arc<State>) {
     }
 }
 
-/// Logs every emergency not regularized in time, once per case per daemon run.
+/// Logs every emergency whose written request is overdue, once per case per daemon run.
 pub async fn overdue_emergencies(state: Arc<State>) {
     let mut flagged = HashSet::new();
     let mut tick = tokio::time::interval(OVERDUE_EVERY);
@@ -71,7 +71,7 @@ pub async fn overdue_emergencies(state: Arc<State>) {
             if flagged.insert(case.id.clone()) {
                 tracing::warn!(target: super::security::TARGET, event = "emergency-overdue",
                     case = %case.id, operator = %case.operator, hours,
-                    "emergency case not regularized in time (AUTH-3): authorization and written request missing");
+                    "emergency case without its written request in time (AUTH-3)");
             }
         }
     }

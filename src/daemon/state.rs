@@ -14,11 +14,12 @@ pub struct State {
     pub config_path: PathBuf,
     config: RwLock<Arc<Config>>,
     pub register: Arc<Register>,
-    /// The key that seals every register entry (decision 0060).
-    pub site_key: Arc<SiteKey>,
     pub cases: Cases,
     /// Cancelled by the first SIGTERM: stop accepting, finish what runs.
     pub shutdown: CancellationToken,
+    /// The site's own key (`<state_dir>/site-key`): it seals every register entry (decision
+    /// 0060), and its fingerprint binds challenges and statements to this site.
+    pub site_key: Arc<SiteKey>,
 }
 
 impl State {
@@ -26,16 +27,24 @@ impl State {
         config_path: PathBuf,
         config: Config,
         register: Arc<Register>,
-        site_key: Arc<SiteKey>,
         cases: Cases,
+        site_key: Arc<SiteKey>,
     ) -> State {
         State {
             config_path,
             config: RwLock::new(Arc::new(config)),
             register,
-            site_key,
             cases,
             shutdown: CancellationToken::new(),
+            site_key,
+        }
+    }
+
+    /// The site as approval and countersignature statements name it.
+    pub fn site_id(&self) -> crate::case::SiteId {
+        crate::case::SiteId {
+            fingerprint: self.site_key.fingerprint(),
+            name: self.config().site.name.clone(),
         }
     }
 

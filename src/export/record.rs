@@ -104,4 +104,9 @@ pub struct ExportedFile {
     pub device: Option<DeviceInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clock_offset: Option<ClockOffset>,
+    /// How the link to the camera was secured (ENC-5): TLS or not, with which pinned
+    /// certificate or CA file, and the configured reason of any exception. Absent in records
+    /// made before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<crate::config::LinkSecurity>,
 }

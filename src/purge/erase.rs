@@ -1,8 +1,8 @@
 //! Secure erasure of one file or folder (PUR-2): simple deletion is not enough.
 //!
 //! For a sealed container (it starts with the container magic, docs/FORMAT.md) the key is
-//! destroyed first: the header's `wrapped_key` field (bytes 52..100) is overwritten with
-//! random bytes and synced, so the file can never be opened again even if a later step fails
+//! destroyed first ([`crate::seal::destroy_key`]: the header's wrapped key overwritten with
+//! random bytes and synced), so the file can never be opened again even if a later step fails
 //! or the medium (flash) keeps old copies of the blocks. Then every byte of the file is
 //! overwritten with random data in place, synced, the file unlinked and its folder synced.
 //!
@@ -17,12 +17,9 @@ use std::path::{Path, PathBuf};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::seal::{HEADER_LEN, MAGIC};
+use crate::seal::{self, HEADER_LEN};
 
 const BLOCK: usize = 1 << 20;
-/// Offset of the header's `wrapped_key` field (docs/FORMAT.md, "Header"); it runs to the
-/// end of the header.
-const WRAPPED_KEY_AT: usize = 52;
 
 /// What was erased.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -55,13 +52,9 @@ pub fn overwrite(path: &Path) -> std::io::Result<Erased> {
         hasher.update(&buf[..n]);
         size += n as u64;
     }
-    let sealed = head.len() == HEADER_LEN && head[..MAGIC.len()] == MAGIC;
-    let mut rng = rand::rngs::OsRng;
+    let sealed = seal::is_container_header(&head);
     if sealed {
-        let mut noise = [0u8; HEADER_LEN - WRAPPED_KEY_AT];
-        rng.fill_bytes(&mut noise);
-        f.write_all_at(&noise, WRAPPED_KEY_AT as u64)?;
-        f.sync_data()?;
+        seal::destroy_key(&f)?;
     }
     let mut offset = 0u64;
     while offset < size {
@@ -138,7 +131,7 @@ mod tests {
     fn a_sealed_header_loses_its_key_first_and_everything_is_overwritten() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.mp4.scelle");
-        let mut bytes = MAGIC.to_vec();
+        let mut bytes = seal::MAGIC.to_vec();
         bytes.resize(300, 0x5a);
         std::fs::write(&path, &bytes).unwrap();
         let e = overwrite(&path).unwrap();

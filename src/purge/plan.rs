@@ -28,30 +28,9 @@ pub const GRACE_DAYS: i64 = 30;
 /// Years a case's documents are kept after its closing (DEL-1).
 pub const RETENTION_YEARS: i64 = 5;
 
-/// A time source; tests inject a fixed one.
-pub trait Clock: Send + Sync {
-    fn now(&self) -> Timestamp;
-}
-
-/// The system clock.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Timestamp {
-        Timestamp::now()
-    }
-}
-
-/// A clock that says what it is told.
-#[derive(Clone, Copy, Debug)]
-pub struct FixedClock(pub Timestamp);
-
-impl Clock for FixedClock {
-    fn now(&self) -> Timestamp {
-        self.0
-    }
-}
+/// The server's clock: the one clock of the code base, in the adapters crate (also used to
+/// measure devices' clock offsets); tests inject [`FixedClock`].
+pub use scelle_adapters::clock::{Clock, FixedClock, SystemClock};
 
 /// What kind of copy an item is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -8,10 +8,11 @@
 use jiff::Timestamp;
 use serde_json::json;
 
+use crate::case::policy::{self, Refusal};
 use crate::case::service::Upload;
 use crate::case::{Case, CaseError, Cases};
-use crate::config::{Person, Role};
-use crate::register::{EntryKind, NewEntry, Register};
+use crate::config::Person;
+use crate::register::{EntryKind, NewEntry};
 
 /// The role of a signed receipt among a case's documents.
 pub const SIGNED_RECEIPT_ROLE: &str = "signed-receipt";
@@ -26,26 +27,24 @@ pub enum DeliveryError {
     BadInput(String),
     #[error(transparent)]
     Case(#[from] CaseError),
+    #[error("refused: {0}")]
+    Policy(#[from] Refusal),
 }
 
 /// Records that case `id`'s last completed export was handed over at `at` (default: now),
 /// with the scan of the signed receipt.
 pub fn record(
     cases: &Cases,
-    register: &Register,
     person: &Person,
     id: &str,
     scan: Upload,
     at: Option<Timestamp>,
     now: Timestamp,
 ) -> Result<Case, DeliveryError> {
-    if !person.has(Role::Operator) {
-        return Err(DeliveryError::Refused(format!(
-            "only an operator records a hand-over; {} is not one",
-            person.id
-        )));
-    }
     let case = cases.get(id)?;
+    // AUTH-5 requester check, STEP-5 countersignature, operator role: the policy gate.
+    policy::may_deliver(person, &case)?;
+    let export = policy::export_of(&case, None)?;
     let at = at.unwrap_or(now);
     if at.as_second() > now.as_second() + 300 {
         return Err(DeliveryError::BadInput(format!(
@@ -59,19 +58,6 @@ pub fn record(
             case.opened_at
         )));
     }
-    let entries = register
-        .entries(Some(id))
-        .map_err(|e| DeliveryError::Case(e.into()))?;
-    let export_id = entries
-        .iter()
-        .rev()
-        .find(|e| e.kind == EntryKind::ExportCompleted)
-        .and_then(|e| e.payload["record"]["export_id"].as_str().map(str::to_owned))
-        .ok_or_else(|| {
-            DeliveryError::Refused(format!(
-                "case {id} has no completed export: nothing can have been handed over"
-            ))
-        })?;
     if scan.bytes.is_empty() {
         return Err(DeliveryError::BadInput(
             "the scan of the signed receipt is empty".into(),
@@ -98,7 +84,8 @@ pub fn record(
         &person.id,
         json!({
             "at": at,
-            "export_id": export_id,
+            "export_id": export.export_id,
+            "export_completed": export.completed_entry,
             "signed_receipt": sha256,
             "recipient": case.opening.recipient,
             "organisation": case.opening.organisation,

@@ -179,6 +179,10 @@ pub fn render(r: &Receipt, lang: Lang) -> Vec<u8> {
             ),
             &text::clock_offset(lang, f.clock_offset.as_ref()),
         );
+        p.field(
+            tr(lang, "Liaison", "Link"),
+            &text::link(lang, f.link.as_ref()),
+        );
         p.field(tr(lang, "Taille", "Size"), &text::size(lang, f.file.size));
         p.field("SHA-256", &f.file.sha256);
     }

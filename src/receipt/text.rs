@@ -125,6 +125,55 @@ pub fn clock_offset(lang: Lang, c: Option<&ClockOffset>) -> String {
     }
 }
 
+/// How the link to the camera was secured: `liaison chiffrée (TLS, empreinte sha256:…)`.
+pub fn link(lang: Lang, l: Option<&crate::config::LinkSecurity>) -> String {
+    let Some(l) = l else {
+        return tr(lang, "non indiquée", "not stated").into();
+    };
+    let mut s = match (l.transport.as_str(), &l.pin, &l.ca_file) {
+        ("local", _, _) => tr(
+            lang,
+            "dossier local (pas de liaison réseau)",
+            "local folder (no network link)",
+        )
+        .to_string(),
+        ("tls", Some(pin), _) => format!(
+            "{} {pin})",
+            tr(
+                lang,
+                "liaison chiffrée (TLS, empreinte",
+                "encrypted link (TLS, fingerprint"
+            )
+        ),
+        ("tls", None, Some(ca)) => format!(
+            "{} {ca})",
+            tr(
+                lang,
+                "liaison chiffrée (TLS, autorité",
+                "encrypted link (TLS, CA"
+            )
+        ),
+        _ => tr(lang, "liaison NON chiffrée", "UNENCRYPTED link").to_string(),
+    };
+    if let Some(r) = &l.unencrypted_reason {
+        s.push_str(&format!(
+            "{} {r}",
+            tr(lang, " ; exception :", "; exception:")
+        ));
+    }
+    if let Some(r) = &l.basic_reason {
+        s.push_str(&format!(
+            "{} {r}",
+            tr(
+                lang,
+                " ; authentification Basic admise :",
+                "; Basic authentication allowed:"
+            )
+        ));
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

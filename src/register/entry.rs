@@ -45,6 +45,7 @@ pub enum EntryKind {
     CaseClosed,
     Checkpoint,
     MediaDestroyed,
+    /// The authorizer's countersignature of what an export actually extracted (STEP-5).
     ExportCountersigned,
 }
 

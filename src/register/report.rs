@@ -239,7 +239,13 @@ pub fn case_rows(
                 row.exported = format_time(e.time);
             }
             EntryKind::CaseAuthorized | EntryKind::EmergencyRegularized => {
-                row.authorizer = e.actor.clone();
+                // The approval's signer (daemon entries name them in their payload).
+                let p = &e.payload;
+                row.authorizer = p["signed_statement"]["person"]
+                    .as_str()
+                    .or(p["authorized_by"].as_str())
+                    .unwrap_or(&e.actor)
+                    .to_owned();
             }
             EntryKind::Purged => {
                 row.purge = format!("{} ({})", format_time(e.time), e.actor);

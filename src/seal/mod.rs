@@ -9,6 +9,7 @@
 //! tools read through [`SealReader`], [`SealFile`] (random access) and [`inspect`] (no password).
 
 mod chunk;
+mod destroy;
 mod error;
 mod header;
 mod keys;
@@ -18,6 +19,7 @@ mod read_ahead;
 mod reader;
 mod writer;
 
+pub use destroy::{destroy_key, is_container_header};
 pub use error::SealError;
 pub use header::{
     CHUNK_LOG2_DEFAULT, CHUNK_LOG2_MAX, CHUNK_LOG2_MIN, HEADER_LEN, Header, KdfParams, MAGIC,

@@ -189,8 +189,9 @@ impl Daemon {
             .unwrap()
     }
 
-    /// The `scelle COMMAND` client invocation as `person` (socket, `--as`, key file, no agent),
-    /// ready for its arguments; for tests that spawn it rather than wait for it.
+    /// The `scelle COMMAND` client invocation as `person` (socket, `--as`, key file, `--yes`,
+    /// no agent, site keys pinned in the test's folder), ready for its arguments; for tests
+    /// that spawn it rather than wait for it.
     pub fn cli_command(&self, command: &str, person: &str) -> Command {
         let mut c = Command::new(BIN);
         c.arg(command)
@@ -198,6 +199,8 @@ impl Daemon {
             .arg(&self.socket)
             .args(["--as", person, "-i"])
             .arg(self.key(person))
+            .arg("--yes")
+            .env("SCELLE_KNOWN_SITES", self.dir.path().join("known_sites"))
             .env_remove("SSH_AUTH_SOCK");
         c
     }

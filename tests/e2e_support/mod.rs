@@ -6,7 +6,8 @@
 //!   process that tests can stop, SIGKILL and restart.
 //! - [`peers`]: GStreamer's RTSP server (`tests/peers/rtsp_peer.py`, plain or ONVIF replay) and
 //!   ffmpeg-made clips; [`onvif_device`]: the SOAP side of an ONVIF recorder;
-//!   [`scan`]: the plaintext scanner.
+//!   [`scan`]: the plaintext scanner; [`tls_front`]: openssl-made certificates and stunnel in
+//!   front of a peer (RTSPS, HTTPS).
 
 #![allow(dead_code)]
 
@@ -15,6 +16,7 @@ pub mod peers;
 
 pub mod onvif_device;
 pub mod scan;
+pub mod tls_front;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -209,9 +211,12 @@ impl Site {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// A connection identified as `person` with their key file.
+    /// A connection identified as `person` with their key file (site key pinned in the
+    /// site's folder, not the tester's home).
     pub fn client(&self, person: &str) -> Client {
-        let mut c = Client::connect(&self.socket).unwrap();
+        let mut c = Client::connect(&self.socket)
+            .unwrap()
+            .with_known_sites(Some(self.dir.path().join("known_sites")));
         c.identify(Some(person), &Signer::KeyFile(self.key(person)))
             .unwrap_or_else(|e| panic!("identify {person}: {e}\n{}", self.log_text()));
         c
@@ -254,7 +259,8 @@ impl Site {
                 let signature = signer.sign(&public_key, &namespace, &statement).unwrap();
                 au.call(
                     "case-approve",
-                    json!({ "case": case, "signature": signature }),
+                    json!({ "case": case, "signature": signature,
+                            "statement": String::from_utf8(statement).unwrap() }),
                 )
                 .unwrap();
             }

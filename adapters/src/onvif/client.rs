@@ -13,12 +13,13 @@ use std::time::Duration;
 
 use tokio::sync::OnceCell;
 
-use super::http_digest::Challenge;
 use super::parse::{self, ResponseError};
 use super::types::*;
 use super::wsse;
 use crate::clock::{self, Clock, SystemClock};
 use crate::credentials::Credentials;
+use crate::digest::{self, Challenge};
+use crate::rtsp::tls::{self, TlsTrust};
 use crate::{ClockOffset, DeviceInfo, Error, redact_url};
 
 const NS_DEVICE: &str = "http://www.onvif.org/ver10/device/wsdl";
@@ -40,6 +41,9 @@ pub struct OnvifConfig {
     /// The device service, e.g. `http://192.0.2.10/onvif/device_service` (no credentials in it).
     pub device_url: String,
     pub credentials: Option<Credentials>,
+    /// How the device's certificate is trusted; required for `https://` (cameras present
+    /// self-signed certificates, and no system store is consulted).
+    pub tls: Option<TlsTrust>,
     /// Per-request time limit.
     pub timeout: Duration,
 }
@@ -49,8 +53,15 @@ impl OnvifConfig {
         OnvifConfig {
             device_url: device_url.into(),
             credentials,
+            tls: None,
             timeout: Duration::from_secs(10),
         }
+    }
+
+    /// Trusts the device's certificate as `tls` says (pinned or CA file).
+    pub fn with_tls(mut self, tls: Option<TlsTrust>) -> OnvifConfig {
+        self.tls = tls;
+        self
     }
 }
 
@@ -107,15 +118,33 @@ impl OnvifClient {
                 message: "credentials belong in the credentials file, not in the device URL".into(),
             });
         }
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| Error::Tls {
-                target: target.clone(),
-                message: e.to_string(),
-            })?;
+            .redirect(reqwest::redirect::Policy::none());
+        match (device_url.scheme(), &config.tls) {
+            ("https", Some(trust)) => {
+                let tls = tls::client_config(trust).map_err(|message| Error::Tls {
+                    target: target.clone(),
+                    message,
+                })?;
+                builder = builder.use_preconfigured_tls(tls);
+            }
+            ("https", None) => {
+                return Err(Error::Tls {
+                    target,
+                    message: "https:// needs the device's certificate pinned or a CA file \
+                              (`tls = { pin = \"sha256:…\" }` or `tls = { ca_file = \"…\" }`; \
+                              `scelle camera probe` shows the certificate)"
+                        .into(),
+                });
+            }
+            _ => {}
+        }
+        let http = builder.build().map_err(|e| Error::Tls {
+            target: target.clone(),
+            message: e.to_string(),
+        })?;
         Ok(OnvifClient {
             http,
             device_url,
@@ -152,6 +181,36 @@ impl OnvifClient {
 
     fn transport_error(&self, url: &str, operation: &str, e: reqwest::Error) -> Error {
         let target = redact_url(url);
+        // reqwest's own message is "error sending request"; a refused certificate is a
+        // rustls error further down the chain (wrapped in io and connector errors).
+        let mut causes: Vec<String> = Vec::new();
+        let mut tls = false;
+        let mut source = std::error::Error::source(&e);
+        while let Some(cause) = source {
+            tls |= cause.downcast_ref::<rustls::Error>().is_some()
+                || cause
+                    .downcast_ref::<std::io::Error>()
+                    .and_then(|io| io.get_ref())
+                    .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some());
+            let text = cause.to_string();
+            tls |= text.contains("certificate");
+            if !causes.iter().any(|c| c.contains(&text)) {
+                causes.push(text);
+            }
+            source = cause.source();
+        }
+        if tls {
+            return Error::Tls {
+                target,
+                message: format!(
+                    "{operation}: {}",
+                    causes
+                        .last()
+                        .map(String::as_str)
+                        .unwrap_or("handshake failed")
+                ),
+            };
+        }
         if e.is_timeout() {
             Error::Timeout {
                 target,
@@ -203,7 +262,7 @@ impl OnvifClient {
         let mut guard = self.digest.lock().ok()?;
         let (challenge, nc) = guard.as_mut()?;
         *nc += 1;
-        Some(challenge.authorization(&creds.user, creds.password(), "POST", uri, *nc))
+        Some(challenge.authorization(creds, "POST", uri, *nc))
     }
 
     async fn post(
@@ -260,12 +319,12 @@ impl OnvifClient {
             .post(url, operation, namespace, body, authenticated)
             .await?;
         if resp.status() == reqwest::StatusCode::UNAUTHORIZED {
-            let challenge = resp
-                .headers()
-                .get_all("WWW-Authenticate")
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .find_map(Challenge::parse);
+            let challenge = digest::best(
+                resp.headers()
+                    .get_all("WWW-Authenticate")
+                    .iter()
+                    .filter_map(|v| v.to_str().ok()),
+            );
             if let (Some(c), Some(_)) = (challenge, &self.credentials) {
                 let stale_retry = self
                     .digest

@@ -3,12 +3,11 @@
 //! recordings search, replay URI), and the [`OnvifSource`] built on it.
 //!
 //! Layout: [`xml`] reads untrusted XML into a small tree; [`parse`] turns responses into
-//! [`types`]; [`wsse`] and [`http_digest`] authenticate; [`client`] sends the calls;
+//! [`types`]; [`wsse`] and HTTP Digest ([`crate::digest`]) authenticate; [`client`] sends the calls;
 //! [`plan`] computes recorded/missing spans; [`source`] implements [`crate::Source`].
 //! Why not an existing crate: `docs/decisions/0030-onvif-client.md`.
 
 pub mod client;
-pub mod http_digest;
 pub mod parse;
 pub mod plan;
 pub mod source;

@@ -11,7 +11,7 @@ use super::plan;
 use super::types::RecordingInformation;
 use crate::clock::{Clock, SystemClock, server_to_device};
 use crate::credentials::Credentials;
-use crate::rtsp::{self, PullRequest, Replay};
+use crate::rtsp::{self, PullRequest, Replay, TlsTrust};
 use crate::{
     BoxFuture, ClockOffset, DeviceInfo, Error, Event, Gap, Plan, PullSummary, Source, TimeRange,
 };
@@ -22,6 +22,8 @@ pub struct OnvifSource {
     /// The camera's name in scelle's configuration, for errors and logs.
     camera: String,
     credentials: Option<Credentials>,
+    /// Trust for the device's certificate, used for the replay stream too (`rtsps://`).
+    tls: Option<TlsTrust>,
     /// The recording to use; `None` = every recording the device has (one-camera devices).
     recording: Option<String>,
     offset: Mutex<Option<ClockOffset>>,
@@ -39,11 +41,13 @@ impl OnvifSource {
         clock: Arc<dyn Clock>,
     ) -> Result<OnvifSource, Error> {
         let credentials = config.credentials.clone();
+        let tls = config.tls.clone();
         let client = OnvifClient::with_clock(config, clock)?;
         Ok(OnvifSource {
             camera: client.target().to_string(),
             client,
             credentials,
+            tls,
             recording,
             offset: Mutex::new(None),
             rtsp: rtsp::ClientConfig::default(),
@@ -182,14 +186,24 @@ impl Source for OnvifSource {
                 },
                 _ => range,
             };
+            let secure = uri
+                .get(..8)
+                .is_some_and(|s| s.eq_ignore_ascii_case("rtsps://"));
+            if self.tls.is_some() && !secure {
+                return Err(Error::Insecure {
+                    target: format!("camera {}", self.camera),
+                    message: format!(
+                        "its link is configured encrypted but the device handed out an \
+                         unencrypted replay URI ({}): enable RTSPS on the device",
+                        crate::redact_url(&uri)
+                    ),
+                });
+            }
             let request = PullRequest {
                 camera: self.camera.clone(),
                 url: uri,
-                credentials: self.credentials.as_ref().map(|c| rtsp::Credentials {
-                    user: c.user.clone(),
-                    password: c.password().to_string(),
-                }),
-                tls: None,
+                credentials: self.credentials.clone(),
+                tls: if secure { self.tls.clone() } else { None },
                 mode: Replay::OnvifClock {
                     start: server_to_device(asked.start, &offset),
                     end: server_to_device(asked.end, &offset),

@@ -81,6 +81,10 @@ pub struct Connection {
     io: Box<dyn Io>,
     buf: BytesMut,
     target: String,
+    /// The connection is TLS (`rtsps://`).
+    pub secure: bool,
+    /// SHA-256 of the certificate the server presented (TLS only).
+    pub peer_fingerprint: Option<[u8; 32]>,
     /// Bytes received so far.
     pub received: u64,
 }
@@ -120,6 +124,7 @@ impl Connection {
             source,
         })?;
         let _ = tcp.set_nodelay(true);
+        let mut peer_fingerprint = None;
         let io: Box<dyn Io> = if let (true, Some(trust)) = (secure, trust) {
             let tls_err = |message: String| Error::Tls {
                 target: target.into(),
@@ -135,6 +140,12 @@ impl Connection {
                     what: "the TLS handshake".into(),
                 })?
                 .map_err(|e| tls_err(e.to_string()))?;
+            peer_fingerprint = stream
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|c| c.first())
+                .map(|c| tls::fingerprint(c.as_ref()));
             Box::new(stream)
         } else {
             Box::new(tcp)
@@ -143,6 +154,8 @@ impl Connection {
             io,
             buf: BytesMut::with_capacity(256 * 1024),
             target: target.into(),
+            secure,
+            peer_fingerprint,
             received: 0,
         })
     }

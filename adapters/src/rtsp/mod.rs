@@ -76,6 +76,9 @@ pub struct ClientConfig {
     pub reconnect_attempts: u32,
     /// Wait before each reconnection.
     pub reconnect_delay: Duration,
+    /// A server offering only Basic authentication may get the password over an unencrypted
+    /// connection (a camera entry's `allow_basic`); otherwise such a pull is refused.
+    pub basic_in_clear: bool,
 }
 
 impl Default for ClientConfig {
@@ -85,6 +88,7 @@ impl Default for ClientConfig {
             idle_timeout: Duration::from_secs(20),
             reconnect_attempts: 5,
             reconnect_delay: Duration::from_secs(1),
+            basic_in_clear: false,
         }
     }
 }

@@ -219,10 +219,10 @@ impl<'a> Pull<'a> {
                     .map(|(_, v)| v.into_owned())
                     .unwrap_or_default()
             };
-            req.credentials = Some(super::Credentials {
-                user: dec(url.username()),
-                password: dec(url.password().unwrap_or("")),
-            });
+            req.credentials = Some(super::Credentials::new(
+                dec(url.username()),
+                dec(url.password().unwrap_or("")),
+            ));
         }
         let _ = url.set_username("");
         let _ = url.set_password(None);
@@ -368,6 +368,7 @@ impl<'a> Pull<'a> {
             conn,
             self.target.clone(),
             self.req.credentials.clone(),
+            self.config.basic_in_clear,
             self.config.request_timeout,
         ))
     }

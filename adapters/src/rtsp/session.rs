@@ -24,6 +24,8 @@ pub struct Session {
     pub target: String,
     cseq: u32,
     creds: Option<Credentials>,
+    /// Basic may be answered over an unencrypted connection (the camera entry allows it).
+    basic_in_clear: bool,
     challenge: Option<Challenge>,
     nc: u32,
     /// `Session` id from the first SETUP.
@@ -46,6 +48,7 @@ impl Session {
         conn: Connection,
         target: String,
         creds: Option<Credentials>,
+        basic_in_clear: bool,
         request_timeout: Duration,
     ) -> Self {
         Session {
@@ -53,6 +56,7 @@ impl Session {
             target,
             cseq: 0,
             creds,
+            basic_in_clear,
             challenge: None,
             nc: 0,
             id: None,
@@ -166,6 +170,18 @@ impl Session {
                     return Err(Error::Auth {
                         target: self.target.clone(),
                         method: name,
+                    });
+                }
+                if challenge == Some(Challenge::Basic) && !self.conn.secure && !self.basic_in_clear
+                {
+                    return Err(Error::Insecure {
+                        target: self.target.clone(),
+                        message: format!(
+                            "answered {name} with 401 offering only Basic authentication over an \
+                             unencrypted link: scelle will not send the password in clear; enable \
+                             Digest or RTSPS on the camera (`tls = {{ pin = … }}`), or allow it \
+                             with `allow_basic = \"<reason>\"` in its [[camera]] entry"
+                        ),
                     });
                 }
                 self.challenge = challenge;

@@ -8,19 +8,16 @@
 use std::time::Duration;
 
 use jiff::SignedDuration;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::sync::{Mutex, mpsc};
 
 use super::{PlaybackTarget, PlaybackTemplate};
 use crate::clock::{self, Clock, SystemClock};
 use crate::credentials::Credentials;
-use crate::rtsp::{self, PullRequest, Replay};
+use crate::rtsp::conn::{Connection, Incoming};
+use crate::rtsp::{self, PullRequest, Replay, TlsTrust};
 use crate::{
     BoxFuture, ClockOffset, DeviceInfo, Error, Event, Plan, PullSummary, Source, TimeRange,
 };
-
-/// Largest OPTIONS answer read.
-const MAX_OPTIONS_ANSWER: usize = 16 << 10;
 
 /// One camera channel on a recorder with a playback URL template.
 pub struct VendorSource {
@@ -31,6 +28,8 @@ pub struct VendorSource {
     pub target: PlaybackTarget,
     pub template: PlaybackTemplate,
     pub credentials: Option<Credentials>,
+    /// Trust for the recorder's certificate; `None`: plain `rtsp://`.
+    pub tls: Option<TlsTrust>,
     pub rtsp: rtsp::ClientConfig,
     clock: Box<dyn Clock>,
     offset: Mutex<Option<ClockOffset>>,
@@ -50,14 +49,31 @@ impl VendorSource {
             target,
             template,
             credentials,
+            tls: None,
             rtsp: rtsp::ClientConfig::default(),
             clock: Box::new(SystemClock),
             offset: Mutex::new(None),
         }
     }
 
+    /// Trusts the recorder's certificate as `tls` says: the playback URL and the clock's
+    /// `OPTIONS` then go over RTSPS (`rtsp://` templates are turned into `rtsps://`).
+    pub fn with_tls(mut self, tls: Option<TlsTrust>) -> VendorSource {
+        self.tls = tls;
+        self
+    }
+
+    fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "rtsps" } else { "rtsp" }
+    }
+
     fn addr(&self) -> String {
-        format!("rtsp://{}:{}/", self.target.host, self.target.port)
+        format!(
+            "{}://{}:{}/",
+            self.scheme(),
+            self.target.host,
+            self.target.port
+        )
     }
 
     async fn measure(&self) -> Result<ClockOffset, Error> {
@@ -71,53 +87,46 @@ impl VendorSource {
                 what: "OPTIONS".into(),
             })??;
         let received = self.clock.now();
-        let date = answer
-            .lines()
-            .find_map(|l| {
-                let (k, v) = l.split_once(':')?;
-                k.trim()
-                    .eq_ignore_ascii_case("date")
-                    .then(|| v.trim().to_string())
-            })
-            .ok_or_else(|| Error::Unsupported {
-                what: format!("measuring the clock of {target}"),
-                why: "its RTSP answers carry no Date header".into(),
-            })?;
+        let date = answer.ok_or_else(|| Error::Unsupported {
+            what: format!("measuring the clock of {target}"),
+            why: "its RTSP answers carry no Date header".into(),
+        })?;
         clock::from_date_header(&date, sent, received).ok_or_else(|| Error::Protocol {
             target,
             message: format!("RTSP Date header is not a date: {date:?}"),
         })
     }
 
-    async fn options(&self, target: &str) -> Result<String, Error> {
-        let addr = (self.target.host.as_str(), self.target.port);
-        let mut sock = tokio::net::TcpStream::connect(addr)
-            .await
-            .map_err(|e| Error::Connect {
-                target: target.to_string(),
-                source: e,
-            })?;
-        let io = |e: std::io::Error| Error::Io {
+    /// The `Date` header of an `OPTIONS` answer, over TLS when the camera's link is encrypted.
+    async fn options(&self, target: &str) -> Result<Option<String>, Error> {
+        let url = url::Url::parse(target).map_err(|e| Error::Protocol {
             target: target.to_string(),
-            message: "RTSP OPTIONS".into(),
-            source: e,
-        };
-        sock.write_all(
+            message: format!("invalid URL: {e}"),
+        })?;
+        let mut conn =
+            Connection::connect(&url, self.tls.as_ref(), target, self.rtsp.request_timeout).await?;
+        conn.send(
             format!("OPTIONS {target} RTSP/1.0\r\nCSeq: 1\r\nUser-Agent: scelle\r\n\r\n")
                 .as_bytes(),
         )
-        .await
-        .map_err(io)?;
-        let mut buf = Vec::new();
-        let mut chunk = [0u8; 2048];
-        while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-            let n = sock.read(&mut chunk).await.map_err(io)?;
-            if n == 0 || buf.len() + n > MAX_OPTIONS_ANSWER {
-                break;
+        .await?;
+        loop {
+            match conn.next().await? {
+                None => {
+                    return Err(Error::Io {
+                        target: target.to_string(),
+                        message: "connection closed before the OPTIONS answer".into(),
+                        source: std::io::ErrorKind::UnexpectedEof.into(),
+                    });
+                }
+                Some(Incoming::Response(r)) => {
+                    return Ok(r
+                        .header(&rtsp_types::headers::DATE)
+                        .map(|v| v.as_str().to_string()));
+                }
+                Some(_) => {}
             }
-            buf.extend_from_slice(&chunk[..n]);
         }
-        Ok(String::from_utf8_lossy(&buf).into_owned())
     }
 
     /// The measured offset, measured once.
@@ -169,17 +178,19 @@ impl Source for VendorSource {
     ) -> BoxFuture<'_, Result<PullSummary, Error>> {
         Box::pin(async move {
             let offset = self.offset().await?;
-            let url = self.template.render(&self.target, range, Some(&offset))?;
+            let mut url = self.template.render(&self.target, range, Some(&offset))?;
+            if self.tls.is_some()
+                && let Some(rest) = url.strip_prefix("rtsp://")
+            {
+                url = format!("rtsps://{rest}");
+            }
             let length = range.end.duration_since(range.start);
             let length = Duration::try_from(length.max(SignedDuration::ZERO)).unwrap_or_default();
             let request = PullRequest {
                 camera: self.camera.clone(),
                 url,
-                credentials: self.credentials.as_ref().map(|c| rtsp::Credentials {
-                    user: c.user.clone(),
-                    password: c.password().to_string(),
-                }),
-                tls: None,
+                credentials: self.credentials.clone(),
+                tls: self.tls.clone(),
                 mode: Replay::Npt {
                     start: Duration::ZERO,
                     end: Some(length),

@@ -202,5 +202,6 @@ pub fn quick_config() -> ClientConfig {
         idle_timeout: Duration::from_secs(10),
         reconnect_attempts: 0,
         reconnect_delay: Duration::from_millis(300),
+        ..ClientConfig::default()
     }
 }

@@ -156,8 +156,17 @@ async fn one_file(
             "camera `{camera}`: stopped before {name} was complete"
         )));
     }
-    let (mp4, seal, tracks) =
-        written.map_err(|e| ExportError::Interrupted(format!("writer task failed: {e}")))??;
+    let written =
+        written.map_err(|e| ExportError::Interrupted(format!("writer task failed: {e}")))?;
+    // A writer that got nothing because the pull failed (a refused certificate, refused
+    // credentials) reports the pull's error, which says why.
+    if let (Err(_), Ok(Err(e))) = (&written, &pulled) {
+        return Err(ExportError::Source {
+            camera,
+            message: format!("the pull failed: {e}"),
+        });
+    }
+    let (mp4, seal, tracks) = written?;
     match pulled {
         Ok(Ok(_)) => {}
         Ok(Err(e)) => {
@@ -246,6 +255,7 @@ async fn one_file(
         start_from_device: mp4.start_from_device,
         device: job.device.clone(),
         clock_offset: job.clock,
+        link: Some(job.camera.link()),
     })
 }
 

@@ -108,5 +108,6 @@ pub(super) async fn finish(
         verified_entry: appended.hash,
         export_started: started.unwrap_or_default(),
         password: ctx.password.clone(),
+        created: Vec::new(),
     })
 }

@@ -63,6 +63,9 @@ pub struct Verified {
     /// Hash of the `export-started` entry (the link `export-completed` carries).
     pub export_started: [u8; 32],
     pub password: Zeroizing<String>,
+    /// Every file this export wrote, so it can still be removed if the case is closed before
+    /// the operator signs (see [`remove_files`]).
+    pub created: Vec<PathBuf>,
 }
 
 /// Sends progress lines for request `id`.
@@ -311,6 +314,7 @@ pub async fn run(
 
     let created: Arc<Mutex<Vec<PathBuf>>> = Arc::new(Mutex::new(Vec::new()));
     let cancel = shutdown.child_token();
+    watch(&case.id, cancel.clone());
     let params = SealParams {
         kdf: KdfParams {
             m_cost_kib: settings.kdf_memory_mib.saturating_mul(1024),
@@ -357,6 +361,9 @@ pub async fn run(
             "the daemon was asked to stop (SIGTERM)".into(),
         ));
     }
+    if let Some(reason) = stopped(&case.id) {
+        failure = Some(closed_during(&case.id, &reason));
+    }
 
     let result = match failure {
         None => {
@@ -377,8 +384,16 @@ pub async fn run(
         }
         Some(e) => Err(e),
     };
+    // Closed while the manifest was sealed and the files read back: stopped all the same.
+    let result = match (result, stopped(&case.id)) {
+        (Ok(_), Some(reason)) => Err(closed_during(&case.id, &reason)),
+        (r, _) => r,
+    };
     match result {
-        Ok(v) => Ok(v),
+        Ok(mut v) => {
+            v.created = created.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            Ok(v)
+        }
         Err(e) => {
             let removed = remove_created(&created);
             let interrupted = shutdown.is_cancelled();
@@ -437,17 +452,80 @@ where
     out
 }
 
+/// The refusal of an export whose case was closed while it ran.
+fn closed_during(case: &str, reason: &str) -> ExportError {
+    ExportError::Refused(format!(
+        "case {case} was closed during the export ({reason}): the export was stopped and its \
+         files removed; no password was released"
+    ))
+}
+
+/// An export running for a case: its cancellation token once the writing started, and the
+/// reason it was stopped, if it was.
+struct Claim {
+    case: String,
+    cancel: Option<CancellationToken>,
+    stopped: Option<String>,
+}
+
 /// Cases with an export running (one export per case at a time).
-static RUNNING: Mutex<Vec<String>> = Mutex::new(Vec::new());
+static RUNNING: Mutex<Vec<Claim>> = Mutex::new(Vec::new());
+
+fn running() -> std::sync::MutexGuard<'static, Vec<Claim>> {
+    RUNNING.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// Claims `case` for an export; `false` if one is already running.
 pub fn claim(case: &str) -> bool {
-    let mut r = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
-    if r.iter().any(|c| c == case) {
+    let mut r = running();
+    if r.iter().any(|c| c.case == case) {
         return false;
     }
-    r.push(case.to_owned());
+    r.push(Claim {
+        case: case.to_owned(),
+        cancel: None,
+        stopped: None,
+    });
     true
+}
+
+/// Stops the running export of `case` (the case was closed): its writers are cancelled, its
+/// files removed and `export-failed` records `reason`. Returns whether one was running.
+pub fn stop(case: &str, reason: &str) -> bool {
+    let mut r = running();
+    let Some(c) = r.iter_mut().find(|c| c.case == case) else {
+        return false;
+    };
+    c.stopped = Some(reason.to_owned());
+    if let Some(t) = &c.cancel {
+        t.cancel();
+    }
+    true
+}
+
+/// Ties `cancel` to the claim of `case`: cancelled at once if the case was closed meanwhile.
+fn watch(case: &str, cancel: CancellationToken) {
+    let mut r = running();
+    if let Some(c) = r.iter_mut().find(|c| c.case == case) {
+        if c.stopped.is_some() {
+            cancel.cancel();
+        }
+        c.cancel = Some(cancel);
+    }
+}
+
+/// Why the running export of `case` was stopped, if it was.
+fn stopped(case: &str) -> Option<String> {
+    running()
+        .iter()
+        .find(|c| c.case == case)
+        .and_then(|c| c.stopped.clone())
+}
+
+/// Removes the files of a verified export that will not be completed (its case was closed
+/// before the operator signed); returns their names.
+pub fn remove_files(v: &Verified) -> Vec<String> {
+    remove_created(&Mutex::new(v.created.clone()))
 }
 
 /// Releases the claim on drop.
@@ -455,16 +533,39 @@ pub struct Running(pub String);
 
 impl Drop for Running {
     fn drop(&mut self) {
-        RUNNING
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|c| *c != self.0);
+        running().retain(|c| c.case != self.0);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_closed_case_stops_its_running_export() {
+        assert!(!stop("T-STOP", "nothing runs"));
+        assert!(claim("T-STOP"));
+        let guard = Running("T-STOP".into());
+        assert!(!claim("T-STOP"), "one export per case");
+        // Closed before the writers started: cancelled as soon as they are watched.
+        assert!(stop("T-STOP", "ne pas exporter"));
+        let token = CancellationToken::new();
+        watch("T-STOP", token.clone());
+        assert!(token.is_cancelled());
+        assert_eq!(stopped("T-STOP").as_deref(), Some("ne pas exporter"));
+        drop(guard);
+        assert_eq!(stopped("T-STOP"), None);
+        // Closed while they run.
+        assert!(claim("T-STOP"));
+        let _guard = Running("T-STOP".into());
+        let token = CancellationToken::new();
+        watch("T-STOP", token.clone());
+        assert!(!token.is_cancelled());
+        assert!(stop("T-STOP", "classé"));
+        assert!(token.is_cancelled());
+        let e = closed_during("T-STOP", "classé").to_string();
+        assert!(e.contains("closed during the export") && e.contains("no password"));
+    }
 
     #[test]
     fn folder_names_from_references() {
