@@ -1,33 +1,50 @@
-//! Register benchmark: durable appends per second (each append fsynced, one signature
-//! verified on the way in), then the time to verify a register of N signed entries.
+//! Register benchmark on a sealed register (every entry signed by its person and sealed by the
+//! site key): durable appends per second, the time to verify N entries, the daemon's start-up
+//! checks on that register, and durable appends as the daemon makes them (head file and
+//! `register-head` hook, a checkpoint every 100 appends).
 //!
 //! `cargo run --release --example register_bench -- [DIR] [N]` (default: a temporary
 //! directory, N = 100000). Run it under `nice -n 19` on a shared machine.
 
+use std::sync::Arc;
 use std::time::Instant;
 
+#[path = "support/procfs.rs"]
+mod procfs;
+
+use scelle::case::Cases;
+use scelle::daemon::trust;
 use scelle::register::signature::sign_with_key;
 use scelle::register::{EntryKind, EntrySignature, NewEntry, PersonRecord, Register, SiteKey};
 use serde_json::json;
 use ssh_key::{Algorithm, PrivateKey};
 
+const FILE: &str = "register.sqlite";
+
+/// Entry `i` of a cycle of four per case (opened, document, requester verified, closed), each
+/// signed by the operator; no entry needs a link, so batches can be built ahead.
 fn signed_entry(key: &PrivateKey, i: u64) -> NewEntry {
-    let mut e = NewEntry::new(
-        if i.is_multiple_of(2) {
-            EntryKind::ExportStarted
-        } else {
-            EntryKind::ExportCompleted
-        },
-        Some(&format!("2026-{:06}", i / 4)),
-        "olivier",
-        json!({
-            "cameras": ["caisse-1", "entrée"],
-            "ranges": [{"start": "2026-11-20T14:00:00Z", "end": "2026-11-20T14:30:00Z"}],
-            "format": "mp4",
-            "files": [{"name": "caisse-1.scelle", "size": 1_048_576 + i, "sha256": "9f".repeat(32)}],
-            "i": i,
-        }),
-    );
+    let case = format!("2026-{:06}", i / 4);
+    let (kind, payload) = match i % 4 {
+        0 => (
+            EntryKind::CaseOpened,
+            json!({"ground": "incident", "requester": "M. Durand", "organisation": "magasin",
+                   "reference": format!("INC-{i}"), "recipient": "M. Durand", "purpose": "vol",
+                   "cameras": ["caisse-1", "entrée"],
+                   "ranges": [{"start": "2026-11-20T14:00:00Z", "end": "2026-11-20T14:30:00Z"}]}),
+        ),
+        1 => (
+            EntryKind::DocumentAttached,
+            json!({"sha256": "9f".repeat(32), "name": "plainte.pdf", "size": 1_048_576 + i,
+                   "role": "request"}),
+        ),
+        2 => (
+            EntryKind::RequesterVerified,
+            json!({"how": "carte n° 1234"}),
+        ),
+        _ => (EntryKind::CaseClosed, json!({"reason": "remis"})),
+    };
+    let mut e = NewEntry::new(kind, Some(&case), "olivier", payload);
     let signature = sign_with_key(key, &e.statement()).expect("sign");
     e.signatures.push(EntrySignature {
         person: "olivier".into(),
@@ -51,9 +68,18 @@ fn main() {
         .next()
         .map(|n| n.parse().expect("N"))
         .unwrap_or(100_000);
-    let db = dir.join("bench-register.db");
-    let _ = std::fs::remove_file(&db);
-    let reg = Register::open(&db).expect("open");
+    let db = dir.join(FILE);
+    for f in [
+        FILE,
+        "register.sqlite-wal",
+        "register.sqlite-shm",
+        "register.head",
+        "site-key",
+    ] {
+        let _ = std::fs::remove_file(dir.join(f));
+    }
+    let site = Arc::new(SiteKey::load_or_create(&dir.join("site-key")).expect("site key"));
+    let reg = Register::open_with_site_key(&db, site.clone()).expect("open");
     let key = PrivateKey::random(&mut rand::rngs::OsRng, Algorithm::Ed25519).expect("key");
     let person = PersonRecord {
         id: "olivier".into(),
@@ -65,12 +91,12 @@ fn main() {
     reg.append(NewEntry::new(
         EntryKind::PeopleChanged,
         None,
-        "admin",
+        "scelle",
         json!({"people": [person]}),
     ))
     .expect("people");
 
-    // 1. Durable appends, one transaction + fsync each (signing is the signer's, done before).
+    // 1. Durable appends, one transaction + fsync + seal each (the person signs before).
     let durable = 1000.min(total);
     let entries: Vec<NewEntry> = (0..durable).map(|i| signed_entry(&key, i)).collect();
     let t = Instant::now();
@@ -79,12 +105,12 @@ fn main() {
     }
     let secs = t.elapsed().as_secs_f64();
     println!(
-        "durable appends: {durable} signed entries in {secs:.2} s = {:.0} appends/s ({:.2} ms each)",
+        "durable sealed appends: {durable} in {secs:.2} s = {:.0} appends/s ({:.2} ms each)",
         durable as f64 / secs,
         secs * 1000.0 / durable as f64
     );
 
-    // 2. Fill up to N signed entries in batches of 1000 (one commit each).
+    // 2. Fill up to N entries in batches of 1000 (one commit each), a checkpoint every 10 000.
     let t = Instant::now();
     let mut i = durable;
     while i < total {
@@ -92,33 +118,71 @@ fn main() {
         let batch: Vec<NewEntry> = (i..i + n).map(|j| signed_entry(&key, j)).collect();
         reg.append_all(batch).expect("append_all");
         i += n;
+        if i % 10_000 == 0 {
+            reg.checkpoint_if_changed().expect("checkpoint");
+        }
     }
-    let site = SiteKey::from_private(
-        PrivateKey::random(&mut rand::rngs::OsRng, Algorithm::Ed25519).expect("key"),
-    )
-    .expect("site key");
-    reg.checkpoint(&site).expect("checkpoint");
+    reg.checkpoint_if_changed().expect("checkpoint");
+    let head = reg.head().expect("head");
+    trust::write_head_file(&dir.join(trust::HEAD_FILE), &head).expect("head file");
     println!(
-        "filled to {} entries in {:.1} s (batched, signing included)",
-        total + 2,
+        "filled to {} entries in {:.1} s (batched, signing and sealing included)",
+        head.seq,
         t.elapsed().as_secs_f64()
     );
     let size = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0)
-        + std::fs::metadata(dir.join("bench-register.db-wal"))
+        + std::fs::metadata(dir.join("register.sqlite-wal"))
             .map(|m| m.len())
             .unwrap_or(0);
     println!("database size: {:.1} MiB", size as f64 / 1_048_576.0);
 
-    // 3. Verify everything from a fresh read-only connection.
+    // 3. Verify everything from a fresh read-only connection (what `register verify` does).
     drop(reg);
-    let reg = Register::open_read_only(&db).expect("open read-only");
-    let t = Instant::now();
-    let report = reg.verify(None).expect("verify");
-    let secs = t.elapsed().as_secs_f64();
+    let ro = Register::open_read_only(&db).expect("open read-only");
+    let (t, cpu) = (Instant::now(), procfs::cpu_secs("self"));
+    let report = ro.verify(None).expect("verify");
+    let (secs, cpu) = (t.elapsed().as_secs_f64(), procfs::cpu_secs("self") - cpu);
     println!(
-        "verify: {} entries, {} signatures in {secs:.2} s = {:.0} entries/s",
+        "verify: {} entries, {} signatures in {secs:.2} s = {:.0} entries/s ({cpu:.2} s of CPU, {:.0} entries per CPU second)",
         report.entries,
         report.signatures,
-        report.entries as f64 / secs
+        report.entries as f64 / secs,
+        report.entries as f64 / cpu
+    );
+    drop(ro);
+
+    // 4. The daemon's start on that register: lock, head file, verification from the last
+    //    trusted checkpoint, sealing check, and folding the cases.
+    let (t, cpu) = (Instant::now(), procfs::cpu_secs("self"));
+    let _lock = trust::lock_state_dir(&dir).expect("lock");
+    let trusted = trust::open_register(&dir, FILE).expect("start checks");
+    let checks = t.elapsed().as_secs_f64();
+    let cases = Cases::load(trusted.register.clone(), &dir).expect("cases");
+    println!(
+        "daemon start: checks {checks:.2} s ({} entries, {} trusted up to the last checkpoint), \
+         with the case fold {:.2} s ({} cases), {:.2} s of CPU",
+        trusted.report.entries,
+        trusted.report.trusted,
+        t.elapsed().as_secs_f64(),
+        cases.list().len(),
+        procfs::cpu_secs("self") - cpu
+    );
+
+    // 5. Appends as the daemon makes them (head file written and head logged after each),
+    //    a checkpoint every 100.
+    let reg = trusted.register;
+    let n = 500;
+    let entries: Vec<NewEntry> = (total..total + n).map(|i| signed_entry(&key, i)).collect();
+    let t = Instant::now();
+    for (k, e) in entries.into_iter().enumerate() {
+        reg.append(e).expect("append");
+        if k % 100 == 99 {
+            reg.checkpoint_if_changed().expect("checkpoint");
+        }
+    }
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "daemon appends with head file and checkpoints: {n} in {secs:.2} s = {:.0} appends/s",
+        n as f64 / secs
     );
 }

@@ -111,8 +111,8 @@ fn a_case_naming_an_unknown_camera_is_refused_at_opening() {
     );
     assert_eq!(
         d.register_len(),
-        2,
-        "nothing recorded but the people list and the site identity"
+        4,
+        "nothing recorded but the format marker, the people list, the site identity and the configuration"
     );
 }
 

@@ -36,7 +36,12 @@ fn a_valid_change_takes_effect_and_is_recorded_an_invalid_one_is_refused() {
     eventually("zoe to be known", || {
         d.case("zoe", &["list"]).status.success()
     });
-    assert_eq!(d.register_len(), before + 1, "people change not recorded");
+    // The people change and the configuration change (its SHA-256) are both recorded.
+    assert_eq!(
+        d.register_len(),
+        before + 2,
+        "people and config changes not recorded"
+    );
     assert!(d.log_text().contains("configuration reloaded"));
 
     // An invalid file is refused; the configuration in force stays.
@@ -46,7 +51,7 @@ fn a_valid_change_takes_effect_and_is_recorded_an_invalid_one_is_refused() {
     });
     assert!(d.log_text().contains("scelle.toml:2:8"), "{}", d.log_text());
     assert!(d.case("zoe", &["list"]).status.success());
-    assert_eq!(d.register_len(), before + 1);
+    assert_eq!(d.register_len(), before + 2);
 }
 
 #[test]

@@ -144,7 +144,11 @@ fn export_and_check(case_cameras: &[&str]) {
         .iter()
         .map(|s| s["person"].as_str().unwrap())
         .collect();
-    assert_eq!(signers, [OPERATOR], "{completed}");
+    assert_eq!(
+        signers,
+        [OPERATOR, "scelle"],
+        "the operator, then the site key's seal: {completed}"
+    );
     let record = &completed["payload"]["record"];
     let recorded: Vec<&Value> = record["files"].as_array().unwrap().iter().collect();
     assert_eq!(recorded.len(), case_cameras.len());

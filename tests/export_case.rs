@@ -176,8 +176,10 @@ fn export_refusals_then_success_with_signed_register() {
         .find(|e| e.kind == EntryKind::ExportCompleted)
         .unwrap();
     assert_eq!(completed.actor, "olivia");
-    assert_eq!(completed.signatures.len(), 1);
+    // The operator's own signature, then the site key's seal.
+    assert_eq!(completed.signatures.len(), 2);
     assert_eq!(completed.signatures[0].person, "olivia");
+    assert_eq!(completed.signatures[1].person, "scelle");
     let verified = all
         .iter()
         .find(|e| e.kind == EntryKind::ExportVerified)

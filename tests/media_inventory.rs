@@ -36,7 +36,7 @@ fn medium<'a>(inv: &'a Value, serial: &str) -> &'a Value {
 
 /// An `export-started` entry naming a drive, as the export pipeline appends it.
 fn export_started(d: &Daemon, case: &str, export: &str, serial: &str) {
-    let reg = Register::open(&d.register_path()).unwrap();
+    let reg = d.register_writer();
     reg.append(NewEntry::new(
         EntryKind::ExportStarted,
         Some(case),

@@ -16,7 +16,15 @@ fn purge(d: &Daemon, person: &str, args: &[&str]) -> Output {
 }
 
 fn complete_export(d: &Daemon, case: &str) {
-    let reg = Register::open(&d.register_path()).unwrap();
+    let reg = d.register_writer();
+    let started = reg
+        .append(NewEntry::new(
+            EntryKind::ExportStarted,
+            Some(case),
+            "olivia",
+            json!({"export_id": "EXP-T-1"}),
+        ))
+        .unwrap();
     let head = reg.head().unwrap();
     let record = json!({
         "format": 1, "export_id": "EXP-T-1", "case_id": case, "case_reference": "PV 2026/1234",
@@ -41,7 +49,8 @@ fn complete_export(d: &Daemon, case: &str) {
         EntryKind::ExportCompleted,
         Some(case),
         "olivia",
-        json!({"record": record, "verified_entry": hex::encode(head.hash)}),
+        json!({"record": record, "verified_entry": hex::encode(head.hash),
+               "export_started": hex::encode(started.hash)}),
     );
     let key = ssh_key::PrivateKey::read_openssh_file(&d.key("olivia")).unwrap();
     e.signatures.push(EntrySignature {
@@ -114,6 +123,22 @@ fn receipt_delivery_and_purge_through_the_daemon() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(pdftotext(&en).contains("Receipt for the hand-over of video extracts"));
+    // The receipt's head (taken after its export-completed) is a witness of the register.
+    let text_file = d.dir.path().join("recu.txt");
+    std::fs::write(&text_file, &text).unwrap();
+    let out = Command::new(daemon_support::BIN)
+        .args(["register", "verify", "--db"])
+        .arg(d.register_path())
+        .arg("--witness")
+        .arg(&text_file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("1 witnessed heads"),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        stderr(&out)
+    );
 
     // The hand-over, with the scan of the signed receipt: not before the case is approved,
     // the requester's authority checked (AUTH-5) and the export countersigned (STEP-5).

@@ -190,12 +190,12 @@ fn receipt(dir: &Path, files: usize) -> (Receipt, ExportRecord) {
 #[test]
 fn french_receipt_states_every_field() {
     let dir = tempfile::tempdir().unwrap();
-    let (r, record) = receipt(dir.path(), 2);
+    let (r, _) = receipt(dir.path(), 2);
     let pdf = dir.path().join("recu.pdf");
     std::fs::write(&pdf, render(&r, Lang::Fr)).unwrap();
     let text = pdftotext(&pdf);
-    let head_hash = hex::encode(record.register_head.hash);
-    let head_seq = record.register_head.seq.to_string();
+    let head_hash = hex::encode(r.register_head.hash);
+    let head_seq = r.register_head.seq.to_string();
     assert_has(
         &text,
         &[
@@ -271,7 +271,7 @@ fn french_receipt_states_every_field() {
 #[test]
 fn english_receipt_states_every_field() {
     let dir = tempfile::tempdir().unwrap();
-    let (r, record) = receipt(dir.path(), 2);
+    let (r, _) = receipt(dir.path(), 2);
     // RECEIPT_PNG_DIR keeps the PDF for a look.
     let keep = std::env::var_os("RECEIPT_PNG_DIR").map(std::path::PathBuf::from);
     let pdf = keep
@@ -303,7 +303,7 @@ fn english_receipt_states_every_field() {
             "1 234 567 bytes",
             &sha(0x10),
             "Register head: hash",
-            &hex::encode(record.register_head.hash),
+            &hex::encode(r.register_head.hash),
             "Manifest: SHA-256",
             &sha(0xab),
             "How the recipient verifies",

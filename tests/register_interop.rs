@@ -5,34 +5,10 @@
 mod register_support;
 
 use std::path::Path;
-use std::process::Command;
 
-use register_support::{Site, sqlite3_ok};
+use register_support::{Site, audit, sqlite3_ok};
 use scelle::register::{EntryKind, NewEntry, Register, SiteKey};
 use serde_json::json;
-
-/// The shell script under `<!-- auditor-script -->` in docs/REGISTER.md.
-fn auditor_script() -> String {
-    let doc = include_str!("../docs/REGISTER.md");
-    let after = doc
-        .split("<!-- auditor-script -->")
-        .nth(1)
-        .expect("marker in REGISTER.md");
-    let body = after.split("```sh\n").nth(1).unwrap();
-    body.split("\n```").next().unwrap().to_owned()
-}
-
-/// Runs the auditor's script; returns (success, stdout).
-pub fn audit(db: &Path) -> (bool, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("audit.sh");
-    std::fs::write(&script, auditor_script()).unwrap();
-    let out = Command::new("sh").arg(&script).arg(db).output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
-}
 
 fn populated(dir: &Path) -> (Register, Site) {
     let reg = Register::open(&dir.join("register.db")).unwrap();

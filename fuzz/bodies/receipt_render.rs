@@ -27,6 +27,7 @@ pub fn run(data: &[u8]) {
         opening,
         handover_at: record.finished_at,
         handed_over_by: (record.operator.clone(), record.site_name.clone()),
+        register_head: record.register_head,
         record,
         completed_seq: 1,
         entries: Vec::new(),

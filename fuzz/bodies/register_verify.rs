@@ -3,12 +3,14 @@
 
 use scelle::register::chain::RawEntry;
 use scelle::register::report::{self, Lang, Report};
-use scelle::register::{Head, Register};
+use scelle::register::{Head, Register, VerifyOptions, witness};
 
 /// Runs one input.
 pub fn run(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let _ = Head::parse(&text);
+    // The same bytes as a witness file (log lines, receipts, SEQ:HEX lists).
+    let heads = witness::parse(&text, "fuzz");
     let dir = std::env::temp_dir().join(format!("scelle-fuzz-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
     let db = dir.join("register.db");
@@ -80,6 +82,16 @@ pub fn run(data: &[u8]) {
         return;
     };
     let verified = reg.verify(None);
+    if let Ok(report) = &verified {
+        let _ = reg.check_witnesses(&heads, report);
+    }
+    // The daemon's start: everything up to the head trusted (folded, not re-verified).
+    if let Ok(head) = reg.head() {
+        let _ = reg.verify_with(VerifyOptions {
+            trusted: Some(&head),
+            ..VerifyOptions::default()
+        });
+    }
     if let Ok(entries) = reg.entries(None) {
         for lang in [Lang::Fr, Lang::En] {
             let rep = Report::new(

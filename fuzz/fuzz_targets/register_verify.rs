@@ -1,7 +1,8 @@
 //! Fuzzes everything `scelle register verify|report` does with a hostile database: rows with
 //! arbitrary field values (valid hashes recomputed so the walk goes past the hash check into
 //! kinds, payloads, people lists, statements and signatures), then verify, entries, the
-//! report rows, CSV and PDF. None of it may panic.
+//! report rows, CSV and PDF; the same bytes as a witness file; the daemon's trusted-prefix walk.
+//! None of it may panic.
 //!
 //! Input: rows separated by 0x1e; in a row, fields separated by 0x1f: time, kind, case id
 //! (empty = NULL), actor, payload, statement (empty = rebuilt from the fields), then

@@ -765,6 +765,7 @@ async fn export_op(
     let statement = crate::export::journal::completed_entry(
         &verified.record,
         &verified.verified_entry,
+        &verified.export_started,
         &person.id,
     );
     let message = B64.encode(statement.statement());

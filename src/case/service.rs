@@ -88,7 +88,15 @@ fn fold(
                 }
             }
             (_, Some(id)) => {
-                if let Some(c) = cases.get_mut(id) {
+                // An approval bound to another case's opening never applies to this one
+                // (registers written before the link existed carry none).
+                let bound = ["case_opened", "opened_entry"]
+                    .iter()
+                    .find_map(|k| entry.payload.get(*k).and_then(|v| v.as_str()));
+                if let Some(c) = cases.get_mut(id)
+                    && (entry.kind != EntryKind::CaseAuthorized
+                        || bound.is_none_or(|b| b == c.opened_entry))
+                {
                     c.apply(&entry);
                 }
             }
@@ -486,10 +494,12 @@ impl Cases {
     fn next_id(&self) -> String {
         let year = Timestamp::now().to_zoned(TimeZone::UTC).year();
         let prefix = format!("{year}-");
+        // The next free number, never a count: a gap or a foreign id cannot make it reissue one.
         let n = read(&self.cases)
             .keys()
-            .filter(|k| k.starts_with(&prefix))
-            .count();
+            .filter_map(|k| k.strip_prefix(&prefix)?.parse::<u64>().ok())
+            .max()
+            .unwrap_or(0);
         format!("{prefix}{:04}", n + 1)
     }
 

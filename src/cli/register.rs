@@ -12,10 +12,11 @@ use clap::{Args, Subcommand, ValueEnum};
 use super::connect::ClientOptions;
 use crate::error::{Exit, ExitStatus};
 use crate::register::report::{self, Lang, Report};
-use crate::register::{Head, Register, RegisterError};
+use crate::register::{Head, Register, RegisterError, VerifyOptions, witness};
 
-/// Where the daemon keeps the register unless configured otherwise.
-pub const DEFAULT_DB: &str = "/var/lib/scelle/register.db";
+/// Where the daemon keeps the register unless configured otherwise (the default state
+/// directory and [`crate::daemon::REGISTER_FILE`]).
+pub const DEFAULT_DB: &str = "/var/lib/scelle/register.sqlite";
 
 #[derive(Debug, Args)]
 pub struct RegisterArgs {
@@ -54,6 +55,14 @@ pub enum RegisterCommand {
         /// the newest entries.
         #[arg(long, value_parser = parse_head)]
         head: Option<Head>,
+        /// A file of heads seen elsewhere, each proved to be in the chain: the daemon's JSON log
+        /// (`register-head` events), receipts' heads, or `SEQ:HEX` lines. Repeatable.
+        #[arg(long)]
+        witness: Vec<PathBuf>,
+        /// The site key the register must be sealed by: its fingerprint (`SHA256:...`, as
+        /// printed at commissioning and on receipts) or its public key line.
+        #[arg(long)]
+        site_key: Option<String>,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
@@ -114,7 +123,13 @@ fn fail(e: &RegisterError) -> ExitCode {
 /// Runs a `register` subcommand.
 pub fn run(args: RegisterArgs) -> ExitCode {
     match args.command {
-        RegisterCommand::Verify { db, head, json } => verify(&db.db, head.as_ref(), json),
+        RegisterCommand::Verify {
+            db,
+            head,
+            witness,
+            site_key,
+            json,
+        } => verify(&db.db, head.as_ref(), &witness, site_key.as_deref(), json),
         RegisterCommand::Report {
             db,
             daemon,
@@ -149,18 +164,67 @@ fn open(db: &Path) -> Result<Register, RegisterError> {
     Register::open_read_only(db)
 }
 
-fn verify(db: &Path, head: Option<&Head>, json: bool) -> ExitCode {
-    let result = open(db).and_then(|r| r.verify(head));
+fn verify(
+    db: &Path,
+    head: Option<&Head>,
+    witnesses: &[PathBuf],
+    site_key: Option<&str>,
+    json: bool,
+) -> ExitCode {
+    let mut heads = Vec::new();
+    for w in witnesses {
+        match std::fs::read(w) {
+            Ok(bytes) => heads.extend(witness::parse(
+                &String::from_utf8_lossy(&bytes),
+                &w.display().to_string(),
+            )),
+            Err(source) => {
+                return fail(&RegisterError::Io {
+                    what: format!("witness file {}", w.display()),
+                    source,
+                });
+            }
+        }
+    }
+    if !witnesses.is_empty() && heads.is_empty() {
+        eprintln!(
+            "scelle register: no head (SEQ:HEX, register-head event) found in the witness files"
+        );
+        return Exit::Usage.into();
+    }
+    let result = open(db).and_then(|r| {
+        let rep = r.verify_with(VerifyOptions {
+            expected: head,
+            trusted: None,
+            site_key,
+        })?;
+        r.check_witnesses(&heads, &rep)?;
+        Ok(rep)
+    });
     match result {
         Ok(rep) => {
             if json {
-                let doc = serde_json::json!({"ok": true, "report": rep});
+                let doc = serde_json::json!({"ok": true, "report": rep, "witnessed": heads.len()});
                 println!("{doc}");
             } else {
                 println!(
                     "register OK: {} entries, {} signatures, {} checkpoints, head {}",
                     rep.entries, rep.signatures, rep.checkpoints, rep.head
                 );
+                match (&rep.site_key, rep.sealed_from) {
+                    (Some(key), Some(1)) => println!("every entry sealed by site key {key}"),
+                    (Some(key), Some(from)) => println!(
+                        "entries {from} to {} sealed by site key {key}; entries 1 to {} were written before sealing (chained, not sealed)",
+                        rep.head.seq,
+                        from - 1
+                    ),
+                    _ => println!(
+                        "WARNING: no entry is sealed by a site key (a register written before sealing): authority cannot be proved, pin a head with --head or --witness"
+                    ),
+                }
+                if !heads.is_empty() {
+                    println!("{} witnessed heads are in the chain", heads.len());
+                }
             }
             Exit::Ok.into()
         }

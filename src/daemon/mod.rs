@@ -10,6 +10,7 @@ pub mod reload;
 pub mod schedule;
 pub mod security;
 pub mod state;
+pub mod trust;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -22,7 +23,7 @@ use crate::api::server;
 use crate::case::{CaseError, Cases};
 use crate::config::{Config, ConfigError};
 use crate::error::{Exit, ExitStatus};
-use crate::register::{Register, RegisterError};
+use crate::register::RegisterError;
 use state::State;
 
 /// How long running work gets to finish after SIGTERM (systemd's default stop timeout is 90 s;
@@ -46,6 +47,16 @@ pub enum DaemonError {
     },
     #[error("cannot open the register: {0}")]
     Register(#[from] RegisterError),
+    /// Another daemon holds the state directory's lock.
+    #[error(
+        "another scelle daemon (pid {pid}) is running on the state directory {dir}: only one may; stop it first (systemctl stop scelle)"
+    )]
+    AlreadyRunning { dir: PathBuf, pid: String },
+    /// The register fails the start checks; nothing was appended to it.
+    #[error(
+        "refusing to start: {reason}. Nothing was written. See \"Recovery\" in docs/REGISTER.md"
+    )]
+    RegisterRefused { reason: String },
     #[error("cannot load the cases from the register: {0}")]
     Cases(#[from] CaseError),
     #[error("cannot listen on {path}: {source}")]
@@ -77,22 +88,24 @@ pub async fn run(config_path: &Path) -> Result<(), DaemonError> {
         path: state_dir.clone(),
         source,
     })?;
+    // Held until the process exits: one daemon per state directory, checked before anything
+    // (register, socket) is touched.
+    let _lock = trust::lock_state_dir(&state_dir)?;
     tighten_state(&state_dir).map_err(|source| DaemonError::StateDir {
         path: state_dir.clone(),
         source,
     })?;
-    let (register, cases, site_key) = {
+    let (register, site_key, cases) = {
         let people = config.people.clone();
         let site = config.site.identity();
         let zone = config.site.time_zone.0.clone();
         let hours = config.cases.emergency_regularize_hours;
         let dir = state_dir.clone();
+        let config_file = config_path.to_owned();
         let path = config_path.to_owned();
         tokio::task::spawn_blocking(move || -> Result<_, DaemonError> {
-            let register = Arc::new(Register::open(&dir.join(REGISTER_FILE))?);
-            let site_key = Arc::new(crate::register::SiteKey::load_or_create(
-                &dir.join("site-key"),
-            )?);
+            let trusted = trust::open_register(&dir, REGISTER_FILE)?;
+            let register = trusted.register;
             let cases = Cases::load(register.clone(), &dir)?;
             cases
                 .check_people(&people)
@@ -103,8 +116,9 @@ pub async fn run(config_path: &Path) -> Result<(), DaemonError> {
             if crate::config::record_site(&register, &site, &zone, hours)? {
                 tracing::info!("site identity recorded in the register");
             }
+            trust::record_config(&register, &config_file, "start")?;
             crate::export::journal::close_interrupted(&register)?;
-            Ok((register, cases, site_key))
+            Ok((register, trusted.site_key, cases))
         })
         .await
         .map_err(|e| DaemonError::Signals(std::io::Error::other(e.to_string())))??
@@ -135,6 +149,7 @@ pub async fn run(config_path: &Path) -> Result<(), DaemonError> {
     background.spawn(reload::watch(state.clone()));
     background.spawn(schedule::overdue_emergencies(state.clone()));
     background.spawn(schedule::purge(state.clone()));
+    background.spawn(schedule::checkpoints(state.clone()));
     let accept = tokio::spawn(server::serve(state.clone(), listener, tracker.clone()));
 
     tracing::info!(target: security::TARGET, event = "daemon-started",
@@ -175,6 +190,13 @@ pub async fn run(config_path: &Path) -> Result<(), DaemonError> {
         tracing::warn!("running work did not finish in time; aborting it");
     }
     let _ = std::fs::remove_file(&socket);
+    let register = state.register.clone();
+    match tokio::task::spawn_blocking(move || register.checkpoint_if_changed()).await {
+        Ok(Ok(Some(cp))) => tracing::info!(seq = cp.seq, "checkpoint written at shutdown"),
+        Ok(Ok(None)) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "cannot write the shutdown checkpoint"),
+        Err(e) => tracing::error!(error = %e, "shutdown checkpoint panicked"),
+    }
     tracing::info!(target: security::TARGET, event = "daemon-stopped", "scelle stopped");
     Ok(())
 }

@@ -89,6 +89,11 @@ pub fn reload_once(state: &State) {
     }
     match state.cases.sync_people(&new.people) {
         Ok(changed) => {
+            // Recorded and logged before it is in force: whoever sees the new configuration
+            // at work finds it in the register and the journal.
+            if let Err(e) = super::trust::record_config(&state.register, path, "reload") {
+                tracing::error!(error = %e, "cannot record the configuration change in the register");
+            }
             let recorded = crate::config::record_site(
                 &state.register,
                 &new.site.identity(),
@@ -98,9 +103,9 @@ pub fn reload_once(state: &State) {
             if let Err(e) = recorded {
                 tracing::error!(error = %e, "cannot record the new site identity in the register");
             }
-            state.set_config(new);
             tracing::info!(target: super::security::TARGET, event = "config-reloaded",
                 people_changed = changed, path = %path.display(), "configuration reloaded");
+            state.set_config(new);
         }
         Err(e) => tracing::error!(error = %e,
             "cannot record the new people list in the register; keeping the configuration in force"),

@@ -11,6 +11,9 @@ use super::state::State;
 /// How often the purge scheduler looks for due items.
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
 
+/// How often a checkpoint is written when the register changed (issue 13: at least hourly).
+pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(3600);
+
 /// How often overdue emergencies are looked for.
 const OVERDUE_EVERY: Duration = Duration::from_secs(60);
 
@@ -30,6 +33,26 @@ pub async fn watchdog(state: Arc<State>, every: Duration) {
                 tracing::error!(error = %e, "register does not answer; not feeding the watchdog")
             }
             Err(e) => tracing::error!(error = %e, "watchdog check panicked"),
+        }
+    }
+}
+
+/// Writes a checkpoint (the head, sealed by the site key) every [`CHECKPOINT_EVERY`] when the
+/// register changed since the last one.
+pub async fn checkpoints(state: Arc<State>) {
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = state.shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let register = state.register.clone();
+        match tokio::task::spawn_blocking(move || register.checkpoint_if_changed()).await {
+            Ok(Ok(Some(cp))) => tracing::info!(seq = cp.seq, "checkpoint written"),
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "cannot write a checkpoint"),
+            Err(e) => tracing::error!(error = %e, "checkpoint task panicked"),
         }
     }
 }

@@ -17,8 +17,8 @@ pub struct State {
     pub cases: Cases,
     /// Cancelled by the first SIGTERM: stop accepting, finish what runs.
     pub shutdown: CancellationToken,
-    /// The site's own key (`<state_dir>/site-key`); its fingerprint binds challenges and
-    /// statements to this site.
+    /// The site's own key (`<state_dir>/site-key`): it seals every register entry (decision
+    /// 0060), and its fingerprint binds challenges and statements to this site.
     pub site_key: Arc<SiteKey>,
 }
 

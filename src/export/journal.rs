@@ -25,12 +25,18 @@ pub fn export_id_of(e: &Entry) -> Option<String> {
 }
 
 /// The `export-completed` entry the operator signs.
-pub fn completed_entry(record: &ExportRecord, verified: &[u8; 32], operator: &str) -> NewEntry {
+pub fn completed_entry(
+    record: &ExportRecord,
+    verified: &[u8; 32],
+    started: &[u8; 32],
+    operator: &str,
+) -> NewEntry {
     NewEntry::new(
         EntryKind::ExportCompleted,
         Some(&record.case_id),
         operator,
-        json!({ "record": record, "verified_entry": hex::encode(verified) }),
+        json!({ "record": record, "verified_entry": hex::encode(verified),
+                "export_started": hex::encode(started) }),
     )
 }
 
@@ -43,11 +49,13 @@ pub fn append_outcome(
     reason: &str,
     removed: &[String],
 ) -> Result<Entry, RegisterError> {
+    let started = register.export_started(export_id)?.map(hex::encode);
     register.append(NewEntry::new(
         kind,
         Some(case_id),
         "scelle",
-        json!({ "export_id": export_id, "reason": reason, "removed_files": removed }),
+        json!({ "export_id": export_id, "reason": reason, "removed_files": removed,
+                "export_started": started }),
     ))
 }
 
@@ -55,7 +63,12 @@ pub fn append_outcome(
 /// export ids it closed.
 pub fn close_interrupted(register: &Register) -> Result<Vec<String>, RegisterError> {
     let mut open: BTreeMap<String, Entry> = BTreeMap::new();
-    for e in register.entries(None)? {
+    for e in register.entries_of_kinds(&[
+        EntryKind::ExportStarted,
+        EntryKind::ExportCompleted,
+        EntryKind::ExportFailed,
+        EntryKind::ExportInterrupted,
+    ])? {
         match e.kind {
             EntryKind::ExportStarted => {
                 if let Some(id) = export_id_of(&e) {

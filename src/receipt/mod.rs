@@ -74,6 +74,10 @@ pub struct Receipt {
     /// The register entries the receipt's other facts come from: the case's own, the people
     /// list's changes and the site's identity (empty: those facts print as not recorded).
     pub entries: Vec<Entry>,
+    /// The register's head when the receipt was made: after its own `export-completed` (and
+    /// `delivered`, for a receipt printed after the hand-over), so every receipt is a witness
+    /// of the register holding its export (`scelle register verify --witness`).
+    pub register_head: crate::register::Head,
 }
 
 #[derive(Deserialize)]
@@ -148,6 +152,7 @@ impl Receipt {
             record,
             completed_seq,
             entries,
+            register_head: register.head()?,
         })
     }
 }

@@ -193,11 +193,11 @@ pub fn render(r: &Receipt, lang: Lang) -> Vec<u8> {
             "Tête du registre : entrée n°",
             "Register head: entry no.",
         ),
-        &rec.register_head.seq.to_string(),
+        &r.register_head.seq.to_string(),
     );
     p.field_mono(
         tr(lang, "Tête du registre : empreinte", "Register head: hash"),
-        &hex::encode(rec.register_head.hash),
+        &hex::encode(r.register_head.hash),
     );
     if let Some(m) = &rec.manifest {
         p.field(tr(lang, "Manifeste", "Manifest"), &m.name);

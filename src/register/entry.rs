@@ -16,6 +16,10 @@ pub const SIGNATURE_NAMESPACE: &str = "scelle-register";
 /// First line of every statement; versioned so the format can change without ambiguity.
 pub const STATEMENT_HEADER: &str = "scelle-register statement v1";
 
+/// First line of the text the site key signs for every entry of a sealed register (the
+/// "seal"): unlike a statement it names the entry's place in the chain.
+pub const SEAL_HEADER: &str = "scelle-register sealed v1";
+
 /// What an entry records. The kebab-case names are stored in the database and are stable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -204,6 +208,14 @@ pub(crate) fn statement_text(
         "{STATEMENT_HEADER}\nkind: {kind}\ncase: {}\nactor: {actor}\npayload: {payload}\n",
         case_id.unwrap_or("-")
     )
+}
+
+/// The text the site key signs for the entry at `seq` (its seal): the seal header, the entry's
+/// sequence number, time and previous hash, then its statement. Because it covers the previous
+/// hash, a seal vouches for the whole chain before the entry as well; moving, editing or
+/// re-chaining any entry breaks every seal from there on.
+pub fn seal_text(seq: u64, time: &str, prev_hash: &str, statement: &str) -> String {
+    format!("{SEAL_HEADER}\nseq: {seq}\ntime: {time}\nprev: {prev_hash}\n{statement}")
 }
 
 /// The head of the chain: the last sequence number and its hash (seq 0 and zero hash when

@@ -47,6 +47,15 @@ pub enum RegisterError {
         person: String,
         reason: String,
     },
+    /// An entry breaks a rule of authority or binding: who may write it at that point of the
+    /// register's history, and what it must be bound to. `rule` is a stable short name
+    /// (`seal`, `four-eyes`, `link`...) listed in `docs/REGISTER.md`.
+    #[error("register entry {entry} breaks rule `{rule}`: {reason}")]
+    RuleBroken {
+        entry: u64,
+        rule: &'static str,
+        reason: String,
+    },
     /// The register ends before (or differs at) the head the caller expected: newest entries
     /// were removed or replaced.
     #[error(
@@ -57,6 +66,20 @@ pub enum RegisterError {
         expected_hash: String,
         found: String,
     },
+    /// The register is sealed by a site key other than the one given (another site's register,
+    /// a replaced key file, or a register forged from scratch).
+    #[error(
+        "the register is sealed by site key {register_key} but this state directory holds {given_key}; see \"Recovery\" in docs/REGISTER.md"
+    )]
+    SiteKeyMismatch {
+        register_key: String,
+        given_key: String,
+    },
+    /// A sealed register appended to without its site key.
+    #[error(
+        "the register is sealed by its site key: entries can only be appended by the daemon that holds it"
+    )]
+    SealedWithoutKey,
     /// The site key file could not be read or written.
     #[error("site key {path}: {reason}")]
     SiteKey { path: PathBuf, reason: String },
@@ -74,7 +97,8 @@ impl RegisterError {
     pub fn entry(&self) -> Option<u64> {
         match self {
             RegisterError::ChainBroken { entry, .. }
-            | RegisterError::BadSignature { entry, .. } => Some(*entry),
+            | RegisterError::BadSignature { entry, .. }
+            | RegisterError::RuleBroken { entry, .. } => Some(*entry),
             _ => None,
         }
     }
@@ -91,7 +115,9 @@ impl RegisterError {
                 self,
                 RegisterError::ChainBroken { .. }
                     | RegisterError::BadSignature { .. }
+                    | RegisterError::RuleBroken { .. }
                     | RegisterError::Truncated { .. }
+                    | RegisterError::SiteKeyMismatch { .. }
             ),
         }
     }

@@ -20,26 +20,29 @@ pub mod schema;
 pub mod signature;
 mod store;
 mod verify;
+pub mod witness;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use serde_json::json;
 
 pub use entry::{
-    Entry, EntryKind, EntrySignature, Head, NewEntry, PersonRecord, SIGNATURE_NAMESPACE,
-    STATEMENT_HEADER,
+    Entry, EntryKind, EntrySignature, Head, NewEntry, PersonRecord, SEAL_HEADER,
+    SIGNATURE_NAMESPACE, STATEMENT_HEADER, seal_text,
 };
 pub use error::RegisterError;
 pub use signature::{SITE_PERSON, SITE_ROLE, SiteKey};
-pub use verify::VerifyReport;
+pub use verify::{
+    APPROVE_NAMESPACE, COUNTERSIGN_NAMESPACE, REGISTER_FORMAT, VerifyOptions, VerifyReport,
+};
 
 use canonical::to_canonical_json;
 use chain::RawEntry;
 use signature::People;
-use store::{ENTRY_COLUMNS, load_signatures, parse_entry, raw_from_row};
+use store::{ENTRY_COLUMNS, parse_entry, raw_from_row};
 
 /// The people list as last read, and the head it was read at.
 #[derive(Clone, Default)]
@@ -55,9 +58,19 @@ impl PeopleCache {
     }
 }
 
+/// Called with the last entry of every committed append (the new head), under the register's
+/// lock so calls come in chain order: the daemon writes its head file and logs the head.
+pub type AppendHook = Box<dyn Fn(&Entry) + Send + Sync>;
+
 struct State {
     conn: Connection,
     people: PeopleCache,
+    /// The key that seals every entry appended (decision 0060); `None` for a register opened
+    /// without it, which then refuses appends once sealed.
+    site: Option<Arc<SiteKey>>,
+    /// Fingerprint of the site key in force, when the register is sealed.
+    sealed_by: Option<String>,
+    on_append: Option<AppendHook>,
 }
 
 /// An open register. Appends are serialized inside; reads see committed entries only.
@@ -103,14 +116,79 @@ impl Register {
         }
         schema::upgrade_to(&tx, version, schema::SCHEMA_VERSION).map_err(db)?;
         tx.commit().map_err(db)?;
+        let sealed_by = sealing_key(&conn).map_err(db)?;
         Ok(Register {
             path: path.to_owned(),
             separate_reader: path.is_file(),
             state: Mutex::new(State {
                 conn,
                 people: PeopleCache::default(),
+                site: None,
+                sealed_by,
+                on_append: None,
             }),
         })
+    }
+
+    /// Opens the register at `path` (as [`Register::open`]) with the site key that seals
+    /// every entry; a new or older register gets its format marker first ([`Register::seal`]).
+    pub fn open_with_site_key(path: &Path, site: Arc<SiteKey>) -> Result<Register, RegisterError> {
+        let reg = Register::open(path)?;
+        reg.seal(site)?;
+        Ok(reg)
+    }
+
+    /// From now on, seals every appended entry with `site`. A register without a format
+    /// marker (new, or written before sealing existed) gets one, naming the key and its
+    /// fingerprint, which is returned. A register sealed by another key is refused.
+    pub fn seal(&self, site: Arc<SiteKey>) -> Result<Option<Entry>, RegisterError> {
+        let mut guard = self.lock();
+        if let Some(in_force) = &guard.sealed_by {
+            if *in_force != site.fingerprint() {
+                return Err(RegisterError::SiteKeyMismatch {
+                    register_key: in_force.clone(),
+                    given_key: site.fingerprint(),
+                });
+            }
+            guard.site = Some(site);
+            return Ok(None);
+        }
+        guard.site = Some(site.clone());
+        drop(guard);
+        let marker = self.append_with(
+            |head| {
+                Ok(NewEntry::new(
+                    EntryKind::ConfigChanged,
+                    None,
+                    SITE_PERSON,
+                    json!({
+                        "register_format": verify::REGISTER_FORMAT,
+                        "site_key": site.public_key(),
+                        "site_key_fingerprint": site.fingerprint(),
+                        "sealed_after": head.seq,
+                    }),
+                ))
+            },
+            false,
+        );
+        match marker {
+            Ok(marker) => Ok(Some(marker)),
+            Err(e) => {
+                // Not sealed after all: appends stay unsealed as before.
+                self.lock().site = None;
+                Err(e)
+            }
+        }
+    }
+
+    /// Fingerprint of the site key that seals the register, if it is sealed.
+    pub fn sealed_by(&self) -> Option<String> {
+        self.lock().sealed_by.clone()
+    }
+
+    /// Calls `hook` with the new head after every committed append.
+    pub fn on_append(&self, hook: AppendHook) {
+        self.lock().on_append = Some(hook);
     }
 
     /// Opens an existing register read-only (for verifying or reporting on a copy): nothing is
@@ -146,12 +224,16 @@ impl Register {
                 path: path.to_owned(),
             });
         }
+        let sealed_by = sealing_key(&conn).map_err(db)?;
         Ok(Register {
             path: path.to_owned(),
             separate_reader: false,
             state: Mutex::new(State {
                 conn,
                 people: PeopleCache::default(),
+                site: None,
+                sealed_by,
+                on_append: None,
             }),
         })
     }
@@ -188,8 +270,20 @@ impl Register {
         self.append_with(|_| Ok(e), true)
     }
 
-    /// Appends a checkpoint: the current head signed with the site key.
+    /// Appends a checkpoint: the current head signed with the site key. In a sealed register
+    /// the checkpoint is sealed like every entry (`site` must be the register's key); in an
+    /// older one it carries `site`'s signature of its statement, as before sealing.
     pub fn checkpoint(&self, site: &SiteKey) -> Result<Entry, RegisterError> {
+        let sealed = self.lock().site.is_some();
+        if sealed {
+            let in_force = self.sealed_by();
+            if in_force.as_deref() != Some(site.fingerprint().as_str()) {
+                return Err(RegisterError::SiteKeyMismatch {
+                    register_key: in_force.unwrap_or_default(),
+                    given_key: site.fingerprint(),
+                });
+            }
+        }
         self.append_with(
             |head| {
                 let mut e = NewEntry::new(
@@ -202,16 +296,42 @@ impl Register {
                         "site_key": site.public_key(),
                     }),
                 );
-                let sig = site.sign(&e.statement())?;
-                e.signatures.push(EntrySignature {
-                    person: SITE_PERSON.into(),
-                    role: SITE_ROLE.into(),
-                    signature: sig,
-                });
+                if !sealed {
+                    let sig = site.sign(&e.statement())?;
+                    e.signatures.push(EntrySignature {
+                        person: SITE_PERSON.into(),
+                        role: SITE_ROLE.into(),
+                        signature: sig,
+                    });
+                }
                 Ok(e)
             },
             false,
         )
+    }
+
+    /// Appends a checkpoint with the register's own site key unless the last entry already is
+    /// one (nothing changed since). Returns the checkpoint written.
+    pub fn checkpoint_if_changed(&self) -> Result<Option<Entry>, RegisterError> {
+        let Some(site) = self.lock().site.clone() else {
+            return Err(RegisterError::SealedWithoutKey);
+        };
+        let last_kind: Option<String> = {
+            let guard = self.lock();
+            guard
+                .conn
+                .query_row(
+                    "SELECT kind FROM entries ORDER BY seq DESC LIMIT 1",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(|e| self.db(e))?
+        };
+        if last_kind.is_none() || last_kind.as_deref() == Some(EntryKind::Checkpoint.as_str()) {
+            return Ok(None);
+        }
+        self.checkpoint(&site).map(Some)
     }
 
     /// Appends several entries atomically (all or none) with a single durable commit.
@@ -222,20 +342,31 @@ impl Register {
             ));
         }
         let mut guard = self.lock();
-        let State { conn, people } = &mut *guard;
+        let State {
+            conn,
+            people,
+            site,
+            sealed_by,
+            ..
+        } = &mut *guard;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| self.db(e))?;
         let mut head = self.stored_head(&tx)?;
         let mut out = Vec::with_capacity(entries.len());
         let mut list = people.clone_for_batch();
+        let mut sealing = Sealing::new(site.as_deref(), sealed_by.clone());
         for e in entries {
-            let entry = self.insert(&tx, &mut list, head, e, true)?;
+            let entry = self.insert(&tx, &mut list, &mut sealing, head, e, true)?;
             head = entry.head();
             out.push(entry);
         }
         tx.commit().map_err(|e| self.db(e))?;
         *people = list;
+        *sealed_by = sealing.sealed_by;
+        if let (Some(hook), Some(last)) = (&guard.on_append, out.last()) {
+            hook(last);
+        }
         Ok(out)
     }
 
@@ -254,16 +385,27 @@ impl Register {
         check_people: bool,
     ) -> Result<Entry, RegisterError> {
         let mut guard = self.lock();
-        let State { conn, people } = &mut *guard;
+        let State {
+            conn,
+            people,
+            site,
+            sealed_by,
+            on_append,
+        } = &mut *guard;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| self.db(e))?;
         let head = self.stored_head(&tx)?;
         let e = build(head)?;
         let mut list = people.clone_for_batch();
-        let entry = self.insert(&tx, &mut list, head, e, check_people)?;
+        let mut sealing = Sealing::new(site.as_deref(), sealed_by.clone());
+        let entry = self.insert(&tx, &mut list, &mut sealing, head, e, check_people)?;
         tx.commit().map_err(|e| self.db(e))?;
         *people = list;
+        *sealed_by = sealing.sealed_by;
+        if let Some(hook) = on_append {
+            hook(&entry);
+        }
         Ok(entry)
     }
 
@@ -272,11 +414,24 @@ impl Register {
         &self,
         tx: &Connection,
         people: &mut PeopleCache,
+        sealing: &mut Sealing<'_>,
         head: Head,
         e: NewEntry,
         check_people: bool,
     ) -> Result<Entry, RegisterError> {
         e.validate()?;
+        let marker =
+            e.kind == EntryKind::ConfigChanged && e.payload.get("register_format").is_some();
+        let seal_with = match (sealing.site, &sealing.sealed_by) {
+            (Some(site), _) if marker || sealing.sealed_by.is_some() => Some(site),
+            (None, Some(_)) => return Err(RegisterError::SealedWithoutKey),
+            _ => None,
+        };
+        if seal_with.is_some() && e.signatures.iter().any(|s| s.person == SITE_PERSON) {
+            return Err(RegisterError::InvalidEntry(
+                "only the register itself signs as scelle".into(),
+            ));
+        }
         let payload = to_canonical_json(&e.payload);
         let statement = String::from_utf8(e.statement()).unwrap_or_default();
         refresh_people(tx, people, head.seq).map_err(|err| self.db(err))?;
@@ -319,6 +474,22 @@ impl Register {
                 .map(|s| (s.person.clone(), s.role.clone(), s.signature.clone()))
                 .collect(),
         };
+        if let Some(site) = seal_with {
+            let text = entry::seal_text(seq, &raw.time, &raw.prev_hash, &raw.statement);
+            let seal = site.sign(text.as_bytes())?;
+            raw.signatures
+                .push((SITE_PERSON.to_owned(), SITE_ROLE.to_owned(), seal));
+            if marker {
+                sealing.sealed_by = Some(site.fingerprint());
+            }
+        }
+        if e.kind == EntryKind::ConfigChanged
+            && !marker
+            && seal_with.is_some()
+            && let Some(key) = e.payload.get("site_key").and_then(|v| v.as_str())
+        {
+            sealing.sealed_by = signature::fingerprint_of(key);
+        }
         raw.hash = hex::encode(raw.compute_hash());
         let mut insert_entry = tx
             .prepare_cached(&format!(
@@ -369,26 +540,150 @@ impl Register {
             })
     }
 
+    /// The stored hash of entry `seq` (unchecked: verify first), `None` past the head.
+    pub fn hash_at(&self, seq: u64) -> Result<Option<[u8; 32]>, RegisterError> {
+        let guard = self.lock();
+        let hash: Option<String> = guard
+            .conn
+            .query_row(
+                "SELECT hash FROM entries WHERE seq = ?1",
+                [i64::try_from(seq).unwrap_or(i64::MAX)],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.db(e))?;
+        Ok(hash.and_then(|h| store::parse_hash(&h)))
+    }
+
+    /// The head at the last checkpoint whose sequence number is at most `seq` (the checkpoint
+    /// entry itself), if any.
+    pub fn checkpoint_head_at_or_before(&self, seq: u64) -> Result<Option<Head>, RegisterError> {
+        let guard = self.lock();
+        let row: Option<(i64, String)> = guard
+            .conn
+            .query_row(
+                "SELECT seq, hash FROM entries WHERE kind = 'checkpoint' AND seq <= ?1
+                 ORDER BY seq DESC LIMIT 1",
+                [i64::try_from(seq).unwrap_or(i64::MAX)],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.db(e))?;
+        Ok(row.and_then(|(seq, hash)| {
+            Some(Head {
+                seq: u64::try_from(seq).ok()?,
+                hash: store::parse_hash(&hash)?,
+            })
+        }))
+    }
+
+    /// The hash of the `export-started` entry of export `export_id` (what the export's later
+    /// entries link to), if there is one.
+    pub fn export_started(&self, export_id: &str) -> Result<Option<[u8; 32]>, RegisterError> {
+        let guard = self.lock();
+        let hash: Option<String> = guard
+            .conn
+            .query_row(
+                "SELECT hash FROM entries WHERE kind = 'export-started'
+                 AND json_extract(payload, '$.export_id') = ?1 ORDER BY seq DESC LIMIT 1",
+                [export_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.db(e))?;
+        Ok(hash.and_then(|h| store::parse_hash(&h)))
+    }
+
+    /// The text of payload field `field` in the last entry of `kind` that has it.
+    pub fn last_field(
+        &self,
+        kind: EntryKind,
+        field: &str,
+    ) -> Result<Option<String>, RegisterError> {
+        let guard = self.lock();
+        let path = format!("$.{field}");
+        guard
+            .conn
+            .query_row(
+                "SELECT json_extract(payload, ?2) FROM entries WHERE kind = ?1
+                 AND json_extract(payload, ?2) IS NOT NULL ORDER BY seq DESC LIMIT 1",
+                rusqlite::params![kind.as_str(), path],
+                |r| r.get::<_, rusqlite::types::Value>(0),
+            )
+            .optional()
+            .map_err(|e| self.db(e))
+            .map(|v| match v {
+                Some(rusqlite::types::Value::Text(t)) => Some(t),
+                Some(rusqlite::types::Value::Integer(i)) => Some(i.to_string()),
+                _ => None,
+            })
+    }
+
     /// The stored entries, oldest first, of one case or of the whole register. This reads;
     /// it does not verify (see [`Register::verify`]).
     pub fn entries(&self, case_id: Option<&str>) -> Result<Vec<Entry>, RegisterError> {
+        let filter = match case_id {
+            Some(_) => "case_id = ?1",
+            None => "?1 IS NULL",
+        };
+        self.entries_where(filter, case_id)
+    }
+
+    /// The stored entries of these kinds, oldest first (read, not verified).
+    pub fn entries_of_kinds(&self, kinds: &[EntryKind]) -> Result<Vec<Entry>, RegisterError> {
+        let names: Vec<String> = kinds.iter().map(|k| format!("'{}'", k.as_str())).collect();
+        let filter = format!("kind IN ({}) AND ?1 IS NULL", names.join(", "));
+        self.entries_where(&filter, None)
+    }
+
+    /// Entries whose row matches `filter` (SQL over `entries`, one parameter `?1`).
+    fn entries_where(
+        &self,
+        filter: &str,
+        param: Option<&str>,
+    ) -> Result<Vec<Entry>, RegisterError> {
+        let case_id = param;
         let guard = self.lock();
         let conn = &guard.conn;
-        let sql = match case_id {
-            Some(_) => {
-                format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE case_id = ?1 ORDER BY seq")
-            }
-            None => format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE ?1 IS NULL ORDER BY seq"),
-        };
+        let sql = format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE {filter} ORDER BY seq");
         let mut stmt = conn.prepare(&sql).map_err(|e| self.db(e))?;
-        let raws: Vec<RawEntry> = stmt
+        let mut raws: Vec<RawEntry> = stmt
             .query_map([case_id], raw_from_row)
             .map_err(|e| self.db(e))?
             .collect::<rusqlite::Result<_>>()
             .map_err(|e| self.db(e))?;
+        // The signatures in one ordered pass rather than one query per entry.
+        let sigs_sql = format!(
+            "SELECT seq, person, role, signature FROM signatures WHERE seq IN \
+             (SELECT seq FROM entries WHERE {filter}) ORDER BY seq, idx"
+        );
+        let mut stmt = conn.prepare(&sigs_sql).map_err(|e| self.db(e))?;
+        let mut sigs = stmt
+            .query_map([case_id], |r| {
+                Ok((r.get::<_, i64>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))
+            })
+            .map_err(|e| self.db(e))?
+            .peekable();
+        for raw in &mut raws {
+            while let Some(Ok((seq, _))) = sigs.peek() {
+                if *seq < raw.seq {
+                    sigs.next();
+                } else if *seq == raw.seq {
+                    if let Some(Ok((_, sig))) = sigs.next() {
+                        raw.signatures.push(sig);
+                    }
+                } else {
+                    break;
+                }
+            }
+            if let Some(Err(_)) = sigs.peek()
+                && let Some(Err(e)) = sigs.next()
+            {
+                return Err(self.db(e));
+            }
+        }
         raws.into_iter()
-            .map(|mut raw| {
-                load_signatures(conn, &mut raw).map_err(|e| self.db(e))?;
+            .map(|raw| {
                 parse_entry(&raw).map_err(|reason| RegisterError::ChainBroken {
                     entry: u64::try_from(raw.seq).unwrap_or(0),
                     reason,
@@ -403,6 +698,14 @@ impl Register {
     /// The walk reads through its own read-only connection when it can, so a long
     /// verification does not hold up appends (WAL readers see a consistent snapshot).
     pub fn verify(&self, expected_head: Option<&Head>) -> Result<VerifyReport, RegisterError> {
+        self.verify_with(VerifyOptions {
+            expected: expected_head,
+            ..VerifyOptions::default()
+        })
+    }
+
+    /// [`Register::verify`] with every option: a pinned site key, a trusted prefix.
+    pub fn verify_with(&self, opts: VerifyOptions<'_>) -> Result<VerifyReport, RegisterError> {
         if self.separate_reader
             && let Ok(conn) = Connection::open_with_flags(
                 &self.path,
@@ -416,12 +719,49 @@ impl Register {
                 source,
             };
             conn.execute_batch("BEGIN").map_err(db)?;
-            let result = verify::verify_chain(&conn, expected_head);
+            let result = verify::verify_chain(&conn, opts);
             let _ = conn.execute_batch("COMMIT");
             return result;
         }
         let guard = self.lock();
-        verify::verify_chain(&guard.conn, expected_head)
+        verify::verify_chain(&guard.conn, opts)
+    }
+
+    /// Proves every witnessed head is in the chain `report` verified: an entry with that
+    /// sequence number and hash. A head past the end means entries were removed or an older
+    /// copy restored; a different hash means the register was rewritten from there (a fork).
+    pub fn check_witnesses(
+        &self,
+        heads: &[witness::WitnessHead],
+        report: &VerifyReport,
+    ) -> Result<(), RegisterError> {
+        for w in heads {
+            let found = if w.head.seq == 0 {
+                continue;
+            } else if w.head.seq > report.head.seq {
+                format!(
+                    "the register ends at {} (entries were removed, or an older copy restored); witness {}",
+                    report.head, w.source
+                )
+            } else {
+                match self.hash_at(w.head.seq)? {
+                    Some(h) if h == w.head.hash => continue,
+                    Some(h) => format!(
+                        "entry {} with hash {} (the register was rewritten from there: a fork); witness {}",
+                        w.head.seq,
+                        hex::encode(h),
+                        w.source
+                    ),
+                    None => format!("no entry {}; witness {}", w.head.seq, w.source),
+                }
+            };
+            return Err(RegisterError::Truncated {
+                expected_seq: w.head.seq,
+                expected_hash: hex::encode(w.head.hash),
+                found,
+            });
+        }
+        Ok(())
     }
 
     /// The people list in force now (empty before the first `PeopleChanged` entry).
@@ -456,6 +796,44 @@ impl Register {
                 source,
             })
     }
+}
+
+/// The site key and sealing state for one transaction; `sealed_by` is kept only if it commits.
+struct Sealing<'a> {
+    site: Option<&'a SiteKey>,
+    sealed_by: Option<String>,
+}
+
+impl<'a> Sealing<'a> {
+    fn new(site: Option<&'a SiteKey>, sealed_by: Option<String>) -> Sealing<'a> {
+        Sealing { site, sealed_by }
+    }
+}
+
+/// The fingerprint of the site key in force, if the register has a format marker: the key of
+/// the marker or of the last `config-changed` after it that names a new one.
+fn sealing_key(conn: &Connection) -> rusqlite::Result<Option<String>> {
+    let has_entries: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'entries'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_entries {
+        return Ok(None);
+    }
+    let key: Option<String> = conn
+        .query_row(
+            "SELECT json_extract(payload, '$.site_key') FROM entries
+             WHERE kind = 'config-changed' AND json_extract(payload, '$.site_key') IS NOT NULL
+               AND seq >= (SELECT min(seq) FROM entries WHERE kind = 'config-changed'
+                           AND json_extract(payload, '$.register_format') IS NOT NULL)
+             ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    Ok(key.and_then(|k| signature::fingerprint_of(&k)))
 }
 
 /// A path percent-encoded for an SQLite `file:` URI.
@@ -513,6 +891,75 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(reg.verify(None).unwrap().entries, 1);
+    }
+
+    fn site() -> Arc<SiteKey> {
+        let key = ssh_key::PrivateKey::random(&mut rand::rngs::OsRng, ssh_key::Algorithm::Ed25519)
+            .unwrap();
+        Arc::new(SiteKey::from_private(key).unwrap())
+    }
+
+    #[test]
+    fn a_sealed_register_starts_with_its_marker_and_refuses_other_keys_and_no_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.sqlite");
+        let key = site();
+        let reg = Register::open_with_site_key(&path, key.clone()).unwrap();
+        let e = reg
+            .append(NewEntry::new(
+                EntryKind::ConfigChanged,
+                None,
+                "scelle",
+                json!({"a": 1}),
+            ))
+            .unwrap();
+        assert_eq!(e.seq, 2);
+        assert_eq!(e.signatures.last().unwrap().person, SITE_PERSON);
+        let rep = reg.verify(None).unwrap();
+        assert_eq!(rep.sealed_from, Some(1));
+        assert_eq!(rep.site_key, Some(key.fingerprint()));
+        drop(reg);
+        // Another key: refused. No key: appends refused.
+        assert!(matches!(
+            Register::open_with_site_key(&path, site()),
+            Err(RegisterError::SiteKeyMismatch { .. })
+        ));
+        let bare = Register::open(&path).unwrap();
+        assert!(matches!(
+            bare.append(NewEntry::new(
+                EntryKind::ConfigChanged,
+                None,
+                "scelle",
+                json!({})
+            )),
+            Err(RegisterError::SealedWithoutKey)
+        ));
+        // Nobody but the register signs as scelle.
+        let reg = Register::open_with_site_key(&path, key).unwrap();
+        let mut e = NewEntry::new(EntryKind::ConfigChanged, None, "scelle", json!({}));
+        e.signatures.push(EntrySignature {
+            person: SITE_PERSON.into(),
+            role: SITE_ROLE.into(),
+            signature: "x".into(),
+        });
+        assert!(matches!(reg.append(e), Err(RegisterError::InvalidEntry(_))));
+    }
+
+    #[test]
+    fn an_older_register_is_sealed_from_its_marker_on() {
+        let reg = Register::open(Path::new(":memory:")).unwrap();
+        reg.append(NewEntry::new(
+            EntryKind::ConfigChanged,
+            None,
+            "scelle",
+            json!({"a": 1}),
+        ))
+        .unwrap();
+        let marker = reg.seal(site()).unwrap().unwrap();
+        assert_eq!(marker.seq, 2);
+        assert_eq!(marker.payload["sealed_after"], 1);
+        let rep = reg.verify(None).unwrap();
+        assert_eq!((rep.sealed_from, rep.unsealed()), (Some(2), 1));
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! scelle accepts and `ssh-keygen -Y verify` checks the ones scelle stores.
 
 use std::collections::HashMap;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use ssh_key::{HashAlg, LineEnding, PrivateKey, PublicKey, SshSig};
@@ -47,6 +49,33 @@ pub fn sign_with_key(key: &PrivateKey, message: &[u8]) -> Result<String, String>
         .map_err(|e| format!("encoding the signature failed: {e}"))
 }
 
+/// The OpenSSH fingerprint (`SHA256:...`) of a public key line, if it parses.
+pub fn fingerprint_of(public_key: &str) -> Option<String> {
+    PublicKey::from_openssh(public_key.trim())
+        .ok()
+        .map(|k| k.fingerprint(HashAlg::Sha256).to_string())
+}
+
+/// Checks an armored SSHSIG over `message` in namespace `namespace` (statements signed outside
+/// the register's own namespace, e.g. `scelle-approve`).
+pub fn verify_in_namespace(
+    key: &PublicKey,
+    namespace: &str,
+    message: &[u8],
+    armored: &str,
+) -> Result<(), String> {
+    let sig = SshSig::from_pem(armored.trim().as_bytes())
+        .map_err(|e| format!("not an armored SSH signature: {e}"))?;
+    if sig.namespace() != namespace {
+        return Err(format!(
+            "signature namespace is {:?}, expected {namespace:?}",
+            sig.namespace()
+        ));
+    }
+    key.verify(namespace, message, &sig)
+        .map_err(|_| "the signature does not match this text and key".to_owned())
+}
+
 /// The people list in force at some point of the chain, by person id.
 #[derive(Clone, Debug, Default)]
 pub struct People {
@@ -78,6 +107,31 @@ impl People {
 
     pub fn get(&self, id: &str) -> Option<&PersonRecord> {
         self.by_id.get(id).map(|(r, _)| r)
+    }
+
+    /// The parsed public key of a listed person.
+    pub fn key(&self, id: &str) -> Option<&PublicKey> {
+        self.by_id.get(id).map(|(_, k)| k)
+    }
+
+    /// The key of `id`, if listed with `role`; otherwise why not.
+    pub fn role_key(&self, id: &str, role: &str) -> Result<&PublicKey, String> {
+        let (person, key) = self
+            .by_id
+            .get(id)
+            .ok_or_else(|| format!("{id} is not in the people list in force"))?;
+        if !person.roles.iter().any(|r| r == role) {
+            return Err(format!(
+                "{id} does not hold the role {role:?} in the people list in force"
+            ));
+        }
+        Ok(key)
+    }
+
+    /// Whether `id` is listed with `role`.
+    pub fn holds(&self, id: &str, role: &str) -> bool {
+        self.get(id)
+            .is_some_and(|p| p.roles.iter().any(|r| r == role))
     }
 
     /// Checks a signature: the person is listed, holds the role, and the SSHSIG verifies.
@@ -120,11 +174,26 @@ impl SiteKey {
         let key = if path.exists() {
             PrivateKey::read_openssh_file(path).map_err(|e| err(format!("cannot read: {e}")))?
         } else {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| err(format!("cannot create {}: {e}", dir.display())))?;
+            }
             let mut rng = rand::rngs::OsRng;
             let mut key = PrivateKey::random(&mut rng, ssh_key::Algorithm::Ed25519)
                 .map_err(|e| err(format!("cannot generate: {e}")))?;
             key.set_comment("scelle site key");
-            key.write_openssh_file(path, LineEnding::LF)
+            // Created 0600 from the start: the private key is never readable by others.
+            let text = key
+                .to_openssh(LineEnding::LF)
+                .map_err(|e| err(format!("cannot encode: {e}")))?;
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| err(format!("cannot create: {e}")))?;
+            file.write_all(text.as_bytes())
+                .and_then(|()| file.sync_all())
                 .map_err(|e| err(format!("cannot write: {e}")))?;
             key
         };
@@ -140,17 +209,18 @@ impl SiteKey {
         Ok(SiteKey { key, public })
     }
 
-    /// The fingerprint of the public key, OpenSSH form (`SHA256:base64`).
+    /// The OpenSSH public key line.
+    pub fn public_key(&self) -> &str {
+        &self.public
+    }
+
+    /// The key's fingerprint in OpenSSH's form (`SHA256:` and unpadded base64), as
+    /// `ssh-keygen -l` prints it: what an auditor pins and receipts print.
     pub fn fingerprint(&self) -> String {
         self.key
             .public_key()
             .fingerprint(HashAlg::Sha256)
             .to_string()
-    }
-
-    /// The OpenSSH public key line.
-    pub fn public_key(&self) -> &str {
-        &self.public
     }
 
     /// Signs a statement in the register namespace.

@@ -160,6 +160,20 @@ impl Daemon {
         self.dir.path().join("state").join("register.sqlite")
     }
 
+    /// The daemon's register opened with its site key, for a test that stages entries the
+    /// daemon itself would write (they are sealed like the daemon's own).
+    pub fn register_writer(&self) -> scelle::register::Register {
+        let key = scelle::register::SiteKey::load_or_create(
+            &self.dir.path().join("state").join("site-key"),
+        )
+        .unwrap();
+        scelle::register::Register::open_with_site_key(
+            &self.register_path(),
+            std::sync::Arc::new(key),
+        )
+        .unwrap()
+    }
+
     /// Number of register entries (read through the register's read-only API).
     pub fn register_len(&self) -> u64 {
         let r = scelle::register::Register::open_read_only(&self.register_path()).unwrap();

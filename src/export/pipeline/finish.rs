@@ -101,17 +101,21 @@ pub(super) async fn finish(
     }
     record.manifest = Some(manifest);
 
+    let reg = register.clone();
+    let started_id = record.export_id.clone();
+    let started = blocking(move || Ok(reg.export_started(&started_id)?)).await?;
     let entry = NewEntry::new(
         EntryKind::ExportVerified,
         Some(&record.case_id),
         "scelle",
-        json!({ "record": record }),
+        json!({ "record": record, "export_started": started.map(hex::encode) }),
     );
     let appended = blocking(move || Ok(register.append(entry)?)).await?;
     tracing::info!(export = %record.export_id, files = record.files.len(), "export verified");
     Ok(Verified {
         record,
         verified_entry: appended.hash,
+        export_started: started.unwrap_or_default(),
         password: ctx.password.clone(),
         created: Vec::new(),
         context: None,

@@ -61,6 +61,8 @@ pub struct Verified {
     pub record: ExportRecord,
     /// Hash of the `export-verified` entry.
     pub verified_entry: [u8; 32],
+    /// Hash of the `export-started` entry (the link `export-completed` carries).
+    pub export_started: [u8; 32],
     pub password: Zeroizing<String>,
     /// Every file this export wrote, so it can still be removed if the case is closed before
     /// the operator signs (see [`remove_files`]).
