@@ -364,7 +364,6 @@ impl Config {
         Ok(())
     }
 
-
     /// On `renforce` and above, every network camera has an encrypted link or an exception
     /// with its reason (ENC-5); the first that has neither is refused at its position.
     fn check_level(&self, path: &Path, text: &str) -> Result<(), ConfigError> {

@@ -14,9 +14,7 @@ use crate::register::{EntryKind, NewEntry, Register, RegisterError};
 /// The site's security level (`standard` by default), in increasing order of demands: on
 /// `renforce` and `premium`, every link to a camera must be encrypted (ENC-5), and a camera
 /// entry that is not is refused at load unless it carries an exception with its reason.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SiteLevel {
     #[default]
