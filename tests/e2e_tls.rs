@@ -143,6 +143,19 @@ fn rtsps_pinned_and_ca_file_work_a_wrong_pin_is_refused_on_a_renforce_site() {
         .unwrap();
     let recorded = files_by_camera(&completed["payload"]);
     assert_eq!(link_of(&recorded, "epingle"), pinned);
+    // The CNIL register report says, per camera, how its link was secured.
+    let csv = std::process::Command::new(e2e_support::BIN)
+        .args(["register", "report", "--format", "csv", "--db"])
+        .arg(site.register_path())
+        .output()
+        .unwrap();
+    let csv_text = String::from_utf8_lossy(&csv.stdout);
+    assert!(csv.status.success(), "{csv_text}");
+    assert!(
+        csv_text.contains(&format!("liaison chiffrée (TLS, empreinte {}", certs.fingerprint)),
+        "{csv_text}"
+    );
+    assert!(csv_text.contains("liaison NON chiffrée"), "{csv_text}");
 
     // A pin that is not the camera's certificate: refused, both fingerprints named.
     let case = site.authorized_case("PV TLS 2", &["faux"], &[RANGE.to_owned()]);

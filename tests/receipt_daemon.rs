@@ -101,6 +101,14 @@ fn receipt_delivery_and_purge_through_the_daemon() {
     );
     assert!(out.status.success(), "{}\n{}", stderr(&out), d.log_text());
     let text = pdftotext(&pdf);
+    // The site key that seals the register, for the recipient's auditor to pin.
+    let key = ssh_key::PrivateKey::read_openssh_file(&d.dir.path().join("state").join("site-key"))
+        .unwrap()
+        .public_key()
+        .fingerprint(ssh_key::HashAlg::Sha256)
+        .to_string();
+    assert!(text.contains("Clé du site"), "{text}");
+    assert!(text.contains(&key), "{key} not on the receipt:\n{text}");
     for want in [
         "Récépissé de remise",
         "PV 2026/1234",

@@ -17,7 +17,7 @@ pub mod delivery;
 pub mod layout;
 pub mod qr;
 mod render;
-mod text;
+pub(crate) mod text;
 
 use jiff::Timestamp;
 use serde::Deserialize;
@@ -102,7 +102,8 @@ impl Receipt {
             .filter(|e| {
                 e.case_id.as_deref() == Some(case_id)
                     || e.kind == EntryKind::PeopleChanged
-                    || (e.kind == EntryKind::ConfigChanged && e.payload.get("site").is_some())
+                    || (e.kind == EntryKind::ConfigChanged
+                        && (e.payload.get("site").is_some() || e.payload.get("site_key").is_some()))
             })
             .collect();
         let opened = entries

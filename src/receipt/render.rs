@@ -199,6 +199,12 @@ pub fn render(r: &Receipt, lang: Lang) -> Vec<u8> {
         tr(lang, "Tête du registre : empreinte", "Register head: hash"),
         &hex::encode(r.register_head.hash),
     );
+    // The site key that seals the register, so the recipient's auditor can pin it (REG-2).
+    p.field_mono(
+        tr(lang, "Clé du site (registre)", "Site key (register)"),
+        &crate::register::report::site_key_fingerprint(&r.entries)
+            .unwrap_or_else(|| tr(lang, "non enregistrée", "not recorded").to_owned()),
+    );
     if let Some(m) = &rec.manifest {
         p.field(tr(lang, "Manifeste", "Manifest"), &m.name);
         p.field(

@@ -244,6 +244,7 @@ pub const COLUMNS: [&str; 31] = [
     "files",
     "gaps",
     "clock_offsets",
+    "links",
     "manifest",
     "countersignature",
     "delivery",
@@ -283,6 +284,7 @@ pub fn heading(key: &str, lang: Lang) -> &'static str {
         "files" => ("Fichiers et empreintes SHA-256", "Files and SHA-256"),
         "gaps" => ("Lacunes", "Gaps"),
         "clock_offsets" => ("Décalages d'horloge", "Clock offsets"),
+        "links" => ("Liaisons caméras", "Camera links"),
         "manifest" => ("Manifeste (SHA-256)", "Manifest (SHA-256)"),
         "countersignature" => ("Contreseing", "Countersignature"),
         "delivery" => ("Remise", "Hand-over"),
@@ -360,6 +362,8 @@ pub fn rows(facts: &Facts, lang: Lang) -> Vec<Vec<String>> {
                 x.map(|x| per_file(x, &|f| f.gaps.clone()))
                     .unwrap_or_default(),
                 x.map(|x| per_file(x, &|f| f.clock_offset.clone()))
+                    .unwrap_or_default(),
+                x.map(|x| per_file(x, &|f| f.link.clone()))
                     .unwrap_or_default(),
                 x.map(|x| x.manifest_sha256.clone()).unwrap_or_default(),
                 x.map(|x| x.countersignature.clone()).unwrap_or_default(),

@@ -64,6 +64,8 @@ pub struct FileFacts {
     pub recorded: String,
     pub gaps: String,
     pub clock_offset: String,
+    /// How the camera's link was secured (ENC-5): "liaison chiffrée (TLS, empreinte …)".
+    pub link: String,
     pub codecs: String,
     pub size: u64,
     pub sha256: String,
@@ -942,6 +944,12 @@ fn export_record(
                     gaps.join("\n")
                 },
                 clock_offset,
+                link: crate::receipt::text::link(
+                    lang,
+                    serde_json::from_value::<crate::config::LinkSecurity>(f["link"].clone())
+                        .ok()
+                        .as_ref(),
+                ),
                 codecs: f["tracks"]
                     .as_array()
                     .into_iter()

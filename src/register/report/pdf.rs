@@ -602,6 +602,7 @@ fn export_block(p: &mut Pages, x: &ExportFacts, n: usize, total: usize, lang: La
             &f.clock_offset,
             REGULAR,
         );
+        field_at(p, ind + 8.0, tr(lang, "Liaison", "Link"), &f.link, REGULAR);
         field_at(p, ind + 8.0, "SHA-256", &f.sha256, MONO);
     }
     if x.files.is_empty() && x.failure.is_empty() {
