@@ -304,27 +304,6 @@ pub async fn run(
     );
     let reg = register.clone();
     blocking(move || Ok(reg.append(started)?)).await?;
-    if let Err(e) = std::fs::create_dir_all(&folder) {
-        let e = ExportError::io(&folder, e);
-        let (reg, case_id, id2, reason) = (
-            register.clone(),
-            case.id.clone(),
-            export_id.clone(),
-            e.to_string(),
-        );
-        blocking(move || {
-            Ok(journal::append_outcome(
-                &reg,
-                EntryKind::ExportFailed,
-                &case_id,
-                &id2,
-                &reason,
-                &[],
-            )?)
-        })
-        .await?;
-        return Err(e);
-    }
     tracing::info!(target: crate::daemon::security::TARGET, event = "export-started",
         export = %export_id, case = %case.id, operator = %req.operator.id,
         folder = %folder.display(), drive_model = %checked.drive.model,
