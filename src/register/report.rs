@@ -219,7 +219,7 @@ impl Report {
 }
 
 /// The column keys of the export rows, in order.
-pub const COLUMNS: [&str; 31] = [
+pub const COLUMNS: [&str; 32] = [
     "case_id",
     "opened",
     "opened_by",
