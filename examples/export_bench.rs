@@ -23,6 +23,11 @@
 //! `--cameras 1,8` chooses the camera counts; `SCELLE_BIN` another `scelle` binary. `EXPORT_BENCH_LOG=FILTER` sets the daemon's `RUST_LOG` and prints its log after
 //! each export. Needs ffmpeg and, for `onvif`, GStreamer's RTSP server (the packages `.ci/run`
 //! installs); everything is made below `$TMPDIR` and removed at the end.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "benchmarks print figures"
+)]
 
 #[path = "../tests/e2e_support/onvif_device.rs"]
 mod onvif_device;

@@ -11,6 +11,11 @@
 //!
 //! Usage: cargo run --release --example mp4_bench -- [--rtsp SECONDS] [FOLDER] [PATTERN] [CAMERA] [GB]
 //! Defaults: no RTSP stage; demo/footage "{camera}/%Y/%m/%d/%H-%M-%S.mp4" cam1 1
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "benchmarks print figures"
+)]
 
 use std::io::{BufWriter, Write};
 use std::path::Path;

@@ -14,6 +14,11 @@
 //! `SHA256SUMS.txt`, `OUVRIR.html`), in `$SCELLE_BENCH_DIR` (default /dev/shm/scelle-page-bench)
 //! so the drive's speed is not what is measured. The video payload is random bytes: the page
 //! authenticates chunks without looking at them. The driver is `page/test/bench.mjs`.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "benchmarks print figures"
+)]
 
 use std::fs::File;
 use std::io::{BufWriter, Write};

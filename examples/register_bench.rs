@@ -5,6 +5,11 @@
 //!
 //! `cargo run --release --example register_bench -- [DIR] [N]` (default: a temporary
 //! directory, N = 100000). Run it under `nice -n 19` on a shared machine.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "benchmarks print figures"
+)]
 
 use std::sync::Arc;
 use std::time::Instant;

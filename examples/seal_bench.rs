@@ -17,6 +17,11 @@
 //! at a time (so tmpfs needs one input size free, never two). Each measured
 //! operation runs in its own child process so its peak RSS (VmHWM) is its own. The Argon2id
 //! time with the default parameters is measured once, separately.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "benchmarks print figures"
+)]
 
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};

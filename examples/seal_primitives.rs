@@ -8,6 +8,11 @@
 //!
 //! Each row streams 1 GiB through the primitive in 64 KiB chunks taken from a 256 MiB buffer
 //! (larger than any cache, as a real input is) and prints the best and the median of ROUNDS.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "benchmarks print figures"
+)]
 
 use std::time::Instant;
 

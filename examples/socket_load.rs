@@ -9,6 +9,11 @@
 //!
 //!     cargo run --example socket_load [CLIENTS] [REQUESTS_PER_CLIENT]
 //!     cargo run --example socket_load -- --hostile
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "benchmarks print figures"
+)]
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;

@@ -1,5 +1,10 @@
 //! The real daemon under systemd's notification protocol, its shutdown, and a second Unix
 //! uid that is not in the people list.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "tests say what they skip"
+)]
 
 mod daemon_support;
 

@@ -2,6 +2,11 @@
 //! the exposure "OK" or better (at most 1.5); the resource limits and the core-dump refusal
 //! of issue 15 are in force as systemd reads them (`systemd-analyze verify` refuses a bad
 //! value, `security --offline` reads the sandbox back).
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "tests say what they skip"
+)]
 
 use std::process::Command;
 

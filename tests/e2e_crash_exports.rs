@@ -4,6 +4,11 @@
 //! exports, in their records), every interrupted export's removed files are listed in its
 //! `export-interrupted` entry, and the same export command then succeeds. The seed is printed;
 //! `CRASH_SEED=N` replays a run.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "tests say what they skip"
+)]
 
 mod e2e_support;
 

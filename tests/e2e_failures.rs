@@ -2,6 +2,11 @@
 //! user + mount namespace the daemon runs in), and a source killed mid-export (GStreamer's RTSP
 //! server). Each fails cleanly — a register entry says what happened, no plaintext is left,
 //! the register verifies — and a retry then succeeds.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "tests say what they skip"
+)]
 
 mod e2e_support;
 

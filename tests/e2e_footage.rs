@@ -5,6 +5,11 @@
 //! grow, every picture is shown at the time the source file shows it (best-effort timestamps
 //! compared frame by frame), `ffmpeg -xerror` decodes it cleanly, and the audio track starts
 //! within one audio frame of the video.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "tests say what they skip"
+)]
 
 mod e2e_support;
 

@@ -5,6 +5,11 @@
 //!
 //! The camera is a segment folder (the demo footage, written into the test's "recorder"),
 //! so the runs need no network peer and stay fast; the RTSP sources feed the same pipeline.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "tests say what they skip"
+)]
 
 mod e2e_support;
 

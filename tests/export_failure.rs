@@ -3,6 +3,11 @@
 //! partial nor complete, no plaintext, and an `export-failed` entry naming what was removed;
 //! the retry (new export id) succeeds once the camera is fixed. A crash (an `export-started`
 //! with no outcome) is closed as `export-interrupted` at the next start, partials removed.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "tests say what they skip"
+)]
 
 mod export_support;
 

@@ -3,6 +3,11 @@
 //! `cargo test`: CI has no libFuzzer, but it catches a regression on any input saved there.
 //! A crash found by a long fuzz run is fixed, then its input is saved in the corpus so this
 //! test keeps it fixed.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "tests say what they skip"
+)]
 
 use std::path::Path;
 

@@ -11,6 +11,11 @@
 //!
 //! The stranger's side runs this test binary again (`flood_helper`) under `setpriv` as a
 //! second uid, which needs root; without it those tests say they are skipped.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "tests say what they skip"
+)]
 
 mod export_support;
 

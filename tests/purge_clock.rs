@@ -9,6 +9,11 @@
 //! the old content is gone from those blocks — and from the whole image. Where mounting is not
 //! possible, `overwrite_stays_in_place` still shows with `filefrag` that the overwrite hits
 //! the file's own blocks.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "tests say what they skip"
+)]
 
 mod register_support;
 

@@ -2,6 +2,11 @@
 //! (entries signed with real `ssh-keygen` keys), its receipt rendered in French and English,
 //! then read back with poppler's `pdftotext -layout` (every field, with the right values),
 //! rendered with `pdftoppm`, and its QR code decoded with `zbarimg` when installed.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "tests say what they skip"
+)]
 
 mod register_support;
 

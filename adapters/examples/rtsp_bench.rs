@@ -15,6 +15,11 @@
 //! scelle 1.8 CPU s/GB, peak RSS 6 MiB; ffmpeg 8.2 CPU s/GB, peak RSS 57 MiB; ONVIF replay with
 //! `Rate-Control: no` 94–150 MB/s (40–64x real time, GStreamer-bound), 1.1–1.3 CPU s/GB, RSS
 //! flat at 7 MiB over three runs.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "benchmarks print figures"
+)]
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::Path;

@@ -3,6 +3,11 @@
 //! (`peers/rtsp_peer.py --onvif`, `Range: clock=`, `Rate-Control: no`), and what arrives is
 //! checked by ffprobe. GStreamer's replay clock starts at 1900-01-01 (a device whose clock was
 //! never set); the measured offset maps it onto the server's clock.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "tests say what they skip"
+)]
 
 #[path = "peers/support.rs"]
 mod support;

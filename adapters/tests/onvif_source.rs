@@ -1,5 +1,10 @@
 //! ONVIF discovery → search → replay URI against the test device in `onvif_endpoint`, which
 //! serves the project's fixtures and checks the WS-Security header it receives.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "tests say what they skip"
+)]
 
 mod onvif_endpoint;
 

@@ -1,5 +1,10 @@
 //! ONVIF replay against GStreamer's ONVIF RTSP server: `Require: onvif-replay`,
 //! `Range: clock=`, `Rate-Control: no`; absolute times come from the 0xABAC extension.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "tests say what they skip"
+)]
 
 #[path = "peers/support.rs"]
 mod support;

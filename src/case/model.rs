@@ -254,7 +254,19 @@ impl Case {
                 self.closed = text("reason").or(Some(String::new()));
                 self.state = CaseState::Closed;
             }
-            _ => {}
+            EntryKind::PeopleChanged
+            | EntryKind::ConfigChanged
+            | EntryKind::CaseOpened
+            | EntryKind::EmergencyStarted
+            | EntryKind::ExportStarted
+            | EntryKind::ExportFailed
+            | EntryKind::ExportInterrupted
+            | EntryKind::ExportVerified
+            | EntryKind::ReceiptAttached
+            | EntryKind::Purged
+            | EntryKind::MediaInventoried
+            | EntryKind::Checkpoint
+            | EntryKind::MediaDestroyed => {}
         }
     }
 

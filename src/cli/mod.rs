@@ -3,6 +3,11 @@
 //! Each command family lives in its own file and exposes `run(args) -> ExitCode`. Library
 //! modules never print; this module turns their results and typed errors into output and exit
 //! statuses (see [`crate::error::Exit`]).
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "the CLI prints for people"
+)]
 
 use std::process::ExitCode;
 

@@ -533,7 +533,23 @@ fn fold_trusted(
                 },
             );
         }
-        _ => {}
+        EntryKind::PeopleChanged
+        | EntryKind::ConfigChanged
+        | EntryKind::DocumentAttached
+        | EntryKind::RequesterVerified
+        | EntryKind::EmergencyStarted
+        | EntryKind::EmergencyRegularized
+        | EntryKind::ExportFailed
+        | EntryKind::ExportInterrupted
+        | EntryKind::ExportVerified
+        | EntryKind::Delivered
+        | EntryKind::ReceiptAttached
+        | EntryKind::Purged
+        | EntryKind::MediaInventoried
+        | EntryKind::CaseClosed
+        | EntryKind::Checkpoint
+        | EntryKind::MediaDestroyed
+        | EntryKind::ExportCountersigned => {}
     }
     Ok(Some(Head { seq, hash }))
 }
@@ -1037,7 +1053,16 @@ fn check_authority(
                 ));
             }
         }
-        _ => {}
+        // No authority rule of their own here; listed so that a new kind has to decide.
+        EntryKind::DocumentAttached
+        | EntryKind::RequesterVerified
+        | EntryKind::EmergencyStarted
+        | EntryKind::EmergencyRegularized
+        | EntryKind::ReceiptAttached
+        | EntryKind::Purged
+        | EntryKind::MediaInventoried
+        | EntryKind::CaseClosed
+        | EntryKind::MediaDestroyed => {}
     }
     Ok(())
 }

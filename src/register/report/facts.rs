@@ -855,7 +855,15 @@ fn apply(
                 }
             );
         }
-        _ => {}
+        EntryKind::PeopleChanged
+        | EntryKind::ConfigChanged
+        | EntryKind::CaseOpened
+        | EntryKind::DocumentAttached
+        | EntryKind::EmergencyStarted
+        | EntryKind::ReceiptAttached
+        | EntryKind::MediaInventoried
+        | EntryKind::Checkpoint
+        | EntryKind::MediaDestroyed => {}
     }
 }
 
