@@ -152,7 +152,10 @@ fn rtsps_pinned_and_ca_file_work_a_wrong_pin_is_refused_on_a_renforce_site() {
     let csv_text = String::from_utf8_lossy(&csv.stdout);
     assert!(csv.status.success(), "{csv_text}");
     assert!(
-        csv_text.contains(&format!("liaison chiffrée (TLS, empreinte {}", certs.fingerprint)),
+        csv_text.contains(&format!(
+            "liaison chiffrée (TLS, empreinte {}",
+            certs.fingerprint
+        )),
         "{csv_text}"
     );
     assert!(csv_text.contains("liaison NON chiffrée"), "{csv_text}");
