@@ -17,7 +17,10 @@ const H: usize = 360;
 const FPS: f32 = 25.0;
 
 fn engine() -> Anonymizer {
-    Anonymizer::new(Detector::load(&default_model_path()).expect("model"), Params::default())
+    Anonymizer::new(
+        Detector::load(&default_model_path()).expect("model"),
+        Params::default(),
+    )
 }
 
 /// Files (not pipes, sockets, memory files or devices) held open by our child processes.
@@ -25,14 +28,23 @@ fn children_files() -> BTreeSet<String> {
     let me = std::process::id().to_string();
     let mut found = BTreeSet::new();
     for p in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(stat) = std::fs::read_to_string(p.path().join("stat")) else { continue };
-        let ppid = stat.rsplit(')').next().and_then(|r| r.split_whitespace().nth(1));
+        let Ok(stat) = std::fs::read_to_string(p.path().join("stat")) else {
+            continue;
+        };
+        let ppid = stat
+            .rsplit(')')
+            .next()
+            .and_then(|r| r.split_whitespace().nth(1));
         if ppid != Some(me.as_str()) {
             continue;
         }
-        let Ok(fds) = std::fs::read_dir(p.path().join("fd")) else { continue };
+        let Ok(fds) = std::fs::read_dir(p.path().join("fd")) else {
+            continue;
+        };
         for fd in fds.flatten() {
-            let Ok(target) = std::fs::read_link(fd.path()) else { continue };
+            let Ok(target) = std::fs::read_link(fd.path()) else {
+                continue;
+            };
             let t = target.to_string_lossy().to_string();
             let harmless = t.starts_with("pipe:")
                 || t.starts_with("socket:")
@@ -61,7 +73,9 @@ fn listing() -> BTreeSet<String> {
 /// Other builds share /tmp: only names an ffmpeg/x264 run or this engine could make count.
 fn looks_ours(p: &str) -> bool {
     let name = p.rsplit('/').next().unwrap_or(p).to_ascii_lowercase();
-    ["ffmpeg", "x264", "anonym", ".rgb", ".yuv", ".h264"].iter().any(|k| name.contains(k))
+    ["ffmpeg", "x264", "anonym", ".rgb", ".yuv", ".h264"]
+        .iter()
+        .any(|k| name.contains(k))
 }
 
 #[test]
@@ -87,9 +101,21 @@ fn third_parties_are_blurred_and_the_kept_requester_is_intact() {
 
     let analysis = eng.analyze(Input::Bytes(&clip)).expect("analyze");
     assert_eq!(analysis.frames, 75);
-    assert!(analysis.tracks.len() >= 3, "tracks: {:?}", analysis.tracks.iter().map(|t| &t.summary).collect::<Vec<_>>());
+    assert!(
+        analysis.tracks.len() >= 3,
+        "tracks: {:?}",
+        analysis
+            .tracks
+            .iter()
+            .map(|t| &t.summary)
+            .collect::<Vec<_>>()
+    );
     for t in &analysis.tracks {
-        assert!(t.thumbnail_png.starts_with(b"\x89PNG\r\n\x1a\n"), "track {} thumbnail", t.summary.id);
+        assert!(
+            t.thumbnail_png.starts_with(b"\x89PNG\r\n\x1a\n"),
+            "track {} thumbnail",
+            t.summary.id
+        );
     }
     // The operator recognises the requester on the review sheet: here, the track over head 0.
     let req_box = heads[0].face_at(10, FPS);
@@ -101,11 +127,22 @@ fn third_parties_are_blurred_and_the_kept_requester_is_intact() {
         .expect("the requester's face is tracked");
 
     let mut out = Vec::new();
-    let summary = eng.render(Input::Bytes(&clip), &analysis, Some(requester), &mut out).expect("render");
+    let summary = eng
+        .render(Input::Bytes(&clip), &analysis, Some(requester), &mut out)
+        .expect("render");
     watching.store(false, Ordering::Relaxed);
     watcher.join().unwrap();
-    assert_eq!(seen.lock().unwrap().len(), 0, "files held by ffmpeg: {:?}", seen.lock().unwrap());
-    let new: Vec<_> = listing().difference(&before).filter(|p| looks_ours(p)).cloned().collect();
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        0,
+        "files held by ffmpeg: {:?}",
+        seen.lock().unwrap()
+    );
+    let new: Vec<_> = listing()
+        .difference(&before)
+        .filter(|p| looks_ours(p))
+        .cloned()
+        .collect();
     assert!(new.is_empty(), "files left by the run: {new:?}");
 
     assert_eq!(summary.frames, 75);
@@ -122,7 +159,11 @@ fn third_parties_are_blurred_and_the_kept_requester_is_intact() {
         let req = heads[0].face_at(n as u64, FPS);
         for f in eng.detect(a, W, H).unwrap() {
             let b = [f.x1, f.y1, f.x2, f.y2];
-            assert!(s::iou(b, req) > 0.3, "frame {n}: a face outside the requester's track at {b:?} (score {})", f.score);
+            assert!(
+                s::iou(b, req) > 0.3,
+                "frame {n}: a face outside the requester's track at {b:?} (score {})",
+                f.score
+            );
             req_seen += 1;
         }
         for h in &heads[1..] {
@@ -130,10 +171,21 @@ fn third_parties_are_blurred_and_the_kept_requester_is_intact() {
         }
         max_req_diff = max_req_diff.max(s::mean_diff(o, a, W, H, req));
     }
-    eprintln!("requester seen on {req_seen}/75 frames; third parties' faces differ by >= {min_third_diff:.1}/255; requester by <= {max_req_diff:.1}/255");
-    assert!(req_seen >= 70, "the requester's face was seen on {req_seen} frames only");
-    assert!(min_third_diff >= 15.0, "a third party's face differs by only {min_third_diff:.1}/255");
-    assert!(max_req_diff <= 6.0, "the requester's face changed by {max_req_diff:.1}/255");
+    eprintln!(
+        "requester seen on {req_seen}/75 frames; third parties' faces differ by >= {min_third_diff:.1}/255; requester by <= {max_req_diff:.1}/255"
+    );
+    assert!(
+        req_seen >= 70,
+        "the requester's face was seen on {req_seen} frames only"
+    );
+    assert!(
+        min_third_diff >= 15.0,
+        "a third party's face differs by only {min_third_diff:.1}/255"
+    );
+    assert!(
+        max_req_diff <= 6.0,
+        "the requester's face changed by {max_req_diff:.1}/255"
+    );
 }
 
 #[test]
@@ -146,7 +198,9 @@ fn everyone_is_blurred_when_no_track_is_kept() {
     assert!(eng.detect(&orig[0], W, H).unwrap().len() >= 3);
 
     let mut out = Vec::new();
-    let summary = eng.anonymize(Input::Bytes(&clip), &mut out).expect("anonymize");
+    let summary = eng
+        .anonymize(Input::Bytes(&clip), &mut out)
+        .expect("anonymize");
     assert_eq!(summary.kept_track, None);
     assert_eq!(summary.tracks_blurred, summary.tracks_found);
     for (n, a) in s::decode(&out, W, H).iter().enumerate() {
@@ -154,13 +208,20 @@ fn everyone_is_blurred_when_no_track_is_kept() {
         assert!(faces.is_empty(), "frame {n}: faces left visible: {faces:?}");
     }
     // no audio stream in the output
-    let probe = std::process::Command::new("ffprobe")
-        .args(["-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0", "pipe:0"])
+    let mut probe = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_type",
+            "-of",
+            "csv=p=0",
+            "pipe:0",
+        ])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut probe = probe;
     std::io::Write::write_all(probe.stdin.as_mut().unwrap(), &out).ok();
     drop(probe.stdin.take());
     let types = String::from_utf8(probe.wait_with_output().unwrap().stdout).unwrap();
@@ -172,7 +233,9 @@ fn an_unknown_track_or_a_tampered_model_is_refused() {
     let clip = s::compose(W as u32, H as u32, 0.4, &s::scene(1.0));
     let mut eng = engine();
     let analysis = eng.analyze(Input::Bytes(&clip)).unwrap();
-    let err = eng.render(Input::Bytes(&clip), &analysis, Some(999), &mut Vec::new()).unwrap_err();
+    let err = eng
+        .render(Input::Bytes(&clip), &analysis, Some(999), &mut Vec::new())
+        .unwrap_err();
     assert!(err.to_string().contains("no track 999"), "{err}");
 
     let mut model = std::fs::read(default_model_path()).unwrap();
@@ -181,8 +244,17 @@ fn an_unknown_track_or_a_tampered_model_is_refused() {
     let path = dir.path().join("centerface.onnx");
     std::fs::write(&path, model).unwrap();
     let err = Detector::load(&path).err().expect("refused");
-    assert!(err.to_string().contains("refusing an unknown model"), "{err}");
+    assert!(
+        err.to_string().contains("refusing an unknown model"),
+        "{err}"
+    );
 
-    let err = eng.analyze(Input::Bytes(b"not an mp4 at all")).err().expect("refused");
-    assert!(err.to_string().contains("no readable video stream"), "{err}");
+    let err = eng
+        .analyze(Input::Bytes(b"not an mp4 at all"))
+        .err()
+        .expect("refused");
+    assert!(
+        err.to_string().contains("no readable video stream"),
+        "{err}"
+    );
 }

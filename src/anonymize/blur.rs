@@ -25,8 +25,8 @@ pub(super) fn mask(frame: &mut [u8], width: usize, height: usize, face: &FaceBox
             for yy in y..ye {
                 for xx in x..xe {
                     let p = (yy * width + xx) * 3;
-                    for c in 0..3 {
-                        sum[c] += frame[p + c] as u64;
+                    for (s, v) in sum.iter_mut().zip(&frame[p..p + 3]) {
+                        *s += *v as u64;
                     }
                 }
             }
@@ -46,7 +46,12 @@ pub(super) fn mask(frame: &mut [u8], width: usize, height: usize, face: &FaceBox
 }
 
 /// Separable box blur of radius `r` inside the rectangle (edges clamped to the rectangle).
-fn box_blur(frame: &mut [u8], width: usize, (x1, y1, x2, y2): (usize, usize, usize, usize), r: usize) {
+fn box_blur(
+    frame: &mut [u8],
+    width: usize,
+    (x1, y1, x2, y2): (usize, usize, usize, usize),
+    r: usize,
+) {
     if r == 0 {
         return;
     }
@@ -89,7 +94,13 @@ mod tests {
         let (w, h) = (64, 64);
         let mut f: Vec<u8> = (0..w * h * 3).map(|i| ((i * 37) % 251) as u8).collect();
         let orig = f.clone();
-        let face = FaceBox { x1: 16.0, y1: 16.0, x2: 48.0, y2: 48.0, score: 1.0 };
+        let face = FaceBox {
+            x1: 16.0,
+            y1: 16.0,
+            x2: 48.0,
+            y2: 48.0,
+            score: 1.0,
+        };
         mask(&mut f, w, h, &face, 4);
         for y in 0..h {
             for x in 0..w {
@@ -101,7 +112,10 @@ mod tests {
             }
         }
         // high-frequency noise in, nearly flat out
-        let inside: Vec<u8> = (16..48).flat_map(|y| (16..48).map(move |x| (y, x))).map(|(y, x)| f[(y * w + x) * 3]).collect();
+        let inside: Vec<u8> = (16..48)
+            .flat_map(|y| (16..48).map(move |x| (y, x)))
+            .map(|(y, x)| f[(y * w + x) * 3])
+            .collect();
         let (mn, mx) = (inside.iter().min().unwrap(), inside.iter().max().unwrap());
         assert!(mx - mn < 40, "spread {mn}..{mx}");
     }

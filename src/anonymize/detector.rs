@@ -49,7 +49,13 @@ impl FaceBox {
     pub fn scaled(&self, factor: f32) -> FaceBox {
         let (cx, cy) = ((self.x1 + self.x2) / 2.0, (self.y1 + self.y2) / 2.0);
         let (hw, hh) = (self.width() * factor / 2.0, self.height() * factor / 2.0);
-        FaceBox { x1: cx - hw, y1: cy - hh, x2: cx + hw, y2: cy + hh, score: self.score }
+        FaceBox {
+            x1: cx - hw,
+            y1: cy - hh,
+            x2: cx + hw,
+            y2: cy + hh,
+            score: self.score,
+        }
     }
 }
 
@@ -85,7 +91,11 @@ impl Detector {
                 ),
             });
         }
-        Ok(Detector { model, plan: None, sha256 })
+        Ok(Detector {
+            model,
+            plan: None,
+            sha256,
+        })
     }
 
     /// Hex SHA-256 of the loaded model.
@@ -105,7 +115,15 @@ impl Detector {
         let mut model = tract_onnx::onnx()
             .model_for_read(&mut self.model.as_slice())
             .map_err(model_err)?;
-        model.select_outputs_by_name(["537", "538", "539", "540"]).map_err(model_err)?;
+        model
+            .select_outputs_by_name(["537", "538", "539", "540"])
+            .map_err(model_err)?;
+        // The file declares output shapes for one input size: let tract infer them instead.
+        for i in 0..4 {
+            model
+                .set_output_fact(i, InferenceFact::default())
+                .map_err(model_err)?;
+        }
         let plan = model
             .with_input_fact(0, f32::fact([1, 3, h, w]).into())
             .map_err(model_err)?
@@ -132,16 +150,21 @@ impl Detector {
         let dh = (height * dw / width).div_ceil(32).max(1) * 32;
         let plan = self.plan(dw, dh)?;
         let input = resize_planar(rgb, width, height, dw, dh);
-        let tensor = Tensor::from_shape(&[1, 3, dh, dw], &input).map_err(|e| AnonymizeError::Model {
-            reason: format!("cannot build the detector input: {e}"),
-        })?;
-        let out = plan.run(tvec!(tensor.into())).map_err(|e| AnonymizeError::Model {
-            reason: format!("CenterFace failed on a {width}x{height} frame: {e}"),
-        })?;
+        let tensor =
+            Tensor::from_shape(&[1, 3, dh, dw], &input).map_err(|e| AnonymizeError::Model {
+                reason: format!("cannot build the detector input: {e}"),
+            })?;
+        let out = plan
+            .run(tvec!(tensor.into()))
+            .map_err(|e| AnonymizeError::Model {
+                reason: format!("CenterFace failed on a {width}x{height} frame: {e}"),
+            })?;
         let view = |i: usize| {
-            out[i].to_plain_array_view::<f32>().map_err(|e| AnonymizeError::Model {
-                reason: format!("unexpected CenterFace output {i}: {e}"),
-            })
+            out[i]
+                .to_plain_array_view::<f32>()
+                .map_err(|e| AnonymizeError::Model {
+                    reason: format!("unexpected CenterFace output {i}: {e}"),
+                })
         };
         let (heat, scale, offset) = (view(0)?, view(1)?, view(2)?);
         let (oh, ow) = (heat.shape()[2], heat.shape()[3]);
@@ -169,7 +192,13 @@ impl Detector {
         let (sx, sy) = (width as f32 / dw as f32, height as f32 / dh as f32);
         Ok(nms(boxes, 0.3)
             .into_iter()
-            .map(|b| FaceBox { x1: b.x1 * sx, y1: b.y1 * sy, x2: b.x2 * sx, y2: b.y2 * sy, ..b })
+            .map(|b| FaceBox {
+                x1: b.x1 * sx,
+                y1: b.y1 * sy,
+                x2: b.x2 * sx,
+                y2: b.y2 * sy,
+                ..b
+            })
             .collect())
     }
 }
@@ -218,13 +247,24 @@ mod tests {
 
     #[test]
     fn a_different_model_file_is_refused() {
-        let err = Detector::from_bytes(b"not the model".to_vec()).err().expect("refused");
-        assert!(err.to_string().contains("refusing an unknown model"), "{err}");
+        let err = Detector::from_bytes(b"not the model".to_vec())
+            .err()
+            .expect("refused");
+        assert!(
+            err.to_string().contains("refusing an unknown model"),
+            "{err}"
+        );
     }
 
     #[test]
     fn nms_keeps_the_best_of_overlapping_boxes() {
-        let b = |x: f32, s: f32| FaceBox { x1: x, y1: 0.0, x2: x + 10.0, y2: 10.0, score: s };
+        let b = |x: f32, s: f32| FaceBox {
+            x1: x,
+            y1: 0.0,
+            x2: x + 10.0,
+            y2: 10.0,
+            score: s,
+        };
         let kept = nms(vec![b(0.0, 0.5), b(1.0, 0.9), b(50.0, 0.3)], 0.3);
         assert_eq!(kept.len(), 2);
         assert_eq!(kept[0].score, 0.9);

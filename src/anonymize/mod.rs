@@ -163,9 +163,15 @@ impl Anonymizer {
     }
 
     /// Runs the detector on one RGB24 frame with this engine's threshold and width.
-    pub fn detect(&mut self, rgb: &[u8], width: usize, height: usize) -> Result<Vec<FaceBox>, AnonymizeError> {
+    pub fn detect(
+        &mut self,
+        rgb: &[u8],
+        width: usize,
+        height: usize,
+    ) -> Result<Vec<FaceBox>, AnonymizeError> {
         let p = self.params;
-        self.detector.detect(rgb, width, height, p.detect_width, p.threshold)
+        self.detector
+            .detect(rgb, width, height, p.detect_width, p.threshold)
     }
 
     /// Pass 1: decodes `input`, detects and tracks faces, makes a thumbnail per track.
@@ -179,7 +185,7 @@ impl Anonymizer {
         let mut best: Vec<(f32, Vec<u8>, usize, usize)> = Vec::new();
         let mut n = 0u64;
         while dec.next_frame(&mut frame)? {
-            if n % self.params.detect_every.max(1) == 0 {
+            if n.is_multiple_of(self.params.detect_every.max(1)) {
                 let faces = self.detect(&frame, info.width, info.height)?;
                 let ids = tracker.push(n, &faces);
                 for (id, face) in ids.into_iter().zip(&faces) {
@@ -212,7 +218,12 @@ impl Anonymizer {
                 }
             })
             .collect();
-        Ok(Analysis { info, frames: n, tracks, inner: tracker.tracks })
+        Ok(Analysis {
+            info,
+            frames: n,
+            tracks,
+            inner: tracker.tracks,
+        })
     }
 
     /// Pass 2: decodes `input` again, masks every track but `keep`, encodes H.264 (no audio)
@@ -228,7 +239,10 @@ impl Anonymizer {
             && !analysis.inner.iter().any(|t| t.id == id)
         {
             let known: Vec<String> = analysis.inner.iter().map(|t| t.id.to_string()).collect();
-            return Err(AnonymizeError::UnknownTrack { id, known: known.join(", ") });
+            return Err(AnonymizeError::UnknownTrack {
+                id,
+                known: known.join(", "),
+            });
         }
         let mut mem: Option<File> = None;
         let info = video::probe(input, &mut mem)?;
@@ -243,7 +257,13 @@ impl Anonymizer {
         let (mut n, mut masked) = (0u64, 0u64);
         while dec.next_frame(&mut frame)? {
             for (_, b) in analysis.boxes_at(n, self.params.persist, keep) {
-                blur::mask(&mut frame, info.width, info.height, &b.scaled(self.params.pad), self.params.cells);
+                blur::mask(
+                    &mut frame,
+                    info.width,
+                    info.height,
+                    &b.scaled(self.params.pad),
+                    self.params.cells,
+                );
                 masked += 1;
             }
             enc.write_frame(&frame)?;
@@ -274,7 +294,11 @@ impl Anonymizer {
     }
 
     /// Both passes, everyone blurred.
-    pub fn anonymize(&mut self, input: Input<'_>, out: &mut dyn Write) -> Result<Summary, AnonymizeError> {
+    pub fn anonymize(
+        &mut self,
+        input: Input<'_>,
+        out: &mut dyn Write,
+    ) -> Result<Summary, AnonymizeError> {
         let analysis = self.analyze(input)?;
         self.render(input, &analysis, None, out)
     }

@@ -41,7 +41,9 @@ impl Track {
             return Some(self.hits[0].face);
         }
         let a = self.hits[i - 1];
-        let Some(b) = self.hits.get(i) else { return Some(a.face) };
+        let Some(b) = self.hits.get(i) else {
+            return Some(a.face);
+        };
         let t = (frame - a.frame) as f32 / (b.frame - a.frame) as f32;
         let l = |p: f32, q: f32| p + (q - p) * t;
         Some(FaceBox {
@@ -73,7 +75,11 @@ pub(super) struct Tracker {
 
 impl Tracker {
     pub fn new(iou_min: f32, max_gap: u64) -> Self {
-        Tracker { tracks: Vec::new(), iou_min, max_gap }
+        Tracker {
+            tracks: Vec::new(),
+            iou_min,
+            max_gap,
+        }
     }
 
     /// Adds the detections of `frame`; returns the track id given to each, in order.
@@ -100,12 +106,18 @@ impl Tracker {
             }
             used[ti] = true;
             ids[di] = self.tracks[ti].id;
-            self.tracks[ti].hits.push(Hit { frame, face: faces[di] });
+            self.tracks[ti].hits.push(Hit {
+                frame,
+                face: faces[di],
+            });
         }
         for (di, d) in faces.iter().enumerate() {
             if ids[di] == u32::MAX {
                 let id = self.tracks.len() as u32 + 1;
-                self.tracks.push(Track { id, hits: vec![Hit { frame, face: *d }] });
+                self.tracks.push(Track {
+                    id,
+                    hits: vec![Hit { frame, face: *d }],
+                });
                 ids[di] = id;
             }
         }
@@ -118,7 +130,13 @@ mod tests {
     use super::*;
 
     fn b(x: f32) -> FaceBox {
-        FaceBox { x1: x, y1: 0.0, x2: x + 20.0, y2: 20.0, score: 0.9 }
+        FaceBox {
+            x1: x,
+            y1: 0.0,
+            x2: x + 20.0,
+            y2: 20.0,
+            score: 0.9,
+        }
     }
 
     #[test]

@@ -34,13 +34,18 @@ pub struct VideoInfo {
 }
 
 fn io_err(what: &str) -> impl Fn(std::io::Error) -> AnonymizeError + '_ {
-    move |e| AnonymizeError::Video { reason: format!("{what}: {e}") }
+    move |e| AnonymizeError::Video {
+        reason: format!("{what}: {e}"),
+    }
 }
 
 /// An anonymous in-memory file (never linked into any file system).
 fn memfd(name: &str) -> Result<File, AnonymizeError> {
-    let fd = rustix::fs::memfd_create(name, rustix::fs::MemfdFlags::CLOEXEC)
-        .map_err(|e| AnonymizeError::Video { reason: format!("memfd_create: {e}") })?;
+    let fd = rustix::fs::memfd_create(name, rustix::fs::MemfdFlags::CLOEXEC).map_err(|e| {
+        AnonymizeError::Video {
+            reason: format!("memfd_create: {e}"),
+        }
+    })?;
     Ok(File::from(fd))
 }
 
@@ -52,17 +57,25 @@ struct Feed {
 
 fn feed(input: Input<'_>, mem: &mut Option<File>) -> Result<Feed, AnonymizeError> {
     match input {
-        Input::Path(p) => Ok(Feed { stdin: Stdio::null(), url: format!("file:{}", p.display()) }),
+        Input::Path(p) => Ok(Feed {
+            stdin: Stdio::null(),
+            url: format!("file:{}", p.display()),
+        }),
         Input::Bytes(bytes) => {
             if mem.is_none() {
                 let mut f = memfd("scelle-anonymize-in")?;
-                f.write_all(bytes).map_err(io_err("writing the input to memory"))?;
+                f.write_all(bytes)
+                    .map_err(io_err("writing the input to memory"))?;
                 *mem = Some(f);
             }
             let f = mem.as_ref().expect("set above");
             let mut f = f.try_clone().map_err(io_err("duplicating the input"))?;
-            f.seek(SeekFrom::Start(0)).map_err(io_err("rewinding the input"))?;
-            Ok(Feed { stdin: Stdio::from(f), url: "file:/dev/stdin".to_string() })
+            f.seek(SeekFrom::Start(0))
+                .map_err(io_err("rewinding the input"))?;
+            Ok(Feed {
+                stdin: Stdio::from(f),
+                url: "file:/dev/stdin".to_string(),
+            })
         }
     }
 }
@@ -89,7 +102,12 @@ pub(super) fn probe(input: Input<'_>, mem: &mut Option<File>) -> Result<VideoInf
     let f = feed(input, mem)?;
     let out = Command::new("ffprobe")
         .args(["-v", "error", "-select_streams", "v:0", "-show_entries"])
-        .args(["stream=width,height,r_frame_rate", "-of", "default=nw=1", &f.url])
+        .args([
+            "stream=width,height,r_frame_rate",
+            "-of",
+            "default=nw=1",
+            &f.url,
+        ])
         .stdin(f.stdin)
         .stderr(Stdio::piped())
         .stdout(Stdio::piped())
@@ -99,7 +117,9 @@ pub(super) fn probe(input: Input<'_>, mem: &mut Option<File>) -> Result<VideoInf
         })?;
     let text = String::from_utf8_lossy(&out.stdout);
     let field = |k: &str| {
-        text.lines().find_map(|l| l.strip_prefix(k).and_then(|v| v.strip_prefix('='))).map(str::trim)
+        text.lines()
+            .find_map(|l| l.strip_prefix(k).and_then(|v| v.strip_prefix('=')))
+            .map(str::trim)
     };
     let bad = || AnonymizeError::Video {
         reason: format!(
@@ -107,20 +127,33 @@ pub(super) fn probe(input: Input<'_>, mem: &mut Option<File>) -> Result<VideoInf
             String::from_utf8_lossy(&out.stderr).trim()
         ),
     };
-    let width: usize = field("width").and_then(|v| v.parse().ok()).ok_or_else(bad)?;
-    let height: usize = field("height").and_then(|v| v.parse().ok()).ok_or_else(bad)?;
+    let width: usize = field("width")
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(bad)?;
+    let height: usize = field("height")
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(bad)?;
     let rate = field("r_frame_rate")
         .and_then(|v| v.split_once('/'))
         .and_then(|(n, d)| Some((n.parse().ok()?, d.parse().ok()?)))
         .filter(|&(n, d): &(u32, u32)| n > 0 && d > 0)
         .unwrap_or((25, 1));
-    if width == 0 || height == 0 || width > 8192 || height > 8192 || width % 2 != 0 || height % 2 != 0
+    if width == 0
+        || height == 0
+        || width > 8192
+        || height > 8192
+        || !width.is_multiple_of(2)
+        || !height.is_multiple_of(2)
     {
         return Err(AnonymizeError::Video {
             reason: format!("unsupported frame size {width}x{height} (even sizes up to 8192)"),
         });
     }
-    Ok(VideoInfo { width, height, rate })
+    Ok(VideoInfo {
+        width,
+        height,
+        rate,
+    })
 }
 
 /// An `ffmpeg` decoding the first video stream to RGB24 frames on a pipe (audio dropped).
@@ -132,12 +165,31 @@ pub(super) struct Decoder {
 }
 
 impl Decoder {
-    pub fn start(input: Input<'_>, mem: &mut Option<File>, info: &VideoInfo) -> Result<Self, AnonymizeError> {
+    pub fn start(
+        input: Input<'_>,
+        mem: &mut Option<File>,
+        info: &VideoInfo,
+    ) -> Result<Self, AnonymizeError> {
         let f = feed(input, mem)?;
         let mut child = spawn(
             Command::new("ffmpeg")
-                .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-i", &f.url])
-                .args(["-map", "0:v:0", "-an", "-sn", "-dn", "-fps_mode", "passthrough"])
+                .args([
+                    "-hide_banner",
+                    "-loglevel",
+                    "error",
+                    "-nostdin",
+                    "-i",
+                    &f.url,
+                ])
+                .args([
+                    "-map",
+                    "0:v:0",
+                    "-an",
+                    "-sn",
+                    "-dn",
+                    "-fps_mode",
+                    "passthrough",
+                ])
                 .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"])
                 .stdin(f.stdin)
                 .stdout(Stdio::piped())
@@ -146,7 +198,12 @@ impl Decoder {
         )?;
         let stdout = child.stdout.take().expect("stdout piped");
         let stderr = Some(drain_stderr(&mut child));
-        Ok(Decoder { child, stdout, stderr, frame_len: info.width * info.height * 3 })
+        Ok(Decoder {
+            child,
+            stdout,
+            stderr,
+            frame_len: info.width * info.height * 3,
+        })
     }
 
     /// Fills `frame` with the next frame; false at the end of the stream.
@@ -163,13 +220,24 @@ impl Decoder {
         if got == frame.len() {
             return Ok(true);
         }
-        let status = self.child.wait().map_err(io_err("waiting for the decoder"))?;
-        let msg = self.stderr.take().and_then(|h| h.join().ok()).unwrap_or_default();
+        let status = self
+            .child
+            .wait()
+            .map_err(io_err("waiting for the decoder"))?;
+        let msg = self
+            .stderr
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
         if !status.success() {
-            return Err(AnonymizeError::Video { reason: format!("ffmpeg could not decode the input: {msg}") });
+            return Err(AnonymizeError::Video {
+                reason: format!("ffmpeg could not decode the input: {msg}"),
+            });
         }
         if got != 0 {
-            return Err(AnonymizeError::Video { reason: "the decoder stopped mid-frame".into() });
+            return Err(AnonymizeError::Video {
+                reason: "the decoder stopped mid-frame".into(),
+            });
         }
         Ok(false)
     }
@@ -198,9 +266,19 @@ impl Encoder {
         let rate = format!("{}/{}", info.rate.0, info.rate.1);
         let mut child = spawn(
             Command::new("ffmpeg")
-                .args(["-hide_banner", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24"])
+                .args([
+                    "-hide_banner",
+                    "-loglevel",
+                    "error",
+                    "-f",
+                    "rawvideo",
+                    "-pix_fmt",
+                    "rgb24",
+                ])
                 .args(["-s", &size, "-r", &rate, "-i", "pipe:0", "-an"])
-                .args(["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p"])
+                .args([
+                    "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
+                ])
                 .args(["-f", "mp4", "-y", "file:/dev/stdout"])
                 .stdin(Stdio::piped())
                 .stdout(Stdio::from(stdout))
@@ -209,26 +287,48 @@ impl Encoder {
         )?;
         let stdin = child.stdin.take();
         let stderr = Some(drain_stderr(&mut child));
-        Ok(Encoder { child, stdin, stderr, out })
+        Ok(Encoder {
+            child,
+            stdin,
+            stderr,
+            out,
+        })
     }
 
     pub fn write_frame(&mut self, frame: &[u8]) -> Result<(), AnonymizeError> {
         let stdin = self.stdin.as_mut().expect("open until finish");
         stdin.write_all(frame).map_err(|e| {
-            let msg = self.stderr.take().and_then(|h| h.join().ok()).unwrap_or_default();
-            AnonymizeError::Video { reason: format!("the ffmpeg encoder stopped: {e} {msg}") }
+            let msg = self
+                .stderr
+                .take()
+                .and_then(|h| h.join().ok())
+                .unwrap_or_default();
+            AnonymizeError::Video {
+                reason: format!("the ffmpeg encoder stopped: {e} {msg}"),
+            }
         })
     }
 
     /// Ends the stream and copies the MP4 to `out`; returns its size.
     pub fn finish(mut self, out: &mut dyn Write) -> Result<u64, AnonymizeError> {
         drop(self.stdin.take());
-        let status = self.child.wait().map_err(io_err("waiting for the encoder"))?;
-        let msg = self.stderr.take().and_then(|h| h.join().ok()).unwrap_or_default();
+        let status = self
+            .child
+            .wait()
+            .map_err(io_err("waiting for the encoder"))?;
+        let msg = self
+            .stderr
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
         if !status.success() {
-            return Err(AnonymizeError::Video { reason: format!("ffmpeg could not encode: {msg}") });
+            return Err(AnonymizeError::Video {
+                reason: format!("ffmpeg could not encode: {msg}"),
+            });
         }
-        self.out.seek(SeekFrom::Start(0)).map_err(io_err("rewinding the output"))?;
+        self.out
+            .seek(SeekFrom::Start(0))
+            .map_err(io_err("rewinding the output"))?;
         std::io::copy(&mut self.out, out).map_err(io_err("writing the anonymized MP4"))
     }
 }
@@ -286,7 +386,11 @@ fn chunk(png: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
     for &x in kind.iter().chain(data) {
         crc ^= x as u32;
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     png.extend_from_slice(&(!crc).to_be_bytes());

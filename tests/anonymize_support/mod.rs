@@ -50,20 +50,35 @@ impl Head {
     /// The labelled face box on frame `n` at `fps`.
     pub fn face_at(&self, n: u64, fps: f32) -> [f32; 4] {
         let t = n as f32 / fps;
-        let (x, y) = ((self.x0 + self.vx * t).floor(), (self.y0 + self.vy * t).floor());
+        let (x, y) = (
+            (self.x0 + self.vx * t).floor(),
+            (self.y0 + self.vy * t).floor(),
+        );
         let s = self.w / CROP.2;
         let (mut fx1, mut fx2) = (FACE.0 - CROP.0, FACE.2 - CROP.0);
         if self.mirror {
             (fx1, fx2) = (CROP.2 - fx2, CROP.2 - fx1);
         }
-        [x + fx1 * s, y + (FACE.1 - CROP.1) * s, x + fx2 * s, y + (FACE.3 - CROP.1) * s]
+        [
+            x + fx1 * s,
+            y + (FACE.1 - CROP.1) * s,
+            x + fx2 * s,
+            y + (FACE.3 - CROP.1) * s,
+        ]
     }
 }
 
 /// A clip of `secs` seconds at 25 fps, `w`x`h`, with these heads, as MP4 bytes (moov at the
 /// end, as a normal writer makes it), never written to disk.
 pub fn compose(w: u32, h: u32, secs: f32, heads: &[Head]) -> Vec<u8> {
-    let mut graph = format!("[0:v]scale={w}:{h},format=rgb24[bg];[1:v]crop={}:{}:{}:{},split={}", CROP.2, CROP.3, CROP.0, CROP.1, heads.len());
+    let mut graph = format!(
+        "[0:v]scale={w}:{h},format=rgb24[bg];[1:v]crop={}:{}:{}:{},split={}",
+        CROP.2,
+        CROP.3,
+        CROP.0,
+        CROP.1,
+        heads.len()
+    );
     for i in 0..heads.len() {
         graph.push_str(&format!("[c{i}]"));
     }
@@ -86,12 +101,40 @@ pub fn compose(w: u32, h: u32, secs: f32, heads: &[Head]) -> Vec<u8> {
         rustix::fs::memfd_create("test-clip", rustix::fs::MemfdFlags::CLOEXEC).expect("memfd"),
     );
     let st = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-loop", "1", "-framerate", "25", "-i"])
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-nostdin",
+            "-loop",
+            "1",
+            "-framerate",
+            "25",
+            "-i",
+        ])
         .arg(background())
         .args(["-loop", "1", "-framerate", "25", "-i"])
         .arg(astronaut())
-        .args(["-filter_complex", &graph, "-map", "[out]", "-t", &secs.to_string()])
-        .args(["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-f", "mp4", "-y", "file:/dev/stdout"])
+        .args([
+            "-filter_complex",
+            &graph,
+            "-map",
+            "[out]",
+            "-t",
+            &secs.to_string(),
+        ])
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            "18",
+            "-f",
+            "mp4",
+            "-y",
+            "file:/dev/stdout",
+        ])
         .stdout(Stdio::from(mem.try_clone().unwrap()))
         .status()
         .expect("ffmpeg");
@@ -106,7 +149,18 @@ pub fn compose(w: u32, h: u32, secs: f32, heads: &[Head]) -> Vec<u8> {
 /// Every frame of an MP4 as RGB24, decoded by ffmpeg through pipes.
 pub fn decode(mp4: &[u8], w: usize, h: usize) -> Vec<Vec<u8>> {
     let mut child = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-i", "pipe:0", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"])
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-i",
+            "pipe:0",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "pipe:1",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -154,8 +208,29 @@ pub fn mean_diff(a: &[u8], b: &[u8], w: usize, h: usize, r: [f32; 4]) -> f64 {
 /// party top right moving down.
 pub fn scene(k: f32) -> Vec<Head> {
     vec![
-        Head { w: 120.0 * k, x0: 20.0 * k, vx: 60.0 * k, y0: 20.0 * k, vy: 0.0, mirror: false },
-        Head { w: 100.0 * k, x0: 520.0 * k, vx: -60.0 * k, y0: 240.0 * k, vy: 0.0, mirror: true },
-        Head { w: 150.0 * k, x0: 470.0 * k, vx: 0.0, y0: 10.0 * k, vy: 14.0 * k, mirror: false },
+        Head {
+            w: 120.0 * k,
+            x0: 20.0 * k,
+            vx: 60.0 * k,
+            y0: 20.0 * k,
+            vy: 0.0,
+            mirror: false,
+        },
+        Head {
+            w: 100.0 * k,
+            x0: 520.0 * k,
+            vx: -60.0 * k,
+            y0: 240.0 * k,
+            vy: 0.0,
+            mirror: true,
+        },
+        Head {
+            w: 150.0 * k,
+            x0: 470.0 * k,
+            vx: 0.0,
+            y0: 10.0 * k,
+            vy: 14.0 * k,
+            mirror: false,
+        },
     ]
 }
