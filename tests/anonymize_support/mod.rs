@@ -148,33 +148,34 @@ pub fn compose(w: u32, h: u32, secs: f32, heads: &[Head]) -> Vec<u8> {
 
 /// Every frame of an MP4 as RGB24, decoded by ffmpeg through pipes.
 pub fn decode(mp4: &[u8], w: usize, h: usize) -> Vec<Vec<u8>> {
-    let mut child = Command::new("ffmpeg")
+    // an MP4 with its moov at the end needs a seekable input: an in-memory file as stdin
+    let mut mem = std::fs::File::from(
+        rustix::fs::memfd_create("test-decode", rustix::fs::MemfdFlags::CLOEXEC).expect("memfd"),
+    );
+    mem.write_all(mp4).unwrap();
+    let out = Command::new("ffmpeg")
         .args([
             "-hide_banner",
             "-loglevel",
             "error",
+            "-nostdin",
             "-i",
-            "pipe:0",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "rgb24",
-            "pipe:1",
+            "file:/dev/stdin",
         ])
-        .stdin(Stdio::piped())
+        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"])
+        .stdin(Stdio::from(mem))
         .stdout(Stdio::piped())
-        .spawn()
+        .output()
         .expect("ffmpeg");
-    let mut stdin = child.stdin.take().unwrap();
-    let data = mp4.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&data);
-    });
-    let mut raw = Vec::new();
-    child.stdout.take().unwrap().read_to_end(&mut raw).unwrap();
-    writer.join().unwrap();
-    assert!(child.wait().unwrap().success());
-    raw.chunks_exact(w * h * 3).map(<[u8]>::to_vec).collect()
+    assert!(
+        out.status.success(),
+        "ffmpeg could not decode: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+        .chunks_exact(w * h * 3)
+        .map(<[u8]>::to_vec)
+        .collect()
 }
 
 pub fn iou(a: [f32; 4], b: [f32; 4]) -> f32 {
