@@ -2,6 +2,7 @@
 //! outside the requester's kept track on any decoded frame, the third parties' faces differ
 //! greatly from the original, the requester's face is intact, and the pipeline's processes
 //! hold no file on disk while they run.
+#![cfg(feature = "anonymize")]
 
 mod anonymize_support;
 
