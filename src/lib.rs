@@ -10,6 +10,8 @@
 //! Only `seal` knows the container bytes and only `register` writes the register; everything
 //! else goes through their public APIs.
 
+#[cfg(feature = "anonymize")]
+pub mod anonymize;
 pub mod api;
 pub mod camera;
 pub mod case;

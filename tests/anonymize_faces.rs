@@ -1,0 +1,262 @@
+//! The anonymization engine on real faces: after the blur, the same detector finds no face
+//! outside the requester's kept track on any decoded frame, the third parties' faces differ
+//! greatly from the original, the requester's face is intact, and the pipeline's processes
+//! hold no file on disk while they run.
+#![cfg(feature = "anonymize")]
+#![allow(clippy::print_stderr, reason = "tests say what they measured")]
+
+mod anonymize_support;
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use anonymize_support as s;
+use scelle::anonymize::{Anonymizer, Detector, Input, Params, default_model_path};
+
+const W: usize = 640;
+const H: usize = 360;
+const FPS: f32 = 25.0;
+
+fn engine() -> Anonymizer {
+    Anonymizer::new(
+        Detector::load(&default_model_path()).expect("model"),
+        Params::default(),
+    )
+}
+
+/// Files (not pipes, sockets, memory files or devices) held open by our child processes.
+fn children_files() -> BTreeSet<String> {
+    let me = std::process::id().to_string();
+    let mut found = BTreeSet::new();
+    for p in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(p.path().join("stat")) else {
+            continue;
+        };
+        let ppid = stat
+            .rsplit(')')
+            .next()
+            .and_then(|r| r.split_whitespace().nth(1));
+        if ppid != Some(me.as_str()) {
+            continue;
+        }
+        let Ok(fds) = std::fs::read_dir(p.path().join("fd")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            let Ok(target) = std::fs::read_link(fd.path()) else {
+                continue;
+            };
+            let t = target.to_string_lossy().to_string();
+            let harmless = t.starts_with("pipe:")
+                || t.starts_with("socket:")
+                || t.starts_with("anon_inode:")
+                || t.starts_with("/memfd:")
+                || t.starts_with("/dev/")
+                || t.starts_with("/proc/");
+            if !harmless {
+                found.insert(t);
+            }
+        }
+    }
+    found
+}
+
+fn listing() -> BTreeSet<String> {
+    let mut all = BTreeSet::new();
+    for dir in [std::env::temp_dir(), std::env::current_dir().unwrap()] {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            all.insert(e.path().to_string_lossy().to_string());
+        }
+    }
+    all
+}
+
+/// Other builds share /tmp: only names an ffmpeg/x264 run or this engine could make count.
+fn looks_ours(p: &str) -> bool {
+    let name = p.rsplit('/').next().unwrap_or(p).to_ascii_lowercase();
+    ["ffmpeg", "x264", "anonym", ".rgb", ".yuv", ".h264"]
+        .iter()
+        .any(|k| name.contains(k))
+}
+
+#[test]
+fn third_parties_are_blurred_and_the_kept_requester_is_intact() {
+    let heads = s::scene(1.0);
+    let clip = s::compose(W as u32, H as u32, 3.0, &heads);
+    let mut eng = engine();
+
+    // no file on disk: while the engine runs, its ffmpeg children hold only pipes and memory
+    // files, and nothing new appears in /tmp or the working directory
+    let before = listing();
+    let watching = Arc::new(AtomicBool::new(true));
+    let seen = Arc::new(Mutex::new(BTreeSet::new()));
+    let watcher = {
+        let (watching, seen) = (watching.clone(), seen.clone());
+        std::thread::spawn(move || {
+            while watching.load(Ordering::Relaxed) {
+                seen.lock().unwrap().extend(children_files());
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        })
+    };
+
+    let analysis = eng.analyze(Input::Bytes(&clip)).expect("analyze");
+    assert_eq!(analysis.frames, 75);
+    assert!(
+        analysis.tracks.len() >= 3,
+        "tracks: {:?}",
+        analysis
+            .tracks
+            .iter()
+            .map(|t| &t.summary)
+            .collect::<Vec<_>>()
+    );
+    for t in &analysis.tracks {
+        assert!(
+            t.thumbnail_png.starts_with(b"\x89PNG\r\n\x1a\n"),
+            "track {} thumbnail",
+            t.summary.id
+        );
+    }
+    // The operator recognises the requester on the review sheet: here, the track over head 0.
+    let req_box = heads[0].face_at(10, FPS);
+    let requester = analysis
+        .boxes_at(10, 0, None)
+        .into_iter()
+        .find(|(_, b)| s::iou([b.x1, b.y1, b.x2, b.y2], req_box) > 0.3)
+        .map(|(id, _)| id)
+        .expect("the requester's face is tracked");
+
+    let mut out = Vec::new();
+    let summary = eng
+        .render(Input::Bytes(&clip), &analysis, Some(requester), &mut out)
+        .expect("render");
+    watching.store(false, Ordering::Relaxed);
+    watcher.join().unwrap();
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        0,
+        "files held by ffmpeg: {:?}",
+        seen.lock().unwrap()
+    );
+    let new: Vec<_> = listing()
+        .difference(&before)
+        .filter(|p| looks_ours(p))
+        .cloned()
+        .collect();
+    assert!(new.is_empty(), "files left by the run: {new:?}");
+
+    assert_eq!(summary.frames, 75);
+    assert_eq!(summary.kept_track, Some(requester));
+    assert_eq!(summary.tracks_blurred, summary.tracks_found - 1);
+    assert_eq!(summary.audio, "removed");
+    assert_eq!(summary.model_sha256, scelle::anonymize::CENTERFACE_SHA256);
+
+    let orig = s::decode(&clip, W, H);
+    let anon = s::decode(&out, W, H);
+    assert_eq!(anon.len(), orig.len());
+    let (mut req_seen, mut min_third_diff, mut max_req_diff) = (0, f64::MAX, 0f64);
+    for (n, (o, a)) in orig.iter().zip(&anon).enumerate() {
+        let req = heads[0].face_at(n as u64, FPS);
+        for f in eng.detect(a, W, H).unwrap() {
+            let b = [f.x1, f.y1, f.x2, f.y2];
+            assert!(
+                s::iou(b, req) > 0.3,
+                "frame {n}: a face outside the requester's track at {b:?} (score {})",
+                f.score
+            );
+            req_seen += 1;
+        }
+        for h in &heads[1..] {
+            min_third_diff = min_third_diff.min(s::mean_diff(o, a, W, H, h.face_at(n as u64, FPS)));
+        }
+        max_req_diff = max_req_diff.max(s::mean_diff(o, a, W, H, req));
+    }
+    eprintln!(
+        "requester seen on {req_seen}/75 frames; third parties' faces differ by >= {min_third_diff:.1}/255; requester by <= {max_req_diff:.1}/255"
+    );
+    assert!(
+        req_seen >= 70,
+        "the requester's face was seen on {req_seen} frames only"
+    );
+    assert!(
+        min_third_diff >= 15.0,
+        "a third party's face differs by only {min_third_diff:.1}/255"
+    );
+    assert!(
+        max_req_diff <= 6.0,
+        "the requester's face changed by {max_req_diff:.1}/255"
+    );
+}
+
+#[test]
+fn everyone_is_blurred_when_no_track_is_kept() {
+    let heads = s::scene(1.0);
+    let clip = s::compose(W as u32, H as u32, 2.0, &heads);
+    let mut eng = engine();
+    // the original does have detectable faces
+    let orig = s::decode(&clip, W, H);
+    assert!(eng.detect(&orig[0], W, H).unwrap().len() >= 3);
+
+    let mut out = Vec::new();
+    let summary = eng
+        .anonymize(Input::Bytes(&clip), &mut out)
+        .expect("anonymize");
+    assert_eq!(summary.kept_track, None);
+    assert_eq!(summary.tracks_blurred, summary.tracks_found);
+    for (n, a) in s::decode(&out, W, H).iter().enumerate() {
+        let faces = eng.detect(a, W, H).unwrap();
+        assert!(faces.is_empty(), "frame {n}: faces left visible: {faces:?}");
+    }
+    // no audio stream in the output
+    let mut probe = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_type",
+            "-of",
+            "csv=p=0",
+            "pipe:0",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(probe.stdin.as_mut().unwrap(), &out).ok();
+    drop(probe.stdin.take());
+    let types = String::from_utf8(probe.wait_with_output().unwrap().stdout).unwrap();
+    assert_eq!(types.trim(), "video");
+}
+
+#[test]
+fn an_unknown_track_or_a_tampered_model_is_refused() {
+    let clip = s::compose(W as u32, H as u32, 0.4, &s::scene(1.0));
+    let mut eng = engine();
+    let analysis = eng.analyze(Input::Bytes(&clip)).unwrap();
+    let err = eng
+        .render(Input::Bytes(&clip), &analysis, Some(999), &mut Vec::new())
+        .unwrap_err();
+    assert!(err.to_string().contains("no track 999"), "{err}");
+
+    let mut model = std::fs::read(default_model_path()).unwrap();
+    model[1000] ^= 1;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("centerface.onnx");
+    std::fs::write(&path, model).unwrap();
+    let err = Detector::load(&path).err().expect("refused");
+    assert!(
+        err.to_string().contains("refusing an unknown model"),
+        "{err}"
+    );
+
+    let err = eng
+        .analyze(Input::Bytes(b"not an mp4 at all"))
+        .err()
+        .expect("refused");
+    assert!(
+        err.to_string().contains("no readable video stream"),
+        "{err}"
+    );
+}
