@@ -70,7 +70,9 @@ fn doctor_passes_on_the_demo_site_and_names_each_failure() {
     let out = doctor(&config);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
-    assert!(t.contains("[FAIL] configuration rights:"), "{t}");
+    // The configuration itself is refused (StrictModes, as the daemon does), saying why.
+    assert!(t.contains("[FAIL] configuration:"), "{t}");
+    assert!(t.contains("writable by group or others"), "{t}");
     std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o640)).unwrap();
 
     // The register edited with sqlite3 behind the daemon's back.
