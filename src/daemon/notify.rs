@@ -13,13 +13,21 @@ pub fn notify(state: &str) {
     let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
         return;
     };
-    if let Err(e) = send(&path.to_string_lossy(), state) {
-        tracing::warn!(error = %e, state, "cannot notify systemd");
+    match send(&path.to_string_lossy(), state) {
+        Ok(()) => {}
+        // The supervisor's queue is full (it is not reading): drop this one rather than block
+        // a runtime thread; systemd reads promptly, a test harness may not.
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+            tracing::debug!(state, "notification queue full; notification dropped")
+        }
+        Err(e) => tracing::warn!(error = %e, state, "cannot notify systemd"),
     }
 }
 
 fn send(path: &str, state: &str) -> std::io::Result<()> {
     let sock = UnixDatagram::unbound()?;
+    // Never wait on the supervisor: callers run on the async runtime's threads.
+    sock.set_nonblocking(true)?;
     if let Some(name) = path.strip_prefix('@') {
         use std::os::linux::net::SocketAddrExt;
         let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())?;
