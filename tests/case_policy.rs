@@ -37,7 +37,16 @@ fn the_case_workflow_enforces_authorization() {
     let id = d.open_case("olivia");
 
     // AUTH-2: the operator cannot approve her own case, even with the authorizer role.
-    assert_refused(&d, "olivia", &["approve", &id], "cannot also authorize it");
+    // The refusal is whole: who must do what, and the command (issue 22).
+    assert_refused(
+        &d,
+        "olivia",
+        &["approve", &id],
+        &format!(
+            "olivia opened case {id} and cannot also authorize it (AUTH-2): another authorizer \
+             must approve it, with `scelle case approve {id}` under their own name"
+        ),
+    );
     // AUTH-4: approval needs the authorizer role.
     assert_refused(
         &d,
@@ -60,7 +69,12 @@ fn the_case_workflow_enforces_authorization() {
 
     // Now the policy lets the export through (the pipeline itself is a later issue).
     let out = d.case("paul", &["export", &id]);
-    assert!(stderr(&out).contains("may be exported"), "{}", stderr(&out));
+    // Without `--to` the command is the check alone: it passed, so status 0, and it says
+    // that nothing was exported and what to type (issue 22).
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{said}{}", stderr(&out));
+    assert!(said.contains("may be exported now: nothing was exported"), "{said}");
+    assert!(said.contains(&format!("scelle case export {id} --to ")), "{said}");
 
     // AUTH-5 record, then close.
     let v = d.case_json(
@@ -163,7 +177,12 @@ fn an_emergency_is_approved_before_export_flagged_and_regularized() {
     d.case_json("olivia", &["approve", &id]);
     // Approved: exportable before its written request (the pipeline is tested elsewhere).
     let out = d.case("paul", &["export", &id]);
-    assert!(stderr(&out).contains("may be exported"), "{}", stderr(&out));
+    // Without `--to` the command is the check alone: it passed, so status 0, and it says
+    // that nothing was exported and what to type (issue 22).
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{said}{}", stderr(&out));
+    assert!(said.contains("may be exported now: nothing was exported"), "{said}");
+    assert!(said.contains(&format!("scelle case export {id} --to ")), "{said}");
     let list = d.case_json("olivia", &["list"]);
     assert_eq!(
         list["cases"][0]["overdue"], true,

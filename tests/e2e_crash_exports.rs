@@ -154,6 +154,16 @@ fn sigkill_at_random_points_of_20_exports() {
             completed || outcome.is_err(),
             "round {round}: {kinds:?} {outcome:?}"
         );
+        // What the CLI prints: what happened, and what to do next (issue 22).
+        if let Err(e) = &outcome {
+            let said = e.to_string();
+            assert!(
+                said.contains("the daemon stopped answering `case-export`")
+                    && said.contains("systemctl start scelle")
+                    && said.contains("run the same command again"),
+                "round {round}: the client said: {said}"
+            );
+        }
         let have = on_drive(&drive);
         let want = listed(&site, &drive);
         assert_eq!(

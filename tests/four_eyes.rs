@@ -116,7 +116,12 @@ fn the_approver_never_exports_and_an_emergency_waits_for_its_approval() {
     refused(&d, "olivia", &["export", &id], "cannot also export it");
     // paul may (the written request may still follow: emergency).
     let out = d.case("paul", &["export", &id]);
-    assert!(stderr(&out).contains("may be exported"), "{}", stderr(&out));
+    // Without `--to` the command is the check alone: it passed, so status 0, and it says
+    // that nothing was exported and what to type (issue 22).
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{said}{}", stderr(&out));
+    assert!(said.contains("may be exported now: nothing was exported"), "{said}");
+    assert!(said.contains(&format!("scelle case export {id} --to ")), "{said}");
     // The refusals reached the security journal with their reason.
     let log = d.log_text();
     assert!(

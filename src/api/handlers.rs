@@ -706,15 +706,12 @@ async fn export_op(
         Ok(c) => c,
         Err(e) => return case_error_reply(id, e),
     };
+    // Without a destination the command is the policy check alone: it passed.
     let Some(to) = a.to.clone() else {
-        return Reply::error(
+        return Reply::ok(
             id,
-            ErrorCode::BadArgs,
-            format!(
-                "missing `--to DIR` (the drive's mount point): say where to export case {}, \
-                 which may be exported now",
-                case.id
-            ),
+            json!({ "case": case.id, "may_export": true, "exported": false,
+                    "next": format!("scelle case export {} --to DIR", case.id) }),
         );
     };
     let (password, generated) = match &a.password {

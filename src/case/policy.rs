@@ -25,20 +25,25 @@ pub enum Refusal {
         what: &'static str,
     },
     #[error(
-        "{person} opened case {case} and cannot also authorize it (AUTH-2): another authorizer must"
+        "{person} opened case {case} and cannot also authorize it (AUTH-2): another authorizer \
+         must approve it, with `scelle case approve {case}` under their own name"
     )]
     SelfApproval { person: String, case: String },
     #[error(
-        "{person} approved case {case} and cannot also export it (AUTH-2): another operator must"
+        "{person} approved case {case} and cannot also export it (AUTH-2): another operator \
+         must export it, with `scelle case export {case} --to DIR` under their own name"
     )]
     ApproverExports { person: String, case: String },
     #[error(
         "{person} exported case {case} and cannot also approve or countersign it (AUTH-2, STEP-5): \
-         another authorizer must"
+         another authorizer must do it, with `scelle case approve {case}` or \
+         `scelle case countersign {case}` under their own name"
     )]
     ExporterApproves { person: String, case: String },
     #[error(
-        "{person} opened case {case} and cannot countersign its export (STEP-5): another authorizer must"
+        "{person} opened case {case} and cannot countersign its export (STEP-5): another \
+         authorizer must countersign it, with `scelle case countersign {case}` under their own \
+         name"
     )]
     SelfCountersign { person: String, case: String },
     #[error("case {case} is closed")]

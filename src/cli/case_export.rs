@@ -41,6 +41,21 @@ pub fn run(
         "accept_drive": a.accept_drive,
         "password": pw.as_ref().map(|p| p.as_str()),
     });
+    if a.to.is_none() {
+        // The policy check alone: the daemon says whether the case may be exported now.
+        let result = client.call("case-export", args)?;
+        if json_out {
+            super::show::print_json(&result);
+        } else {
+            let id = result["case"].as_str().unwrap_or(&a.case);
+            println!(
+                "case {id} may be exported now: nothing was exported (without `--to`, \
+                 `scelle case export` only checks).\n\
+                 To export it, plug in the drive and run:\n  scelle case export {id} --to /media/DRIVE"
+            );
+        }
+        return Ok(());
+    }
     let mut view = View::new(json_out);
     let case = a.case.clone();
     let result = client.signed_call(
@@ -110,8 +125,14 @@ impl View {
         let media = d["media_seconds"].as_f64().unwrap_or(0.0);
         let requested = d["requested_seconds"].as_f64().unwrap_or(0.0);
         let bytes = d["bytes"].as_u64().unwrap_or(0);
+        // A source asked to deliver faster says how fast it goes, or why at real time.
+        let pace = match (d["speed"].as_f64(), d["speed_note"].as_str()) {
+            (_, Some(note)) => format!("  {note}"),
+            (Some(s), None) if s > 1.0 => format!("  ×{s}"),
+            _ => String::new(),
+        };
         let msg = format!(
-            "{phase:<9} {:>8}  {:>6.1}/{:.0} s",
+            "{phase:<9} {:>8}  {:>6.1}/{:.0} s{pace}",
             human_bytes(bytes),
             media,
             requested
@@ -140,9 +161,10 @@ impl View {
                     .files
                     .entry(file.to_owned())
                     .or_insert_with(|| (ProgressBar::hidden(), String::new()));
-                if last.1 != phase {
+                let seen = format!("{phase}{pace}");
+                if last.1 != seen {
                     eprintln!("{camera} {file}: {msg}");
-                    last.1 = phase;
+                    last.1 = seen;
                 }
             }
         }

@@ -36,6 +36,16 @@ pub enum ClientError {
     },
     #[error("connection to the daemon lost: {0}")]
     Io(#[from] std::io::Error),
+    /// The daemon went away in the middle of a command: what happened and what to do next.
+    #[error(
+        "the daemon stopped answering `{op}` ({why}): it stopped or crashed (its log says why: \
+         `journalctl -u scelle`). Start it again (`systemctl start scelle`), then {next}"
+    )]
+    Lost {
+        op: String,
+        why: String,
+        next: &'static str,
+    },
     #[error("unexpected answer from the daemon: {0}")]
     Protocol(String),
     #[error("{message}")]
@@ -352,18 +362,29 @@ impl Client {
             serde_json::to_vec(&json!({ "v": PROTOCOL_VERSION, "id": id, "op": op, "args": args }))
                 .map_err(|e| ClientError::Protocol(e.to_string()))?;
         line.push(b'\n');
-        self.writer.write_all(&line)?;
+        let lost = |why: String| ClientError::Lost {
+            op: op.to_owned(),
+            why,
+            next: if op == "case-export" {
+                "run the same command again: at start-up the daemon closes the interrupted \
+                 export as export-interrupted and removes its files from the drive"
+            } else {
+                "look at the case (`scelle case show ID`): what the command records is either \
+                 in the register whole or not at all, so run it again if it is not there"
+            },
+        };
+        self.writer
+            .write_all(&line)
+            .map_err(|e| lost(format!("sending failed: {e}")))?;
         let mut buf = String::new();
         loop {
             buf.clear();
-            if self.reader.read_line(&mut buf)? == 0 {
-                return Err(ClientError::Protocol(format!(
-                    "the daemon closed the connection before answering `{op}`: it stopped or \
-                     crashed (its log says why: `journalctl -u scelle`). Start it again \
-                     (`systemctl start scelle`); an export it was running is then closed as \
-                     export-interrupted and its files removed from the drive, so the same \
-                     command can simply be run again"
-                )));
+            let read = self
+                .reader
+                .read_line(&mut buf)
+                .map_err(|e| lost(format!("reading failed: {e}")))?;
+            if read == 0 {
+                return Err(lost("it closed the connection before answering".into()));
             }
             let reply: Reply = serde_json::from_str(&buf)
                 .map_err(|e| ClientError::Protocol(format!("{e}: {}", buf.trim())))?;
