@@ -154,6 +154,11 @@ fn export_one(site: &mut Site, camera: &str, range: &str, reference: &str) -> Pa
     std::fs::create_dir_all(&dest).unwrap();
     site.export(&case, &dest)
         .unwrap_or_else(|e| panic!("export {camera}: {e}\n{}", site.log_text()));
+    opened(site, &dest, reference)
+}
+
+/// The one sealed MP4 exported to `dest`, opened with `scelle open` (plaintext).
+fn opened(site: &Site, dest: &Path, reference: &str) -> PathBuf {
     let folder = std::fs::read_dir(&dest)
         .unwrap()
         .flatten()
@@ -430,5 +435,199 @@ fn a_stalled_source_fails_within_its_limit_saying_what_arrived() {
         0,
         "the drive keeps nothing"
     );
+    site.terminate();
+}
+
+/// A `secs`-long 25 fps H.264 clip with 2 B-frames and a G.711 track (`pcm_mulaw` or
+/// `pcm_alaw`, 8 kHz mono) in a .mov, which GStreamer serves as it is (RTP PCMU/PCMA).
+fn g711_clip(dir: &Path, name: &str, codec: &str, secs: u32) -> PathBuf {
+    let out = dir.join(name);
+    let st = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg(format!("testsrc=size=320x240:rate=25:duration={secs}"))
+        .args(["-f", "lavfi", "-i"])
+        .arg(format!("sine=frequency=440:sample_rate=8000:duration={secs}"))
+        .args(h264("main", "2"))
+        .args(["-pix_fmt", "yuv420p", "-g", "37", "-c:a", codec, "-ac", "1"])
+        .args(["-f", "mov"])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(st.success(), "ffmpeg made {name}");
+    out
+}
+
+/// The audio track's samples as stored (`-c copy` to raw `mulaw`/`alaw`).
+fn raw_audio(file: &Path, format: &str) -> Vec<u8> {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(file)
+        .args(["-map", "0:a", "-c", "copy", "-f", format, "-"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// G.711 from RTSP (issue 22): µ-law and A-law tracks, as cameras send them, end up in the MP4
+/// as a second track that ffprobe names `pcm_mulaw`/`pcm_alaw`, starting within one packet
+/// (20 ms) of the video, with the camera's samples unchanged, and ffmpeg decodes it cleanly.
+#[test]
+fn g711_audio_from_gstreamer_plain_server() {
+    let media = tempfile::tempdir().unwrap();
+    let ulaw = g711_clip(media.path(), "ulaw.mov", "pcm_mulaw", 8);
+    let alaw = g711_clip(media.path(), "alaw.mov", "pcm_alaw", 8);
+    let pcmu = Peer::start(
+        free_port(),
+        &[("door", &ulaw)],
+        &["--audio", "--audio-codec", "pcmu"],
+    );
+    let pcma = Peer::start(
+        free_port(),
+        &[("gate", &alaw)],
+        &["--audio", "--audio-codec", "pcma"],
+    );
+    let camera = |id: &str, port: u16| {
+        format!(
+            "[[camera]]\nid = \"{id}\"\nname = \"{id}\"\n\
+             source = {{ kind = \"playback\", vendor = \"custom\", host = \"127.0.0.1\", port = {port}, \
+             time_zone = \"UTC\", template = \"rtsp://{{host}}:{{port}}/{id}?start={{start_unix}}\" }}\n\n"
+        )
+    };
+    let cameras = camera("door", pcmu.port) + &camera("gate", pcma.port);
+    let mut site = Site::new(EXPORT, &cameras);
+    site.start();
+    let start = jiff::Timestamp::now()
+        .round(jiff::Unit::Second)
+        .unwrap()
+        .checked_sub(SignedDuration::from_secs(60))
+        .unwrap();
+    let range = format!("{start}/{}", start + SignedDuration::from_secs(6));
+    for (camera, source, codec, raw) in [
+        ("door", &ulaw, "pcm_mulaw", "mulaw"),
+        ("gate", &alaw, "pcm_alaw", "alaw"),
+    ] {
+        let file = export_one(&mut site, camera, &range, &camera.to_uppercase());
+        let name = format!("h264 + {codec}");
+        check(&name, &file, source, 6.0, 140, false);
+        let s = streams(&file);
+        let v = s.iter().find(|(c, _)| c == "h264").unwrap();
+        let a = s
+            .iter()
+            .find(|(c, _)| c == codec)
+            .unwrap_or_else(|| panic!("{name}: no {codec} track: {s:?}"));
+        assert!(
+            (a.1 - v.1).abs() <= 0.020 + 1e-3,
+            "{name}: audio starts at {} s, video at {} s",
+            a.1,
+            v.1
+        );
+        // The samples are the camera's: a run of the source's, about the range long.
+        let got = raw_audio(&file, raw);
+        let want = raw_audio(source, raw);
+        assert!(got.len() >= 8000 * 5, "{name}: {} samples", got.len());
+        let at = want
+            .windows(800)
+            .position(|w| w == &got[..800])
+            .unwrap_or_else(|| panic!("{name}: exported samples not found in the source"));
+        assert_eq!(
+            &got[..],
+            &want[at..(at + got.len()).min(want.len())],
+            "{name}: samples changed"
+        );
+    }
+    site.terminate();
+}
+
+/// Faster vendor playback (issue 22, decision 0093): a camera entry with `speed = 4` on
+/// GStreamer's server, which honours `Speed` but stamps RTP time at the delivery rate: every
+/// picture comes, each at the time the source file shows it, the audio in sync, and the
+/// progress lines say ×4. The same entry on a server that ignores `Speed` is pulled at real
+/// time, the progress line saying why, the file just as right.
+#[test]
+fn playback_sped_up_keeps_every_picture_at_its_time() {
+    let media = tempfile::tempdir().unwrap();
+    let main = clip(media.path(), "main.mp4", &h264("main", "2"), 37, 10);
+    let fast = Peer::start(free_port(), &[("main", &main)], &["--audio"]);
+    let slow = Peer::start(
+        free_port(),
+        &[("main", &main)],
+        &["--audio", "--ignore-speed"],
+    );
+    let camera = |id: &str, port: u16| {
+        format!(
+            "[[camera]]\nid = \"{id}\"\nname = \"{id}\"\n\
+             source = {{ kind = \"playback\", vendor = \"custom\", host = \"127.0.0.1\", port = {port}, \
+             time_zone = \"UTC\", speed = 4, template = \"rtsp://{{host}}:{{port}}/main?start={{start_unix}}\" }}\n\n"
+        )
+    };
+    let cameras = camera("quai", fast.port) + &camera("hall", slow.port);
+    let mut site = Site::new(EXPORT, &cameras);
+    site.start();
+    let start = jiff::Timestamp::now()
+        .round(jiff::Unit::Second)
+        .unwrap()
+        .checked_sub(SignedDuration::from_secs(60))
+        .unwrap();
+    let range = format!("{start}/{}", start + SignedDuration::from_secs(8));
+    for (camera, sped_up) in [("quai", true), ("hall", false)] {
+        let reference = camera.to_uppercase();
+        let case = site.authorized_case(&reference, &[camera], std::slice::from_ref(&range));
+        let dest = site.drive.join(&reference);
+        std::fs::create_dir_all(&dest).unwrap();
+        let mut paces = Vec::new();
+        let t = std::time::Instant::now();
+        export_seeing(
+            &mut site.client(OPERATOR),
+            &site.key(OPERATOR),
+            &case,
+            &dest,
+            &mut |stage, data| {
+                if let Some(d) = data
+                    && stage == "pulling"
+                    && !d["speed"].is_null()
+                {
+                    paces.push((d["speed"].as_f64().unwrap(), d["speed_note"].clone()));
+                }
+            },
+        )
+        .unwrap_or_else(|e| panic!("export {camera}: {e}\n{}", site.log_text()));
+        eprintln!("{camera}: 8 s exported in {:?}; paces {paces:?}", t.elapsed());
+        if sped_up {
+            assert!(
+                paces.iter().any(|(s, n)| *s == 4.0 && n.is_null()),
+                "{paces:?}"
+            );
+        } else {
+            assert!(
+                paces.iter().any(|(s, n)| *s == 1.0
+                    && n.as_str()
+                        .is_some_and(|n| n.contains("real time") && n.contains("Speed 4"))),
+                "{paces:?}"
+            );
+        }
+        let plain = opened(&site, &dest, &reference);
+        let name = format!("{camera}: h264 main, 2 B-frames, GOP 37, AAC, speed 4");
+        check(&name, &plain, &main, 8.0, 195, true);
+        // Every picture of the 8 s: as many as a real-time pull gets (200, the B-frame's
+        // reference shown just after the end kept).
+        let times = frame_times(&plain);
+        let n = times.iter().filter(|t| **t - times[0] < 8.0 - 1e-3).count();
+        assert_eq!(n, 200, "{name}: {n} pictures shown before 8 s");
+    }
+    // A playback URL cannot plan: said once per camera and export, at info, never as a
+    // failed plan (issue 22).
+    let log = site.log_text();
+    let plans: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("no recording plan from this source"))
+        .collect();
+    assert_eq!(plans.len(), 2, "{log}");
+    assert!(plans.iter().all(|l| l.contains("INFO")), "{plans:?}");
+    assert!(!log.contains("plan failed"), "{log}");
     site.terminate();
 }

@@ -18,7 +18,7 @@ pub mod source;
 pub mod vendor;
 
 pub use error::{Error, redact_url};
-pub use media::{AccessUnit, Codec, Event, Gap, GapReason, StreamInfo};
+pub use media::{AccessUnit, Codec, Event, Gap, GapReason, Pace, StreamInfo};
 pub use source::{
     BoxFuture, ClockOffset, DeviceInfo, Plan, PullSummary, Recording, Source, TimeRange,
 };

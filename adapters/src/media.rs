@@ -12,6 +12,17 @@ pub enum Codec {
     H264,
     H265,
     Aac,
+    /// G.711 µ-law (`PCMU`): one byte per sample, as the camera sent it.
+    Pcmu,
+    /// G.711 A-law (`PCMA`).
+    Pcma,
+}
+
+impl Codec {
+    /// H.264 or H.265; the others are audio.
+    pub fn is_video(self) -> bool {
+        matches!(self, Codec::H264 | Codec::H265)
+    }
 }
 
 /// Description of one elementary stream, known before its first access unit.
@@ -25,7 +36,7 @@ pub struct StreamInfo {
     /// Video: parameter sets in decoding order, without start codes or length prefixes
     /// (H.264: SPS, PPS; H.265: VPS, SPS, PPS). Audio: empty.
     pub parameter_sets: Vec<Bytes>,
-    /// AAC: the AudioSpecificConfig. Video: empty.
+    /// AAC: the AudioSpecificConfig. Video and G.711: empty.
     pub audio_config: Bytes,
     /// Pixel size when known from the SPS or the SDP.
     pub width: Option<u32>,
@@ -57,7 +68,7 @@ pub struct AccessUnit {
     /// A random access point (IDR/IRAP picture, or any audio frame).
     pub keyframe: bool,
     /// Video: NAL units each prefixed by a 4-byte big-endian length (the MP4 sample format).
-    /// Audio: one raw AAC frame.
+    /// Audio: one raw AAC frame, or a run of G.711 samples (one byte each) as received.
     pub data: Bytes,
 }
 
@@ -90,12 +101,25 @@ pub struct Gap {
 }
 
 /// What a pull yields, in order.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Event {
     /// Streams known: sent once before any access unit, and again if parameters change.
     Streams(Vec<StreamInfo>),
     Unit(AccessUnit),
     Gap(Gap),
+    /// How fast the source delivers, sent when a pull asked for faster than real time (RTSP
+    /// `Speed`, decision 0093), before the units timed at that speed.
+    Pace(Pace),
     /// The requested range (or live duration) is complete.
     End,
+}
+
+/// The delivery speed of a pull that asked for faster than real time.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Pace {
+    /// Media seconds delivered per second: 1.0 is real time.
+    pub speed: f64,
+    /// Why the pull is at real time after asking for more (the server ignored `Speed`, its
+    /// timestamps could not be trusted, it dropped pictures), for the progress line.
+    pub note: Option<String>,
 }

@@ -155,7 +155,7 @@ async fn a_corrupt_segment_is_a_gap_not_a_failure() {
             Event::Unit(_) => units += 1,
             Event::Gap(g) => gaps.push(g),
             Event::End => ended = true,
-            Event::Streams(_) => {}
+            Event::Streams(_) | Event::Pace(_) => {}
         }
     }
     let summary = pull.await.unwrap().unwrap();
@@ -188,6 +188,7 @@ async fn pull_starts_at_the_keyframe_before_the_range_and_units_are_well_formed(
             Event::Unit(u) => units.push(u),
             Event::Streams(s) => streams = Some(s),
             Event::Gap(g) => panic!("unexpected gap {g:?}"),
+            Event::Pace(p) => panic!("unexpected pace {p:?}"),
             Event::End => break,
         }
     }

@@ -77,18 +77,23 @@ pub fn source(
             substream,
             template,
             time_zone,
+            speed,
         } => {
             let zone_name = time_zone.as_ref().map_or(site_zone, |z| z.0.as_str());
             let zone = TimeZone::get(zone_name).map_err(|e| Error::Unsupported {
                 what: format!("time zone `{zone_name}`"),
                 why: e.to_string(),
             })?;
-            let template = match (vendor, template) {
-                (Vendor::Hikvision, _) => PlaybackTemplate::preset(Preset::Hikvision, zone),
-                (Vendor::Dahua, _) => PlaybackTemplate::preset(Preset::Dahua, zone),
-                (Vendor::Uniview, _) => PlaybackTemplate::preset(Preset::Uniview, zone),
-                (Vendor::Custom, Some(t)) => PlaybackTemplate::custom(t, zone)?,
-                (Vendor::Custom, None) => {
+            let preset = match vendor {
+                Vendor::Hikvision => Some(Preset::Hikvision),
+                Vendor::Dahua => Some(Preset::Dahua),
+                Vendor::Uniview => Some(Preset::Uniview),
+                Vendor::Custom => None,
+            };
+            let template = match (preset, template) {
+                (Some(p), _) => PlaybackTemplate::preset(p, zone),
+                (None, Some(t)) => PlaybackTemplate::custom(t, zone)?,
+                (None, None) => {
                     return Err(Error::Unsupported {
                         what: format!("camera `{id}`"),
                         why: "vendor `custom` needs a `template`".into(),
@@ -103,7 +108,10 @@ pub fn source(
             };
             let vendor = format!("{vendor:?}").to_lowercase();
             let mut source = VendorSource::new(id, vendor, target, template, creds).with_tls(trust);
-            source.rtsp = rtsp;
+            source.rtsp = scelle_adapters::rtsp::ClientConfig {
+                playback_speed: speed.or(preset.and_then(Preset::speed)),
+                ..rtsp
+            };
             Arc::new(source)
         }
         CameraSource::Segments {

@@ -179,6 +179,11 @@ pub enum CameraSource {
         /// The recorder's time zone when it reads local times; default: the site's.
         #[serde(default)]
         time_zone: Option<TimeZoneName>,
+        /// Ask the recorder to deliver this many times faster than real time (RTSP `Speed`,
+        /// 1.5 to 16; decision 0093); default: the preset's (real time for all three). Each pull
+        /// checks that every picture comes and falls back to real time, saying so, if not.
+        #[serde(default)]
+        speed: Option<f64>,
     },
     /// A folder of time-named MP4 segments (an NVR's recordings share).
     Segments {
@@ -275,6 +280,17 @@ impl Camera {
                         ));
                     }
                 }
+            }
+            CameraSource::Playback { speed: Some(x), .. }
+                if !(scelle_adapters::rtsp::pace::MIN_SPEED..=scelle_adapters::rtsp::pace::MAX_SPEED)
+                    .contains(x) =>
+            {
+                return Err(format!(
+                    "camera `{id}`: `speed` must be between {} and {} (times real time): leave \
+                     it out for real time",
+                    scelle_adapters::rtsp::pace::MIN_SPEED,
+                    scelle_adapters::rtsp::pace::MAX_SPEED
+                ));
             }
             CameraSource::Playback {
                 vendor, template, ..

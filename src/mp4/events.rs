@@ -46,6 +46,8 @@ pub fn write_events<W: Write>(
                 Some(w) => w.gap(&gap)?,
                 None => early_gaps.push(gap),
             },
+            // The delivery speed is for the progress line; times are already media times.
+            Event::Pace(_) => {}
             Event::End => break,
         }
     }

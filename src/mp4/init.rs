@@ -58,10 +58,11 @@ impl Track {
                 }
                 None
             }
+            Codec::Pcmu | Codec::Pcma => None,
         };
         let width = info.width.or(sps.as_ref().map(|s| s.width)).unwrap_or(0);
         let height = info.height.or(sps.as_ref().map(|s| s.height)).unwrap_or(0);
-        if info.codec != Codec::Aac && (width == 0 || height == 0) {
+        if info.codec.is_video() && (width == 0 || height == 0) {
             return Err(bad(
                 "picture size unknown (not in the stream info, SPS unreadable)",
             ));
@@ -77,7 +78,7 @@ impl Track {
     }
 
     pub fn is_video(&self) -> bool {
-        self.info.codec != Codec::Aac
+        self.info.codec.is_video()
     }
 }
 
@@ -293,6 +294,8 @@ fn write_sample_entry(buf: &mut Vec<u8>, t: &Track) {
             bx(b, b"hvcC", |b| write_hvcc(b, t));
         }),
         Codec::Aac => write_mp4a(buf, t),
+        Codec::Pcmu => write_g711(buf, b"ulaw", t),
+        Codec::Pcma => write_g711(buf, b"alaw", t),
     }
 }
 
@@ -403,6 +406,21 @@ fn write_mp4a(buf: &mut Vec<u8>, t: &Track) {
             descriptor(b, 6, 1);
             boxes::u8(b, 2);
         });
+    });
+}
+
+/// G.711 as received: the QuickTime `ulaw`/`alaw` sound entry (version 0), one byte per
+/// sample, the sample rate in 16.16 (decision 0094). ffmpeg reads it as `pcm_mulaw`/`pcm_alaw`.
+fn write_g711(buf: &mut Vec<u8>, kind: &[u8; 4], t: &Track) {
+    let rate = t.info.sample_rate.unwrap_or(t.info.clock_rate);
+    bx(buf, kind, |b| {
+        boxes::zeros(b, 6);
+        boxes::u16(b, 1); // data_reference_index
+        boxes::zeros(b, 8); // version 0, revision, vendor
+        boxes::u16(b, t.info.channels.unwrap_or(1));
+        boxes::u16(b, 16); // sample size as QuickTime states it for 8-bit companded audio
+        boxes::zeros(b, 4); // compression id, packet size
+        boxes::u32(b, if rate < 65536 { rate << 16 } else { 0 });
     });
 }
 

@@ -375,11 +375,22 @@ pub fn export_with(
     case: &str,
     dest: &Path,
 ) -> Result<Value, ClientError> {
-    let reply = op.request(
+    export_seeing(op, key, case, dest, &mut |_, _| {})
+}
+
+/// [`export_with`], showing `seen` each progress line (stage and data).
+pub fn export_seeing(
+    op: &mut Client,
+    key: &Path,
+    case: &str,
+    dest: &Path,
+    seen: &mut dyn FnMut(&str, Option<&Value>),
+) -> Result<Value, ClientError> {
+    let reply = op.request_with_data(
         "case-export",
         json!({ "case": case, "to": dest.display().to_string(), "accept_drive": true,
                 "password": PASSWORD }),
-        &mut |_| {},
+        seen,
     )?;
     let Reply::Challenge {
         public_key,

@@ -4,7 +4,7 @@
 //! `Rate-Control: no`) and `rtsps://` with pinned certificates.
 //!
 //! One call, [`Client::pull`], runs DESCRIBE/SETUP/PLAY, keeps the session alive, depacketizes
-//! H.264/H.265/AAC into [`crate::AccessUnit`]s, reports packet loss and discontinuities as
+//! H.264/H.265/AAC/G.711 into [`crate::AccessUnit`]s, reports packet loss and discontinuities as
 //! [`crate::Gap`]s, reconnects after a dropped connection and resumes from the last delivered
 //! time without duplicating units, and ends with [`crate::Event::End`].
 
@@ -12,8 +12,10 @@ pub mod aac;
 pub mod au;
 pub mod auth;
 pub mod conn;
+pub mod g711;
 pub mod h264;
 pub mod h265;
+pub mod pace;
 mod pull;
 pub mod rtp;
 pub mod sdp;
@@ -82,6 +84,12 @@ pub struct ClientConfig {
     /// Longest a pull may go without a new access unit, reconnections included: past it the
     /// pull fails with [`Error::Stalled`], saying what had arrived.
     pub stall_limit: Duration,
+    /// Delivery speed to ask of a server replaying by offset ([`Replay::Npt`], a vendor
+    /// playback URL) with RTSP `Speed` (RFC 7826 §18.50): `None` or at most 1.0, real time. The
+    /// pull checks, before timing any unit, that the server honours it, how its RTP timestamps
+    /// run, and that it keeps every picture; otherwise it goes on at real time and says why
+    /// ([`crate::Event::Pace`], decision 0093).
+    pub playback_speed: Option<f64>,
 }
 
 impl Default for ClientConfig {
@@ -93,6 +101,7 @@ impl Default for ClientConfig {
             reconnect_delay: Duration::from_secs(1),
             basic_in_clear: false,
             stall_limit: Duration::from_secs(60),
+            playback_speed: None,
         }
     }
 }

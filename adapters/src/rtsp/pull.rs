@@ -17,14 +17,16 @@ use super::rtp::{self, RtcpItem};
 use super::sdp::{self, Track};
 use super::session::{Session, header};
 use super::timeline::{self, Unwrapper};
-use super::{ClientConfig, PullRequest, Replay, aac, h264, h265, sps};
-use crate::media::{AccessUnit, Codec, Event, Gap, GapReason, StreamInfo};
+use super::pace::{self, Seen};
+use super::{ClientConfig, PullRequest, Replay, aac, g711, h264, h265, sps};
+use crate::media::{AccessUnit, Codec, Event, Gap, GapReason, Pace, StreamInfo};
 use crate::{Error, PullSummary, redact_url};
 
 enum Depack {
     H264(h264::Depacketizer),
     H265(h265::Depacketizer),
     Aac(aac::Depacketizer),
+    G711(g711::Depacketizer),
 }
 
 impl Depack {
@@ -37,6 +39,9 @@ impl Depack {
                 Depack::H265(h265::Depacketizer::new().with_parameter_sets(&t.parameter_sets))
             }
             Codec::Aac => Depack::Aac(aac::Depacketizer::new(t.size_length, t.index_length)),
+            Codec::Pcmu | Codec::Pcma => {
+                Depack::G711(g711::Depacketizer::new(t.channels.unwrap_or(1)))
+            }
         })
     }
 
@@ -45,6 +50,7 @@ impl Depack {
             Depack::H264(d) => d.push(p),
             Depack::H265(d) => d.push(p),
             Depack::Aac(d) => d.push(p),
+            Depack::G711(d) => d.push(p),
         }
     }
 
@@ -53,6 +59,7 @@ impl Depack {
             Depack::H264(d) => d.pop(),
             Depack::H265(d) => d.pop(),
             Depack::Aac(d) => d.pop(),
+            Depack::G711(d) => d.pop(),
         }
     }
 
@@ -61,6 +68,7 @@ impl Depack {
             Depack::H264(d) => d.lost(),
             Depack::H265(d) => d.lost(),
             Depack::Aac(d) => d.lost(),
+            Depack::G711(d) => d.lost(),
         }
     }
 
@@ -69,6 +77,7 @@ impl Depack {
             Depack::H264(d) => d.flush(),
             Depack::H265(d) => d.flush(),
             Depack::Aac(d) => d.flush(),
+            Depack::G711(d) => d.flush(),
         }
     }
 
@@ -76,7 +85,7 @@ impl Depack {
         match self {
             Depack::H264(d) => d.parameter_sets(),
             Depack::H265(d) => d.parameter_sets(),
-            Depack::Aac(_) => None,
+            Depack::Aac(_) | Depack::G711(_) => None,
         }
     }
 }
@@ -86,6 +95,8 @@ struct Stream {
     info: StreamInfo,
     /// `a=control` and encoding, to match tracks again after a reconnection.
     control: Option<String>,
+    /// `a=framerate` of the SDP, for the speed check.
+    framerate: Option<f64>,
     depack: Depack,
     // Per session:
     rtp_channel: u8,
@@ -148,6 +159,31 @@ impl Stream {
 enum SessionEnd {
     /// The requested range or duration is complete.
     Complete,
+    /// A sped-up session failed its check before any unit was timed: pull again at real time.
+    RealTime,
+}
+
+/// Where a pull stands on speed (decision 0093).
+enum Speed {
+    /// Real time: none asked for, or given up (the reason was sent as [`Event::Pace`]).
+    RealTime,
+    /// The server answered `speed`; units are held until [`pace::judge`] has spoken.
+    Probing {
+        speed: f64,
+        held: Vec<Held>,
+        started: Instant,
+    },
+    /// Judged: media time is RTP time × `factor`.
+    Fast { speed: f64, factor: f64 },
+}
+
+/// A unit held while a sped-up session is judged.
+struct Held {
+    stream: usize,
+    frame: Frame,
+    received_at: Timestamp,
+    arrived: Instant,
+    npt_anchor_ns: Option<i128>,
 }
 
 pub(super) struct Pull<'a> {
@@ -169,6 +205,9 @@ pub(super) struct Pull<'a> {
     last_device_time: Option<Timestamp>,
     /// When the pull started or last delivered a unit (see [`ClientConfig::stall_limit`]).
     last_unit_at: Instant,
+    speed: Speed,
+    /// Why a sped-up session must give way to real time, set while judging it.
+    slow_down: Option<String>,
 }
 
 /// Once replay has delivered up to this close to the requested end, a short silence means the
@@ -247,18 +286,36 @@ impl<'a> Pull<'a> {
             summary: PullSummary::default(),
             last_device_time: None,
             last_unit_at: Instant::now(),
+            speed: Speed::RealTime,
+            slow_down: None,
         })
     }
 
     /// Runs sessions until the range is complete, reconnecting after a lost connection.
     pub(super) async fn run(mut self) -> Result<PullSummary, Error> {
         let mut attempts = 0;
+        let mut asked = self.requested_speed();
         loop {
             let before = self.summary.units;
-            match self.run_once().await {
+            let result = self.run_once(asked.take()).await;
+            match result {
                 Ok(SessionEnd::Complete) => {
                     self.send(Event::End).await?;
                     return Ok(self.summary);
+                }
+                Ok(SessionEnd::RealTime) => {
+                    let note = self.slow_down.take().unwrap_or_default();
+                    tracing::info!(target_url = %self.target, reason = %note,
+                        "playback speed-up refused; pulling again at real time");
+                    self.speed = Speed::RealTime;
+                    for s in &mut self.streams {
+                        s.new_session();
+                    }
+                    self.send(Event::Pace(Pace {
+                        speed: 1.0,
+                        note: Some(note),
+                    }))
+                    .await?;
                 }
                 Err(e) => {
                     let delivered = self.summary.units > 0;
@@ -276,6 +333,10 @@ impl<'a> Pull<'a> {
                         );
                     if retry {
                         attempts += 1;
+                        // A sped-up pull resumes at the speed it was judged at.
+                        if let Speed::Fast { speed, .. } = self.speed {
+                            asked = Some(speed);
+                        }
                         tracing::warn!(target_url = %self.target, error = %e, attempt = attempts,
                             "RTSP connection lost; reconnecting to resume");
                         tokio::time::sleep(self.config.reconnect_delay).await;
@@ -312,6 +373,13 @@ impl<'a> Pull<'a> {
                 }
             }
         }
+    }
+
+    /// The speed to ask for: the configured one, for replays by offset.
+    fn requested_speed(&self) -> Option<f64> {
+        let speed = self.config.playback_speed?;
+        (matches!(self.req.mode, Replay::Npt { .. }) && speed >= pace::MIN_SPEED)
+            .then_some(speed.min(pace::MAX_SPEED))
     }
 
     /// The error of a pull silent for [`ClientConfig::stall_limit`], saying what arrived.
@@ -463,7 +531,7 @@ impl<'a> Pull<'a> {
     }
 
     /// One session from DESCRIBE to the end of the range (or an error).
-    async fn run_once(&mut self) -> Result<SessionEnd, Error> {
+    async fn run_once(&mut self, speed: Option<f64>) -> Result<SessionEnd, Error> {
         let (mut session, base, desc) = self.describe().await?;
         let tracks: Vec<&Track> = desc.tracks.iter().filter(|t| t.codec.is_some()).collect();
         if tracks.len() > 32 {
@@ -475,7 +543,7 @@ impl<'a> Pull<'a> {
         if tracks.is_empty() {
             return Err(Error::Unsupported {
                 what: format!("the media of {}", self.target),
-                why: "no H.264, H.265 or AAC track in its SDP".into(),
+                why: "no H.264, H.265, AAC or G.711 track in its SDP".into(),
             });
         }
         if self.streams.is_empty() {
@@ -483,7 +551,7 @@ impl<'a> Pull<'a> {
                 let Some(depack) = Depack::new(t) else {
                     continue;
                 };
-                let video = t.codec != Some(Codec::Aac);
+                let video = t.codec.is_some_and(Codec::is_video);
                 let codec = t.codec.unwrap_or(Codec::H264);
                 let sets = if video {
                     depack
@@ -510,6 +578,7 @@ impl<'a> Pull<'a> {
                         },
                     },
                     control: t.control.clone(),
+                    framerate: t.framerate,
                     depack,
                     rtp_channel: (2 * index) as u8,
                     rtcp_channel: (2 * index + 1) as u8,
@@ -584,8 +653,15 @@ impl<'a> Pull<'a> {
                 extra.push(("Rate-Control", "no".into()));
             }
         }
+        if let Some(s) = speed {
+            extra.push(("Speed", format!("{s:.3}")));
+        }
         // Aggregate control: PLAY the session's base URL, which every server accepts.
         let resp = session.request(Method::Play, &base, &extra).await?;
+        if let Some(asked) = speed {
+            self.answered(asked, header(&resp, "Speed").as_deref())
+                .await?;
+        }
         let npt_start = header(&resp, "Range")
             .as_deref()
             .and_then(timeline::npt_start)
@@ -638,6 +714,9 @@ impl<'a> Pull<'a> {
         while let Some((ch, payload)) = session.early_data.pop_front() {
             if self.on_data(ch, payload, npt_anchor_ns).await? {
                 return self.finish(&mut session, &base).await;
+            }
+            if self.slow_down.is_some() {
+                return Ok(Self::give_way(&mut session, &base).await);
             }
         }
         let live_end = match self.req.mode {
@@ -699,6 +778,9 @@ impl<'a> Pull<'a> {
                     if self.on_data(channel, payload, npt_anchor_ns).await? {
                         return self.finish(&mut session, &base).await;
                     }
+                    if self.slow_down.is_some() {
+                        return Ok(Self::give_way(&mut session, &base).await);
+                    }
                     if live_end.is_some_and(|e| Instant::now() >= e) {
                         return self.finish(&mut session, &base).await;
                     }
@@ -737,7 +819,14 @@ impl<'a> Pull<'a> {
             }
             self.streams[i].depack.flush();
             while let Some(f) = self.streams[i].depack.pop() {
-                self.deliver(i, f, now(), None).await?;
+                self.take(i, f, now(), None).await?;
+            }
+        }
+        if matches!(self.speed, Speed::Probing { .. }) {
+            // The whole range came before the judging time: judge it whole.
+            self.judge(true).await?;
+            if self.slow_down.is_some() {
+                return Ok(Self::give_way(session, base).await);
             }
         }
         let teardown = session.send(Method::Teardown, base, &[]);
@@ -773,7 +862,7 @@ impl<'a> Pull<'a> {
                         s.ended = true;
                         s.depack.flush();
                         while let Some(f) = self.streams[i].depack.pop() {
-                            self.deliver(i, f, received_at, npt_anchor_ns).await?;
+                            self.take(i, f, received_at, npt_anchor_ns).await?;
                         }
                     }
                 }
@@ -815,9 +904,143 @@ impl<'a> Pull<'a> {
             }
         }
         while let Some(f) = self.streams[i].depack.pop() {
-            self.deliver(i, f, received_at, npt_anchor_ns).await?;
+            self.take(i, f, received_at, npt_anchor_ns).await?;
         }
         Ok(self.streams.iter().all(|s| s.ended))
+    }
+
+    /// Delivers a unit, or holds it while a sped-up session is judged.
+    async fn take(
+        &mut self,
+        i: usize,
+        f: Frame,
+        received_at: Timestamp,
+        npt_anchor_ns: Option<i128>,
+    ) -> Result<(), Error> {
+        let Speed::Probing { held, .. } = &mut self.speed else {
+            return self.deliver(i, f, received_at, npt_anchor_ns).await;
+        };
+        if self.slow_down.is_some() {
+            return Ok(());
+        }
+        held.push(Held {
+            stream: i,
+            frame: f,
+            received_at,
+            arrived: Instant::now(),
+            npt_anchor_ns,
+        });
+        let video = self.streams.iter().position(|s| s.info.codec.is_video());
+        let seen = self.seen(video);
+        if pace::ready(&seen) {
+            self.judge(false).await?;
+        }
+        Ok(())
+    }
+
+    /// The held pictures of stream `video`, as [`pace::judge`] sees them.
+    fn seen(&self, video: Option<usize>) -> Vec<Seen> {
+        let Speed::Probing { held, started, .. } = &self.speed else {
+            return Vec::new();
+        };
+        held.iter()
+            .filter(|h| Some(h.stream) == video)
+            .map(|h| Seen {
+                timestamp: h.frame.timestamp,
+                arrived: h.arrived.duration_since(*started).as_secs_f64(),
+                keyframe: h.frame.keyframe,
+            })
+            .collect()
+    }
+
+    /// Judges a sped-up session on what it holds: goes on fast and delivers the held units, or
+    /// sets [`Pull::slow_down`].
+    async fn judge(&mut self, complete: bool) -> Result<(), Error> {
+        let video = self.streams.iter().position(|s| s.info.codec.is_video());
+        let seen = self.seen(video);
+        let Speed::Probing { speed, .. } = self.speed else {
+            return Ok(());
+        };
+        let stream = video.map(|v| &self.streams[v]);
+        let requested_secs = match &self.req.mode {
+            Replay::Npt {
+                start,
+                end: Some(end),
+            } => Some(end.saturating_sub(*start).as_secs_f64()),
+            _ => None,
+        };
+        let verdict = match stream {
+            None => Err("no video stream to check the speed with".to_string()),
+            Some(s) => pace::judge(&pace::Probe {
+                speed,
+                pictures: &seen,
+                clock_rate: s.info.clock_rate,
+                framerate: s.framerate,
+                requested_secs,
+                complete,
+            }),
+        };
+        match verdict {
+            Err(why) => {
+                self.slow_down = Some(format!(
+                    "real time: the server accepted Speed {speed} but {why}"
+                ));
+                Ok(())
+            }
+            Ok(factor) => {
+                tracing::info!(target_url = %self.target, speed, factor,
+                    "playback sped up: RTP time × {factor} is media time");
+                let held = match std::mem::replace(&mut self.speed, Speed::Fast { speed, factor }) {
+                    Speed::Probing { held, .. } => held,
+                    _ => Vec::new(),
+                };
+                self.send(Event::Pace(Pace { speed, note: None })).await?;
+                for h in held {
+                    self.deliver(h.stream, h.frame, h.received_at, h.npt_anchor_ns)
+                        .await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Reads the server's `Speed` answer to a PLAY that asked for `asked`.
+    async fn answered(&mut self, asked: f64, answer: Option<&str>) -> Result<(), Error> {
+        let got = answer.and_then(pace::answered_speed);
+        let note = match got {
+            Some(s) if s >= pace::MIN_SPEED => {
+                if let Speed::Fast { speed, .. } = self.speed
+                    && (speed - s).abs() < 1e-3
+                {
+                    // A resumed session: the same server, judged already.
+                    return Ok(());
+                }
+                self.speed = Speed::Probing {
+                    speed: s,
+                    held: Vec::new(),
+                    started: Instant::now(),
+                };
+                return Ok(());
+            }
+            Some(s) => format!("real time: the server answered Speed {s} to Speed {asked}"),
+            None => format!("real time: the server did not accept Speed {asked}"),
+        };
+        if matches!(self.speed, Speed::Fast { .. }) {
+            // A resumed session no longer sped up: the times stay right, only slower.
+            self.speed = Speed::RealTime;
+        }
+        self.send(Event::Pace(Pace {
+            speed: 1.0,
+            note: Some(note),
+        }))
+        .await
+    }
+
+    /// Ends a sped-up session that failed its check (best-effort TEARDOWN).
+    async fn give_way(session: &mut Session, base: &str) -> SessionEnd {
+        let teardown = session.send(Method::Teardown, base, &[]);
+        let _ = tokio::time::timeout(Duration::from_secs(2), teardown).await;
+        SessionEnd::RealTime
     }
 
     /// Times one access unit and sends it (with any pending gap or new parameters first).
@@ -839,10 +1062,22 @@ impl<'a> Pull<'a> {
         }
         let ext = s.unwrap.unwrap(f.timestamp);
         let onvif_time = f.onvif.and_then(|o| rtp::ntp_to_timestamp(o.ntp));
+        // Sped up, a sender report's NTP time is when the server sent, not when it filmed.
+        let factor = match self.speed {
+            Speed::Fast { factor, .. } => Some(factor),
+            _ => None,
+        };
         let device_time = onvif_time.or_else(|| {
             s.sender_report
+                .filter(|_| factor.is_none())
                 .map(|(sr_ext, t)| timeline::add_ns(t, timeline::ticks_to_ns(ext - sr_ext, rate)))
         });
+        // RTP time to media time (decision 0093): 1:1 but for a server stamping at the
+        // delivery rate.
+        let media = |ticks: i64| match factor {
+            Some(k) if k != 1.0 => (ticks as f64 * k).round() as i64,
+            _ => ticks,
+        };
         // Position in ticks on the pull's reference (npt 0, the ONVIF start, or the pull start).
         let pos = match (&mode, onvif_time) {
             (Replay::OnvifClock { start, .. }, Some(t)) => {
@@ -871,7 +1106,7 @@ impl<'a> Pull<'a> {
                                 ),
                             ),
                         });
-                a_pos + (ext - a_ext)
+                a_pos + media(ext - a_ext)
             }
         };
         let pos_ns = timeline::ticks_to_ns(pos, rate);
@@ -886,7 +1121,7 @@ impl<'a> Pull<'a> {
             // Units come in decode order: pictures shown before the end may follow the first
             // one shown after it, and reference it. That one is kept, and the stream ends at
             // the next one shown after the end.
-            let video = !matches!(s.depack, Depack::Aac(_));
+            let video = s.info.codec.is_video();
             if s.closing || !video {
                 s.ended = true;
                 return Ok(());

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use crate::media::Codec;
 
 /// One `m=` section the client knows how to receive.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Track {
     /// `video`, `audio`, …
     pub media: String,
@@ -28,10 +28,12 @@ pub struct Track {
     /// AAC AU header layout (`sizelength`, `indexlength`).
     pub size_length: u32,
     pub index_length: u32,
+    /// Video: pictures per second from `a=framerate`, when the server states it.
+    pub framerate: Option<f64>,
 }
 
 /// What DESCRIBE answered.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Description {
     /// Session-level `a=control`.
     pub control: Option<String>,
@@ -105,10 +107,18 @@ pub fn parse(body: &[u8]) -> Result<Description, SdpError> {
                 .map(Bytes::from)
                 .collect::<Vec<_>>()
         };
+        // Static payload types (RFC 3551) may come without `a=rtpmap`.
+        if encoding.is_empty() && matches!(pt, 0 | 8) {
+            encoding = if pt == 0 { "PCMU" } else { "PCMA" }.to_string();
+            clock_rate = 8000;
+        }
+        let audio = m.media.eq_ignore_ascii_case("audio");
         let codec = match encoding.as_str() {
             "H264" => Some(Codec::H264),
             "H265" => Some(Codec::H265),
-            "MPEG4-GENERIC" if m.media.eq_ignore_ascii_case("audio") => Some(Codec::Aac),
+            "MPEG4-GENERIC" if audio => Some(Codec::Aac),
+            "PCMU" if audio && clock_rate > 0 => Some(Codec::Pcmu),
+            "PCMA" if audio && clock_rate > 0 => Some(Codec::Pcma),
             _ => None,
         };
         let parameter_sets = match codec {
@@ -140,6 +150,9 @@ pub fn parse(body: &[u8]) -> Result<Description, SdpError> {
             index_length: param("indexlength")
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(3),
+            framerate: attr(&m.attributes, "framerate")
+                .and_then(|f| f.trim().parse::<f64>().ok())
+                .filter(|f| f.is_finite() && *f > 0.0 && *f <= 1000.0),
         });
     }
     Ok(Description {
@@ -229,6 +242,7 @@ mod tests {
         assert_eq!(a.codec, Some(Codec::Aac));
         assert_eq!(a.channels, Some(2));
         assert_eq!(&a.audio_config[..], &[0x11, 0x90]);
+        assert_eq!(v.framerate, None);
         assert_eq!(
             resolve_control("rtsp://h/x/", v.control.as_deref()),
             "rtsp://h/x/stream=0"
@@ -236,6 +250,29 @@ mod tests {
         assert_eq!(
             resolve_control("rtsp://h/x", Some("rtsp://o/y")),
             "rtsp://o/y"
+        );
+    }
+
+    #[test]
+    fn reads_g711_tracks_with_or_without_rtpmap() {
+        let sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=x\r\nt=0 0\r\n\
+            m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=framerate:25\r\n\
+            a=control:stream=0\r\nm=audio 0 RTP/AVP 0\r\na=control:stream=1\r\n\
+            m=audio 0 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\na=control:stream=2\r\n\
+            m=audio 0 RTP/AVP 98\r\na=rtpmap:98 pcmu/16000/2\r\na=control:stream=3\r\n";
+        let d = parse(sdp.as_bytes()).unwrap();
+        assert_eq!(d.tracks[0].framerate, Some(25.0));
+        let got: Vec<_> = d.tracks[1..]
+            .iter()
+            .map(|t| (t.codec, t.clock_rate, t.channels))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Some(Codec::Pcmu), 8000, None),
+                (Some(Codec::Pcma), 8000, None),
+                (Some(Codec::Pcmu), 16000, Some(2)),
+            ]
         );
     }
 }

@@ -390,7 +390,7 @@ pub fn find(codec: crate::Codec, sets: &[bytes::Bytes]) -> Option<&[u8]> {
     let is_sps = |s: &&bytes::Bytes| match codec {
         crate::Codec::H264 => s.first().is_some_and(|h| h & 0x1f == 7),
         crate::Codec::H265 => s.first().is_some_and(|h| (h >> 1) & 0x3f == 33),
-        crate::Codec::Aac => false,
+        crate::Codec::Aac | crate::Codec::Pcmu | crate::Codec::Pcma => false,
     };
     sets.iter().find(is_sps).map(|s| &s[..])
 }
@@ -401,7 +401,7 @@ pub fn facts(codec: crate::Codec, sets: &[bytes::Bytes]) -> Option<SpsFacts> {
     match codec {
         crate::Codec::H264 => h264(sps),
         crate::Codec::H265 => h265(sps),
-        crate::Codec::Aac => None,
+        crate::Codec::Aac | crate::Codec::Pcmu | crate::Codec::Pcma => None,
     }
 }
 

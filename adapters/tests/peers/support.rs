@@ -31,7 +31,7 @@ pub fn make_clip(dir: &Path, codec: Codec, secs: u32) -> PathBuf {
                 "bframes=0:log-level=error",
             ],
         ),
-        Codec::Aac => panic!("video only"),
+        Codec::Aac | Codec::Pcmu | Codec::Pcma => panic!("video only"),
     };
     let out = dir.join(name);
     let st = Command::new("ffmpeg")

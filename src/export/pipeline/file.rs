@@ -292,6 +292,11 @@ fn describe_stream(s: &scelle_adapters::StreamInfo) -> String {
             s.height.unwrap_or(0)
         ),
         Codec::Aac => format!("AAC {} Hz", s.sample_rate.unwrap_or(0)),
+        Codec::Pcmu | Codec::Pcma => format!(
+            "G.711 {} {} Hz",
+            if s.codec == Codec::Pcmu { "µ-law" } else { "A-law" },
+            s.sample_rate.unwrap_or(0)
+        ),
     }
 }
 
@@ -306,6 +311,8 @@ struct Watch<'a> {
     first_pts: Option<i64>,
     last_pts: i64,
     last_sent: Instant,
+    /// The source's delivery speed and why it is real time, when it asked for more.
+    pace: Option<scelle_adapters::Pace>,
 }
 
 impl<'a> Watch<'a> {
@@ -320,6 +327,7 @@ impl<'a> Watch<'a> {
             first_pts: None,
             last_pts: 0,
             last_sent: Instant::now(),
+            pace: None,
         }
     }
 
@@ -338,6 +346,10 @@ impl<'a> Watch<'a> {
                     self.last_pts = self.last_pts.max(u.pts);
                 }
             }
+            Event::Pace(p) => {
+                self.pace = Some(p.clone());
+                self.last_sent = Instant::now() - PROGRESS_EVERY;
+            }
             _ => {}
         }
         if self.last_sent.elapsed() >= PROGRESS_EVERY || matches!(ev, Event::End) {
@@ -349,7 +361,9 @@ impl<'a> Watch<'a> {
                 "pulling",
                 json!({ "export": self.ctx.export_id, "camera": self.camera, "file": self.file,
                         "phase": "pulling", "bytes": self.bytes, "media_seconds": media,
-                        "requested_seconds": self.requested }),
+                        "requested_seconds": self.requested,
+                        "speed": self.pace.as_ref().map(|p| p.speed),
+                        "speed_note": self.pace.as_ref().and_then(|p| p.note.clone()) }),
             );
         }
     }
