@@ -1,8 +1,9 @@
 //! Benchmark of faster vendor playback (RTSP `Speed`, decision 0093) against GStreamer's RTSP
 //! server on loopback: a 60 s clip (H.264 with B-frames, AAC) pulled at real time, then at each
 //! speed asked for, printing for each the wall time, the speed the pull settled on, the units
-//! per stream, and whether every unit is identical to the real-time pull's (same data, same
-//! presentation time, largest time difference shown). Run (needs ffmpeg and the GStreamer RTSP
+//! per stream, and whether every unit is identical to the real-time pull's (same pictures and
+//! audio frames in the same order: bytes compared but for in-band parameter sets, which
+//! GStreamer repeats at will; the largest presentation time difference shown). Run (needs ffmpeg and the GStreamer RTSP
 //! server, as the tests):
 //!
 //!     cargo run --release -p scelle-adapters --example playback_speed -- [SECONDS] [SPEED…]
@@ -50,8 +51,8 @@ fn start_peer(clip: &Path, port: u16) -> Child {
     child
 }
 
-/// One unit as compared: stream, presentation time in µs, digest of its bytes.
-type Seen = (usize, i64, [u8; 32]);
+/// One unit as compared: stream, presentation time in µs, digest of its bytes, its size.
+type Seen = (usize, i64, [u8; 32], usize);
 
 struct Pulled {
     wall: f64,
@@ -97,7 +98,8 @@ async fn pull(url: String, secs: u64, speed: Option<f64>) -> Pulled {
                 out.units.push((
                     u.stream,
                     u.pts * 1_000_000 / rate,
-                    Sha256::digest(&u.data).into(),
+                    picture_digest(&u.data, u.stream == 0),
+                    u.data.len(),
                 ));
             }
             _ => {}
@@ -106,6 +108,26 @@ async fn pull(url: String, secs: u64, speed: Option<f64>) -> Pulled {
     task.await.unwrap().expect("pull");
     out.wall = t0.elapsed().as_secs_f64();
     out
+}
+
+/// SHA-256 of a unit; for video, of its NAL units but the parameter sets and access unit
+/// delimiters (GStreamer repeats SPS/PPS in band at will: they configure, they are no picture).
+fn picture_digest(data: &[u8], video: bool) -> [u8; 32] {
+    if !video {
+        return Sha256::digest(data).into();
+    }
+    let mut h = Sha256::new();
+    let mut rest = data;
+    while rest.len() >= 4 {
+        let n = (u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize)
+            .min(rest.len() - 4);
+        let nal = &rest[4..4 + n];
+        if !nal.is_empty() && !matches!(nal[0] & 0x1f, 7..=9) {
+            h.update(nal);
+        }
+        rest = &rest[4 + n..];
+    }
+    h.finalize().into()
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -162,6 +184,17 @@ async fn main() {
         for s in 0..2 {
             let (a, b) = (of(&p, s), of(&reference, s));
             same_data &= a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| x.2 == y.2);
+            if let Some(i) = a.iter().zip(&b).position(|(x, y)| x.2 != y.2) {
+                eprintln!(
+                    "stream {s}: {} of {} units differ, the first at #{i} (pts {} µs, {} bytes \
+                     here, {} at real time)",
+                    a.iter().zip(&b).filter(|(x, y)| x.2 != y.2).count(),
+                    a.len(),
+                    b[i].1,
+                    a[i].3,
+                    b[i].3
+                );
+            }
             dt = a
                 .iter()
                 .zip(&b)
