@@ -750,6 +750,22 @@ mod tests {
     }
 
     #[test]
+    fn a_playback_speed_is_checked_when_loaded() {
+        let camera = |speed: &str| {
+            with_camera(&format!(
+                "[[camera]]\nid = \"x\"\nname = \"X\"\n\
+                 source = {{ kind = \"playback\", vendor = \"dahua\", host = \"h\"{speed} }}"
+            ))
+        };
+        assert!(camera("").is_ok());
+        assert!(camera(", speed = 4").is_ok());
+        for bad in [", speed = 1", ", speed = 40", ", speed = nan"] {
+            let e = camera(bad).unwrap_err();
+            assert!(e.to_string().contains("`speed` must be between"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
     fn a_renforce_site_refuses_an_unencrypted_camera_where_it_is() {
         let plain = "[[camera]]\nid = \"seg\"\nname = \"S\"\nsource = { kind = \"segments\", root = \"/srv\" }\n\n\
                      [[camera]]\nid = \"clair\"\nname = \"C\"\n\
