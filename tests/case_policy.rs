@@ -73,8 +73,14 @@ fn the_case_workflow_enforces_authorization() {
     // that nothing was exported and what to type (issue 22).
     let said = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{said}{}", stderr(&out));
-    assert!(said.contains("may be exported now: nothing was exported"), "{said}");
-    assert!(said.contains(&format!("scelle case export {id} --to ")), "{said}");
+    assert!(
+        said.contains("may be exported now: nothing was exported"),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("scelle case export {id} --to ")),
+        "{said}"
+    );
 
     // AUTH-5 record, then close.
     let v = d.case_json(
@@ -181,8 +187,14 @@ fn an_emergency_is_approved_before_export_flagged_and_regularized() {
     // that nothing was exported and what to type (issue 22).
     let said = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{said}{}", stderr(&out));
-    assert!(said.contains("may be exported now: nothing was exported"), "{said}");
-    assert!(said.contains(&format!("scelle case export {id} --to ")), "{said}");
+    assert!(
+        said.contains("may be exported now: nothing was exported"),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("scelle case export {id} --to ")),
+        "{said}"
+    );
     let list = d.case_json("olivia", &["list"]);
     assert_eq!(
         list["cases"][0]["overdue"], true,

@@ -159,7 +159,7 @@ fn export_one(site: &mut Site, camera: &str, range: &str, reference: &str) -> Pa
 
 /// The one sealed MP4 exported to `dest`, opened with `scelle open` (plaintext).
 fn opened(site: &Site, dest: &Path, reference: &str) -> PathBuf {
-    let folder = std::fs::read_dir(&dest)
+    let folder = std::fs::read_dir(dest)
         .unwrap()
         .flatten()
         .next()
@@ -446,7 +446,9 @@ fn g711_clip(dir: &Path, name: &str, codec: &str, secs: u32) -> PathBuf {
         .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
         .arg(format!("testsrc=size=320x240:rate=25:duration={secs}"))
         .args(["-f", "lavfi", "-i"])
-        .arg(format!("sine=frequency=440:sample_rate=8000:duration={secs}"))
+        .arg(format!(
+            "sine=frequency=440:sample_rate=8000:duration={secs}"
+        ))
         .args(h264("main", "2"))
         .args(["-pix_fmt", "yuv420p", "-g", "37", "-c:a", codec, "-ac", "1"])
         .args(["-f", "mov"])
@@ -597,7 +599,11 @@ fn playback_sped_up_keeps_every_picture_at_its_time() {
             },
         )
         .unwrap_or_else(|e| panic!("export {camera}: {e}\n{}", site.log_text()));
-        eprintln!("{camera}: 8 s exported in {:?}; {:?}", t.elapsed(), paces.last());
+        eprintln!(
+            "{camera}: 8 s exported in {:?}; {:?}",
+            t.elapsed(),
+            paces.last()
+        );
         if sped_up {
             assert!(
                 paces.iter().any(|(s, n)| *s == 4.0 && n.is_null()),
@@ -623,7 +629,10 @@ fn playback_sped_up_keeps_every_picture_at_its_time() {
     assert!(pictures[0].len() >= 195, "{} pictures", pictures[0].len());
     assert_eq!(pictures[0].len(), pictures[1].len(), "sped up vs real time");
     for (i, (a, b)) in pictures[0].iter().zip(&pictures[1]).enumerate() {
-        assert!((a - b).abs() < 1e-3, "picture {i}: {a} s sped up, {b} s at real time");
+        assert!(
+            (a - b).abs() < 1e-3,
+            "picture {i}: {a} s sped up, {b} s at real time"
+        );
     }
     // A playback URL cannot plan: said once per camera and export, at info, never as a
     // failed plan (issue 22).

@@ -120,8 +120,14 @@ fn the_approver_never_exports_and_an_emergency_waits_for_its_approval() {
     // that nothing was exported and what to type (issue 22).
     let said = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{said}{}", stderr(&out));
-    assert!(said.contains("may be exported now: nothing was exported"), "{said}");
-    assert!(said.contains(&format!("scelle case export {id} --to ")), "{said}");
+    assert!(
+        said.contains("may be exported now: nothing was exported"),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("scelle case export {id} --to ")),
+        "{said}"
+    );
     // The refusals reached the security journal with their reason.
     let log = d.log_text();
     assert!(

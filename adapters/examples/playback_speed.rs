@@ -119,8 +119,8 @@ fn picture_digest(data: &[u8], video: bool) -> [u8; 32] {
     let mut h = Sha256::new();
     let mut rest = data;
     while rest.len() >= 4 {
-        let n = (u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize)
-            .min(rest.len() - 4);
+        let n =
+            (u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize).min(rest.len() - 4);
         let nal = &rest[4..4 + n];
         if !nal.is_empty() && !matches!(nal[0] & 0x1f, 7..=9) {
             h.update(nal);
@@ -145,8 +145,12 @@ async fn main() {
         .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
         .arg(format!("testsrc=size=640x360:rate=25:duration={secs}"))
         .args(["-f", "lavfi", "-i"])
-        .arg(format!("sine=frequency=440:sample_rate=48000:duration={secs}"))
-        .args(["-c:v", "libx264", "-preset", "veryfast", "-bf", "2", "-g", "50"])
+        .arg(format!(
+            "sine=frequency=440:sample_rate=48000:duration={secs}"
+        ))
+        .args([
+            "-c:v", "libx264", "-preset", "veryfast", "-bf", "2", "-g", "50",
+        ])
         .args(["-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k"])
         .arg(&clip)
         .status()

@@ -282,7 +282,8 @@ impl Camera {
                 }
             }
             CameraSource::Playback { speed: Some(x), .. }
-                if !(scelle_adapters::rtsp::pace::MIN_SPEED..=scelle_adapters::rtsp::pace::MAX_SPEED)
+                if !(scelle_adapters::rtsp::pace::MIN_SPEED
+                    ..=scelle_adapters::rtsp::pace::MAX_SPEED)
                     .contains(x) =>
             {
                 return Err(format!(

@@ -761,7 +761,10 @@ mod tests {
         assert!(camera(", speed = 4").is_ok());
         for bad in [", speed = 1", ", speed = 40", ", speed = nan"] {
             let e = camera(bad).unwrap_err();
-            assert!(e.to_string().contains("`speed` must be between"), "{bad}: {e}");
+            assert!(
+                e.to_string().contains("`speed` must be between"),
+                "{bad}: {e}"
+            );
         }
     }
 

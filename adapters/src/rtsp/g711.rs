@@ -33,7 +33,7 @@ impl Depacketizer {
         if pkt.payload.len() > MAX_ACCESS_UNIT {
             return Err(DepacketizeError::TooLarge(MAX_ACCESS_UNIT));
         }
-        if pkt.payload.len() % self.channels != 0 {
+        if !pkt.payload.len().is_multiple_of(self.channels) {
             return Err(DepacketizeError::Truncated("G.711 sample period"));
         }
         self.ready.push_back(Frame {

@@ -13,11 +13,11 @@ use tokio::time::Instant;
 
 use super::au::Frame;
 use super::conn::{Connection, Incoming};
+use super::pace::{self, Seen};
 use super::rtp::{self, RtcpItem};
 use super::sdp::{self, Track};
 use super::session::{Session, header};
 use super::timeline::{self, Unwrapper};
-use super::pace::{self, Seen};
 use super::{ClientConfig, PullRequest, Replay, aac, g711, h264, h265, sps};
 use crate::media::{AccessUnit, Codec, Event, Gap, GapReason, Pace, StreamInfo};
 use crate::{Error, PullSummary, redact_url};

@@ -294,7 +294,11 @@ fn describe_stream(s: &scelle_adapters::StreamInfo) -> String {
         Codec::Aac => format!("AAC {} Hz", s.sample_rate.unwrap_or(0)),
         Codec::Pcmu | Codec::Pcma => format!(
             "G.711 {} {} Hz",
-            if s.codec == Codec::Pcmu { "µ-law" } else { "A-law" },
+            if s.codec == Codec::Pcmu {
+                "µ-law"
+            } else {
+                "A-law"
+            },
             s.sample_rate.unwrap_or(0)
         ),
     }
