@@ -13,6 +13,9 @@ use std::time::Duration;
 pub(super) const PROBE_WALL: Duration = Duration::from_millis(1500);
 /// Pictures needed before judging (besides [`PROBE_WALL`]).
 pub(super) const PROBE_PICTURES: usize = 8;
+/// Bytes held at most while judging (a server sending far faster than asked is judged on what
+/// it sent by then, and is then found untrustworthy).
+pub(super) const MAX_HELD_BYTES: usize = 64 << 20;
 /// The slowest speed worth asking for: below it the two ways of stamping cannot be told
 /// apart by timing.
 pub const MIN_SPEED: f64 = 1.5;

@@ -930,9 +930,11 @@ impl<'a> Pull<'a> {
             arrived: Instant::now(),
             npt_anchor_ns,
         });
+        // A server racing far past the speed asked must not fill memory: judge at once.
+        let full = held.iter().map(|h| h.frame.data.len()).sum::<usize>() > pace::MAX_HELD_BYTES;
         let video = self.streams.iter().position(|s| s.info.codec.is_video());
         let seen = self.seen(video);
-        if pace::ready(&seen) {
+        if full || pace::ready(&seen) {
             self.judge(false).await?;
         }
         Ok(())
@@ -975,7 +977,11 @@ impl<'a> Pull<'a> {
                 speed,
                 pictures: &seen,
                 clock_rate: s.info.clock_rate,
-                framerate: s.framerate,
+                // The SDP's, else the SPS's VUI timing.
+                framerate: s.framerate.or_else(|| {
+                    sps::facts(s.info.codec, &s.info.parameter_sets)
+                        .and_then(|f| f.frame_rate())
+                }),
                 requested_secs,
                 complete,
             }),

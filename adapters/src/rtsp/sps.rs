@@ -101,6 +101,18 @@ pub struct SpsFacts {
     /// restriction, `sps_max_num_reorder_pics` of H.265's highest sub-layer), at most 16; 0 when
     /// the SPS does not say (the MP4 writer then goes by the reordering each fragment shows).
     pub reorder_depth: u32,
+    /// H.264 only: the VUI's `num_units_in_tick` and `time_scale`, when stated.
+    pub timing: Option<(u32, u32)>,
+}
+
+impl SpsFacts {
+    /// Pictures per second from the VUI timing (`time_scale / (2 × num_units_in_tick)` for
+    /// H.264), when stated and plausible (1 to 240).
+    pub fn frame_rate(&self) -> Option<f64> {
+        let (units, scale) = self.timing?;
+        let fps = f64::from(scale) / (2.0 * f64::from(units));
+        (units > 0 && (1.0..=240.0).contains(&fps)).then_some(fps)
+    }
 }
 
 /// Parses an H.264 SPS NAL unit (with its one-byte header).
@@ -192,8 +204,9 @@ pub fn h264(nal: &[u8]) -> Option<SpsFacts> {
         return None;
     }
     // VUI: only the bitstream restriction matters; an unreadable VUI states nothing.
+    let mut timing = None;
     let reorder = if r.bit() == Some(1) {
-        h264_vui_reorder(&mut r)
+        h264_vui_reorder(&mut r, &mut timing)
     } else {
         None
     };
@@ -204,6 +217,7 @@ pub fn h264(nal: &[u8]) -> Option<SpsFacts> {
         bit_depth_luma_minus8: depth_l,
         bit_depth_chroma_minus8: depth_c,
         reorder_depth: reorder.unwrap_or(0).min(MAX_DPB_FRAMES),
+        timing,
         ..SpsFacts::default()
     })
 }
@@ -227,8 +241,9 @@ fn skip_scaling_list(r: &mut Bits<'_>, size: usize) -> Option<()> {
     Some(())
 }
 
-/// H.264 VUI (Annex E.1.1): `max_num_reorder_frames` when present.
-fn h264_vui_reorder(r: &mut Bits<'_>) -> Option<u32> {
+/// H.264 VUI (Annex E.1.1): `max_num_reorder_frames` when present; the timing info into
+/// `timing` on the way.
+fn h264_vui_reorder(r: &mut Bits<'_>, timing: &mut Option<(u32, u32)>) -> Option<u32> {
     if r.bit()? == 1 {
         // aspect_ratio_info_present_flag
         if r.bits(8)? == 255 {
@@ -249,7 +264,10 @@ fn h264_vui_reorder(r: &mut Bits<'_>) -> Option<u32> {
         r.ue()?; // chroma sample locations
     }
     if r.bit()? == 1 {
-        r.skip(65)?; // num_units_in_tick, time_scale, fixed_frame_rate_flag
+        let units = r.bits(32)?;
+        let scale = r.bits(32)?;
+        *timing = Some((units, scale));
+        r.skip(1)?; // fixed_frame_rate_flag
     }
     let nal_hrd = r.bit()? == 1;
     if nal_hrd {
@@ -372,6 +390,8 @@ pub fn h265(nal: &[u8]) -> Option<SpsFacts> {
         max_sub_layers_minus1,
         temporal_id_nesting,
         reorder_depth: reorder.unwrap_or(0).min(MAX_DPB_FRAMES),
+        // Its VUI comes after much else: not read.
+        timing: None,
     })
 }
 
@@ -453,6 +473,7 @@ mod tests {
         let f = h264(&sps).unwrap();
         assert_eq!((f.width, f.height), (320, 240));
         assert_eq!(f.reorder_depth, 2);
+        assert_eq!(f.frame_rate(), Some(25.0));
         // Cut inside its VUI: the size stands, the depth is not stated.
         let f = h264(&sps[..12]).unwrap();
         assert_eq!((f.width, f.height, f.reorder_depth), (320, 240, 0));
