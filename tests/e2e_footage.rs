@@ -548,8 +548,9 @@ fn g711_audio_from_gstreamer_plain_server() {
 /// Faster vendor playback (issue 22, decision 0093): a camera entry with `speed = 4` on
 /// GStreamer's server, which honours `Speed` but stamps RTP time at the delivery rate: every
 /// picture comes, each at the time the source file shows it, the audio in sync, and the
-/// progress lines say ×4. The same entry on a server that ignores `Speed` is pulled at real
-/// time, the progress line saying why, the file just as right.
+/// progress lines say ×4. The same entry on a server that ignores `Speed`, and on one that
+/// states a speed it does not deliver at, is pulled at real time, the progress line saying why,
+/// the file just as right.
 #[test]
 fn playback_sped_up_keeps_every_picture_at_its_time() {
     let media = tempfile::tempdir().unwrap();
@@ -560,6 +561,12 @@ fn playback_sped_up_keeps_every_picture_at_its_time() {
         &[("main", &main)],
         &["--audio", "--ignore-speed"],
     );
+    // Honours Speed 4 but answers `Speed: 2`.
+    let liar = Peer::start(
+        free_port(),
+        &[("main", &main)],
+        &["--audio", "--claim-speed", "2"],
+    );
     let camera = |id: &str, port: u16| {
         format!(
             "[[camera]]\nid = \"{id}\"\nname = \"{id}\"\n\
@@ -567,7 +574,8 @@ fn playback_sped_up_keeps_every_picture_at_its_time() {
              time_zone = \"UTC\", speed = 4, template = \"rtsp://{{host}}:{{port}}/main?start={{start_unix}}\" }}\n\n"
         )
     };
-    let cameras = camera("quai", fast.port) + &camera("hall", slow.port);
+    let cameras =
+        camera("quai", fast.port) + &camera("hall", slow.port) + &camera("gate", liar.port);
     let mut site = Site::new(EXPORT, &cameras);
     site.start();
     let start = jiff::Timestamp::now()
@@ -577,7 +585,11 @@ fn playback_sped_up_keeps_every_picture_at_its_time() {
         .unwrap();
     let range = format!("{start}/{}", start + SignedDuration::from_secs(8));
     let mut pictures = Vec::new();
-    for (camera, sped_up) in [("quai", true), ("hall", false)] {
+    for (camera, why_not) in [
+        ("quai", None),
+        ("hall", Some("the server did not accept Speed 4")),
+        ("gate", Some("does not deliver at the speed it stated")),
+    ] {
         let reference = camera.to_uppercase();
         let case = site.authorized_case(&reference, &[camera], std::slice::from_ref(&range));
         let dest = site.drive.join(&reference);
@@ -604,18 +616,17 @@ fn playback_sped_up_keeps_every_picture_at_its_time() {
             t.elapsed(),
             paces.last()
         );
-        if sped_up {
-            assert!(
+        match why_not {
+            None => assert!(
                 paces.iter().any(|(s, n)| *s == 4.0 && n.is_null()),
                 "{paces:?}"
-            );
-        } else {
-            assert!(
+            ),
+            Some(why) => assert!(
                 paces.iter().any(|(s, n)| *s == 1.0
                     && n.as_str()
-                        .is_some_and(|n| n.contains("real time") && n.contains("Speed 4"))),
+                        .is_some_and(|n| n.starts_with("real time:") && n.contains(why))),
                 "{paces:?}"
-            );
+            ),
         }
         let plain = opened(&site, &dest, &reference);
         let name = format!("{camera}: h264 main, 2 B-frames, GOP 37, AAC, speed 4");
@@ -624,15 +635,21 @@ fn playback_sped_up_keeps_every_picture_at_its_time() {
         let shown: Vec<f64> = times.iter().map(|t| t - times[0]).collect();
         pictures.push(shown);
     }
-    // Every picture: the sped-up export shows the same pictures at the same times as the
-    // real-time one.
-    assert!(pictures[0].len() >= 195, "{} pictures", pictures[0].len());
-    assert_eq!(pictures[0].len(), pictures[1].len(), "sped up vs real time");
-    for (i, (a, b)) in pictures[0].iter().zip(&pictures[1]).enumerate() {
-        assert!(
-            (a - b).abs() < 1e-3,
-            "picture {i}: {a} s sped up, {b} s at real time"
+    // Every picture: each export shows the same pictures at the same times as the real-time
+    // one (hall).
+    assert!(pictures[1].len() >= 195, "{} pictures", pictures[1].len());
+    for k in [0, 2] {
+        assert_eq!(
+            pictures[k].len(),
+            pictures[1].len(),
+            "export {k} vs real time"
         );
+        for (i, (a, b)) in pictures[k].iter().zip(&pictures[1]).enumerate() {
+            assert!(
+                (a - b).abs() < 1e-3,
+                "export {k}, picture {i}: {a} s, {b} s at real time"
+            );
+        }
     }
     // A playback URL cannot plan: said once per camera and export, at info, never as a
     // failed plan (issue 22).
@@ -641,7 +658,7 @@ fn playback_sped_up_keeps_every_picture_at_its_time() {
         .lines()
         .filter(|l| l.contains("no recording plan from this source"))
         .collect();
-    assert_eq!(plans.len(), 2, "{log}");
+    assert_eq!(plans.len(), 3, "{log}");
     assert!(plans.iter().all(|l| l.contains("INFO")), "{plans:?}");
     assert!(!log.contains("plan failed"), "{log}");
     site.terminate();

@@ -122,6 +122,12 @@ pub fn judge(p: &Probe<'_>) -> Result<f64, String> {
             "it sent one picture every {step:.3} s of footage where the stream has {fps} per \
              second: pictures were dropped"
         )),
+        // Pictures closer than the frame rate allows: the speed it stated is not the one it
+        // delivers at, and the times would be wrong.
+        Some(fps) if step < 0.8 / fps => Err(format!(
+            "its pictures would be {step:.3} s of footage apart where the stream has {fps} per \
+             second: it does not deliver at the speed it stated"
+        )),
         None if p.pictures.len() >= 3 && p.pictures.iter().all(|s| s.keyframe) => {
             Err("it sent key frames only: pictures were dropped".into())
         }
@@ -185,6 +191,11 @@ mod tests {
             .step_by(2)
             .collect();
         assert!(judge(&probe(&p)).unwrap_err().contains("dropped"));
+        // Stated 2 but delivering at 4: pictures mapped half as far apart as they are.
+        let p = pictures(200, 4.0, 0.25, false);
+        let mut q = probe(&p);
+        q.speed = 2.0;
+        assert!(judge(&q).unwrap_err().contains("speed it stated"));
         // Key frames only, frame rate unknown.
         let p = pictures(150, 4.0, 0.25, true);
         let mut q = probe(&p);

@@ -979,8 +979,7 @@ impl<'a> Pull<'a> {
                 clock_rate: s.info.clock_rate,
                 // The SDP's, else the SPS's VUI timing.
                 framerate: s.framerate.or_else(|| {
-                    sps::facts(s.info.codec, &s.info.parameter_sets)
-                        .and_then(|f| f.frame_rate())
+                    sps::facts(s.info.codec, &s.info.parameter_sets).and_then(|f| f.frame_rate())
                 }),
                 requested_secs,
                 complete,
