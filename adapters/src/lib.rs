@@ -12,10 +12,10 @@ pub mod digest;
 pub mod error;
 pub mod media;
 pub mod onvif;
+pub mod playback;
 pub mod rtsp;
 pub mod segments;
 pub mod source;
-pub mod vendor;
 
 pub use error::{Error, redact_url};
 pub use media::{AccessUnit, Codec, Event, Gap, GapReason, StreamInfo};

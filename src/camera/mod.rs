@@ -13,7 +13,7 @@ use scelle_adapters::credentials::{self, CredentialSource, Credentials};
 use scelle_adapters::onvif::{OnvifConfig, OnvifSource};
 use scelle_adapters::rtsp::tls::{self, CertificateInfo};
 use scelle_adapters::segments::SegmentFolder;
-use scelle_adapters::vendor::{PlaybackTarget, PlaybackTemplate, Preset, VendorSource};
+use scelle_adapters::playback::{PlaybackTarget, PlaybackTemplate, Preset, VendorSource};
 use scelle_adapters::{ClockOffset, DeviceInfo, Error, Plan, Recording, Source, TimeRange};
 use serde::Serialize;
 
