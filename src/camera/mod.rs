@@ -13,11 +13,11 @@ use scelle_adapters::credentials::{self, CredentialSource, Credentials};
 use scelle_adapters::onvif::{OnvifConfig, OnvifSource};
 use scelle_adapters::rtsp::tls::{self, CertificateInfo};
 use scelle_adapters::segments::SegmentFolder;
-use scelle_adapters::playback::{PlaybackTarget, PlaybackTemplate, Preset, VendorSource};
+use scelle_adapters::playback::{PlaybackTarget, PlaybackTemplate, VendorSource};
 use scelle_adapters::{ClockOffset, DeviceInfo, Error, Plan, Recording, Source, TimeRange};
 use serde::Serialize;
 
-use crate::config::{Camera, CameraSource, LinkSecurity, Vendor};
+use crate::config::{Camera, CameraSource, LinkSecurity};
 
 /// RTSP policy of a camera's pulls: Basic over a plain link only where the entry allows it.
 fn rtsp_config(camera: &Camera) -> scelle_adapters::rtsp::ClientConfig {
@@ -83,26 +83,14 @@ pub fn source(
                 what: format!("time zone `{zone_name}`"),
                 why: e.to_string(),
             })?;
-            let template = match (vendor, template) {
-                (Vendor::Hikvision, _) => PlaybackTemplate::preset(Preset::Hikvision, zone),
-                (Vendor::Dahua, _) => PlaybackTemplate::preset(Preset::Dahua, zone),
-                (Vendor::Uniview, _) => PlaybackTemplate::preset(Preset::Uniview, zone),
-                (Vendor::Custom, Some(t)) => PlaybackTemplate::custom(t, zone)?,
-                (Vendor::Custom, None) => {
-                    return Err(Error::Unsupported {
-                        what: format!("camera `{id}`"),
-                        why: "vendor `custom` needs a `template`".into(),
-                    });
-                }
-            };
+            let template = PlaybackTemplate::for_vendor(*vendor, template.as_deref(), zone)?;
             let target = PlaybackTarget {
                 host: host.clone(),
                 port: *port,
                 channel: *channel,
                 substream: *substream,
             };
-            let vendor = format!("{vendor:?}").to_lowercase();
-            let mut source = VendorSource::new(id, vendor, target, template, creds).with_tls(trust);
+            let mut source = VendorSource::new(id, vendor.name(), target, template, creds).with_tls(trust);
             source.rtsp = rtsp;
             Arc::new(source)
         }

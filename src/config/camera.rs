@@ -11,6 +11,7 @@
 
 use std::path::PathBuf;
 
+use scelle_adapters::playback::Vendor;
 use serde::Deserialize;
 use serde::de::Error as _;
 
@@ -192,16 +193,6 @@ pub enum CameraSource {
     },
 }
 
-/// Vendors with a playback URL preset, or a custom template.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum Vendor {
-    Hikvision,
-    Dahua,
-    Uniview,
-    Custom,
-}
-
 fn default_rtsp_port() -> u16 {
     554
 }
@@ -364,7 +355,7 @@ impl Camera {
         match &self.source {
             CameraSource::Onvif { .. } => "onvif".into(),
             CameraSource::Playback { vendor, .. } => {
-                format!("playback/{}", format!("{vendor:?}").to_lowercase())
+                format!("playback/{}", vendor.name())
             }
             CameraSource::Segments { .. } => "segments".into(),
         }
