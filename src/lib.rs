@@ -28,3 +28,4 @@ pub mod purge;
 pub mod receipt;
 pub mod register;
 pub mod seal;
+pub mod security_log;

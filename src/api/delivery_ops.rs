@@ -125,7 +125,7 @@ fn receipt(state: &State, person: &Person, id: u64, a: Value) -> Result<Reply, R
     )
     .map_err(|e| receipt_error(id, e))?;
     let pdf = crate::receipt::render(&r, lang);
-    tracing::info!(target: crate::daemon::security::TARGET, event = "receipt-made",
+    tracing::info!(target: crate::security_log::TARGET, event = "receipt-made",
         person = %person.id, case = %a.case, export = %r.record.export_id,
         bytes = pdf.len(), "delivery receipt made");
     Ok(Reply::ok(
@@ -175,7 +175,7 @@ fn delivered(state: &State, person: &Person, id: u64, a: Value) -> Result<Reply,
             DeliveryError::BadInput(m) => Reply::error(id, ErrorCode::BadArgs, m),
             DeliveryError::Case(e) => super::handlers::case_error_reply(id, e),
         })?;
-    tracing::info!(target: crate::daemon::security::TARGET, event = "handed-over",
+    tracing::info!(target: crate::security_log::TARGET, event = "handed-over",
         person = %person.id, case = %case.id, "hand-over recorded");
     Ok(Reply::ok(id, json!({ "case": case })))
 }

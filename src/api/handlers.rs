@@ -20,7 +20,7 @@ use crate::case::service::Upload;
 use crate::case::statement::{APPROVE_NAMESPACE, COUNTERSIGN_NAMESPACE};
 use crate::case::{Case, CaseError, policy};
 use crate::config::Person;
-use crate::daemon::security::TARGET as SECURITY;
+use crate::security_log::TARGET as SECURITY;
 use crate::daemon::state::State;
 use crate::register::{RegisterError, SIGNATURE_NAMESPACE};
 

@@ -12,7 +12,7 @@ use super::blocking_ops::{args, gate};
 use super::protocol::{ErrorCode, Reply};
 use crate::case::policy;
 use crate::config::Person;
-use crate::daemon::security::TARGET as SECURITY;
+use crate::security_log::TARGET as SECURITY;
 use crate::daemon::state::State;
 use crate::media::record::{self, DestroyRequest, MediaError};
 use crate::media::{self, MediaFacts};

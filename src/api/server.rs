@@ -23,7 +23,7 @@ use super::handlers::{self, Session};
 use super::limits::{self, PerUser};
 use super::protocol::{ErrorCode, Reply};
 use super::{identify, passwd};
-use crate::daemon::security::TARGET as SECURITY;
+use crate::security_log::TARGET as SECURITY;
 use crate::daemon::state::State;
 
 /// A connection idle this long is closed.

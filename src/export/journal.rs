@@ -114,7 +114,7 @@ pub fn close_interrupted(register: &Register) -> Result<Vec<String>, RegisterErr
             "the daemon stopped during the export (crash, kill or power loss); found at start-up",
             &removed,
         )?;
-        tracing::warn!(target: crate::daemon::security::TARGET, event = "export-interrupted",
+        tracing::warn!(target: crate::security_log::TARGET, event = "export-interrupted",
             export = %id, removed = removed.len(),
             "export interrupted by a crash: its files were removed and recorded in the register");
         closed.push(id);

@@ -304,7 +304,7 @@ pub async fn run(
     );
     let reg = register.clone();
     blocking(move || Ok(reg.append(started)?)).await?;
-    tracing::info!(target: crate::daemon::security::TARGET, event = "export-started",
+    tracing::info!(target: crate::security_log::TARGET, event = "export-started",
         export = %export_id, case = %case.id, operator = %req.operator.id,
         folder = %folder.display(), drive_model = %checked.drive.model,
         drive_serial = %checked.drive.serial, drive_approved = checked.approved,
@@ -331,7 +331,7 @@ pub async fn run(
                 )?)
             })
             .await?;
-            tracing::warn!(target: crate::daemon::security::TARGET, event = "export-failed",
+            tracing::warn!(target: crate::security_log::TARGET, event = "export-failed",
                 export = %export_id, case = %case.id, error = %e, "export refused");
             return Err(e);
         }
@@ -458,7 +458,7 @@ pub async fn run(
             if let Err(le) = logged {
                 tracing::error!(export = %export_id, error = %le, "cannot record the export's failure");
             }
-            tracing::warn!(target: crate::daemon::security::TARGET, event = "export-failed",
+            tracing::warn!(target: crate::security_log::TARGET, event = "export-failed",
                 export = %export_id, case = %case.id, error = %e,
                 "export failed; its files were removed");
             Err(e)
