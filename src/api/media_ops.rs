@@ -1,5 +1,5 @@
 //! The removable-media operations (PUR-4): `media-list`, `media-add`, `media-destroyed`.
-//! Argument decoding, the role checks, the call into [`crate::media`] (on a blocking thread:
+//! Argument decoding, the role checks, the call into [`crate::inventory`] (on a blocking thread:
 //! the register is synchronous) and the mapping of its errors to protocol codes.
 
 use std::path::PathBuf;
@@ -14,8 +14,8 @@ use crate::case::policy;
 use crate::config::Person;
 use crate::security_log::TARGET as SECURITY;
 use crate::daemon::state::State;
-use crate::media::record::{self, DestroyRequest, MediaError};
-use crate::media::{self, MediaFacts};
+use crate::inventory::record::{self, DestroyRequest, MediaError};
+use crate::inventory::{self, MediaFacts};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -82,7 +82,7 @@ fn media_error(id: u64, e: MediaError) -> Reply {
 
 fn list(state: &State, person: &Person, id: u64) -> Result<Reply, Reply> {
     gate(id, policy::may_read(person))?;
-    let inv = media::inventory(&state.register).map_err(|e| media_error(id, e.into()))?;
+    let inv = inventory::inventory(&state.register).map_err(|e| media_error(id, e.into()))?;
     Ok(Reply::ok(id, json!({ "inventory": inv })))
 }
 

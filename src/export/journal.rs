@@ -13,16 +13,8 @@ use serde_json::{Value, json};
 
 use super::PARTIAL_SUFFIX;
 use super::record::ExportRecord;
+use crate::drive::export_id_of;
 use crate::register::{Entry, EntryKind, NewEntry, Register, RegisterError};
-
-/// The id of the export an entry is about, if it is an export entry.
-pub fn export_id_of(e: &Entry) -> Option<String> {
-    let p = &e.payload;
-    let id = p
-        .get("export_id")
-        .or_else(|| p.get("record").and_then(|r| r.get("export_id")))?;
-    id.as_str().map(str::to_owned)
-}
 
 /// The `export-completed` entry the operator signs.
 pub fn completed_entry(

@@ -10,6 +10,7 @@ use jiff::Timestamp;
 use scelle_adapters::{ClockOffset, DeviceInfo, Gap, TimeRange};
 use serde::{Deserialize, Serialize};
 
+pub use crate::drive::DriveIdentity;
 use crate::register::Head;
 
 /// Manifest format version written in [`ExportRecord::format`].
@@ -55,21 +56,6 @@ pub struct Destination {
     /// The approved drive's certification from the configuration (`CSPN-2023/12`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certification: Option<String>,
-}
-
-/// The destination drive as sysfs/udev describe it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DriveIdentity {
-    /// Block device backing the mount, e.g. `/dev/sdb1`.
-    pub device: String,
-    pub mount_point: String,
-    pub fs_type: String,
-    pub vendor: String,
-    pub model: String,
-    pub serial: String,
-    /// Filesystem UUID when known.
-    #[serde(default)]
-    pub fs_uuid: String,
 }
 
 /// A file of the export folder: name (relative to the folder), size and SHA-256 of its bytes

@@ -258,7 +258,7 @@ pub async fn run(
     let s2 = settings.clone();
     let checked: Checked = blocking(move || destination::check(&to, &s2, accept, estimate)).await?;
     let (reg, serial) = (register.clone(), checked.drive.serial.clone());
-    let destroyed = blocking(move || Ok(crate::media::destruction_of(&reg, &serial)?)).await?;
+    let destroyed = blocking(move || Ok(crate::drive::destruction_of(&reg, &serial)?)).await?;
     destination::refuse_destroyed(&checked.drive, destroyed.as_ref())?;
     // The folder is created after `export-started`, by the daemon, refused if it exists.
     let folder_name = sanitize(&case.opening.reference, &case.id);

@@ -19,8 +19,8 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::export::journal::export_id_of;
-use crate::export::record::DriveIdentity;
+pub use crate::drive::{Destroyed, Destruction, destruction_of};
+use crate::drive::{drive_of, export_id_of};
 use crate::register::{Entry, EntryKind, Register, RegisterError};
 
 /// What a `media-inventoried` payload's `media` object holds.
@@ -37,30 +37,6 @@ pub struct MediaFacts {
     /// Free text, e.g. the sticker on the key.
     #[serde(default)]
     pub label: String,
-}
-
-/// A `media-destroyed` payload.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Destruction {
-    pub serial: String,
-    pub inventory_id: String,
-    /// Reference of the destruction certificate.
-    pub certificate: String,
-    /// `YYYY-MM-DD`.
-    pub destroyed_on: String,
-    #[serde(default)]
-    pub method: String,
-}
-
-/// A destruction as the inventory shows it: the payload, who recorded it and when.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Destroyed {
-    #[serde(flatten)]
-    pub destruction: Destruction,
-    pub recorded_by: String,
-    pub recorded_at: Timestamp,
-    /// Sequence number of the `media-destroyed` entry.
-    pub entry: u64,
 }
 
 /// One medium: inventoried, or only seen as an export's destination.
@@ -158,19 +134,6 @@ impl Inventory {
             k += 1;
         }
     }
-}
-
-/// The drive an export entry names: `drive` in `export-started`, `record.destination.drive`
-/// in `export-verified` / `export-completed`.
-fn drive_of(e: &Entry) -> Option<DriveIdentity> {
-    let v = match e.kind {
-        EntryKind::ExportStarted => e.payload.get("drive")?,
-        EntryKind::ExportVerified | EntryKind::ExportCompleted => {
-            e.payload.get("record")?.get("destination")?.get("drive")?
-        }
-        _ => return None,
-    };
-    serde_json::from_value(v.clone()).ok()
 }
 
 fn text(v: &Value) -> String {
@@ -292,17 +255,6 @@ pub fn fold(entries: &[Entry]) -> Inventory {
 /// The inventory of a register.
 pub fn inventory(register: &Register) -> Result<Inventory, RegisterError> {
     Ok(fold(&register.entries(None)?))
-}
-
-/// The recorded destruction of the medium `serial` designates, if any: an export to it is
-/// refused. An empty serial is never destroyed.
-pub fn destruction_of(
-    register: &Register,
-    serial: &str,
-) -> Result<Option<Destroyed>, RegisterError> {
-    Ok(inventory(register)?
-        .by_serial(serial)
-        .and_then(|m| m.destroyed.clone()))
 }
 
 #[cfg(test)]
@@ -473,5 +425,52 @@ mod tests {
         assert_eq!(now.inventory_id.as_deref(), Some("MED-0002"));
         assert!(now.destroyed.is_none());
         assert!(inv.by_inventory_id("MED-0001").unwrap().destroyed.is_some());
+    }
+
+    /// The export's destroyed-drive lookup (`drive::destroyed`) designates the same medium as
+    /// the inventory, at every step of a history with re-use, destruction and re-inventory.
+    #[test]
+    fn the_drive_lookup_agrees_with_the_inventory() {
+        let destroyed = |seq, id: &str, serial: &str| {
+            entry(
+                seq,
+                EntryKind::MediaDestroyed,
+                None,
+                "arthur",
+                json!({"serial": serial, "inventory_id": id, "certificate": "C",
+                       "destroyed_on": "2026-11-20"}),
+            )
+        };
+        let export = |seq, serial: &str| {
+            entry(
+                seq,
+                EntryKind::ExportStarted,
+                Some("2026-0001"),
+                "paul",
+                json!({"export_id": format!("EXP-{seq}"), "drive": drive(serial)}),
+            )
+        };
+        let history = vec![
+            export(1, "S-2"),
+            inventoried(2, "MED-0001", "S-1"),
+            destroyed(3, "", "S-2"),
+            inventoried(4, "MED-0002", "S-2"),
+            destroyed(5, "MED-0001", "S-9"),
+            export(6, "S-1"),
+            inventoried(7, "MED-0003", "S-1"),
+            destroyed(8, "", "S-1"),
+            inventoried(9, "MED-0004", ""),
+            destroyed(10, "MED-0004", ""),
+        ];
+        for n in 0..=history.len() {
+            let inv = fold(&history[..n]);
+            for serial in ["S-1", "S-2", "S-9", "", " S-1 "] {
+                assert_eq!(
+                    crate::drive::destroyed::destruction_in(&history[..n], serial),
+                    inv.by_serial(serial).and_then(|m| m.destroyed.clone()),
+                    "after {n} entries, serial `{serial}`"
+                );
+            }
+        }
     }
 }
