@@ -16,7 +16,7 @@ use serde_json::json;
 use crate::api::identify::{SignatureError, verify_signature};
 use crate::api::protocol::OpenArgs;
 use crate::config::Person;
-use crate::export::ExportRecord;
+use crate::case::ExportRecord;
 use crate::register::{EntryKind, NewEntry, PersonRecord, Register, RegisterError, SITE_PERSON};
 
 use super::documents::DocumentStore;

@@ -12,7 +12,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use super::PARTIAL_SUFFIX;
-use super::record::ExportRecord;
+use crate::case::ExportRecord;
 use crate::drive::export_id_of;
 use crate::register::{Entry, EntryKind, NewEntry, Register, RegisterError};
 

@@ -14,13 +14,11 @@ pub mod folder;
 pub mod journal;
 pub mod page;
 pub mod pipeline;
-pub mod record;
 pub mod scan;
 pub mod sealed;
 pub mod texts;
 
 pub use pipeline::{ExportRequest, Verified, run};
-pub use record::{DriveIdentity, ExportRecord, ExportedFile, FileDigest};
 
 use std::path::{Path, PathBuf};
 

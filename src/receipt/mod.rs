@@ -24,7 +24,7 @@ use serde::Deserialize;
 
 use crate::case::model::Opening;
 use crate::error::{Exit, ExitStatus};
-use crate::export::ExportRecord;
+use crate::case::ExportRecord;
 use crate::register::{Entry, EntryKind, Register, RegisterError};
 pub use render::render;
 pub use text::Lang;

@@ -16,7 +16,7 @@ use zeroize::Zeroizing;
 use super::{EVENT_QUEUE, Job, PROGRESS_EVERY, Progress, blocking, span_seconds, ts_name};
 use crate::export::ExportError;
 use crate::export::folder::ExportDir;
-use crate::export::record::{ExportedFile, FileDigest};
+use crate::case::{ExportedFile, FileDigest};
 use crate::export::sealed::{self, partial_of};
 use crate::mp4::{Provenance, TrackSource};
 use crate::seal::{Metadata, SealParams};

@@ -29,7 +29,7 @@ use super::ExportError;
 use super::destination::{self, Checked};
 use super::folder::ExportDir;
 use super::journal;
-use super::record::ExportRecord;
+use crate::case::ExportRecord;
 use crate::api::protocol::Reply;
 use crate::case::Case;
 use crate::config::{Camera, Config, Person};

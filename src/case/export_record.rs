@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use scelle_adapters::{ClockOffset, DeviceInfo, Gap, TimeRange};
 use serde::{Deserialize, Serialize};
 
-pub use crate::drive::DriveIdentity;
+use crate::drive::DriveIdentity;
 use crate::register::Head;
 
 /// Manifest format version written in [`ExportRecord::format`].
