@@ -746,10 +746,14 @@ async fn export_op(
         password,
         password_generated: generated,
     };
-    let prog = crate::export::pipeline::Progress {
-        id,
-        tx: progress.clone(),
-    };
+    let tx = progress.clone();
+    let prog = crate::export::pipeline::Progress::new(move |line| {
+        let reply = match line.data {
+            None => Reply::progress(id, line.stage),
+            Some(data) => Reply::progress_data(id, line.stage, data),
+        };
+        let _ = tx.try_send(reply);
+    });
     let result = crate::export::run(
         state.config(),
         state.register.clone(),

@@ -21,7 +21,6 @@ use jiff::Timestamp;
 use rand::RngCore;
 use scelle_adapters::{ClockOffset, DeviceInfo, Plan, Source, TimeRange};
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use zeroize::Zeroizing;
 
@@ -30,7 +29,6 @@ use super::destination::{self, Checked};
 use super::folder::ExportDir;
 use super::journal;
 use crate::case::ExportRecord;
-use crate::api::protocol::Reply;
 use crate::case::Case;
 use crate::config::{Camera, Config, Person};
 use crate::register::{EntryKind, NewEntry, Register};
@@ -71,19 +69,35 @@ pub struct Verified {
     context: Option<Arc<FileContext>>,
 }
 
-/// Sends progress lines for request `id`.
-#[derive(Clone)]
-pub struct Progress {
-    pub id: u64,
-    pub tx: mpsc::Sender<Reply>,
+/// One progress report of an export: the stage reached and, on data lines, its figures
+/// (bytes pulled, media time reached). The caller decides how it travels (`api` turns it into
+/// a `progress` reply); the export never waits for it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProgressLine {
+    pub stage: String,
+    pub data: Option<Value>,
 }
 
+/// Where an export reports its progress: a function of the caller's that must not block (a
+/// line it cannot pass on right away is dropped).
+#[derive(Clone)]
+pub struct Progress(Arc<dyn Fn(ProgressLine) + Send + Sync>);
+
 impl Progress {
+    pub fn new(report: impl Fn(ProgressLine) + Send + Sync + 'static) -> Progress {
+        Progress(Arc::new(report))
+    }
     fn stage(&self, stage: &str) {
-        let _ = self.tx.try_send(Reply::progress(self.id, stage));
+        (self.0)(ProgressLine {
+            stage: stage.to_owned(),
+            data: None,
+        });
     }
     fn data(&self, stage: &str, data: Value) {
-        let _ = self.tx.try_send(Reply::progress_data(self.id, stage, data));
+        (self.0)(ProgressLine {
+            stage: stage.to_owned(),
+            data: Some(data),
+        });
     }
 }
 
