@@ -849,7 +849,7 @@ async fn export_sign(
     }
     let pending = session.pending_export.as_mut().expect("checked above");
     let mut entry = pending.statement.clone();
-    if let Err(e) = crate::api::identify::verify_signature(
+    if let Err(e) = crate::register::signature::verify(
         &person.public_key.key,
         SIGNATURE_NAMESPACE,
         &entry.statement(),

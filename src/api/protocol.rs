@@ -8,6 +8,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use crate::case::request::{DocumentArg, OpenArgs};
+
 /// The protocol version this build speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
 
@@ -188,37 +190,6 @@ pub struct HelloArgs {
 #[serde(deny_unknown_fields)]
 pub struct IdentifyArgs {
     pub signature: String,
-}
-
-/// A document sent inline (the written request, AUTH-3).
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct DocumentArg {
-    /// File name as the client had it (kept for people, not trusted as a path).
-    pub name: String,
-    /// Base64 (standard alphabet) content.
-    pub content: String,
-}
-
-/// `case-open`.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct OpenArgs {
-    /// `requisition`, `incident` or `access-request` (AUTH-1).
-    pub ground: String,
-    pub requester: String,
-    pub organisation: String,
-    pub reference: String,
-    pub recipient: String,
-    pub purpose: String,
-    pub cameras: Vec<String>,
-    /// `START/END`, RFC 3339 with offset, or civil time in the site's time zone.
-    pub ranges: Vec<String>,
-    #[serde(default)]
-    pub request: Option<DocumentArg>,
-    /// Justification of an emergency opened before the written request (AUTH-3).
-    #[serde(default)]
-    pub emergency: Option<String>,
 }
 
 /// `case-show`, `case-export`.

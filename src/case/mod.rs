@@ -11,6 +11,7 @@ pub mod documents;
 pub mod export_record;
 pub mod model;
 pub mod policy;
+pub mod request;
 pub mod service;
 pub mod statement;
 

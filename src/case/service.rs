@@ -13,13 +13,13 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde_json::json;
 
-use crate::api::identify::{SignatureError, verify_signature};
-use crate::api::protocol::OpenArgs;
 use crate::config::Person;
 use crate::case::ExportRecord;
+use crate::register::signature::{self, SignatureError};
 use crate::register::{EntryKind, NewEntry, PersonRecord, Register, RegisterError, SITE_PERSON};
 
 use super::documents::DocumentStore;
+use super::request::OpenArgs;
 use super::model::{Case, CaseState, Document, ExportFact, Ground, Opening, Range};
 use super::policy::{self, Refusal};
 use super::statement;
@@ -594,20 +594,19 @@ fn signer_of<'a>(
     text: &str,
     armored: &str,
 ) -> Result<&'a Person, CaseError> {
-    let sig = ssh_key::SshSig::from_pem(armored.trim())
-        .map_err(|e| SignatureError::Format(e.to_string()))?;
+    let sig = signature::parse(armored)?;
     if sig.namespace() != namespace {
-        return Err(SignatureError::Mismatch(format!(
-            "it was made for the namespace `{}`, not `{namespace}` (ssh-keygen -Y sign -n {namespace})",
-            sig.namespace()
-        ))
+        return Err(SignatureError::Namespace {
+            found: sig.namespace().to_owned(),
+            expected: namespace.to_owned(),
+        }
         .into());
     }
     let person = people
         .iter()
         .find(|p| p.public_key.key.key_data() == sig.public_key())
         .ok_or(SignatureError::UnknownKey)?;
-    verify_signature(&person.public_key.key, namespace, text.as_bytes(), armored)?;
+    signature::verify(&person.public_key.key, namespace, text.as_bytes(), armored)?;
     Ok(person)
 }
 

@@ -34,7 +34,7 @@ pub use entry::{
     SIGNATURE_NAMESPACE, STATEMENT_HEADER, seal_text,
 };
 pub use error::RegisterError;
-pub use signature::{SITE_PERSON, SITE_ROLE, SiteKey};
+pub use signature::{SITE_PERSON, SITE_ROLE, SignatureError, SiteKey};
 pub use verify::{
     APPROVE_NAMESPACE, COUNTERSIGN_NAMESPACE, REGISTER_FORMAT, VerifyOptions, VerifyReport,
 };

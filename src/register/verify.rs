@@ -19,7 +19,7 @@ use super::chain::RawEntry;
 use super::entry::{Entry, EntryKind, Head, SIGNATURE_NAMESPACE, seal_text, statement_text};
 use super::error::RegisterError;
 use super::signature::{
-    People, SITE_PERSON, SITE_ROLE, fingerprint_of, verify_in_namespace, verify_with_key,
+    People, SITE_PERSON, SITE_ROLE, fingerprint_of, verify as verify_signature, verify_with_key,
 };
 use super::store::{ENTRY_COLUMNS, load_signatures, parse_entry, raw_from_row};
 
@@ -137,7 +137,7 @@ enum Failure {
 
 impl Job {
     fn run(&self) -> Result<(), RegisterError> {
-        verify_in_namespace(&self.key, self.namespace, &self.message, &self.armored).map_err(
+        verify_signature(&self.key, self.namespace, &self.message, &self.armored).map_err(
             |reason| match &self.what {
                 Failure::Seal(fingerprint) => rule(
                     self.seq,
@@ -149,7 +149,7 @@ impl Job {
                 Failure::Person(person) => RegisterError::BadSignature {
                     entry: self.seq,
                     person: person.clone(),
-                    reason,
+                    reason: reason.to_string(),
                 },
                 Failure::Statement(person) => RegisterError::BadSignature {
                     entry: self.seq,
@@ -1280,7 +1280,7 @@ fn check_legacy_signatures(
             if check_signatures {
                 for s in site {
                     verify_with_key(key, statement, &s.signature)
-                        .map_err(|r| bad(SITE_PERSON, r))?;
+                        .map_err(|r| bad(SITE_PERSON, r.to_string()))?;
                     walk.report.signatures += 1;
                 }
             }
@@ -1297,7 +1297,9 @@ fn check_legacy_signatures(
             };
             if check_signatures {
                 for s in &entry.signatures {
-                    judge.check(s, statement).map_err(|r| bad(&s.person, r))?;
+                    judge
+                        .check(s, statement)
+                        .map_err(|r| bad(&s.person, r.to_string()))?;
                     walk.report.signatures += 1;
                 }
             }
@@ -1314,7 +1316,7 @@ fn check_legacy_signatures(
                 for s in &entry.signatures {
                     walk.people
                         .check(s, statement)
-                        .map_err(|r| bad(&s.person, r))?;
+                        .map_err(|r| bad(&s.person, r.to_string()))?;
                     walk.report.signatures += 1;
                 }
             }
