@@ -28,5 +28,7 @@ pub mod pdf;
 pub mod purge;
 pub mod receipt;
 pub mod register;
+pub mod report;
 pub mod seal;
 pub mod security_log;
+pub mod wording;

@@ -15,7 +15,7 @@ use crate::case::policy;
 use crate::config::Person;
 use crate::security_log::TARGET as SECURITY;
 use crate::daemon::state::State;
-use crate::register::report::{self, Lang, Report};
+use crate::report::{self, Lang, Report};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -11,7 +11,7 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use super::connect::ClientOptions;
 use crate::error::{Exit, ExitStatus};
-use crate::register::report::{self, Lang, Report};
+use crate::report::{self, Lang, Report};
 use crate::register::{Head, Register, RegisterError, VerifyOptions, witness};
 
 /// Where the daemon keeps the register unless configured otherwise (the default state

@@ -4,11 +4,11 @@
 use jiff::tz::TimeZone;
 
 use super::layout::{MARGIN, Pages};
-use super::text::{self, Lang, tr};
+use crate::wording::{self as text, Lang, tr};
 use super::{Receipt, qr};
 use crate::case::Ground;
 use crate::pdf::{BOLD, MONO, PAGE_W, REGULAR, wrap_width};
-use crate::register::report;
+use crate::report;
 
 /// The receipt as PDF bytes.
 pub fn render(r: &Receipt, lang: Lang) -> Vec<u8> {
@@ -202,7 +202,7 @@ pub fn render(r: &Receipt, lang: Lang) -> Vec<u8> {
     // The site key that seals the register, so the recipient's auditor can pin it (REG-2).
     p.field_mono(
         tr(lang, "Clé du site (registre)", "Site key (register)"),
-        &crate::register::report::site_key_fingerprint(&r.entries)
+        &crate::report::site_key_fingerprint(&r.entries)
             .unwrap_or_else(|| tr(lang, "non enregistrée", "not recorded").to_owned()),
     );
     if let Some(m) = &rec.manifest {

@@ -15,7 +15,6 @@ pub mod canonical;
 pub mod chain;
 mod entry;
 mod error;
-pub mod report;
 pub mod schema;
 pub mod signature;
 mod store;

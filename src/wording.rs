@@ -1,5 +1,7 @@
-//! The receipt's words in French and English, and how its values are spelled for people:
-//! times in the site's zone and in UTC, durations, sizes, gaps and clock offsets.
+//! The words of the documents for outsiders (the delivery receipt and the register report), in
+//! French and English, and how their values are spelled for people: times in the site's zone
+//! and in UTC, durations, sizes, gaps, clock offsets, the camera link. Both documents take
+//! them from here, so neither imports the other for a word.
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -7,7 +9,31 @@ use scelle_adapters::{ClockOffset, Gap, GapReason};
 
 use crate::case::Ground;
 
-pub use crate::register::report::{Lang, tr};
+/// The language of a document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Fr,
+    En,
+}
+
+impl Lang {
+    /// The language tag (`fr`, `en`).
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::Fr => "fr",
+            Lang::En => "en",
+        }
+    }
+}
+
+/// `fr` or `en` by language.
+pub fn tr<'a>(lang: Lang, fr: &'a str, en: &'a str) -> &'a str {
+    match lang {
+        Lang::Fr => fr,
+        Lang::En => en,
+    }
+}
 
 pub fn ground(lang: Lang, g: Ground) -> &'static str {
     match (g, lang) {

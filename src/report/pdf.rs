@@ -586,7 +586,7 @@ fn export_block(p: &mut Pages, x: &ExportFacts, n: usize, total: usize, lang: La
             tr(lang, "Taille, format", "Size, format"),
             &format!(
                 "{}, MP4 ({}) {} {} {}",
-                crate::receipt::size_text(lang, f.size),
+                crate::wording::size(lang, f.size),
                 f.codecs,
                 tr(lang, "chiffré ;", "encrypted;"),
                 tr(lang, "durée enregistrée", "recorded"),

@@ -941,9 +941,9 @@ fn export_record(
                     };
                     format!(
                         "{} {} {}",
-                        crate::receipt::duration_text(f["covered_seconds"].as_f64().unwrap_or(0.0)),
+                        crate::wording::duration(f["covered_seconds"].as_f64().unwrap_or(0.0)),
                         tr(lang, "sur", "of"),
-                        crate::receipt::duration_text(requested)
+                        crate::wording::duration(requested)
                     )
                 },
                 gaps: if gaps.is_empty() {
@@ -952,7 +952,7 @@ fn export_record(
                     gaps.join("\n")
                 },
                 clock_offset,
-                link: crate::receipt::text::link(
+                link: crate::wording::link(
                     lang,
                     serde_json::from_value::<crate::config::LinkSecurity>(f["link"].clone())
                         .ok()
