@@ -1,8 +1,8 @@
-//! The register report, above the register it reads: the register as an auditor (the CNIL) reads it (REG-1, REG-2, issue 17): a document that
-//! stands on its own, made from the register alone. It states the register's head, the site
-//! key's fingerprint and the verification result, the site and its data controller, the people
-//! list and its changes, a summary table of the cases, then one section per case and one block
-//! per export ([`facts`]); the removable media close it ([`media`]).
+//! The register report, above the register it reads: the register as an auditor (the CNIL) reads it
+//! (REG-1, REG-2, issue 17), a document that stands on its own, made from the register alone. It
+//! states the register's head, the site key's fingerprint and the verification result, the site and
+//! its data controller, the people list and its changes, a summary table of the cases, then one
+//! section per case and one block per export ([`facts`]); the removable media close it ([`media`]).
 //!
 //! Three renderings carry the same facts: PDF ([`pdf`], French by default, English on
 //! request), CSV (one row per export, then the media section) and JSON (the whole structure).
