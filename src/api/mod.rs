@@ -8,10 +8,15 @@
 //! [`crate::case`]'s job.
 
 pub mod blocking_ops;
+mod camera_ops;
+mod case_ops;
 pub mod delivery_ops;
+pub mod error_codes;
+mod export_ops;
 pub mod frame;
 pub mod handlers;
 pub mod identify;
+mod identity_ops;
 pub mod limits;
 pub mod media_ops;
 pub mod passwd;

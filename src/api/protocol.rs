@@ -17,6 +17,75 @@ pub const PROTOCOL_VERSION: u32 = 1;
 /// challenge signature can never be replayed as an approval).
 pub const IDENTIFY_NAMESPACE: &str = "scelle-identify";
 
+/// Declares [`Op`] from one list of `Variant = "wire-name"`: the enum, [`Op::ALL`] and the
+/// names both come from it, so an operation is named once.
+macro_rules! ops {
+    ($($variant:ident = $name:literal,)*) => {
+        /// The operations of the socket protocol, shared by the CLI (which sends them) and the
+        /// daemon (which dispatches them with one `match` and no wildcard, so a new operation
+        /// is placed by the compiler). On the wire an operation is its name (`docs/PROTOCOL.md`).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Op {
+            $($variant,)*
+        }
+
+        impl Op {
+            /// Every operation, in protocol order.
+            pub const ALL: &[Op] = &[$(Op::$variant,)*];
+
+            /// The name on the wire (`case-open`).
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(Op::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+ops! {
+    Hello = "hello",
+    Identify = "identify",
+    CaseList = "case-list",
+    CaseShow = "case-show",
+    CaseOpen = "case-open",
+    CaseAttach = "case-attach",
+    CaseApprove = "case-approve",
+    CaseCountersign = "case-countersign",
+    CaseVerifyRequester = "case-verify-requester",
+    CaseClose = "case-close",
+    CaseExport = "case-export",
+    CameraList = "camera-list",
+    CameraProbe = "camera-probe",
+    CaseReceipt = "case-receipt",
+    CaseDelivered = "case-delivered",
+    PurgeList = "purge-list",
+    PurgeRun = "purge-run",
+    RegisterReport = "register-report",
+    MediaList = "media-list",
+    MediaAdd = "media-add",
+    MediaDestroyed = "media-destroyed",
+}
+
+impl Op {
+    /// The operation a wire name designates, if any.
+    pub fn parse(name: &str) -> Option<Op> {
+        Op::ALL.iter().copied().find(|op| op.name() == name)
+    }
+}
+
+impl AsRef<str> for Op {
+    fn as_ref(&self) -> &str {
+        self.name()
+    }
+}
+
+impl std::fmt::Display for Op {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// A request as it arrives, before its arguments are interpreted.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -294,5 +363,27 @@ impl Drop for ExportArgs {
         if let Some(p) = &mut self.password {
             zeroize::Zeroize::zeroize(p);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_op_has_one_name_documented_in_the_protocol() {
+        let doc = include_str!("../../docs/PROTOCOL.md");
+        for (i, op) in Op::ALL.iter().enumerate() {
+            assert_eq!(Op::parse(op.name()), Some(*op));
+            assert!(
+                !Op::ALL[..i].iter().any(|o| o.name() == op.name()),
+                "{op} named twice"
+            );
+            assert!(
+                doc.contains(&format!("`{op}`")),
+                "{op} is not in docs/PROTOCOL.md"
+            );
+        }
+        assert_eq!(Op::parse("case-opened"), None);
     }
 }

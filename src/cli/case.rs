@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use super::client::{ClientError, Expect};
 use super::connect::ClientOptions;
 use super::show::text;
-use crate::api::protocol::Reply;
+use crate::api::protocol::{Op, Reply};
 use crate::error::{Exit, ExitStatus};
 
 /// Arguments of `scelle case`.
@@ -186,7 +186,7 @@ fn run_inner(args: &Args) -> Result<(), ClientError> {
                 "emergency": o.emergency,
             });
             let quiet = args.client.json;
-            match client.request("case-open", a, &mut |stage| {
+            match client.request(Op::CaseOpen, a, &mut |stage| {
                 if !quiet {
                     eprintln!("… {stage}");
                 }
@@ -196,11 +196,11 @@ fn run_inner(args: &Args) -> Result<(), ClientError> {
             }
         }
         CaseCommand::Attach { case, request } => client.call(
-            "case-attach",
+            Op::CaseAttach,
             json!({ "case": case, "request": document(request)? }),
         )?,
         CaseCommand::Approve(st) => {
-            match statement_step(&mut client, "case-approve", st, json!({}))? {
+            match statement_step(&mut client, Op::CaseApprove, st, json!({}))? {
                 Some(v) => v,
                 None => return Ok(()),
             }
@@ -208,7 +208,7 @@ fn run_inner(args: &Args) -> Result<(), ClientError> {
         CaseCommand::Countersign { statement, export } => {
             match statement_step(
                 &mut client,
-                "case-countersign",
+                Op::CaseCountersign,
                 statement,
                 json!({ "export": export }),
             )? {
@@ -217,12 +217,12 @@ fn run_inner(args: &Args) -> Result<(), ClientError> {
             }
         }
         CaseCommand::VerifyRequester { case, how } => {
-            client.call("case-verify-requester", json!({ "case": case, "how": how }))?
+            client.call(Op::CaseVerifyRequester, json!({ "case": case, "how": how }))?
         }
-        CaseCommand::List => client.call("case-list", json!({}))?,
-        CaseCommand::Show { case } => client.call("case-show", json!({ "case": case }))?,
+        CaseCommand::List => client.call(Op::CaseList, json!({}))?,
+        CaseCommand::Show { case } => client.call(Op::CaseShow, json!({ "case": case }))?,
         CaseCommand::Close { case, reason } => {
-            client.call("case-close", json!({ "case": case, "reason": reason }))?
+            client.call(Op::CaseClose, json!({ "case": case, "reason": reason }))?
         }
         CaseCommand::Receipt {
             case,
@@ -231,7 +231,7 @@ fn run_inner(args: &Args) -> Result<(), ClientError> {
             at,
             ..
         } => client.call(
-            "case-receipt",
+            Op::CaseReceipt,
             json!({ "case": case, "lang": lang, "export": export, "at": at }),
         )?,
         CaseCommand::Delivered {
@@ -239,7 +239,7 @@ fn run_inner(args: &Args) -> Result<(), ClientError> {
             signed_receipt,
             at,
         } => client.call(
-            "case-delivered",
+            Op::CaseDelivered,
             json!({ "case": case, "signed_receipt": document(signed_receipt)?, "at": at }),
         )?,
         CaseCommand::Export(e) => {
@@ -281,7 +281,7 @@ fn run_inner(args: &Args) -> Result<(), ClientError> {
 /// here (shown, confirmed, checked against the case typed). `None`: nothing more to print.
 fn statement_step(
     client: &mut super::client::Client,
-    op: &str,
+    op: Op,
     st: &StatementArgs,
     extra: Value,
 ) -> Result<Option<Value>, ClientError> {
@@ -289,7 +289,7 @@ fn statement_step(
     if let (Value::Object(a), Value::Object(e)) = (&mut args, extra) {
         a.extend(e);
     }
-    let expect = if op == "case-approve" {
+    let expect = if op == Op::CaseApprove {
         Expect::Approve { case: &st.case }
     } else {
         Expect::Countersign { case: &st.case }

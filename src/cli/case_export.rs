@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use super::case::ExportArgs;
 use super::client::{Client, ClientError, Expect};
 use super::show::text;
+use crate::api::protocol::Op;
 use crate::seal::password;
 
 /// Runs the export as `person`; errors are the caller's to print.
@@ -44,7 +45,7 @@ pub fn run(
     let mut view = View::new(json_out);
     let case = a.case.clone();
     let result = client.signed_call(
-        "case-export",
+        Op::CaseExport,
         args,
         Expect::ExportCompleted {
             case: &a.case,
@@ -58,7 +59,7 @@ pub fn run(
                 .and_then(|p| serde_json::from_str::<Value>(p).ok())
                 .and_then(|v| v["record"]["export_id"].as_str().map(str::to_owned));
             (
-                "case-export".into(),
+                Op::CaseExport,
                 json!({ "case": case, "export": export_id, "signature": signature }),
             )
         },

@@ -19,7 +19,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Value, json};
 
-use crate::api::protocol::{ErrorCode, PROTOCOL_VERSION, Reply};
+use crate::api::protocol::{ErrorCode, Op, PROTOCOL_VERSION, Reply};
 use crate::error::{Exit, ExitStatus};
 
 /// Why a command could not get its answer.
@@ -178,7 +178,7 @@ impl Expect<'_> {
 
 /// Builds the answer to a signed challenge from the signed message and the signature: the
 /// operation and its arguments.
-pub type Answer<'a> = dyn FnMut(&[u8], String) -> (String, Value) + 'a;
+pub type Answer<'a> = dyn FnMut(&[u8], String) -> (Op, Value) + 'a;
 
 /// A connection to the daemon.
 pub struct Client {
@@ -249,7 +249,7 @@ impl Client {
     /// and returns its result. A reply without a challenge is returned as is.
     pub fn signed_call(
         &mut self,
-        op: &str,
+        op: Op,
         args: Value,
         expect: Expect<'_>,
         progress: &mut dyn FnMut(&str, Option<&Value>),
@@ -287,7 +287,7 @@ impl Client {
             .ok_or_else(|| ClientError::Sign("no key to sign with".into()))?;
         let signature = signer.sign(&public_key, &namespace, &message)?;
         let (op, args) = answer(&message, signature);
-        self.call(&op, args)
+        self.call(op, args)
     }
 
     /// Shows a statement in plain words and asks the person to confirm (unless `--yes`).
@@ -332,7 +332,7 @@ impl Client {
     /// each progress stage. An `error` reply becomes [`ClientError::Remote`].
     pub fn request(
         &mut self,
-        op: &str,
+        op: Op,
         args: Value,
         progress: &mut dyn FnMut(&str),
     ) -> Result<Reply, ClientError> {
@@ -342,14 +342,14 @@ impl Client {
     /// Like [`Client::request`], with each progress line's structured `data` too.
     pub fn request_with_data(
         &mut self,
-        op: &str,
+        op: Op,
         args: Value,
         progress: &mut dyn FnMut(&str, Option<&Value>),
     ) -> Result<Reply, ClientError> {
         let id = self.next_id;
         self.next_id += 1;
         let mut line =
-            serde_json::to_vec(&json!({ "v": PROTOCOL_VERSION, "id": id, "op": op, "args": args }))
+            serde_json::to_vec(&json!({ "v": PROTOCOL_VERSION, "id": id, "op": op.name(), "args": args }))
                 .map_err(|e| ClientError::Protocol(e.to_string()))?;
         line.push(b'\n');
         self.writer.write_all(&line)?;
@@ -385,7 +385,7 @@ impl Client {
 
     /// Sends a request that must succeed without a challenge; returns its result. A
     /// challenge is refused: this command signs nothing.
-    pub fn call(&mut self, op: &str, args: Value) -> Result<Value, ClientError> {
+    pub fn call(&mut self, op: Op, args: Value) -> Result<Value, ClientError> {
         match self.request(op, args, &mut |_| {})? {
             Reply::Ok { result, .. } => Ok(result),
             Reply::Challenge { namespace, .. } => Err(ClientError::Refused(format!(
@@ -408,13 +408,13 @@ impl Client {
         self.signer = Some(signer.clone());
         let welcome = match person {
             Some(p) => self.signed_call(
-                "hello",
+                Op::Hello,
                 json!({ "person": person }),
                 Expect::Identify { person: p },
                 &mut |_, _| {},
-                &mut |_, signature| ("identify".into(), json!({ "signature": signature })),
+                &mut |_, signature| (Op::Identify, json!({ "signature": signature })),
             )?,
-            None => self.call("hello", json!({ "person": person }))?,
+            None => self.call(Op::Hello, json!({ "person": person }))?,
         };
         if let Some(fp) = welcome["site_key"].as_str() {
             match self.site.clone() {
