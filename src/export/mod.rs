@@ -37,8 +37,13 @@ pub enum ExportError {
     Refused(String),
     #[error("{0}")]
     BadInput(String),
-    #[error("camera `{camera}`: {message}")]
-    Source { camera: String, message: String },
+    #[error("camera `{camera}`: {step}{source}")]
+    Source {
+        camera: String,
+        step: SourceStep,
+        #[source]
+        source: scelle_adapters::Error,
+    },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -47,14 +52,84 @@ pub enum ExportError {
     },
     #[error("no space left on the destination drive while writing {path}: use a larger drive")]
     NoSpace { path: PathBuf },
-    #[error("camera `{camera}`: {message}")]
-    Write { camera: String, message: String },
-    #[error("verification of {file} failed: {reason}")]
-    Verify { file: String, reason: String },
+    /// `camera` is `-` for the manifest.
+    #[error("camera `{camera}`: {source}")]
+    Write {
+        camera: String,
+        #[source]
+        source: WriteError,
+    },
+    #[error("verification of {file} failed: {source}")]
+    Verify {
+        file: String,
+        #[source]
+        source: VerifyError,
+    },
     #[error("interrupted: {0}")]
     Interrupted(String),
     #[error("register: {0}")]
     Register(#[from] RegisterError),
+}
+
+/// Where a source failed: building it from the configuration, or pulling from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourceStep {
+    Build,
+    Pull,
+}
+
+impl std::fmt::Display for SourceStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SourceStep::Build => Ok(()),
+            SourceStep::Pull => f.write_str("the pull failed: "),
+        }
+    }
+}
+
+/// Why a file could not be written (its I/O errors are [`ExportError::Io`]).
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("{0}")]
+    Mp4(#[from] crate::mp4::Mp4Error),
+    #[error("{0}")]
+    Seal(#[from] crate::seal::SealError),
+    #[error("manifest: {0}")]
+    Manifest(#[from] serde_json::Error),
+}
+
+/// Why a file read back from the drive does not hold.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// The container does not open or a chunk does not authenticate.
+    #[error("{0}")]
+    Seal(#[from] crate::seal::SealError),
+    /// Reading the plaintext through the container failed.
+    #[error("{0}")]
+    Read(#[from] std::io::Error),
+    /// The MP4 does not parse as it streams out.
+    #[error("{0}")]
+    Scan(#[from] scan::ScanError),
+    #[error(
+        "read back {read} bytes with SHA-256 {read_sha}, but {written} bytes with SHA-256 \
+         {written_sha} were written"
+    )]
+    Digest {
+        read: u64,
+        read_sha: String,
+        written: u64,
+        written_sha: String,
+    },
+    #[error(
+        "read back {read_fragments} fragments and {read_samples} samples, the writer wrote \
+         {written_fragments} and {written_samples}"
+    )]
+    Counts {
+        read_fragments: u64,
+        read_samples: u64,
+        written_fragments: u64,
+        written_samples: u64,
+    },
 }
 
 impl ExportError {

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use super::folder::ExportDir;
 use super::scan::{Mp4Scan, scan};
-use super::{ExportError, PARTIAL_SUFFIX};
+use super::{ExportError, PARTIAL_SUFFIX, VerifyError};
 use crate::mp4::{Mp4Error, Mp4Summary, Provenance, write_events};
 use crate::seal::{Metadata, SealError, SealParams, SealReader, SealSummary, SealWriter};
 
@@ -82,7 +82,7 @@ pub fn write_mp4(
             Mp4Error::Io(io) => ExportError::io(partial, io),
             other => ExportError::Write {
                 camera: camera.to_owned(),
-                message: other.to_string(),
+                source: other.into(),
             },
         })?;
     let (seal, file) = sealer
@@ -97,7 +97,7 @@ fn seal_err(partial: &Path, camera: &str, e: SealError) -> ExportError {
         SealError::Io(io) => ExportError::io(partial, io),
         other => ExportError::Write {
             camera: camera.to_owned(),
-            message: other.to_string(),
+            source: other.into(),
         },
     }
 }
@@ -152,9 +152,9 @@ pub fn verify(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let fail = |reason: String| ExportError::Verify {
+    let fail = |source: VerifyError| ExportError::Verify {
         file: name.clone(),
-        reason,
+        source,
     };
     let file = dir.open_read(name_in(dir, path)?)?;
     let _ = rustix::fs::fadvise(&file, 0, None, Advice::DontNeed);
@@ -165,25 +165,24 @@ pub fn verify(
     };
     let found = {
         let mut reader =
-            SealReader::new(&mut hashing, password.as_bytes()).map_err(|e| fail(e.to_string()))?;
+            SealReader::new(&mut hashing, password.as_bytes()).map_err(|e| fail(e.into()))?;
         let found = if mp4 {
-            Some(scan(&mut reader).map_err(|e| fail(e.to_string()))?)
+            Some(scan(&mut reader).map_err(|e| fail(e.into()))?)
         } else {
             None
         };
-        io::copy(&mut reader, &mut io::sink()).map_err(|e| fail(e.to_string()))?;
+        io::copy(&mut reader, &mut io::sink()).map_err(|e| fail(e.into()))?;
         found
     };
     io::copy(&mut hashing, &mut io::sink()).map_err(|e| ExportError::io(path, e))?;
     let sha: [u8; 32] = hashing.hasher.finalize().into();
     if sha != expected.sha256 || hashing.bytes != expected.bytes {
-        return Err(fail(format!(
-            "read back {} bytes with SHA-256 {}, but {} bytes with SHA-256 {} were written",
-            hashing.bytes,
-            hex::encode(sha),
-            expected.bytes,
-            hex::encode(expected.sha256)
-        )));
+        return Err(fail(VerifyError::Digest {
+            read: hashing.bytes,
+            read_sha: hex::encode(sha),
+            written: expected.bytes,
+            written_sha: hex::encode(expected.sha256),
+        }));
     }
     Ok(found)
 }

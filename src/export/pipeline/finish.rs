@@ -64,7 +64,7 @@ pub(super) async fn finish(
     ctx.progress.stage("sealing the manifest");
     let json = serde_json::to_vec_pretty(&record).map_err(|e| ExportError::Write {
         camera: "-".into(),
-        message: format!("manifest: {e}"),
+        source: e.into(),
     })?;
     let manifest_path = ctx.folder.join("manifest.json.scelle");
     let partial = partial_of(&manifest_path);

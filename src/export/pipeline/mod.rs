@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use zeroize::Zeroizing;
 
-use super::ExportError;
+use super::{ExportError, SourceStep};
 use super::destination::{self, Checked};
 use super::folder::ExportDir;
 use super::journal;
@@ -190,7 +190,8 @@ pub async fn run(
             crate::camera::source(&camera, &config.site.time_zone.0, stall).map_err(|e| {
                 ExportError::Source {
                     camera: id.clone(),
-                    message: e.to_string(),
+                    step: SourceStep::Build,
+                    source: e,
                 }
             })?;
         jobs.push(Job {
