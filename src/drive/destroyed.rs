@@ -113,7 +113,22 @@ pub fn destruction_in(entries: &[Entry], serial: &str) -> Option<Destroyed> {
                     current.insert(s, idx);
                 }
             }
-            _ => {}
+            EntryKind::PeopleChanged
+            | EntryKind::ConfigChanged
+            | EntryKind::CaseOpened
+            | EntryKind::DocumentAttached
+            | EntryKind::RequesterVerified
+            | EntryKind::CaseAuthorized
+            | EntryKind::EmergencyStarted
+            | EntryKind::EmergencyRegularized
+            | EntryKind::ExportFailed
+            | EntryKind::ExportInterrupted
+            | EntryKind::Delivered
+            | EntryKind::ReceiptAttached
+            | EntryKind::Purged
+            | EntryKind::CaseClosed
+            | EntryKind::Checkpoint
+            | EntryKind::ExportCountersigned => {}
         }
     }
     media

@@ -43,7 +43,24 @@ pub fn drive_of(e: &Entry) -> Option<DriveIdentity> {
         EntryKind::ExportVerified | EntryKind::ExportCompleted => {
             e.payload.get("record")?.get("destination")?.get("drive")?
         }
-        _ => return None,
+        EntryKind::PeopleChanged
+        | EntryKind::ConfigChanged
+        | EntryKind::CaseOpened
+        | EntryKind::DocumentAttached
+        | EntryKind::RequesterVerified
+        | EntryKind::CaseAuthorized
+        | EntryKind::EmergencyStarted
+        | EntryKind::EmergencyRegularized
+        | EntryKind::ExportFailed
+        | EntryKind::ExportInterrupted
+        | EntryKind::Delivered
+        | EntryKind::ReceiptAttached
+        | EntryKind::Purged
+        | EntryKind::MediaInventoried
+        | EntryKind::CaseClosed
+        | EntryKind::Checkpoint
+        | EntryKind::MediaDestroyed
+        | EntryKind::ExportCountersigned => return None,
     };
     serde_json::from_value(v.clone()).ok()
 }

@@ -72,7 +72,23 @@ pub fn close_interrupted(register: &Register) -> Result<Vec<String>, RegisterErr
                     open.remove(&id);
                 }
             }
-            _ => {}
+            EntryKind::PeopleChanged
+            | EntryKind::ConfigChanged
+            | EntryKind::CaseOpened
+            | EntryKind::DocumentAttached
+            | EntryKind::RequesterVerified
+            | EntryKind::CaseAuthorized
+            | EntryKind::EmergencyStarted
+            | EntryKind::EmergencyRegularized
+            | EntryKind::ExportVerified
+            | EntryKind::Delivered
+            | EntryKind::ReceiptAttached
+            | EntryKind::Purged
+            | EntryKind::MediaInventoried
+            | EntryKind::CaseClosed
+            | EntryKind::Checkpoint
+            | EntryKind::MediaDestroyed
+            | EntryKind::ExportCountersigned => {}
         }
     }
     let mut closed = Vec::new();

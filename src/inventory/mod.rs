@@ -241,7 +241,22 @@ pub fn fold(entries: &[Entry]) -> Inventory {
                 m.first_use.get_or_insert(e.time);
                 m.last_use = Some(e.time);
             }
-            _ => {}
+            EntryKind::PeopleChanged
+            | EntryKind::ConfigChanged
+            | EntryKind::CaseOpened
+            | EntryKind::DocumentAttached
+            | EntryKind::RequesterVerified
+            | EntryKind::CaseAuthorized
+            | EntryKind::EmergencyStarted
+            | EntryKind::EmergencyRegularized
+            | EntryKind::ExportFailed
+            | EntryKind::ExportInterrupted
+            | EntryKind::Delivered
+            | EntryKind::ReceiptAttached
+            | EntryKind::Purged
+            | EntryKind::CaseClosed
+            | EntryKind::Checkpoint
+            | EntryKind::ExportCountersigned => {}
         }
     }
     for m in &mut inv.media {

@@ -1306,7 +1306,25 @@ fn check_legacy_signatures(
             walk.people = new;
             walk.report.people_changes += 1;
         }
-        _ => {
+        EntryKind::ConfigChanged
+        | EntryKind::CaseOpened
+        | EntryKind::DocumentAttached
+        | EntryKind::RequesterVerified
+        | EntryKind::CaseAuthorized
+        | EntryKind::EmergencyStarted
+        | EntryKind::EmergencyRegularized
+        | EntryKind::ExportStarted
+        | EntryKind::ExportCompleted
+        | EntryKind::ExportFailed
+        | EntryKind::ExportInterrupted
+        | EntryKind::ExportVerified
+        | EntryKind::Delivered
+        | EntryKind::ReceiptAttached
+        | EntryKind::Purged
+        | EntryKind::MediaInventoried
+        | EntryKind::CaseClosed
+        | EntryKind::MediaDestroyed
+        | EntryKind::ExportCountersigned => {
             if entry.kind == EntryKind::ConfigChanged
                 && let Some(key) = entry.payload.get("site_key").and_then(|v| v.as_str())
             {

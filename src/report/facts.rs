@@ -299,7 +299,26 @@ pub fn facts(
                     regularize_hours = h;
                 }
             }
-            _ => {}
+            EntryKind::ConfigChanged
+            | EntryKind::CaseOpened
+            | EntryKind::DocumentAttached
+            | EntryKind::RequesterVerified
+            | EntryKind::CaseAuthorized
+            | EntryKind::EmergencyStarted
+            | EntryKind::EmergencyRegularized
+            | EntryKind::ExportStarted
+            | EntryKind::ExportCompleted
+            | EntryKind::ExportFailed
+            | EntryKind::ExportInterrupted
+            | EntryKind::ExportVerified
+            | EntryKind::Delivered
+            | EntryKind::ReceiptAttached
+            | EntryKind::Purged
+            | EntryKind::MediaInventoried
+            | EntryKind::CaseClosed
+            | EntryKind::Checkpoint
+            | EntryKind::MediaDestroyed
+            | EntryKind::ExportCountersigned => {}
         }
     }
     let when = |t: Timestamp| local_time(t, &tz);
@@ -398,7 +417,26 @@ pub fn facts(
                     recorded: when(e.time),
                 };
             }
-            _ => {}
+            EntryKind::ConfigChanged
+            | EntryKind::CaseOpened
+            | EntryKind::DocumentAttached
+            | EntryKind::RequesterVerified
+            | EntryKind::CaseAuthorized
+            | EntryKind::EmergencyStarted
+            | EntryKind::EmergencyRegularized
+            | EntryKind::ExportStarted
+            | EntryKind::ExportCompleted
+            | EntryKind::ExportFailed
+            | EntryKind::ExportInterrupted
+            | EntryKind::ExportVerified
+            | EntryKind::Delivered
+            | EntryKind::ReceiptAttached
+            | EntryKind::Purged
+            | EntryKind::MediaInventoried
+            | EntryKind::CaseClosed
+            | EntryKind::Checkpoint
+            | EntryKind::MediaDestroyed
+            | EntryKind::ExportCountersigned => {}
         }
         let Some(case_id) = &e.case_id else { continue };
         if e.kind == EntryKind::CaseOpened && !cases.contains_key(case_id) {
