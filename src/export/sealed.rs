@@ -5,19 +5,20 @@
 //! MP4 scanned as it streams out of the reader. Only then is the file renamed to its final name.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 use rustix::fs::Advice;
 use scelle_adapters::Event;
-use sha2::{Digest, Sha256};
 
 use super::folder::ExportDir;
 use super::scan::{Mp4Scan, scan};
 use super::{ExportError, PARTIAL_SUFFIX, VerifyError};
 use crate::mp4::{Mp4Error, Mp4Summary, Provenance, write_events};
-use crate::seal::{Metadata, SealError, SealParams, SealReader, SealSummary, SealWriter};
+use crate::seal::{
+    Hashing, Metadata, SealError, SealParams, SealReader, SealSummary, SealWriter,
+};
 
 /// The `.partial` path of `final_path`.
 pub fn partial_of(final_path: &Path) -> PathBuf {
@@ -123,22 +124,6 @@ pub fn write_bytes(
     Ok(seal)
 }
 
-/// A reader that hashes and counts what passes through it.
-struct Hashing<R> {
-    inner: R,
-    hasher: Sha256,
-    bytes: u64,
-}
-
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.bytes += n as u64;
-        Ok(n)
-    }
-}
-
 /// Reads `path` back from the drive: authenticates every chunk, recomputes the ciphertext's
 /// SHA-256 and compares it with `expected`; for an MP4, scans it as it streams out.
 pub fn verify(
@@ -158,11 +143,7 @@ pub fn verify(
     };
     let file = dir.open_read(name_in(dir, path)?)?;
     let _ = rustix::fs::fadvise(&file, 0, None, Advice::DontNeed);
-    let mut hashing = Hashing {
-        inner: file,
-        hasher: Sha256::new(),
-        bytes: 0,
-    };
+    let mut hashing = Hashing::new(file);
     let found = {
         let mut reader =
             SealReader::new(&mut hashing, password.as_bytes()).map_err(|e| fail(e.into()))?;
@@ -174,11 +155,10 @@ pub fn verify(
         io::copy(&mut reader, &mut io::sink()).map_err(|e| fail(e.into()))?;
         found
     };
-    io::copy(&mut hashing, &mut io::sink()).map_err(|e| ExportError::io(path, e))?;
-    let sha: [u8; 32] = hashing.hasher.finalize().into();
-    if sha != expected.sha256 || hashing.bytes != expected.bytes {
+    let (sha, bytes) = hashing.finish().map_err(|e| ExportError::io(path, e))?;
+    if sha != expected.sha256 || bytes != expected.bytes {
         return Err(fail(VerifyError::Digest {
-            read: hashing.bytes,
+            read: bytes,
             read_sha: hex::encode(sha),
             written: expected.bytes,
             written_sha: hex::encode(expected.sha256),
