@@ -11,6 +11,8 @@
 
 #![allow(dead_code)]
 
+#[path = "../peers/certs.rs"]
+pub mod certs;
 #[path = "../peers/support.rs"]
 pub mod peers;
 
