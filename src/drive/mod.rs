@@ -5,10 +5,13 @@
 //! - [`DriveIdentity`]: the drive as sysfs/udev describe it, recorded in every export entry;
 //! - [`mount`]: which mounted filesystem holds a path (`/proc/self/mountinfo`);
 //! - [`sysfs`]: the identity of the drive behind a mount;
+//! - [`fold`]: the drives as the register tells them (the inventory: inventoried, used by
+//!   exports, destroyed);
 //! - [`destroyed`]: whether the register records the destruction of the drive a serial
 //!   designates (PUR-4), which refuses an export to it.
 
 pub mod destroyed;
+pub mod fold;
 pub mod mount;
 pub mod sysfs;
 
