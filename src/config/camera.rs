@@ -165,7 +165,7 @@ pub enum CameraSource {
     },
     /// A recorder's RTSP playback URL with the time range in it.
     Playback {
-        /// `hikvision`, `dahua`, `uniview` or `custom` (then `template` is required).
+        /// A name of [`Vendor`] (`custom` needs `template`, the others have presets).
         vendor: Vendor,
         host: String,
         #[serde(default = "default_rtsp_port")]
