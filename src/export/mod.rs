@@ -41,8 +41,9 @@ pub enum ExportError {
     Source {
         camera: String,
         step: SourceStep,
+        /// Boxed: the adapters' error is large and an export error travels far.
         #[source]
-        source: scelle_adapters::Error,
+        source: Box<scelle_adapters::Error>,
     },
     #[error("{path}: {source}")]
     Io {

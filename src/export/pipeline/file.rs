@@ -14,10 +14,10 @@ use tokio_util::sync::CancellationToken;
 use zeroize::Zeroizing;
 
 use super::{EVENT_QUEUE, Job, PROGRESS_EVERY, Progress, blocking, span_seconds, ts_name};
-use crate::export::{ExportError, SourceStep, VerifyError};
-use crate::export::folder::ExportDir;
 use crate::case::{ExportedFile, FileDigest};
+use crate::export::folder::ExportDir;
 use crate::export::sealed::{self, partial_of};
+use crate::export::{ExportError, SourceStep, VerifyError};
 use crate::mp4::{Provenance, TrackSource};
 use crate::seal::{Metadata, SealParams};
 
@@ -170,7 +170,7 @@ async fn one_file(
             return Err(ExportError::Source {
                 camera,
                 step: SourceStep::Pull,
-                source,
+                source: Box::new(source),
             });
         }
         other => other,

@@ -24,12 +24,12 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use zeroize::Zeroizing;
 
-use super::{ExportError, SourceStep};
 use super::destination::{self, Checked};
 use super::folder::ExportDir;
 use super::journal;
-use crate::case::ExportRecord;
+use super::{ExportError, SourceStep};
 use crate::case::Case;
+use crate::case::ExportRecord;
 use crate::config::{Camera, Config, Person};
 use crate::register::{EntryKind, NewEntry, Register};
 use crate::seal::{KdfParams, SealParams};
@@ -191,7 +191,7 @@ pub async fn run(
                 ExportError::Source {
                     camera: id.clone(),
                     step: SourceStep::Build,
-                    source: e,
+                    source: Box::new(e),
                 }
             })?;
         jobs.push(Job {
