@@ -10,7 +10,14 @@
 //! Only `seal` knows the container bytes and only `register` writes the register; everything
 //! else goes through their public APIs.
 
+// A `pub` item nothing outside its module tree can reach says `pub(crate)` or less, so dead
+// code (a check nobody calls) stays visible.
+#![warn(unreachable_pub)]
+
 #[cfg(feature = "anonymize")]
+// The engine is being reworked on its own branch (issue 18): its visibilities are set when it
+// settles, not here (`cargo fix --lib --features anonymize` then drops this allow).
+#[allow(unreachable_pub)]
 pub mod anonymize;
 pub mod api;
 pub mod camera;

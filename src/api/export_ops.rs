@@ -21,7 +21,7 @@ use crate::security_log::TARGET as SECURITY;
 /// An export verified and waiting for the operator's signature. Dropped unsigned (the client
 /// went away), it is closed in the register as interrupted and its files are removed from the
 /// drive (listed in the entry), so the same command can be run again.
-pub struct PendingExport {
+pub(super) struct PendingExport {
     verified: Option<crate::export::Verified>,
     statement: crate::register::NewEntry,
     register: Arc<crate::register::Register>,
