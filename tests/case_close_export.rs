@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use export_support::*;
-use scelle::api::protocol::Reply;
 use scelle::api::protocol::Op;
+use scelle::api::protocol::Reply;
 use scelle::cli::client::{Client, Signer};
 use scelle::register::EntryKind;
 use serde_json::json;

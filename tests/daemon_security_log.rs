@@ -6,8 +6,8 @@ mod daemon_support;
 
 use base64::Engine;
 use daemon_support::Daemon;
-use scelle::api::protocol::Reply;
 use scelle::api::protocol::Op;
+use scelle::api::protocol::Reply;
 use scelle::cli::client::{Client, Signer};
 use serde_json::{Value, json};
 

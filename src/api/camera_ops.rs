@@ -3,9 +3,9 @@
 
 use serde_json::json;
 
+use super::error_codes::case_error_reply;
 use super::handlers::printable;
 use super::protocol::{ErrorCode, ProbeArgs, Reply};
-use super::error_codes::case_error_reply;
 use crate::case::policy;
 use crate::config::{Config, Person};
 

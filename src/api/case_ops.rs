@@ -31,7 +31,12 @@ pub(super) fn list(state: &State, person: &Person, id: u64) -> Result<Reply, Rep
     let hours = state.config().cases.emergency_regularize_hours;
     let refused = |r: Refusal| case_error_reply(id, r.into());
     policy::may_read(person).map_err(refused)?;
-    let list: Vec<Value> = state.cases.list().iter().map(|c| case_view(c, hours)).collect();
+    let list: Vec<Value> = state
+        .cases
+        .list()
+        .iter()
+        .map(|c| case_view(c, hours))
+        .collect();
     Ok(Reply::ok(id, json!({ "cases": list })))
 }
 
@@ -41,12 +46,18 @@ pub(super) fn show(state: &State, person: &Person, id: u64, raw: Value) -> Resul
     let refused = |r: Refusal| case_error_reply(id, r.into());
     let a: CaseArgs = args(id, raw)?;
     policy::may_read(person).map_err(refused)?;
-    let case = state.cases.get(&a.case).map_err(|e| case_error_reply(id, e))?;
+    let case = state
+        .cases
+        .get(&a.case)
+        .map_err(|e| case_error_reply(id, e))?;
     let entries = state
         .register
         .entries(Some(&a.case))
         .map_err(|e| case_error_reply(id, e.into()))?;
-    Ok(Reply::ok(id, json!({ "case": case_view(&case, hours), "entries": entries })))
+    Ok(Reply::ok(
+        id,
+        json!({ "case": case_view(&case, hours), "entries": entries }),
+    ))
 }
 
 /// `case-open`.
@@ -61,8 +72,7 @@ pub(super) fn open(
     let tz = site_zone(&config);
     let hours = config.cases.emergency_regularize_hours;
     let a: OpenArgs = args(id, raw)?;
-    if let Some(unknown) = a.cameras.iter().find(|c| config.camera(c.trim()).is_none())
-    {
+    if let Some(unknown) = a.cameras.iter().find(|c| config.camera(c.trim()).is_none()) {
         let known: Vec<&str> = config.cameras.iter().map(|c| c.id.as_str()).collect();
         return Err(Reply::error(
             id,
@@ -82,7 +92,8 @@ pub(super) fn open(
     let send = |stage: &str| {
         let _ = progress.try_send(Reply::progress(id, stage));
     };
-    let case = state.cases
+    let case = state
+        .cases
         .open(person, OpenArgs { request: None, ..a }, upload, &tz, &send)
         .map_err(|e| case_error_reply(id, e))?;
     tracing::info!(target: SECURITY, event = "case-opened", person = %person.id,
@@ -96,7 +107,8 @@ pub(super) fn attach(state: &State, person: &Person, id: u64, raw: Value) -> Res
     let hours = state.config().cases.emergency_regularize_hours;
     let a: AttachArgs = args(id, raw)?;
     let up = upload(id, a.request)?;
-    let case = state.cases
+    let case = state
+        .cases
         .attach(person, &a.case, up)
         .map_err(|e| case_error_reply(id, e))?;
     Ok(Reply::ok(id, json!({ "case": case_view(&case, hours) })))
@@ -113,15 +125,9 @@ pub(super) fn approve(state: &State, person: &Person, id: u64, raw: Value) -> Re
     policy::may_read(person).map_err(refused)?;
     match (a.statement, a.signature) {
         (Some(text), Some(sig)) => {
-            let (case, signer) = state.cases
-                .approve_signed(
-                    &config.people,
-                    &state.site_id(),
-                    &a.case,
-                    &text,
-                    &sig,
-                    now,
-                )
+            let (case, signer) = state
+                .cases
+                .approve_signed(&config.people, &state.site_id(), &a.case, &text, &sig, now)
                 .map_err(|e| case_error_reply(id, e))?;
             tracing::info!(target: SECURITY, event = "case-authorized",
                 person = %signer, submitted_by = %person.id, case = %case.id,
@@ -129,7 +135,8 @@ pub(super) fn approve(state: &State, person: &Person, id: u64, raw: Value) -> Re
             Ok(Reply::ok(id, json!({ "case": case_view(&case, hours) })))
         }
         (None, None) => {
-            let text = state.cases
+            let text = state
+                .cases
                 .approval_statement(&state.site_id(), &a.case, a.valid_hours, now)
                 .map_err(|e| case_error_reply(id, e))?;
             Ok(statement_challenge(id, person, APPROVE_NAMESPACE, &text))
@@ -143,7 +150,12 @@ pub(super) fn approve(state: &State, person: &Person, id: u64, raw: Value) -> Re
 }
 
 /// `case-countersign`.
-pub(super) fn countersign(state: &State, person: &Person, id: u64, raw: Value) -> Result<Reply, Reply> {
+pub(super) fn countersign(
+    state: &State,
+    person: &Person,
+    id: u64,
+    raw: Value,
+) -> Result<Reply, Reply> {
     let config = state.config();
     let hours = config.cases.emergency_regularize_hours;
     let refused = |r: Refusal| case_error_reply(id, r.into());
@@ -153,7 +165,8 @@ pub(super) fn countersign(state: &State, person: &Person, id: u64, raw: Value) -
     policy::may_read(person).map_err(refused)?;
     match (a.statement, a.signature) {
         (Some(text), Some(sig)) => {
-            let (case, signer) = state.cases
+            let (case, signer) = state
+                .cases
                 .countersign_signed(
                     &config.people,
                     &state.site_id(),
@@ -170,7 +183,8 @@ pub(super) fn countersign(state: &State, person: &Person, id: u64, raw: Value) -
             Ok(Reply::ok(id, json!({ "case": case_view(&case, hours) })))
         }
         (None, None) => {
-            let text = state.cases
+            let text = state
+                .cases
                 .countersign_statement(
                     &state.site_id(),
                     &a.case,
@@ -179,7 +193,12 @@ pub(super) fn countersign(state: &State, person: &Person, id: u64, raw: Value) -
                     now,
                 )
                 .map_err(|e| case_error_reply(id, e))?;
-            Ok(statement_challenge(id, person, COUNTERSIGN_NAMESPACE, &text))
+            Ok(statement_challenge(
+                id,
+                person,
+                COUNTERSIGN_NAMESPACE,
+                &text,
+            ))
         }
         _ => Err(Reply::error(
             id,
@@ -190,10 +209,16 @@ pub(super) fn countersign(state: &State, person: &Person, id: u64, raw: Value) -
 }
 
 /// `case-verify-requester`.
-pub(super) fn verify_requester(state: &State, person: &Person, id: u64, raw: Value) -> Result<Reply, Reply> {
+pub(super) fn verify_requester(
+    state: &State,
+    person: &Person,
+    id: u64,
+    raw: Value,
+) -> Result<Reply, Reply> {
     let hours = state.config().cases.emergency_regularize_hours;
     let a: VerifyRequesterArgs = args(id, raw)?;
-    let case = state.cases
+    let case = state
+        .cases
         .verify_requester(person, &a.case, &a.how)
         .map_err(|e| case_error_reply(id, e))?;
     Ok(Reply::ok(id, json!({ "case": case_view(&case, hours) })))
@@ -203,7 +228,8 @@ pub(super) fn verify_requester(state: &State, person: &Person, id: u64, raw: Val
 pub(super) fn close(state: &State, person: &Person, id: u64, raw: Value) -> Result<Reply, Reply> {
     let hours = state.config().cases.emergency_regularize_hours;
     let a: CloseArgs = args(id, raw)?;
-    let case = state.cases
+    let case = state
+        .cases
         .close(person, &a.case, &a.reason)
         .map_err(|e| case_error_reply(id, e))?;
     if crate::export::pipeline::stop(&case.id, a.reason.trim()) {

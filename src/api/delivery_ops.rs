@@ -3,7 +3,6 @@
 //! (run on a blocking thread by the dispatcher: the register is synchronous); their errors
 //! map to protocol codes in [`super::error_codes`].
 
-
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use jiff::Timestamp;

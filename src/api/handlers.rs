@@ -12,7 +12,9 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::export_ops::PendingExport;
-use super::protocol::{Envelope, ErrorCode, ExportArgs, HelloArgs, IdentifyArgs, Op, ProbeArgs, Reply};
+use super::protocol::{
+    Envelope, ErrorCode, ExportArgs, HelloArgs, IdentifyArgs, Op, ProbeArgs, Reply,
+};
 use super::{
     blocking_ops, camera_ops, case_ops, delivery_ops, export_ops, identity_ops, media_ops,
     report_ops,

@@ -14,7 +14,12 @@ use crate::config::Person;
 use crate::daemon::state::State;
 use crate::security_log::TARGET as SECURITY;
 
-pub(super) fn hello(state: &Arc<State>, session: &mut Session, id: u64, wanted: Option<String>) -> Reply {
+pub(super) fn hello(
+    state: &Arc<State>,
+    session: &mut Session,
+    id: u64,
+    wanted: Option<String>,
+) -> Reply {
     let config = state.config();
     match identify::caller(&config, session.uid) {
         Caller::Unknown { uid, account } => unknown_user(id, uid, account.as_deref()),
@@ -73,7 +78,12 @@ pub(super) fn hello(state: &Arc<State>, session: &mut Session, id: u64, wanted: 
     }
 }
 
-pub(super) fn identify(state: &Arc<State>, session: &mut Session, id: u64, signature: &str) -> Reply {
+pub(super) fn identify(
+    state: &Arc<State>,
+    session: &mut Session,
+    id: u64,
+    signature: &str,
+) -> Reply {
     let Some((person, nonce)) = session.pending.take() else {
         return Reply::error(
             id,
@@ -133,7 +143,11 @@ fn unknown_user(id: u64, uid: u32, account: Option<&str>) -> Reply {
 }
 
 /// The identified person, identifying by peer credentials alone when that suffices.
-pub(super) fn identified(state: &Arc<State>, session: &mut Session, id: u64) -> Result<Person, Reply> {
+pub(super) fn identified(
+    state: &Arc<State>,
+    session: &mut Session,
+    id: u64,
+) -> Result<Person, Reply> {
     let config = state.config();
     if session.person.is_none() {
         match identify::caller(&config, session.uid) {

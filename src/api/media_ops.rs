@@ -12,10 +12,10 @@ use super::error_codes::error_reply;
 use super::protocol::{ErrorCode, Reply};
 use crate::case::policy;
 use crate::config::Person;
-use crate::security_log::TARGET as SECURITY;
 use crate::daemon::state::State;
 use crate::inventory::record::{self, DestroyRequest, MediaError};
 use crate::inventory::{self, MediaFacts};
+use crate::security_log::TARGET as SECURITY;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -52,7 +52,8 @@ pub struct DestroyedArgs {
 
 pub(super) fn list(state: &State, person: &Person, id: u64) -> Result<Reply, Reply> {
     gate(id, policy::may_read(person))?;
-    let inv = inventory::inventory(&state.register).map_err(|e| error_reply(id, MediaError::from(e)))?;
+    let inv =
+        inventory::inventory(&state.register).map_err(|e| error_reply(id, MediaError::from(e)))?;
     Ok(Reply::ok(id, json!({ "inventory": inv })))
 }
 

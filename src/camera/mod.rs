@@ -11,9 +11,9 @@ use std::sync::Arc;
 use jiff::tz::TimeZone;
 use scelle_adapters::credentials::{self, CredentialSource, Credentials};
 use scelle_adapters::onvif::{OnvifConfig, OnvifSource};
+use scelle_adapters::playback::{PlaybackTarget, PlaybackTemplate, VendorSource};
 use scelle_adapters::rtsp::tls::{self, CertificateInfo};
 use scelle_adapters::segments::SegmentFolder;
-use scelle_adapters::playback::{PlaybackTarget, PlaybackTemplate, VendorSource};
 use scelle_adapters::{ClockOffset, DeviceInfo, Error, Plan, Recording, Source, TimeRange};
 use serde::Serialize;
 
@@ -90,7 +90,8 @@ pub fn source(
                 channel: *channel,
                 substream: *substream,
             };
-            let mut source = VendorSource::new(id, vendor.name(), target, template, creds).with_tls(trust);
+            let mut source =
+                VendorSource::new(id, vendor.name(), target, template, creds).with_tls(trust);
             source.rtsp = rtsp;
             Arc::new(source)
         }

@@ -13,15 +13,15 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde_json::json;
 
-use crate::config::Person;
 use crate::case::ExportRecord;
+use crate::config::Person;
 use crate::register::signature::{self, SignatureError};
 use crate::register::{EntryKind, NewEntry, PersonRecord, Register, RegisterError, SITE_PERSON};
 
 use super::documents::DocumentStore;
-use super::request::OpenArgs;
 use super::model::{Case, CaseState, Document, ExportFact, Ground, Opening, Range};
 use super::policy::{self, Refusal};
+use super::request::OpenArgs;
 use super::statement;
 
 /// The site as statements name it: its key's fingerprint and its name.

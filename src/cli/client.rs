@@ -348,9 +348,10 @@ impl Client {
     ) -> Result<Reply, ClientError> {
         let id = self.next_id;
         self.next_id += 1;
-        let mut line =
-            serde_json::to_vec(&json!({ "v": PROTOCOL_VERSION, "id": id, "op": op.name(), "args": args }))
-                .map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let mut line = serde_json::to_vec(
+            &json!({ "v": PROTOCOL_VERSION, "id": id, "op": op.name(), "args": args }),
+        )
+        .map_err(|e| ClientError::Protocol(e.to_string()))?;
         line.push(b'\n');
         self.writer.write_all(&line)?;
         let mut buf = String::new();

@@ -12,8 +12,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use super::connect::ClientOptions;
 use crate::api::protocol::Op;
 use crate::error::{Exit, ExitStatus};
-use crate::report::{self, Lang, Report};
 use crate::register::{Head, Register, RegisterError, VerifyOptions, witness};
+use crate::report::{self, Lang, Report};
 
 /// Where the daemon keeps the register unless configured otherwise (the default state
 /// directory and [`crate::daemon::REGISTER_FILE`]).

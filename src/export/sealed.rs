@@ -16,9 +16,7 @@ use super::folder::ExportDir;
 use super::scan::{Mp4Scan, scan};
 use super::{ExportError, PARTIAL_SUFFIX, VerifyError};
 use crate::mp4::{Mp4Error, Mp4Summary, Provenance, write_events};
-use crate::seal::{
-    Hashing, Metadata, SealError, SealParams, SealReader, SealSummary, SealWriter,
-};
+use crate::seal::{Hashing, Metadata, SealError, SealParams, SealReader, SealSummary, SealWriter};
 
 /// The `.partial` path of `final_path`.
 pub fn partial_of(final_path: &Path) -> PathBuf {

@@ -21,12 +21,12 @@ mod render;
 use jiff::Timestamp;
 use serde::Deserialize;
 
+use crate::case::ExportRecord;
 use crate::case::model::Opening;
 use crate::error::{Exit, ExitStatus};
-use crate::case::ExportRecord;
 use crate::register::{Entry, EntryKind, Register, RegisterError};
-pub use render::render;
 pub use crate::wording::Lang;
+pub use render::render;
 
 /// Why a receipt could not be made.
 #[derive(Debug, thiserror::Error)]

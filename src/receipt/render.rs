@@ -4,11 +4,11 @@
 use jiff::tz::TimeZone;
 
 use super::layout::{MARGIN, Pages};
-use crate::wording::{self as text, Lang, tr};
 use super::{Receipt, qr};
 use crate::case::Ground;
 use crate::pdf::{BOLD, MONO, PAGE_W, REGULAR, wrap_width};
 use crate::report;
+use crate::wording::{self as text, Lang, tr};
 
 /// The receipt as PDF bytes.
 pub fn render(r: &Receipt, lang: Lang) -> Vec<u8> {

@@ -16,8 +16,8 @@ use serde_json::Value;
 
 pub use facts::{CaseFacts, ExportFacts, Facts};
 
-pub use crate::wording::{Lang, tr};
 use crate::register::{Entry, EntryKind};
+pub use crate::wording::{Lang, tr};
 
 /// UTC `YYYY-MM-DD HH:MM:SS`.
 pub fn format_time(t: jiff::Timestamp) -> String {

@@ -551,7 +551,11 @@ fn export_block(p: &mut Pages, x: &ExportFacts, n: usize, total: usize, lang: La
         p,
         ind,
         &[
-            (t("Opérateur", "Operator"), Some(x.operator.as_str()), REGULAR),
+            (
+                t("Opérateur", "Operator"),
+                Some(x.operator.as_str()),
+                REGULAR,
+            ),
             (t("Début", "Started"), Some(x.started.as_str()), REGULAR),
             (t("Fin", "Finished"), Some(x.finished.as_str()), REGULAR),
             (t("Support", "Drive"), Some(x.drive.as_str()), REGULAR),
@@ -585,7 +589,11 @@ fn export_block(p: &mut Pages, x: &ExportFacts, n: usize, total: usize, lang: La
             &[
                 (t("Caméra", "Camera"), Some(f.camera.as_str()), REGULAR),
                 (t("Plage", "Range"), Some(f.range.as_str()), REGULAR),
-                (t("Taille, format", "Size, format"), Some(size.as_str()), REGULAR),
+                (
+                    t("Taille, format", "Size, format"),
+                    Some(size.as_str()),
+                    REGULAR,
+                ),
                 (t("Lacunes", "Gaps"), Some(f.gaps.as_str()), REGULAR),
                 (
                     t("Décalage d'horloge", "Clock offset"),
@@ -626,10 +634,8 @@ fn export_block(p: &mut Pages, x: &ExportFacts, n: usize, total: usize, lang: La
             (
                 t("Remise", "Hand-over"),
                 done.then(|| {
-                    shown(&x.delivery).unwrap_or(t(
-                        "aucune remise enregistrée",
-                        "no hand-over recorded",
-                    ))
+                    shown(&x.delivery)
+                        .unwrap_or(t("aucune remise enregistrée", "no hand-over recorded"))
                 }),
                 REGULAR,
             ),

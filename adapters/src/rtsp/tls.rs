@@ -80,9 +80,9 @@ pub(crate) fn client_config(trust: &TlsTrust) -> Result<rustls::ClientConfig, St
         }
         TlsTrust::Pinned(fp) => builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(EndEntityVerifier::new(
-                EndEntity::Pinned(*fp),
-            )))
+            .with_custom_certificate_verifier(Arc::new(EndEntityVerifier::new(EndEntity::Pinned(
+                *fp,
+            ))))
             .with_no_client_auth(),
     };
     Ok(config)

@@ -10,11 +10,11 @@ use serde_json::json;
 use super::file::FileContext;
 use super::{Verified, blocking};
 use crate::case::Case;
-use crate::config::{Config, Person};
-use crate::export::destination::Checked;
 use crate::case::export_record::{
     Destination, ExportRecord, ExportedFile, FileDigest, RECORD_FORMAT,
 };
+use crate::config::{Config, Person};
+use crate::export::destination::Checked;
 use crate::export::sealed::{self, partial_of};
 use crate::export::{ExportError, page, texts};
 use crate::register::{EntryKind, NewEntry, Register};
