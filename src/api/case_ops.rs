@@ -17,7 +17,7 @@ use super::protocol::{
 };
 use crate::case::service::Upload;
 use crate::case::statement::{APPROVE_NAMESPACE, COUNTERSIGN_NAMESPACE};
-use crate::case::{Case, Refusal, policy};
+use crate::case::{Case, CaseError, Refusal, policy};
 use crate::config::{Config, Person};
 use crate::daemon::state::State;
 use crate::security_log::TARGET as SECURITY;
@@ -117,36 +117,30 @@ pub(super) fn attach(state: &State, person: &Person, id: u64, raw: Value) -> Res
 /// `case-approve`.
 pub(super) fn approve(state: &State, person: &Person, id: u64, raw: Value) -> Result<Reply, Reply> {
     let config = state.config();
-    let hours = config.cases.emergency_regularize_hours;
-    let refused = |r: Refusal| case_error_reply(id, r.into());
     let a: ApproveArgs = args(id, raw)?;
     let now = jiff::Timestamp::now();
-    // Any listed person may ask for a statement or submit a signed one.
-    policy::may_read(person).map_err(refused)?;
-    match (a.statement, a.signature) {
-        (Some(text), Some(sig)) => {
-            let (case, signer) = state
+    let site = state.site_id();
+    let statement = Statement {
+        namespace: APPROVE_NAMESPACE,
+        event: "case-authorized",
+        done: "case authorized",
+    };
+    statement.run(
+        state,
+        person,
+        id,
+        (a.statement, a.signature),
+        || {
+            state
                 .cases
-                .approve_signed(&config.people, &state.site_id(), &a.case, &text, &sig, now)
-                .map_err(|e| case_error_reply(id, e))?;
-            tracing::info!(target: SECURITY, event = "case-authorized",
-                person = %signer, submitted_by = %person.id, case = %case.id,
-                "case authorized");
-            Ok(Reply::ok(id, json!({ "case": case_view(&case, hours) })))
-        }
-        (None, None) => {
-            let text = state
+                .approval_statement(&site, &a.case, a.valid_hours, now)
+        },
+        |text, sig| {
+            state
                 .cases
-                .approval_statement(&state.site_id(), &a.case, a.valid_hours, now)
-                .map_err(|e| case_error_reply(id, e))?;
-            Ok(statement_challenge(id, person, APPROVE_NAMESPACE, &text))
-        }
-        _ => Err(Reply::error(
-            id,
-            ErrorCode::BadArgs,
-            "give both the statement and its signature, or neither",
-        )),
-    }
+                .approve_signed(&config.people, &site, &a.case, text, sig, now)
+        },
+    )
 }
 
 /// `case-countersign`.
@@ -157,54 +151,73 @@ pub(super) fn countersign(
     raw: Value,
 ) -> Result<Reply, Reply> {
     let config = state.config();
-    let hours = config.cases.emergency_regularize_hours;
-    let refused = |r: Refusal| case_error_reply(id, r.into());
     let a: CountersignArgs = args(id, raw)?;
     let now = jiff::Timestamp::now();
-    // Any listed person may ask for a statement or submit a signed one.
-    policy::may_read(person).map_err(refused)?;
-    match (a.statement, a.signature) {
-        (Some(text), Some(sig)) => {
-            let (case, signer) = state
+    let site = state.site_id();
+    let export = a.export.as_deref();
+    let statement = Statement {
+        namespace: COUNTERSIGN_NAMESPACE,
+        event: "export-countersigned",
+        done: "export countersigned",
+    };
+    statement.run(
+        state,
+        person,
+        id,
+        (a.statement, a.signature),
+        || {
+            state
                 .cases
-                .countersign_signed(
-                    &config.people,
-                    &state.site_id(),
-                    &a.case,
-                    a.export.as_deref(),
-                    &text,
-                    &sig,
-                    now,
-                )
-                .map_err(|e| case_error_reply(id, e))?;
-            tracing::info!(target: SECURITY, event = "export-countersigned",
-                person = %signer, submitted_by = %person.id, case = %case.id,
-                "export countersigned");
-            Ok(Reply::ok(id, json!({ "case": case_view(&case, hours) })))
-        }
-        (None, None) => {
-            let text = state
+                .countersign_statement(&site, &a.case, export, a.valid_hours, now)
+        },
+        |text, sig| {
+            state
                 .cases
-                .countersign_statement(
-                    &state.site_id(),
-                    &a.case,
-                    a.export.as_deref(),
-                    a.valid_hours,
-                    now,
-                )
-                .map_err(|e| case_error_reply(id, e))?;
-            Ok(statement_challenge(
+                .countersign_signed(&config.people, &site, &a.case, export, text, sig, now)
+        },
+    )
+}
+
+/// A signed statement's two steps (`case-approve`, `case-countersign`): without statement and
+/// signature, the statement to sign as a challenge; with both, the signed statement recorded.
+/// Any listed person may ask for a statement or submit a signed one: the signer's authority
+/// is the case workflow's to check.
+struct Statement {
+    namespace: &'static str,
+    /// The security event logged when it is recorded, and its message.
+    event: &'static str,
+    done: &'static str,
+}
+
+impl Statement {
+    fn run(
+        &self,
+        state: &State,
+        person: &Person,
+        id: u64,
+        given: (Option<String>, Option<String>),
+        ask: impl FnOnce() -> Result<String, CaseError>,
+        submit: impl FnOnce(&str, &str) -> Result<(Case, String), CaseError>,
+    ) -> Result<Reply, Reply> {
+        policy::may_read(person).map_err(|r| case_error_reply(id, r.into()))?;
+        match given {
+            (Some(text), Some(sig)) => {
+                let (case, signer) = submit(&text, &sig).map_err(|e| case_error_reply(id, e))?;
+                tracing::info!(target: SECURITY, event = self.event,
+                    person = %signer, submitted_by = %person.id, case = %case.id, "{}", self.done);
+                let hours = state.config().cases.emergency_regularize_hours;
+                Ok(Reply::ok(id, json!({ "case": case_view(&case, hours) })))
+            }
+            (None, None) => {
+                let text = ask().map_err(|e| case_error_reply(id, e))?;
+                Ok(statement_challenge(id, person, self.namespace, &text))
+            }
+            (Some(_), None) | (None, Some(_)) => Err(Reply::error(
                 id,
-                person,
-                COUNTERSIGN_NAMESPACE,
-                &text,
-            ))
+                ErrorCode::BadArgs,
+                "give both the statement and its signature, or neither",
+            )),
         }
-        _ => Err(Reply::error(
-            id,
-            ErrorCode::BadArgs,
-            "give both the statement and its signature, or neither",
-        )),
     }
 }
 
