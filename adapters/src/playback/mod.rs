@@ -326,6 +326,26 @@ mod tests {
     }
 
     #[test]
+    fn one_vendor_list_names_presets_and_custom() {
+        for (vendor, name) in [
+            (Vendor::Hikvision, "hikvision"),
+            (Vendor::Dahua, "dahua"),
+            (Vendor::Uniview, "uniview"),
+            (Vendor::Custom, "custom"),
+        ] {
+            assert_eq!(vendor.name(), name);
+            assert_eq!(vendor.preset().is_none(), vendor == Vendor::Custom);
+        }
+        assert!(PlaybackTemplate::for_vendor(Vendor::Custom, None, paris()).is_err());
+        assert!(
+            PlaybackTemplate::for_vendor(Vendor::Dahua, Some("rtsp://{host}/"), paris()).is_err()
+        );
+        assert!(
+            PlaybackTemplate::for_vendor(Vendor::Custom, Some("rtsp://{host}/"), paris()).is_ok()
+        );
+    }
+
+    #[test]
     fn custom_templates_are_checked_when_parsed() {
         let t = PlaybackTemplate::custom(
             "rtsp://{host}/x?{{a}}&s={start_utc:%Y-%m-%dT%H:%M:%SZ}",
