@@ -20,7 +20,7 @@ pub mod sealed;
 pub mod texts;
 
 pub use pipeline::{ExportRequest, Verified, run};
-pub use record::{DriveIdentity, ExportRecord, ExportedFile, FileDigest};
+pub use record::{Anonymized, DriveIdentity, ExportRecord, ExportedFile, FileDigest};
 
 use std::path::{Path, PathBuf};
 

@@ -10,8 +10,10 @@
 //! This module runs the whole and owns the request/result types; [`file`] makes one sealed
 //! file of one camera's range, [`finish`] seals the manifest and writes the instructions.
 
+mod anonymized;
 mod file;
 mod finish;
+pub mod review;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -35,6 +37,7 @@ use crate::case::Case;
 use crate::config::{Camera, Config, Person};
 use crate::register::{EntryKind, NewEntry, Register};
 use crate::seal::{KdfParams, SealParams};
+pub use anonymized::Anonymize;
 use file::{FileContext, camera_task, remove_created};
 use finish::{FinishFacts, finish};
 
@@ -54,6 +57,8 @@ pub struct ExportRequest {
     pub password: Zeroizing<String>,
     /// Whether scelle generated the password (recorded; the password itself never is).
     pub password_generated: bool,
+    /// An access request (DEL-2): every file is anonymized, never the original.
+    pub anonymize: Option<Anonymize>,
 }
 
 /// An export written and verified, waiting for the operator's signature.
@@ -300,6 +305,7 @@ pub async fn run(
             "sources": source_facts,
             "register_head": head,
             "password": if req.password_generated { "generated" } else { "chosen by the operator" },
+            "anonymization": req.anonymize.as_ref().map(Anonymize::started_facts),
         }),
     );
     let reg = register.clone();
@@ -368,9 +374,19 @@ pub async fn run(
         export_id: export_id.clone(),
     });
     let mut tasks = tokio::task::JoinSet::new();
+    let mut first = 1;
     for job in jobs {
         let ctx = ctx.clone();
-        tasks.spawn(async move { camera_task(ctx, job).await });
+        match req.anonymize.clone() {
+            Some(anon) => {
+                let at = first;
+                tasks.spawn(async move { anonymized::camera_task(ctx, job, anon, at).await });
+            }
+            None => {
+                tasks.spawn(async move { camera_task(ctx, job).await });
+            }
+        }
+        first += ranges.len();
     }
     let mut files = Vec::new();
     let mut failure: Option<ExportError> = None;
