@@ -18,9 +18,8 @@
 mod anonymize_support;
 mod e2e_support;
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -62,18 +61,19 @@ fn access_site() -> Access {
     // second) so the RTSP server relays it as is.
     let composed = s::compose(W as u32, H as u32, SECS as f32 + 1.0, &heads);
     let served = media.join("faces.mp4");
-    let mut ff = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "mp4", "-i", "pipe:0"])
+    let source = media.join("composed.mp4");
+    std::fs::write(&source, &composed).unwrap();
+    let st = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(&source)
         .args([
             "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-bf", "0", "-g", "25",
             "-pix_fmt", "yuv420p", "-an",
         ])
         .arg(&served)
-        .stdin(Stdio::piped())
-        .spawn()
+        .status()
         .unwrap();
-    ff.stdin.take().unwrap().write_all(&composed).unwrap();
-    assert!(ff.wait().unwrap().success(), "ffmpeg re-encoded the clip");
+    assert!(st.success(), "ffmpeg re-encoded the clip");
     let peer = Peer::start(free_port(), &[("faces", &served)], &[]);
     let cameras = format!(
         "[[camera]]\nid = \"porte\"\nname = \"Porte d'entrée\"\n\
@@ -365,6 +365,7 @@ fn an_access_request_is_exported_anonymized_with_the_requester_kept() {
     let file = &review["files"][0];
     let tracks = file["tracks"].as_array().unwrap();
     assert!(tracks.len() >= 3, "tracks: {tracks:?}");
+    eprintln!("review: {} frames, tracks {}", file["frames"], Value::Array(tracks.clone()));
     assert_eq!(
         html.matches("data:image/png;base64,").count(),
         tracks.len(),
@@ -420,30 +421,41 @@ fn an_access_request_is_exported_anonymized_with_the_requester_kept() {
     let orig = s::decode(&std::fs::read(&a.served).unwrap(), W, H);
     assert_eq!(anon.len() as u64, an["frames"].as_u64().unwrap());
     let mut eng = engine();
-    let (mut req_seen, mut max_req_diff) = (0, 0f64);
+    // The pulled clip may start a frame or two after the served file: align on the requester.
+    let off = (0..=3usize)
+        .min_by(|&x, &y| {
+            let d = |o: usize| s::mean_diff(&orig[10 + o], &anon[10], W, H, a.heads[0].face_at(10, FPS));
+            d(x).total_cmp(&d(y))
+        })
+        .unwrap();
+    let (mut req_seen, mut max_req_diff, mut min_third_diff, mut outside) = (0, 0f64, f64::MAX, 0);
     for (n, frame) in anon.iter().enumerate() {
-        let req = a.heads[0].face_at(n as u64, FPS);
+        let at = (n + off) as u64;
+        let req = a.heads[0].face_at(at, FPS);
         for face in eng.detect(frame, W, H).unwrap() {
             let b = [face.x1, face.y1, face.x2, face.y2];
-            // The pulled clip may start a frame or two later than the served file.
-            let near = (0..=3u64)
-                .any(|d| s::iou(b, a.heads[0].face_at(n as u64 + d, FPS)) > 0.3);
-            assert!(near, "frame {n}: a face outside the requester's track at {b:?}");
+            if s::iou(b, req) <= 0.3 {
+                eprintln!("frame {n}: a face outside the requester's track at {b:?} ({})", face.score);
+                outside += 1;
+                continue;
+            }
             req_seen += 1;
         }
-        // The requester's region against the served clip (best of a small offset).
-        let diff = (0..=3usize)
-            .filter_map(|d| orig.get(n + d))
-            .map(|o| s::mean_diff(o, frame, W, H, req))
-            .fold(f64::MAX, f64::min);
-        max_req_diff = max_req_diff.max(diff);
+        let Some(o) = orig.get(n + off) else { continue };
+        max_req_diff = max_req_diff.max(s::mean_diff(o, frame, W, H, req));
+        for h in &a.heads[1..] {
+            min_third_diff = min_third_diff.min(s::mean_diff(o, frame, W, H, h.face_at(at, FPS)));
+        }
     }
     eprintln!(
-        "requester seen on {req_seen}/{} frames, region differs by <= {max_req_diff:.1}/255",
+        "offset {off}: requester seen on {req_seen}/{} frames, its face differs by <= \
+         {max_req_diff:.1}/255; third parties' faces differ by >= {min_third_diff:.1}/255",
         anon.len()
     );
+    assert_eq!(outside, 0, "faces outside the requester's track (listed above)");
     assert!(req_seen * 10 >= anon.len() * 9, "requester seen on {req_seen} frames");
     assert!(max_req_diff <= 8.0, "the requester's face changed by {max_req_diff:.1}/255");
+    assert!(min_third_diff >= 15.0, "a third party's face differs by only {min_third_diff:.1}/255");
 
     // The register says all of it, and verifies.
     let kinds = site.kinds(Some(&case));
