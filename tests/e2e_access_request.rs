@@ -527,7 +527,22 @@ fn the_rules_hold_against_someone_with_a_shell() {
     let kinds = site.kinds(Some(&case));
     assert!(!kinds.iter().any(|k| k == "identity-proven"), "{kinds:?}");
 
-    signed(site, OPERATOR, "case-identity", identity_args(&case)).unwrap();
+    // The real CLI: `scelle case identity`, signed with the operator's key, scan attached.
+    let scan = site.media.join("cni.png");
+    std::fs::write(&scan, b"\x89PNG scan of the card").unwrap();
+    let out = cli(
+        site,
+        OPERATOR,
+        &[
+            "identity", &case, "--document-kind", "passeport", "--document-ref", "19AB12345",
+            "--legitimacy", "reconnue sur la caméra porte", "--at", "2026-11-20T10:30",
+        ],
+        Some(&scan),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let shown = cli(site, OPERATOR, &["show", &case], None);
+    let shown = String::from_utf8_lossy(&shown.stdout).into_owned();
+    assert!(shown.contains("passeport 19AB12345"), "{shown}");
     // A viewing before the approval: refused.
     let viewed = json!({ "case": case, "at": "2026-11-20T10:00:00Z",
                          "attendees": ["Jeanne Martin", "olga Test"], "screen": "poste PC-1" });
@@ -547,6 +562,22 @@ fn the_rules_hold_against_someone_with_a_shell() {
     );
     let r = signed(site, OPERATOR, "case-viewed", viewed).unwrap();
     assert_eq!(r["case"]["viewings"][0]["held_by"], OPERATOR);
+    let out = cli(
+        site,
+        OPERATOR,
+        &["viewed", &case, "--attendee", "Jeanne Martin", "--screen", "poste PC-2"],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    // An authorizer does not hold viewings.
+    let out = cli(
+        site,
+        AUTHORIZER,
+        &["viewed", &case, "--attendee", "Jeanne Martin", "--screen", "poste PC-2"],
+        None,
+    );
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("operator"), "{}", text(&out));
 
     // Exporting the original: there is no argument for it, no reason, no way around.
     refused(
@@ -658,6 +689,24 @@ fn a_sigkill_mid_export_leaves_nothing_the_register_does_not_list() {
         .collect();
     assert!(left.is_empty(), "left on the drive, listed nowhere: {left:?}");
     a.site.verify_register();
+}
+
+/// `scelle case --as PERSON -i KEY --yes ARGS… [--scan FILE]` against the site's daemon.
+fn cli(site: &Site, person: &str, args: &[&str], scan: Option<&Path>) -> std::process::Output {
+    let mut c = Command::new(BIN);
+    c.arg("case")
+        .arg("--socket")
+        .arg(&site.socket)
+        .args(["--as", person, "-i"])
+        .arg(site.key(person))
+        .arg("--yes")
+        .args(args)
+        .env("HOME", site.dir.path())
+        .env("TMPDIR", &site.tmp);
+    if let Some(p) = scan {
+        c.arg("--scan").arg(p);
+    }
+    c.output().unwrap()
 }
 
 fn walk(dir: &Path) -> Vec<String> {
