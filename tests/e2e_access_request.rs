@@ -113,7 +113,11 @@ fn add_person(site: &Site, id: &str, roles: &str) {
          roles = {roles}\npublic_key = \"{key}\"\n\n"
     );
     let at = text.find("[[camera]]").unwrap_or(text.len());
-    std::fs::write(&site.config, format!("{}{person}{}", &text[..at], &text[at..])).unwrap();
+    std::fs::write(
+        &site.config,
+        format!("{}{person}{}", &text[..at], &text[at..]),
+    )
+    .unwrap();
 }
 
 fn open_access_case(site: &Site, range: &str) -> String {
@@ -136,7 +140,13 @@ fn open_access_case(site: &Site, range: &str) -> String {
 
 /// `op` as `person`: the daemon's challenge (a register statement) signed with `key`, then
 /// the same arguments with the signature.
-fn signed_as(site: &Site, person: &str, key: &Path, op: &str, args: Value) -> Result<Value, ClientError> {
+fn signed_as(
+    site: &Site,
+    person: &str,
+    key: &Path,
+    op: &str,
+    args: Value,
+) -> Result<Value, ClientError> {
     let mut c = site.client(person);
     match c.request(op, args.clone(), &mut |_| {})? {
         Reply::Challenge {
@@ -210,7 +220,13 @@ fn refused(r: Result<Value, ClientError>, code: ErrorCode, words: &str) {
 }
 
 /// An export as `person` with `extra` arguments, signed; the final result.
-fn export(site: &Site, person: &str, case: &str, dest: &Path, extra: Value) -> Result<Value, ClientError> {
+fn export(
+    site: &Site,
+    person: &str,
+    case: &str,
+    dest: &Path,
+    extra: Value,
+) -> Result<Value, ClientError> {
     let mut op = site.client(person);
     let mut args = json!({ "case": case, "to": dest.display().to_string(), "accept_drive": true,
                            "password": PASSWORD });
@@ -243,12 +259,19 @@ fn open_sealed(site: &Site, sealed: &Path) -> Vec<u8> {
         .arg(&site.password_file)
         .output()
         .unwrap();
-    assert!(out.status.success(), "scelle open: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "scelle open: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out.stdout
 }
 
 fn engine() -> Anonymizer {
-    Anonymizer::new(Detector::load(&default_model_path()).expect("model"), Params::default())
+    Anonymizer::new(
+        Detector::load(&default_model_path()).expect("model"),
+        Params::default(),
+    )
 }
 
 /// Watches the state directory, the daemon's TMPDIR and the drive for plaintext MP4 while
@@ -278,10 +301,12 @@ impl Watcher {
                 // The review sheet in clear (its thumbnails are faces).
                 for root in [&state, &tmp, &drive] {
                     for p in walk(root) {
-                        if std::fs::read(&p).is_ok_and(|b| {
-                            b.windows(22).any(|w| w == b"data:image/png;base64,")
-                        }) {
-                            f2.lock().unwrap().push(format!("review sheet in clear: {p}"));
+                        if std::fs::read(&p)
+                            .is_ok_and(|b| b.windows(22).any(|w| w == b"data:image/png;base64,"))
+                        {
+                            f2.lock()
+                                .unwrap()
+                                .push(format!("review sheet in clear: {p}"));
                         }
                     }
                 }
@@ -311,9 +336,18 @@ fn tmp_listing() -> std::collections::BTreeSet<String> {
         .map(|e| e.path().display().to_string())
         .filter(|p| {
             let n = p.rsplit('/').next().unwrap_or(p).to_ascii_lowercase();
-            ["ffmpeg", "x264", "anonym", ".rgb", ".yuv", ".h264", "scelle-review", ".mp4"]
-                .iter()
-                .any(|k| n.contains(k))
+            [
+                "ffmpeg",
+                "x264",
+                "anonym",
+                ".rgb",
+                ".yuv",
+                ".h264",
+                "scelle-review",
+                ".mp4",
+            ]
+            .iter()
+            .any(|k| n.contains(k))
         })
         .collect()
 }
@@ -328,7 +362,11 @@ fn an_access_request_is_exported_anonymized_with_the_requester_kept() {
     refused(approve(site, &case), ErrorCode::Refused, "identity");
     let r = signed(site, OPERATOR, "case-identity", identity_args(&case)).unwrap();
     assert_eq!(r["case"]["identity"]["checked_by"], OPERATOR);
-    assert!(r["case"]["identity"]["scan"].as_str().is_some_and(|h| h.len() == 64));
+    assert!(
+        r["case"]["identity"]["scan"]
+            .as_str()
+            .is_some_and(|h| h.len() == 64)
+    );
     assert!(
         r["case"]["documents"]
             .as_array()
@@ -356,16 +394,26 @@ fn an_access_request_is_exported_anonymized_with_the_requester_kept() {
         .client(OPERATOR)
         .call("case-review", json!({ "case": case, "password": PASSWORD }))
         .unwrap_or_else(|e| panic!("case-review: {e}\n{}", site.log_text()));
-    assert!(review.get("password").is_none(), "a chosen password is not sent back");
+    assert!(
+        review.get("password").is_none(),
+        "a chosen password is not sent back"
+    );
     let sheet = B64.decode(review["sheet"].as_str().unwrap()).unwrap();
-    assert!(!sheet.windows(5).any(|w| w == b"<html"), "the sheet is sealed");
+    assert!(
+        !sheet.windows(5).any(|w| w == b"<html"),
+        "the sheet is sealed"
+    );
     let sheet_path = site.media.join("review.html.scelle");
     std::fs::write(&sheet_path, &sheet).unwrap();
     let html = String::from_utf8(open_sealed(site, &sheet_path)).unwrap();
     let file = &review["files"][0];
     let tracks = file["tracks"].as_array().unwrap();
     assert!(tracks.len() >= 3, "tracks: {tracks:?}");
-    eprintln!("review: {} frames, tracks {}", file["frames"], Value::Array(tracks.clone()));
+    eprintln!(
+        "review: {} frames, tracks {}",
+        file["frames"],
+        Value::Array(tracks.clone())
+    );
     assert_eq!(
         html.matches("data:image/png;base64,").count(),
         tracks.len(),
@@ -392,7 +440,10 @@ fn an_access_request_is_exported_anonymized_with_the_requester_kept() {
     )
     .unwrap_or_else(|e| panic!("export: {e}\n{}", site.log_text()));
     let leaks = watch.stop();
-    assert!(leaks.is_empty(), "plaintext on disk during the export: {leaks:?}");
+    assert!(
+        leaks.is_empty(),
+        "plaintext on disk during the export: {leaks:?}"
+    );
     let new_tmp: Vec<_> = tmp_listing().difference(&before_tmp).cloned().collect();
     assert!(new_tmp.is_empty(), "files left in /tmp: {new_tmp:?}");
 
@@ -424,7 +475,9 @@ fn an_access_request_is_exported_anonymized_with_the_requester_kept() {
     // The pulled clip may start a frame or two after the served file: align on the requester.
     let off = (0..=3usize)
         .min_by(|&x, &y| {
-            let d = |o: usize| s::mean_diff(&orig[10 + o], &anon[10], W, H, a.heads[0].face_at(10, FPS));
+            let d = |o: usize| {
+                s::mean_diff(&orig[10 + o], &anon[10], W, H, a.heads[0].face_at(10, FPS))
+            };
             d(x).total_cmp(&d(y))
         })
         .unwrap();
@@ -435,7 +488,10 @@ fn an_access_request_is_exported_anonymized_with_the_requester_kept() {
         for face in eng.detect(frame, W, H).unwrap() {
             let b = [face.x1, face.y1, face.x2, face.y2];
             if s::iou(b, req) <= 0.3 {
-                eprintln!("frame {n}: a face outside the requester's track at {b:?} ({})", face.score);
+                eprintln!(
+                    "frame {n}: a face outside the requester's track at {b:?} ({})",
+                    face.score
+                );
                 outside += 1;
                 continue;
             }
@@ -452,14 +508,31 @@ fn an_access_request_is_exported_anonymized_with_the_requester_kept() {
          {max_req_diff:.1}/255; third parties' faces differ by >= {min_third_diff:.1}/255",
         anon.len()
     );
-    assert_eq!(outside, 0, "faces outside the requester's track (listed above)");
-    assert!(req_seen * 10 >= anon.len() * 9, "requester seen on {req_seen} frames");
-    assert!(max_req_diff <= 8.0, "the requester's face changed by {max_req_diff:.1}/255");
-    assert!(min_third_diff >= 15.0, "a third party's face differs by only {min_third_diff:.1}/255");
+    assert_eq!(
+        outside, 0,
+        "faces outside the requester's track (listed above)"
+    );
+    assert!(
+        req_seen * 10 >= anon.len() * 9,
+        "requester seen on {req_seen} frames"
+    );
+    assert!(
+        max_req_diff <= 8.0,
+        "the requester's face changed by {max_req_diff:.1}/255"
+    );
+    assert!(
+        min_third_diff >= 15.0,
+        "a third party's face differs by only {min_third_diff:.1}/255"
+    );
 
     // The register says all of it, and verifies.
     let kinds = site.kinds(Some(&case));
-    for k in ["identity-proven", "case-authorized", "export-started", "export-completed"] {
+    for k in [
+        "identity-proven",
+        "case-authorized",
+        "export-started",
+        "export-completed",
+    ] {
         assert!(kinds.iter().any(|x| x == k), "{k} missing: {kinds:?}");
     }
     let started = site
@@ -467,7 +540,10 @@ fn an_access_request_is_exported_anonymized_with_the_requester_kept() {
         .into_iter()
         .find(|e| e["kind"] == "export-started")
         .unwrap();
-    assert_eq!(started["payload"]["anonymization"]["handover"], "anonymized");
+    assert_eq!(
+        started["payload"]["anonymization"]["handover"],
+        "anonymized"
+    );
     site.verify_register();
 
     // The receipt says it, in French by default and in English on request.
@@ -511,7 +587,13 @@ fn the_rules_hold_against_someone_with_a_shell() {
         "signature",
     );
     refused(
-        signed_as(site, OPERATOR, &site.key(AUTHORIZER), "case-identity", identity_args(&case)),
+        signed_as(
+            site,
+            OPERATOR,
+            &site.key(AUTHORIZER),
+            "case-identity",
+            identity_args(&case),
+        ),
         ErrorCode::BadSignature,
         "signature",
     );
@@ -534,8 +616,16 @@ fn the_rules_hold_against_someone_with_a_shell() {
         site,
         OPERATOR,
         &[
-            "identity", &case, "--document-kind", "passeport", "--document-ref", "19AB12345",
-            "--legitimacy", "reconnue sur la caméra porte", "--at", "2026-11-20T10:30",
+            "identity",
+            &case,
+            "--document-kind",
+            "passeport",
+            "--document-ref",
+            "19AB12345",
+            "--legitimacy",
+            "reconnue sur la caméra porte",
+            "--at",
+            "2026-11-20T10:30",
         ],
         Some(&scan),
     );
@@ -565,7 +655,14 @@ fn the_rules_hold_against_someone_with_a_shell() {
     let out = cli(
         site,
         OPERATOR,
-        &["viewed", &case, "--attendee", "Jeanne Martin", "--screen", "poste PC-2"],
+        &[
+            "viewed",
+            &case,
+            "--attendee",
+            "Jeanne Martin",
+            "--screen",
+            "poste PC-2",
+        ],
         None,
     );
     assert!(out.status.success(), "{}", text(&out));
@@ -573,26 +670,55 @@ fn the_rules_hold_against_someone_with_a_shell() {
     let out = cli(
         site,
         AUTHORIZER,
-        &["viewed", &case, "--attendee", "Jeanne Martin", "--screen", "poste PC-2"],
+        &[
+            "viewed",
+            &case,
+            "--attendee",
+            "Jeanne Martin",
+            "--screen",
+            "poste PC-2",
+        ],
         None,
     );
     assert!(!out.status.success(), "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("operator"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("operator"),
+        "{}",
+        text(&out)
+    );
 
     // Exporting the original: there is no argument for it, no reason, no way around.
     refused(
-        export(site, OPERATOR, &case, &dest, json!({ "anonymize": false, "no_viewing_reason": REASON })),
+        export(
+            site,
+            OPERATOR,
+            &case,
+            &dest,
+            json!({ "anonymize": false, "no_viewing_reason": REASON }),
+        ),
         ErrorCode::BadArgs,
         "unknown field",
     );
     refused(
-        export(site, OPERATOR, &case, &dest, json!({ "no_viewing_reason": "   " })),
+        export(
+            site,
+            OPERATOR,
+            &case,
+            &dest,
+            json!({ "no_viewing_reason": "   " }),
+        ),
         ErrorCode::Refused,
         "no-viewing-reason",
     );
     // Keeping a track without a review of one's own.
     refused(
-        export(site, OPERATOR, &case, &dest, json!({ "no_viewing_reason": REASON, "keep_track": ["1:1"] })),
+        export(
+            site,
+            OPERATOR,
+            &case,
+            &dest,
+            json!({ "no_viewing_reason": REASON, "keep_track": ["1:1"] }),
+        ),
         ErrorCode::Refused,
         "no review",
     );
@@ -601,13 +727,25 @@ fn the_rules_hold_against_someone_with_a_shell() {
         .call("case-review", json!({ "case": case, "password": PASSWORD }))
         .unwrap_or_else(|e| panic!("case-review: {e}\n{}", site.log_text()));
     refused(
-        export(site, "oscar", &case, &dest, json!({ "no_viewing_reason": REASON, "keep_track": ["1:1"] })),
+        export(
+            site,
+            "oscar",
+            &case,
+            &dest,
+            json!({ "no_viewing_reason": REASON, "keep_track": ["1:1"] }),
+        ),
         ErrorCode::Refused,
         "made by olga",
     );
     // A track the review does not have.
     refused(
-        export(site, OPERATOR, &case, &dest, json!({ "no_viewing_reason": REASON, "keep_track": ["1:99"] })),
+        export(
+            site,
+            OPERATOR,
+            &case,
+            &dest,
+            json!({ "no_viewing_reason": REASON, "keep_track": ["1:99"] }),
+        ),
         ErrorCode::BadArgs,
         "no track 99",
     );
@@ -617,8 +755,14 @@ fn the_rules_hold_against_someone_with_a_shell() {
         "the refusals wrote on the drive"
     );
     // The blur-all export goes through; its record blurs every track.
-    let r = export(site, OPERATOR, &case, &dest, json!({ "no_viewing_reason": REASON, "blur_all": true }))
-        .unwrap_or_else(|e| panic!("export: {e}\n{}", site.log_text()));
+    let r = export(
+        site,
+        OPERATOR,
+        &case,
+        &dest,
+        json!({ "no_viewing_reason": REASON, "blur_all": true }),
+    )
+    .unwrap_or_else(|e| panic!("export: {e}\n{}", site.log_text()));
     let an = &r["record"]["files"][0]["anonymized"];
     assert!(an["kept_track"].is_null());
     assert_eq!(an["tracks_blurred"], an["tracks_found"]);
@@ -669,8 +813,16 @@ fn a_sigkill_mid_export_leaves_nothing_the_register_does_not_list() {
     a.site.start();
     // The restart's recovery records the interrupted export and removes what it wrote.
     let t = Instant::now();
-    while !a.site.kinds(Some(&case)).iter().any(|k| k == "export-interrupted") {
-        assert!(t.elapsed() < Duration::from_secs(20), "no export-interrupted recorded");
+    while !a
+        .site
+        .kinds(Some(&case))
+        .iter()
+        .any(|k| k == "export-interrupted")
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "no export-interrupted recorded"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let leaks = watch.stop();
@@ -679,7 +831,12 @@ fn a_sigkill_mid_export_leaves_nothing_the_register_does_not_list() {
     let listed: Vec<String> = entries
         .iter()
         .filter(|e| e["kind"] == "export-completed")
-        .flat_map(|e| e["payload"]["record"]["files"].as_array().cloned().unwrap_or_default())
+        .flat_map(|e| {
+            e["payload"]["record"]["files"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
         .filter_map(|f| f["file"]["name"].as_str().map(str::to_owned))
         .collect();
     let left: Vec<String> = walk(&dest)
@@ -687,7 +844,10 @@ fn a_sigkill_mid_export_leaves_nothing_the_register_does_not_list() {
         .filter(|p| !listed.iter().any(|l| p.ends_with(l.as_str())))
         .filter(|p| !std::path::Path::new(p).is_dir())
         .collect();
-    assert!(left.is_empty(), "left on the drive, listed nowhere: {left:?}");
+    assert!(
+        left.is_empty(),
+        "left on the drive, listed nowhere: {left:?}"
+    );
     a.site.verify_register();
 }
 

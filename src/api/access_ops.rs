@@ -18,8 +18,8 @@ use serde_json::{Value, json};
 use super::blocking_ops::args;
 use super::protocol::{DocumentArg, ErrorCode, PROTOCOL_VERSION, Reply};
 use crate::case::model::Range;
-use crate::case::service::Upload;
 use crate::case::policy::Handover;
+use crate::case::service::Upload;
 use crate::case::{Case, Refusal, policy};
 use crate::config::{Person, Role};
 use crate::daemon::state::State;
@@ -134,7 +134,10 @@ fn stated_time(state: &State, id: u64, what: &str, text: &str) -> Result<Timesta
             id,
             format!(
                 "bad {what} `{}`: expected 2026-11-23T15:30 (site time) or 2026-11-23T14:30:00Z",
-                text.chars().filter(|c| !c.is_control()).take(40).collect::<String>()
+                text.chars()
+                    .filter(|c| !c.is_control())
+                    .take(40)
+                    .collect::<String>()
             ),
         )
     })?;
@@ -172,14 +175,22 @@ fn case_reply(id: u64, case: &Case) -> Reply {
 fn identity(state: &State, person: &Person, id: u64, v: Value) -> Result<Reply, Reply> {
     let a: IdentityArgs = args(id, v)?;
     let kind = needed(id, "document kind (--document-kind)", &a.document_kind)?;
-    let reference = needed(id, "document reference (--document-ref)", &a.document_reference)?;
-    let legitimacy = needed(id, "legitimacy of the request (--legitimacy)", &a.legitimacy)?;
+    let reference = needed(
+        id,
+        "document reference (--document-ref)",
+        &a.document_reference,
+    )?;
+    let legitimacy = needed(
+        id,
+        "legitimacy of the request (--legitimacy)",
+        &a.legitimacy,
+    )?;
     let checked_at = stated_time(state, id, "check time (--at)", &a.checked_at)?;
     let scan = match a.scan {
         Some(d) => {
-            let bytes = B64.decode(d.content.as_bytes()).map_err(|e| {
-                bad(id, format!("the scan's content is not base64: {e}"))
-            })?;
+            let bytes = B64
+                .decode(d.content.as_bytes())
+                .map_err(|e| bad(id, format!("the scan's content is not base64: {e}")))?;
             if bytes.is_empty() {
                 return Err(bad(id, "the scan is empty"));
             }
@@ -202,7 +213,12 @@ fn identity(state: &State, person: &Person, id: u64, v: Value) -> Result<Reply, 
     if let Some(sha) = &scan_sha {
         payload["scan"] = json!(sha);
     }
-    let entry = NewEntry::new(EntryKind::IdentityProven, Some(&a.case), &person.id, payload);
+    let entry = NewEntry::new(
+        EntryKind::IdentityProven,
+        Some(&a.case),
+        &person.id,
+        payload,
+    );
     let cases = &state.cases;
     let err = |e| super::handlers::case_error_reply(id, e);
     let Some(signature) = a.signature else {
@@ -345,7 +361,10 @@ pub fn export_choice(
                 id,
                 format!(
                     "--keep-track `{}`: expected FILE:TRACK as on the review sheet (e.g. 1:2)",
-                    k.chars().filter(|c| !c.is_control()).take(20).collect::<String>()
+                    k.chars()
+                        .filter(|c| !c.is_control())
+                        .take(20)
+                        .collect::<String>()
                 ),
             ));
         };
@@ -374,15 +393,28 @@ pub fn export_choice(
                     ),
                 ));
             }
-            None => return Err(bad(id, format!("the review has no file {file} (1 to {files})"))),
+            None => {
+                return Err(bad(
+                    id,
+                    format!("the review has no file {file} (1 to {files})"),
+                ));
+            }
         }
         if keep.iter().any(|(f, _)| *f == file) {
-            return Err(bad(id, format!("one track per file: file {file} named twice")));
+            return Err(bad(
+                id,
+                format!("one track per file: file {file} named twice"),
+            ));
         }
         keep.push((file, track));
     }
     Ok(Some(Anonymize {
-        no_viewing_reason: a.no_viewing_reason.clone().unwrap_or_default().trim().to_owned(),
+        no_viewing_reason: a
+            .no_viewing_reason
+            .clone()
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
         keep,
         confirmed_by: person.id.clone(),
         // Only a kept track needs the reviewed footage; blurring everyone pulls afresh

@@ -733,7 +733,10 @@ async fn export_op(
         // A reviewed export is sealed with the password its review sheet was sealed with.
         _ if reviewed.is_some() => {
             let r = reviewed.as_ref().expect("checked");
-            if a.password.as_ref().is_some_and(|p| p.as_str() != r.password.as_str()) {
+            if a.password
+                .as_ref()
+                .is_some_and(|p| p.as_str() != r.password.as_str())
+            {
                 return Reply::error(
                     id,
                     ErrorCode::BadArgs,

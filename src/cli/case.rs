@@ -334,7 +334,14 @@ fn run_inner(args: &Args) -> Result<(), ClientError> {
             case,
             output,
             password_file,
-        } => return review(&mut client, case, output.as_deref(), password_file.as_deref()),
+        } => {
+            return review(
+                &mut client,
+                case,
+                output.as_deref(),
+                password_file.as_deref(),
+            );
+        }
         CaseCommand::Export(e) => {
             let me = client.person().unwrap_or_default().to_owned();
             return super::case_export::run(&mut client, &me, e, args.client.json);
@@ -460,7 +467,10 @@ fn review(
     let pw = password_file
         .map(|p| {
             crate::seal::password::read_file(p).map_err(|e| {
-                ClientError::Local(format!("cannot read the password file {}: {e}", p.display()))
+                ClientError::Local(format!(
+                    "cannot read the password file {}: {e}",
+                    p.display()
+                ))
             })
         })
         .transpose()?;
@@ -480,7 +490,10 @@ fn review(
         .open(&path)
         .and_then(|mut f| std::io::Write::write_all(&mut f, &sealed))
         .map_err(|e| ClientError::Local(format!("cannot write {}: {e}", path.display())))?;
-    println!("sealed review sheet of case {case} written to {}", path.display());
+    println!(
+        "sealed review sheet of case {case} written to {}",
+        path.display()
+    );
     for f in result["files"].as_array().into_iter().flatten() {
         println!(
             "  file {}: camera {}, {} frames, face tracks {}",
@@ -510,11 +523,11 @@ fn review(
 
 /// A time the person states, or now (sent as is so both calls sign the same statement).
 fn stated_now(at: Option<&str>) -> String {
-    at.map(str::to_owned)
-        .unwrap_or_else(|| jiff::Timestamp::now().round(jiff::Unit::Second).map_or_else(
-            |_| jiff::Timestamp::now().to_string(),
-            |t| t.to_string(),
-        ))
+    at.map(str::to_owned).unwrap_or_else(|| {
+        jiff::Timestamp::now()
+            .round(jiff::Unit::Second)
+            .map_or_else(|_| jiff::Timestamp::now().to_string(), |t| t.to_string())
+    })
 }
 
 /// Sends `op`, signs the register entry of `kind` it shows (checked: this case, this

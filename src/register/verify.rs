@@ -1039,7 +1039,10 @@ fn check_authority(
                 return Err(rule(
                     seq,
                     "signature",
-                    format!("a {kind} entry carries the signature of {} as {role}", entry.actor),
+                    format!(
+                        "a {kind} entry carries the signature of {} as {role}",
+                        entry.actor
+                    ),
                 ));
             }
             let id = case_id.unwrap_or_default();

@@ -266,10 +266,7 @@ async fn one_file(
         .iter()
         .find(|(f, _)| *f == position)
         .map(|(_, t)| *t);
-    let held: Option<Arc<HeldClip>> = anon
-        .review
-        .as_ref()
-        .and_then(|r| r.clip(&camera, range));
+    let held: Option<Arc<HeldClip>> = anon.review.as_ref().and_then(|r| r.clip(&camera, range));
     if keep.is_some() && held.is_none() {
         return Err(ExportError::Refused(format!(
             "a track of file {position} is kept but the footage reviewed for it is no longer \
