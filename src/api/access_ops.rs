@@ -92,9 +92,16 @@ impl Drop for ReviewArgs {
 /// Runs one of this file's operations for `person`.
 pub async fn handle(state: &Arc<State>, person: Person, id: u64, op: &str, a: Value) -> Reply {
     if op == "case-review" {
+        #[cfg(feature = "anonymize")]
         return match review(state, &person, id, a).await {
             Ok(r) | Err(r) => r,
         };
+        #[cfg(not(feature = "anonymize"))]
+        return Reply::error(
+            id,
+            ErrorCode::Failed,
+            crate::export::pipeline::ANONYMIZE_MISSING,
+        );
     }
     let state = state.clone();
     let op = op.to_owned();
@@ -343,6 +350,32 @@ pub fn export_choice(
         }
         return Ok(None);
     }
+    anonymized_choice(person, case, id, a)
+}
+
+/// A build without the face detector refuses every access-request export (decision 0150).
+#[cfg(not(feature = "anonymize"))]
+fn anonymized_choice(
+    _person: &Person,
+    _case: &Case,
+    id: u64,
+    _a: &super::protocol::ExportArgs,
+) -> Result<Option<Anonymize>, Reply> {
+    Err(Reply::error(
+        id,
+        ErrorCode::Refused,
+        format!("refused: {}", crate::export::pipeline::ANONYMIZE_MISSING),
+    ))
+}
+
+/// How an access-request export is anonymized: the track choice checked against the review.
+#[cfg(feature = "anonymize")]
+fn anonymized_choice(
+    person: &Person,
+    case: &Case,
+    id: u64,
+    a: &super::protocol::ExportArgs,
+) -> Result<Option<Anonymize>, Reply> {
     if a.blur_all && !a.keep_track.is_empty() {
         return Err(bad(id, "choose --keep-track or --blur-all, not both"));
     }
@@ -424,6 +457,7 @@ pub fn export_choice(
 }
 
 /// `case-review`: pulls and analyzes the footage, holds it, answers with the sealed sheet.
+#[cfg(feature = "anonymize")]
 async fn review(state: &Arc<State>, person: &Person, id: u64, v: Value) -> Result<Reply, Reply> {
     let a: ReviewArgs = args(id, v)?;
     let case = state

@@ -458,6 +458,7 @@ impl Cases {
     /// on the case as it stands and `signature` is `person`'s SSHSIG over its statement
     /// (namespace `scelle-register`), added to the entry as signed in `role`. `scan`, if any,
     /// is stored and attached first as a document of its role (the entry names its SHA-256).
+    #[allow(clippy::too_many_arguments)]
     pub fn record_signed(
         &self,
         person: &Person,

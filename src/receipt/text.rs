@@ -166,19 +166,6 @@ pub fn link(lang: Lang, l: Option<&crate::config::LinkSecurity>) -> String {
     s
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn values_are_spelled_for_people() {
-        assert_eq!(duration(1800.0), "0:30:00");
-        assert_eq!(duration(3725.5), "1:02:05.500");
-        assert_eq!(size(Lang::Fr, 1234567), "1 234 567 octets");
-        assert_eq!(size(Lang::En, 12), "12 bytes");
-    }
-}
-
 /// How a file of an access-request export was anonymized (DEL-2), for people: the receipt and
 /// the register report. `a` is the file's `anonymized` record (`crate::export::Anonymized`).
 pub fn anonymized(lang: Lang, a: &serde_json::Value) -> String {
@@ -219,5 +206,18 @@ pub fn anonymized(lang: Lang, a: &serde_json::Value) -> String {
             s("model_sha256"),
             s("no_viewing_reason"),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_spelled_for_people() {
+        assert_eq!(duration(1800.0), "0:30:00");
+        assert_eq!(duration(3725.5), "1:02:05.500");
+        assert_eq!(size(Lang::Fr, 1234567), "1 234 567 octets");
+        assert_eq!(size(Lang::En, 12), "12 bytes");
     }
 }

@@ -24,7 +24,7 @@ use zeroize::Zeroizing;
 use super::file::FileContext;
 use super::review::HeldClip;
 use super::{EVENT_QUEUE, Job, blocking, span_seconds, ts_name};
-use crate::anonymize::{Analysis, Anonymizer, Detector, Input, Params, Summary};
+use crate::anonymize::{Anonymizer, Detector, Input, Params, Summary};
 use crate::config::Camera;
 use crate::export::ExportError;
 use crate::export::record::{Anonymized, ExportedFile, FileDigest};
@@ -273,12 +273,7 @@ async fn one_file(
              held: run `scelle case review` again"
         )));
     }
-    let (mp4, mp4_summary, tracks, analysis): (
-        Arc<Zeroizing<Vec<u8>>>,
-        Mp4Summary,
-        Vec<String>,
-        Option<Arc<Analysis>>,
-    ) = match held {
+    let (mp4, mp4_summary, tracks, analysis) = match held {
         Some(h) => (
             h.mp4.clone(),
             h.summary.clone(),

@@ -10,9 +10,16 @@
 //! This module runs the whole and owns the request/result types; [`file`] makes one sealed
 //! file of one camera's range, [`finish`] seals the manifest and writes the instructions.
 
+#[cfg(feature = "anonymize")]
+mod anonymized;
+#[cfg(not(feature = "anonymize"))]
+#[path = "without_anonymize.rs"]
 mod anonymized;
 mod file;
 mod finish;
+#[cfg(not(feature = "anonymize"))]
+pub use anonymized::{MISSING as ANONYMIZE_MISSING, review};
+#[cfg(feature = "anonymize")]
 pub mod review;
 
 use std::path::PathBuf;
