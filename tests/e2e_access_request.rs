@@ -547,6 +547,16 @@ fn an_access_request_is_exported_anonymized_with_the_requester_kept() {
     );
     site.verify_register();
 
+    // The register report (the auditor's) says it too.
+    let rep = site
+        .client(AUTHORIZER)
+        .call("register-report", json!({ "format": "json" }))
+        .unwrap_or_else(|e| panic!("register-report: {e}"));
+    let rep = String::from_utf8(B64.decode(rep["content"].as_str().unwrap()).unwrap()).unwrap();
+    for words in ["ANONYMISÉ", "Identité prouvée", "X4RTBPFW4", "son supprimé"] {
+        assert!(rep.contains(words), "{words} not in the register report");
+    }
+
     // The receipt says it, in French by default and in English on request.
     for (lang, words) in [("fr", "ANONYMIS"), ("en", "ANONYMIZED")] {
         let r = site
@@ -723,10 +733,34 @@ fn the_rules_hold_against_someone_with_a_shell() {
         ErrorCode::Refused,
         "no review",
     );
-    // olga reviews; oscar (another operator) cannot confirm a track on her review.
-    site.client(OPERATOR)
-        .call("case-review", json!({ "case": case, "password": PASSWORD }))
-        .unwrap_or_else(|e| panic!("case-review: {e}\n{}", site.log_text()));
+    // olga reviews (the real CLI: the sheet is written sealed); oscar, another operator,
+    // cannot confirm a track on her review.
+    let sheet = site.media.join("revue.html.scelle");
+    let pw = site.password_file.display().to_string();
+    let out = cli(
+        site,
+        OPERATOR,
+        &[
+            "review",
+            &case,
+            "-o",
+            sheet.to_str().unwrap(),
+            "--password-file",
+            &pw,
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("face tracks 1:1"),
+        "{}",
+        text(&out)
+    );
+    let html = String::from_utf8(open_sealed(site, &sheet)).unwrap();
+    assert!(
+        html.contains("--keep-track"),
+        "the sheet says how to choose"
+    );
     refused(
         export(
             site,
@@ -755,16 +789,31 @@ fn the_rules_hold_against_someone_with_a_shell() {
         std::fs::read_dir(&dest).unwrap().next().is_none(),
         "the refusals wrote on the drive"
     );
-    // The blur-all export goes through; its record blurs every track.
-    let r = export(
+    // The blur-all export goes through (the real CLI); its record blurs every track.
+    let out = cli(
         site,
         OPERATOR,
-        &case,
-        &dest,
-        json!({ "no_viewing_reason": REASON, "blur_all": true }),
-    )
-    .unwrap_or_else(|e| panic!("export: {e}\n{}", site.log_text()));
-    let an = &r["record"]["files"][0]["anonymized"];
+        &[
+            "export",
+            &case,
+            "--to",
+            dest.to_str().unwrap(),
+            "--password-file",
+            &pw,
+            "--accept-drive",
+            "--no-viewing-reason",
+            REASON,
+            "--blur-all",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}\n{}", text(&out), site.log_text());
+    let completed = site
+        .entries(Some(&case))
+        .into_iter()
+        .find(|e| e["kind"] == "export-completed")
+        .expect("export-completed");
+    let an = &completed["payload"]["record"]["files"][0]["anonymized"];
     assert!(an["kept_track"].is_null());
     assert_eq!(an["tracks_blurred"], an["tracks_found"]);
     site.verify_register();
@@ -803,7 +852,7 @@ fn a_sigkill_mid_export_leaves_nothing_the_register_does_not_list() {
     let t = Instant::now();
     let partial_seen = loop {
         let partial = walk(&dest).iter().any(|p| p.ends_with(".partial"));
-        if partial || t.elapsed() > Duration::from_secs(20) {
+        if partial || t.elapsed() > Duration::from_secs(120) {
             break partial;
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -812,7 +861,7 @@ fn a_sigkill_mid_export_leaves_nothing_the_register_does_not_list() {
     let _ = runner.join();
     assert!(
         partial_seen,
-        "the export never reached its sealed output within 20 s"
+        "the export never reached its sealed output within 120 s"
     );
     a.site.start();
     // The restart's recovery records the interrupted export and removes what it wrote.
