@@ -291,7 +291,7 @@ pub async fn run(
     let started_at = Timestamp::now();
     let reg = register.clone();
     let head = blocking(move || Ok(reg.head()?)).await?;
-    let started = NewEntry::new(
+    let mut started = NewEntry::new(
         EntryKind::ExportStarted,
         Some(&case.id),
         &req.operator.id,
@@ -312,9 +312,11 @@ pub async fn run(
             "sources": source_facts,
             "register_head": head,
             "password": if req.password_generated { "generated" } else { "chosen by the operator" },
-            "anonymization": req.anonymize.as_ref().map(Anonymize::started_facts),
         }),
     );
+    if let Some(a) = &req.anonymize {
+        started.payload["anonymization"] = a.started_facts();
+    }
     let reg = register.clone();
     blocking(move || Ok(reg.append(started)?)).await?;
     tracing::info!(target: crate::daemon::security::TARGET, event = "export-started",
