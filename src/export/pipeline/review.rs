@@ -304,3 +304,43 @@ fn sheet(review: &Review, config: &Config) -> Zeroizing<Vec<u8>> {
     h += "</html>";
     Zeroizing::new(h.into_bytes())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn review(case: &str, person: &str, age: Duration) -> Review {
+        Review {
+            case: case.into(),
+            person: person.into(),
+            made: Instant::now().checked_sub(age).unwrap_or_else(Instant::now),
+            password: Zeroizing::new("x".into()),
+            password_generated: false,
+            clips: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_review_is_its_makers_replaced_forgotten_and_expires() {
+        hold(review("T-REV-1", "olga", Duration::ZERO)).unwrap();
+        assert!(of("T-REV-1", "olga").unwrap().is_some());
+        let e = of("T-REV-1", "oscar")
+            .err()
+            .expect("someone else's review")
+            .to_string();
+        assert!(e.contains("made by olga"), "{e}");
+        // A new review of the case replaces it, whoever makes it.
+        hold(review("T-REV-1", "oscar", Duration::ZERO)).unwrap();
+        assert!(of("T-REV-1", "oscar").unwrap().is_some());
+        assert!(of("T-REV-1", "olga").is_err());
+        forget("T-REV-1");
+        assert!(of("T-REV-1", "oscar").unwrap().is_none());
+        // Expired: gone (when the monotonic clock reaches back that far, i.e. not just after
+        // boot).
+        let age = REVIEW_TTL + Duration::from_secs(1);
+        if Instant::now().checked_sub(age).is_some() {
+            hold(review("T-REV-2", "olga", age)).unwrap();
+            assert!(of("T-REV-2", "olga").unwrap().is_none());
+        }
+    }
+}
