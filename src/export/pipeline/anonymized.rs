@@ -1,7 +1,8 @@
 //! The anonymizing stage of an access-request export (DEL-2, decision 0150): for each camera
 //! and range, pull → fragmented MP4 **in memory** → [`crate::anonymize`] (detect, track, blur
 //! every face but the requester's kept track, re-encode without audio) → seal writer →
-//! `.partial` on the drive, read-back verification, final name. The original footage never
+//! `.partial` on the drive, read-back verification (authenticated, hashed, and decoded from
+//! memory by `ffprobe`, which must count the frames rendered), final name. The original footage never
 //! reaches the drive: the only writer of an access-request file is this one, and it writes
 //! what the engine rendered.
 //!
@@ -350,7 +351,21 @@ async fn one_file(
                 "bytes": seal.bytes }),
     );
     let (c3, p3, expected) = (ctx.clone(), partial.clone(), seal.clone());
-    blocking(move || sealed::verify(&c3.dir, &p3, &c3.password, &expected, false)).await?;
+    let partial_name = format!("{name}{}", crate::export::PARTIAL_SUFFIX);
+    let frames = blocking(move || {
+        sealed::verify(&c3.dir, &p3, &c3.password, &expected, false)?;
+        read_back_frames(&c3.dir, &partial_name, &c3.password)
+    })
+    .await?;
+    if frames != summary.frames {
+        return Err(ExportError::Verify {
+            file: name,
+            reason: format!(
+                "read back {frames} video frames, the anonymizer rendered {}",
+                summary.frames
+            ),
+        });
+    }
     sealed::promote(&ctx.dir, &partial, &final_path)?;
     ctx.track(&final_path);
     let on_server = |t: Timestamp| match (&job.clock, mp4_summary.start_from_device) {
@@ -412,6 +427,52 @@ async fn one_file(
         link: Some(job.camera.link()),
         anonymized: Some(record(&summary, anon)),
     })
+}
+
+/// Readability (STEP-3) of a sealed anonymized file: decrypted from the drive (every chunk
+/// authenticated) into anonymous memory, then `ffprobe` decodes it and counts its video
+/// frames. The plaintext never reaches a file system.
+fn read_back_frames(
+    dir: &crate::export::folder::ExportDir,
+    name: &str,
+    password: &str,
+) -> Result<u64, ExportError> {
+    use std::io::{Seek, SeekFrom};
+    let fail = |reason: String| ExportError::Verify {
+        file: name.to_owned(),
+        reason,
+    };
+    let file = dir.open_read(name)?;
+    let mut reader =
+        crate::seal::SealReader::new(file, password.as_bytes()).map_err(|e| fail(e.to_string()))?;
+    let fd = rustix::fs::memfd_create("scelle-verify", rustix::fs::MemfdFlags::CLOEXEC)
+        .map_err(|e| fail(format!("memfd_create: {e}")))?;
+    let mut mem = std::fs::File::from(fd);
+    std::io::copy(&mut reader, &mut mem).map_err(|e| fail(e.to_string()))?;
+    mem.seek(SeekFrom::Start(0))
+        .map_err(|e| fail(e.to_string()))?;
+    let out = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-count_frames"])
+        .args(["-show_entries", "stream=nb_read_frames", "-of", "csv=p=0"])
+        .args(["-i", "file:/dev/stdin"])
+        .stdin(mem)
+        .output()
+        .map_err(|e| {
+            fail(format!(
+                "cannot run ffprobe: {e} (install the Debian package ffmpeg)"
+            ))
+        })?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(fail(format!(
+            "ffprobe cannot read it: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    text.trim()
+        .trim_end_matches(',')
+        .parse()
+        .map_err(|_| fail(format!("ffprobe counted no frames ({})", text.trim())))
 }
 
 /// The record of one anonymized file.
