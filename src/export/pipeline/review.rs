@@ -261,6 +261,7 @@ fn sheet(review: &Review, config: &Config) -> Zeroizing<Vec<u8>> {
         person = esc(&review.person),
         ttl = REVIEW_TTL.as_secs() / 60,
     );
+    let tz = jiff::tz::TimeZone::get(&config.site.time_zone.0).unwrap_or(jiff::tz::TimeZone::UTC);
     for c in &review.clips {
         let a = &c.analysis;
         let fps = if a.info.rate.1 == 0 {
@@ -269,11 +270,15 @@ fn sheet(review: &Review, config: &Config) -> Zeroizing<Vec<u8>> {
             f64::from(a.info.rate.0) / f64::from(a.info.rate.1)
         };
         h += &format!(
-            "<h2>Fichier {} — caméra {} — {} → {}</h2><p>{} images, {} piste(s)</p>",
+            "<h2>Fichier {} — caméra {} — {}</h2><p>{} images, {} piste(s)</p>",
             c.position,
             esc(&c.camera),
-            c.range.start,
-            c.range.end,
+            esc(&crate::receipt::text::range(
+                c.range.start,
+                c.range.end,
+                &tz,
+                &config.site.time_zone.0
+            )),
             a.frames,
             a.tracks.len()
         );
