@@ -75,6 +75,7 @@ fn file(i: usize, camera: &str, name: &str) -> ExportedFile {
             unencrypted_reason: None,
             basic_reason: None,
         }),
+        anonymized: None,
     }
 }
 

@@ -85,6 +85,10 @@ pub(super) async fn export_op(
         Ok(c) => c,
         Err(e) => return case_error_reply(id, e),
     };
+    let anonymize = match super::access_ops::export_choice(&person, &case, id, &a) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
     let Some(to) = a.to.clone() else {
         return Reply::error(
             id,
@@ -96,7 +100,23 @@ pub(super) async fn export_op(
             ),
         );
     };
+    let reviewed = anonymize.as_ref().and_then(|x| x.review.clone());
     let (password, generated) = match &a.password {
+        // A reviewed export is sealed with the password its review sheet was sealed with.
+        _ if reviewed.is_some() => {
+            let r = reviewed.as_ref().expect("checked");
+            if a.password
+                .as_ref()
+                .is_some_and(|p| p.as_str() != r.password.as_str())
+            {
+                return Reply::error(
+                    id,
+                    ErrorCode::BadArgs,
+                    "this export uses the password of its review sheet: leave --password-file out",
+                );
+            }
+            (r.password.clone(), r.password_generated)
+        }
         Some(p) => {
             if let Err(weak) = crate::seal::password::check(p) {
                 return Reply::error(
@@ -124,6 +144,7 @@ pub(super) async fn export_op(
         accept_drive: a.accept_drive,
         password,
         password_generated: generated,
+        anonymize,
     };
     let tx = progress.clone();
     let prog = crate::export::pipeline::Progress::new(move |line| {
@@ -253,6 +274,7 @@ async fn export_sign(
                 return Reply::error(id, ErrorCode::Internal, "export vanished");
             };
             session.pending_export = None;
+            crate::export::pipeline::review::forget(&v.record.case_id);
             tracing::info!(target: SECURITY, event = "export-completed", person = %person.id,
                 export = %v.record.export_id, case = %v.record.case_id,
                 files = v.record.files.len(), drive_serial = %v.record.destination.drive.serial,

@@ -173,6 +173,10 @@ async fn dispatch(
         Op::MediaList => blocking!("media", media_ops::list),
         Op::MediaAdd => blocking!("media", media_ops::add, raw),
         Op::MediaDestroyed => blocking!("media", media_ops::destroyed, raw),
+        Op::CaseIdentity | Op::CaseViewed | Op::CaseReview => {
+            let person = person!();
+            super::access_ops::handle(state, person, id, op, raw).await
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 //! challenge with their own SSH key. Nothing here decides what a person may do: that is
 //! [`crate::case`]'s job.
 
+pub mod access_ops;
 pub mod blocking_ops;
 mod camera_ops;
 mod case_ops;

@@ -65,6 +65,9 @@ ops! {
     MediaList = "media-list",
     MediaAdd = "media-add",
     MediaDestroyed = "media-destroyed",
+    CaseIdentity = "case-identity",
+    CaseViewed = "case-viewed",
+    CaseReview = "case-review",
 }
 
 impl Op {
@@ -355,6 +358,16 @@ pub struct ExportArgs {
     /// Second call: the operator's SSHSIG over the challenge's statement.
     #[serde(default)]
     pub signature: Option<String>,
+    /// Access requests (DEL-2): why the footage could not be viewed on site (required).
+    #[serde(default)]
+    pub no_viewing_reason: Option<String>,
+    /// Access requests: the requester's track to leave visible, `FILE:TRACK` (or `TRACK`
+    /// when the export has one file), from the review sheet of `case-review`.
+    #[serde(default)]
+    pub keep_track: Vec<String>,
+    /// Access requests: blur every face (the default, said explicitly).
+    #[serde(default)]
+    pub blur_all: bool,
 }
 
 /// The chosen password is wiped from memory when the request is dropped.

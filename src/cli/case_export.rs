@@ -41,6 +41,9 @@ pub fn run(
         "to": to.map(|t| t.display().to_string()),
         "accept_drive": a.accept_drive,
         "password": pw.as_ref().map(|p| p.as_str()),
+        "no_viewing_reason": a.no_viewing_reason,
+        "keep_track": a.keep_track,
+        "blur_all": a.blur_all,
     });
     let mut view = View::new(json_out);
     let case = a.case.clone();

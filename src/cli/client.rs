@@ -75,6 +75,13 @@ pub enum Expect<'a> {
     Countersign { case: &'a str },
     /// The `export-completed` register statement (`scelle-register`) of this case, by `person`.
     ExportCompleted { case: &'a str, person: &'a str },
+    /// A register statement (`scelle-register`) of this `kind` (`identity-proven`,
+    /// `viewed-on-site`) about this case, by `person`.
+    Entry {
+        kind: &'static str,
+        case: &'a str,
+        person: &'a str,
+    },
 }
 
 impl Expect<'_> {
@@ -83,7 +90,9 @@ impl Expect<'_> {
             Expect::Identify { .. } => crate::api::protocol::IDENTIFY_NAMESPACE,
             Expect::Approve { .. } => crate::case::statement::APPROVE_NAMESPACE,
             Expect::Countersign { .. } => crate::case::statement::COUNTERSIGN_NAMESPACE,
-            Expect::ExportCompleted { .. } => crate::register::SIGNATURE_NAMESPACE,
+            Expect::ExportCompleted { .. } | Expect::Entry { .. } => {
+                crate::register::SIGNATURE_NAMESPACE
+            }
         }
     }
 
@@ -95,6 +104,7 @@ impl Expect<'_> {
             Expect::ExportCompleted { case, .. } => {
                 format!("the export-completed entry of case {case}")
             }
+            Expect::Entry { kind, case, .. } => format!("the {kind} entry of case {case}"),
         }
     }
 
@@ -166,6 +176,21 @@ impl Expect<'_> {
                 if field("case") != Some(case) || field("actor") != Some(person) {
                     return Err(format!(
                         "the statement is for case {} by {}, you are exporting case {case} as {person}",
+                        field("case").unwrap_or("?"),
+                        field("actor").unwrap_or("?")
+                    ));
+                }
+                Ok(())
+            }
+            Expect::Entry { kind, case, person } => {
+                if text.lines().next() != Some(crate::register::STATEMENT_HEADER)
+                    || field("kind") != Some(kind)
+                {
+                    return Err(format!("the text to sign is not a {kind} statement"));
+                }
+                if field("case") != Some(case) || field("actor") != Some(person) {
+                    return Err(format!(
+                        "the statement is for case {} by {}, you asked for case {case} as {person}",
                         field("case").unwrap_or("?"),
                         field("actor").unwrap_or("?")
                     ));
@@ -437,6 +462,24 @@ impl Client {
 fn export_words(text: &str, french: bool) -> String {
     let field = |k: &str| crate::case::statement::field(text, k).unwrap_or("?");
     let payload: Value = serde_json::from_str(field("payload")).unwrap_or_default();
+    if field("kind") != "export-completed" {
+        let shown = serde_json::to_string_pretty(&payload).unwrap_or_default();
+        return if french {
+            format!(
+                "Vous SIGNEZ l'entrée {} du registre pour le dossier {} (par {}) :\n{shown}\n",
+                field("kind"),
+                field("case"),
+                field("actor")
+            )
+        } else {
+            format!(
+                "You SIGN the register entry {} of case {} (by {}):\n{shown}\n",
+                field("kind"),
+                field("case"),
+                field("actor")
+            )
+        };
+    }
     let r = &payload["record"];
     let mut out = if french {
         format!(
@@ -461,6 +504,22 @@ fn export_words(text: &str, french: bool) -> String {
             f["covered_seconds"],
             f["gaps"].as_array().map_or(0, Vec::len)
         );
+        if let Some(a) = f.get("anonymized").filter(|a| a.is_object()) {
+            let kept = a["kept_track"]
+                .as_u64()
+                .map_or_else(|| "-".to_owned(), |t| t.to_string());
+            out += &if french {
+                format!(
+                    "    ANONYMISÉ : {} piste(s) de visage floutée(s) sur {}, piste conservée : {kept}, son supprimé\n",
+                    a["tracks_blurred"], a["tracks_found"]
+                )
+            } else {
+                format!(
+                    "    ANONYMIZED: {} face track(s) blurred of {}, kept track: {kept}, audio removed\n",
+                    a["tracks_blurred"], a["tracks_found"]
+                )
+            };
+        }
     }
     out
 }

@@ -243,6 +243,8 @@ pub fn fold(entries: &[Entry]) -> Inventory {
             | EntryKind::CaseOpened
             | EntryKind::DocumentAttached
             | EntryKind::RequesterVerified
+            | EntryKind::IdentityProven
+            | EntryKind::ViewedOnSite
             | EntryKind::CaseAuthorized
             | EntryKind::EmergencyStarted
             | EntryKind::EmergencyRegularized

@@ -51,6 +51,8 @@ pub fn drive_of(e: &Entry) -> Option<DriveIdentity> {
         | EntryKind::CaseOpened
         | EntryKind::DocumentAttached
         | EntryKind::RequesterVerified
+        | EntryKind::IdentityProven
+        | EntryKind::ViewedOnSite
         | EntryKind::CaseAuthorized
         | EntryKind::EmergencyStarted
         | EntryKind::EmergencyRegularized

@@ -77,6 +77,8 @@ pub fn close_interrupted(register: &Register) -> Result<Vec<String>, RegisterErr
             | EntryKind::CaseOpened
             | EntryKind::DocumentAttached
             | EntryKind::RequesterVerified
+            | EntryKind::IdentityProven
+            | EntryKind::ViewedOnSite
             | EntryKind::CaseAuthorized
             | EntryKind::EmergencyStarted
             | EntryKind::EmergencyRegularized

@@ -97,12 +97,22 @@ pub enum WriteError {
     Seal(#[from] crate::seal::SealError),
     #[error("manifest: {0}")]
     Manifest(#[from] serde_json::Error),
+    /// Decoding, face detection, masking or re-encoding of an access-request export.
+    #[cfg(feature = "anonymize")]
+    #[error("anonymization: {0}")]
+    Anonymize(#[from] crate::anonymize::AnonymizeError),
 }
 
 /// Why a file read back from the drive does not hold.
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
     /// The container does not open or a chunk does not authenticate.
+    /// An anonymized file does not hold as many pictures as the engine rendered.
+    #[error("read back {read} video frames, the anonymizer rendered {rendered}")]
+    Frames { read: u64, rendered: u64 },
+    /// An anonymized file read back into memory does not decode (ffprobe's words).
+    #[error("{0}")]
+    Probe(String),
     #[error("{0}")]
     Seal(#[from] crate::seal::SealError),
     /// Reading the plaintext through the container failed.

@@ -98,6 +98,8 @@ pub fn plan(entries: &[Entry], state_dir: &Path) -> Vec<Item> {
             | EntryKind::ConfigChanged
             | EntryKind::DocumentAttached
             | EntryKind::RequesterVerified
+            | EntryKind::IdentityProven
+            | EntryKind::ViewedOnSite
             | EntryKind::CaseAuthorized
             | EntryKind::EmergencyStarted
             | EntryKind::EmergencyRegularized
@@ -154,6 +156,8 @@ pub fn plan(entries: &[Entry], state_dir: &Path) -> Vec<Item> {
             | EntryKind::ConfigChanged
             | EntryKind::CaseOpened
             | EntryKind::RequesterVerified
+            | EntryKind::IdentityProven
+            | EntryKind::ViewedOnSite
             | EntryKind::CaseAuthorized
             | EntryKind::EmergencyStarted
             | EntryKind::EmergencyRegularized

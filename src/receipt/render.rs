@@ -337,7 +337,27 @@ fn warnings(p: &mut Pages, r: &Receipt, case: Option<&report::CaseFacts>, lang: 
             )
         ));
     }
-    if r.opening.ground == Ground::AccessRequest {
+    let anonymized: Vec<&crate::case::export_record::Anonymized> = r
+        .record
+        .files
+        .iter()
+        .filter_map(|f| f.anonymized.as_ref())
+        .collect();
+    if !anonymized.is_empty() {
+        p.warning(tr(
+            lang,
+            "EXTRAIT ANONYMISÉ — droit d'accès d'une personne concernée (RGPD art. 15, \
+             PROC-RGPD-001 §03) : les visages des tiers filmés sont floutés de manière \
+             irréversible et le son est supprimé ; l'original n'est pas remis.",
+            "ANONYMIZED EXTRACT — a data subject's access request (GDPR art. 15, PROC-RGPD-001 \
+             §03): the faces of third parties filmed are irreversibly blurred and the audio is \
+             removed; the original is not handed over.",
+        ));
+        for a in anonymized {
+            let v = serde_json::to_value(a).unwrap_or_default();
+            p.warning(&crate::wording::anonymized(lang, &v));
+        }
+    } else if r.opening.ground == Ground::AccessRequest {
         p.warning(tr(
             lang,
             "ATTENTION — droit d'accès d'une personne concernée (RGPD art. 15) : la remise ne doit \

@@ -69,6 +69,12 @@ entry_kinds! {
     MediaDestroyed => "media-destroyed",
     /// The authorizer's countersignature of what an export actually extracted (STEP-5).
     ExportCountersigned => "export-countersigned",
+    /// How a data subject's identity and the legitimacy of their access request were proven
+    /// (AUTH-5, DEL-2), signed by the person who checked.
+    IdentityProven => "identity-proven",
+    /// An on-site viewing of an access-request case's footage (DEL-2), signed by the operator
+    /// who held it.
+    ViewedOnSite => "viewed-on-site",
 }
 
 impl EntryKind {
@@ -303,6 +309,8 @@ mod tests {
                 "checkpoint",
                 "media-destroyed",
                 "export-countersigned",
+                "identity-proven",
+                "viewed-on-site",
             ]
         );
     }

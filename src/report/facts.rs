@@ -303,6 +303,8 @@ pub fn facts(
             | EntryKind::CaseOpened
             | EntryKind::DocumentAttached
             | EntryKind::RequesterVerified
+            | EntryKind::IdentityProven
+            | EntryKind::ViewedOnSite
             | EntryKind::CaseAuthorized
             | EntryKind::EmergencyStarted
             | EntryKind::EmergencyRegularized
@@ -421,6 +423,8 @@ pub fn facts(
             | EntryKind::CaseOpened
             | EntryKind::DocumentAttached
             | EntryKind::RequesterVerified
+            | EntryKind::IdentityProven
+            | EntryKind::ViewedOnSite
             | EntryKind::CaseAuthorized
             | EntryKind::EmergencyStarted
             | EntryKind::EmergencyRegularized
@@ -661,6 +665,58 @@ fn apply(
                     ""
                 }
             );
+        }
+        EntryKind::IdentityProven => {
+            let scan = p["scan"].as_str().map(|h| {
+                format!(
+                    " ; {} {}",
+                    tr(lang, "scan joint, SHA-256", "scan attached, SHA-256"),
+                    h
+                )
+            });
+            f.requester_check = format!(
+                "{} {} n° {}, {} {}, {} {} ({}){} — {} {}",
+                tr(lang, "Identité prouvée :", "Identity proven:"),
+                text(&p["document_kind"]),
+                text(&p["document_reference"]),
+                tr(lang, "vérifiée le", "checked on"),
+                p["checked_at"]
+                    .as_str()
+                    .and_then(|t| t.parse::<Timestamp>().ok())
+                    .map_or_else(|| text(&p["checked_at"]), when),
+                tr(lang, "par", "by"),
+                names.who(&e.actor, &names.role_of(&e.actor, "operator")),
+                tr(lang, "signature SSH", "SSH signature"),
+                scan.unwrap_or_default(),
+                tr(lang, "légitimité :", "legitimacy:"),
+                text(&p["legitimacy"]),
+            );
+        }
+        EntryKind::ViewedOnSite => {
+            let line = format!(
+                "{} {} {} {} ({}), {} {}",
+                tr(lang, "Visionnage sur place le", "Viewed on site on"),
+                p["at"]
+                    .as_str()
+                    .and_then(|t| t.parse::<Timestamp>().ok())
+                    .map_or_else(|| text(&p["at"]), when),
+                tr(lang, "sur", "on"),
+                text(&p["screen"]),
+                p["attendees"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(text)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                tr(lang, "tenu par", "held by"),
+                names.who(&e.actor, "operator"),
+            );
+            if f.requester_check.is_empty() {
+                f.requester_check = line;
+            } else {
+                f.requester_check = format!("{}\n{line}", f.requester_check);
+            }
         }
         EntryKind::RequesterVerified => {
             f.requester_check = format!(
@@ -996,13 +1052,23 @@ fn export_record(
                         .ok()
                         .as_ref(),
                 ),
-                codecs: f["tracks"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(text)
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                codecs: {
+                    let codecs = f["tracks"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(text)
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    if f["anonymized"].is_object() {
+                        format!(
+                            "{codecs} — {}",
+                            crate::wording::anonymized(lang, &f["anonymized"])
+                        )
+                    } else {
+                        codecs
+                    }
+                },
                 size: f["file"]["size"].as_u64().unwrap_or(0),
                 sha256: text(&f["file"]["sha256"]),
             }

@@ -255,6 +255,7 @@ async fn one_file(
         device: job.device.clone(),
         clock_offset: job.clock,
         link: Some(job.camera.link()),
+        anonymized: None,
     })
 }
 
@@ -272,7 +273,7 @@ fn requested_clip(covered: &[TimeRange], r: &TimeRange) -> f64 {
         .sum()
 }
 
-fn describe_stream(s: &scelle_adapters::StreamInfo) -> String {
+pub(super) fn describe_stream(s: &scelle_adapters::StreamInfo) -> String {
     use scelle_adapters::media::Codec;
     match s.codec {
         Codec::H264 | Codec::H265 => format!(

@@ -10,8 +10,17 @@
 //! This module runs the whole and owns the request/result types; [`file`] makes one sealed
 //! file of one camera's range, [`finish`] seals the manifest and writes the instructions.
 
+#[cfg(feature = "anonymize")]
+mod anonymized;
+#[cfg(not(feature = "anonymize"))]
+#[path = "without_anonymize.rs"]
+mod anonymized;
 mod file;
 mod finish;
+#[cfg(not(feature = "anonymize"))]
+pub use anonymized::{MISSING as ANONYMIZE_MISSING, review};
+#[cfg(feature = "anonymize")]
+pub mod review;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -33,6 +42,7 @@ use crate::case::ExportRecord;
 use crate::config::{Camera, Config, Person};
 use crate::register::{EntryKind, NewEntry, Register};
 use crate::seal::{KdfParams, SealParams};
+pub use anonymized::Anonymize;
 use file::{FileContext, camera_task, remove_created};
 use finish::{FinishFacts, finish};
 
@@ -52,6 +62,8 @@ pub struct ExportRequest {
     pub password: Zeroizing<String>,
     /// Whether scelle generated the password (recorded; the password itself never is).
     pub password_generated: bool,
+    /// An access request (DEL-2): every file is anonymized, never the original.
+    pub anonymize: Option<Anonymize>,
 }
 
 /// An export written and verified, waiting for the operator's signature.
@@ -294,7 +306,7 @@ pub async fn run(
     let started_at = Timestamp::now();
     let reg = register.clone();
     let head = blocking(move || Ok(reg.head()?)).await?;
-    let started = NewEntry::new(
+    let mut started = NewEntry::new(
         EntryKind::ExportStarted,
         Some(&case.id),
         &req.operator.id,
@@ -317,6 +329,9 @@ pub async fn run(
             "password": if req.password_generated { "generated" } else { "chosen by the operator" },
         }),
     );
+    if let Some(a) = &req.anonymize {
+        started.payload["anonymization"] = a.started_facts();
+    }
     let reg = register.clone();
     blocking(move || Ok(reg.append(started)?)).await?;
     tracing::info!(target: crate::security_log::TARGET, event = "export-started",
@@ -383,9 +398,19 @@ pub async fn run(
         export_id: export_id.clone(),
     });
     let mut tasks = tokio::task::JoinSet::new();
+    let mut first = 1;
     for job in jobs {
         let ctx = ctx.clone();
-        tasks.spawn(async move { camera_task(ctx, job).await });
+        match req.anonymize.clone() {
+            Some(anon) => {
+                let at = first;
+                tasks.spawn(async move { anonymized::camera_task(ctx, job, anon, at).await });
+            }
+            None => {
+                tasks.spawn(async move { camera_task(ctx, job).await });
+            }
+        }
+        first += ranges.len();
     }
     let mut files = Vec::new();
     let mut failure: Option<ExportError> = None;
