@@ -260,3 +260,116 @@ fn an_unknown_track_or_a_tampered_model_is_refused() {
         "{err}"
     );
 }
+
+/// The engine's ffmpeg children of `pid`: (pid, is the encoder).
+fn engine_children(pid: u32) -> Vec<(u32, bool)> {
+    let mut out = Vec::new();
+    for p in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(child) = p.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(p.path().join("stat")) else {
+            continue;
+        };
+        let ppid = stat
+            .rsplit(')')
+            .next()
+            .and_then(|r| r.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u32>().ok());
+        if ppid != Some(pid) {
+            continue;
+        }
+        let cmd = std::fs::read(p.path().join("cmdline")).unwrap_or_default();
+        let args: Vec<String> = cmd
+            .split(|&b| b == 0)
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        let has = |a: &str| args.iter().any(|x| x == a);
+        if has("rawvideo") && has("pipe:0") {
+            out.push((child, true));
+        } else if has("rawvideo") && has("pipe:1") && has("file:/dev/stdin") {
+            out.push((child, false));
+        }
+    }
+    out
+}
+
+/// Alive and not a zombie (a zombie holds no file any more).
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit(')').next().map(|r| r.trim_start().starts_with('Z')))
+        .is_some_and(|zombie| !zombie)
+}
+
+#[test]
+#[ignore = "helper process of a_killed_engine_leaves_no_process_and_no_file"]
+fn kill_child_anonymize_loop() {
+    if std::env::var_os("SCELLE_ANONYMIZE_CHILD").is_none() {
+        return;
+    }
+    let clip = s::compose(320, 180, 4.0, &s::scene(0.5));
+    let mut eng = engine();
+    loop {
+        let analysis = eng.analyze(Input::Bytes(&clip)).unwrap();
+        eng.render(Input::Bytes(&clip), &analysis, None, &mut Vec::new())
+            .unwrap();
+    }
+}
+
+/// SIGKILL while analysing and while rendering: the decoder and encoder die with the pipes
+/// that fed them (nothing was ever written to a file, so nothing is left on disk), and no
+/// file appears in the temp or working directory.
+#[test]
+fn a_killed_engine_leaves_no_process_and_no_file() {
+    let before = listing();
+    for encoder_phase in [false, true] {
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--ignored",
+                "--exact",
+                "kill_child_anonymize_loop",
+                "--test-threads=1",
+                "--quiet",
+            ])
+            .env("SCELLE_ANONYMIZE_CHILD", "1")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let victims = loop {
+            let found = engine_children(child.id());
+            if found.iter().any(|&(_, enc)| enc == encoder_phase) {
+                break found;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the engine never reached the {} phase",
+                if encoder_phase { "render" } else { "analysis" }
+            );
+            assert!(child.try_wait().unwrap().is_none(), "the helper process died");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        };
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        for (pid, enc) in &victims {
+            while running(*pid) {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "ffmpeg {} {pid} outlived the killed engine",
+                    if *enc { "encoder" } else { "decoder" }
+                );
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
+    }
+    let new: Vec<_> = listing()
+        .difference(&before)
+        .filter(|p| looks_ours(p))
+        .cloned()
+        .collect();
+    assert!(new.is_empty(), "files left by the killed runs: {new:?}");
+}
+
