@@ -25,7 +25,9 @@ fn engine() -> Anonymizer {
     )
 }
 
-/// Files (not pipes, sockets, memory files or devices) held open by our child processes.
+/// Files (not pipes, sockets, memory files or devices) held open by the engine's child
+/// processes (ffprobe, and ffmpeg reading or writing raw frames; not the ffmpeg that composes
+/// a test clip from the photographs for a test running alongside).
 fn children_files() -> BTreeSet<String> {
     let me = std::process::id().to_string();
     let mut found = BTreeSet::new();
@@ -38,6 +40,12 @@ fn children_files() -> BTreeSet<String> {
             .next()
             .and_then(|r| r.split_whitespace().nth(1));
         if ppid != Some(me.as_str()) {
+            continue;
+        }
+        let cmd = std::fs::read(p.path().join("cmdline")).unwrap_or_default();
+        let engine = cmd.split(|&b| b == 0).any(|a| a == b"rawvideo")
+            || cmd.starts_with(b"ffprobe\0");
+        if !engine {
             continue;
         }
         let Ok(fds) = std::fs::read_dir(p.path().join("fd")) else {
@@ -53,7 +61,11 @@ fn children_files() -> BTreeSet<String> {
                 || t.starts_with("anon_inode:")
                 || t.starts_with("/memfd:")
                 || t.starts_with("/dev/")
-                || t.starts_with("/proc/");
+                || t.starts_with("/proc/")
+                // shared libraries and configuration the loader and ffmpeg read at start
+                || t.starts_with("/usr/")
+                || t.starts_with("/lib")
+                || t.starts_with("/etc/");
             if !harmless {
                 found.insert(t);
             }
@@ -134,12 +146,8 @@ fn third_parties_are_blurred_and_the_kept_requester_is_intact() {
         .expect("render");
     watching.store(false, Ordering::Relaxed);
     watcher.join().unwrap();
-    assert_eq!(
-        seen.lock().unwrap().len(),
-        0,
-        "files held by ffmpeg: {:?}",
-        seen.lock().unwrap()
-    );
+    let held = seen.lock().unwrap().clone();
+    assert!(held.is_empty(), "files held by ffmpeg: {held:?}");
     let new: Vec<_> = listing()
         .difference(&before)
         .filter(|p| looks_ours(p))
@@ -373,3 +381,23 @@ fn a_killed_engine_leaves_no_process_and_no_file() {
     assert!(new.is_empty(), "files left by the killed runs: {new:?}");
 }
 
+
+#[test]
+#[ignore]
+fn tmp_mask_strength() {
+    let heads = s::scene(1.0);
+    let clip = s::compose(W as u32, H as u32, 1.0, &heads);
+    for cells in [8usize, 6, 5, 4] {
+        let mut eng = Anonymizer::new(
+            Detector::load(&default_model_path()).unwrap(),
+            Params { cells, threshold: 0.05, ..Params::default() },
+        );
+        let mut out = Vec::new();
+        eng.anonymize(Input::Bytes(&clip), &mut out).unwrap();
+        let mut max = 0f32;
+        for a in s::decode(&out, W, H).iter() {
+            for f in eng.detect(a, W, H).unwrap() { max = max.max(f.score); }
+        }
+        eprintln!("cells {cells}: max score after masking {max}");
+    }
+}

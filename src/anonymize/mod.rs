@@ -98,7 +98,7 @@ impl Default for Params {
             max_gap: 12,
             persist: 12,
             pad: 1.5,
-            cells: 8,
+            cells: 4,
         }
     }
 }
