@@ -94,7 +94,7 @@ fn looks_ours(p: &str) -> bool {
 
 #[test]
 fn third_parties_are_blurred_and_the_kept_requester_is_intact() {
-    let heads = s::scene(1.0);
+    let heads = s::varied_scene();
     let clip = s::compose(W as u32, H as u32, 3.0, &heads);
     let mut eng = engine();
 
@@ -116,7 +116,7 @@ fn third_parties_are_blurred_and_the_kept_requester_is_intact() {
     let analysis = eng.analyze(Input::Bytes(&clip)).expect("analyze");
     assert_eq!(analysis.frames, 75);
     assert!(
-        analysis.tracks.len() >= 3,
+        analysis.tracks.len() >= heads.len(),
         "tracks: {:?}",
         analysis
             .tracks
@@ -164,7 +164,10 @@ fn third_parties_are_blurred_and_the_kept_requester_is_intact() {
     let orig = s::decode(&clip, W, H);
     let anon = s::decode(&out, W, H);
     assert_eq!(anon.len(), orig.len());
-    let (mut req_seen, mut min_third_diff, mut max_req_diff) = (0, f64::MAX, 0f64);
+    // Smallest difference over the frames, per third party (mean absolute difference of the
+    // RGB values inside the labelled face box, 0..255).
+    let mut third_diff = vec![f64::MAX; heads.len() - 1];
+    let (mut req_seen, mut max_req_diff) = (0, 0f64);
     for (n, (o, a)) in orig.iter().zip(&anon).enumerate() {
         let req = heads[0].face_at(n as u64, FPS);
         for f in eng.detect(a, W, H).unwrap() {
@@ -176,18 +179,24 @@ fn third_parties_are_blurred_and_the_kept_requester_is_intact() {
             );
             req_seen += 1;
         }
-        for h in &heads[1..] {
-            min_third_diff = min_third_diff.min(s::mean_diff(o, a, W, H, h.face_at(n as u64, FPS)));
+        for (d, h) in third_diff.iter_mut().zip(&heads[1..]) {
+            *d = d.min(s::mean_diff(o, a, W, H, h.face_at(n as u64, FPS)));
         }
         max_req_diff = max_req_diff.max(s::mean_diff(o, a, W, H, req));
     }
+    let min_third_diff = third_diff.iter().copied().fold(f64::MAX, f64::min);
     eprintln!(
-        "requester seen on {req_seen}/75 frames; third parties' faces differ by >= {min_third_diff:.1}/255; requester by <= {max_req_diff:.1}/255"
+        "requester seen on {req_seen}/75 frames; third parties' faces differ by at least \
+         {third_diff:.1?}/255; the requester's (re-encoded only) by at most {max_req_diff:.1}/255"
     );
     assert!(
         req_seen >= 70,
         "the requester's face was seen on {req_seen} frames only"
     );
+    // Re-encoding alone moves the requester's face by less than 3/255 (measured 2.7-2.8); a
+    // masked face by at least 18/255 (the darkened 30-pixel face, whose own contrast is low;
+    // 33-43 for the others: decision 0141). 15 is five times the re-encoding noise and below
+    // every masked face measured.
     assert!(
         min_third_diff >= 15.0,
         "a third party's face differs by only {min_third_diff:.1}/255"
@@ -200,12 +209,12 @@ fn third_parties_are_blurred_and_the_kept_requester_is_intact() {
 
 #[test]
 fn everyone_is_blurred_when_no_track_is_kept() {
-    let heads = s::scene(1.0);
+    let heads = s::varied_scene();
     let clip = s::compose(W as u32, H as u32, 2.0, &heads);
     let mut eng = engine();
     // the original does have detectable faces
     let orig = s::decode(&clip, W, H);
-    assert!(eng.detect(&orig[0], W, H).unwrap().len() >= 3);
+    assert_eq!(eng.detect(&orig[0], W, H).unwrap().len(), heads.len());
 
     let mut out = Vec::new();
     let summary = eng
@@ -379,25 +388,4 @@ fn a_killed_engine_leaves_no_process_and_no_file() {
         .cloned()
         .collect();
     assert!(new.is_empty(), "files left by the killed runs: {new:?}");
-}
-
-
-#[test]
-#[ignore]
-fn tmp_mask_strength() {
-    let heads = s::scene(1.0);
-    let clip = s::compose(W as u32, H as u32, 1.0, &heads);
-    for cells in [8usize, 6, 5, 4] {
-        let mut eng = Anonymizer::new(
-            Detector::load(&default_model_path()).unwrap(),
-            Params { cells, threshold: 0.05, ..Params::default() },
-        );
-        let mut out = Vec::new();
-        eng.anonymize(Input::Bytes(&clip), &mut out).unwrap();
-        let mut max = 0f32;
-        for a in s::decode(&out, W, H).iter() {
-            for f in eng.detect(a, W, H).unwrap() { max = max.max(f.score); }
-        }
-        eprintln!("cells {cells}: max score after masking {max}");
-    }
 }

@@ -297,6 +297,16 @@ pub fn scene(k: f32) -> Vec<Head> {
     ]
 }
 
+/// The tests' 640x360 scene with harder faces added: [`scene`], then the cameraman turned
+/// three quarters (face 40 pixels wide) and the astronaut darkened to half (30 pixels wide),
+/// on paths that cross no other.
+pub fn varied_scene() -> Vec<Head> {
+    let mut heads = scene(1.0);
+    heads.push(Head::new(Photo::Cameraman, 40.0, (340.0, 130.0), (10.0, 0.0)));
+    heads.push(Head::new(Photo::Astronaut, 30.0, (20.0, 260.0), (30.0, 0.0)).lit(0.5));
+    heads
+}
+
 /// The benchmark's 1280x720 scene: ten faces from 200 down to 20 pixels wide, the two
 /// photographs (one facing the camera, one turned three quarters), mirrored or not, four of
 /// them darkened, all moving at walking speeds (20 to 120 pixels/s) on paths that never cross.
