@@ -309,19 +309,19 @@ pub fn varied_scene() -> Vec<Head> {
 
 /// The benchmark's 1280x720 scene: ten faces from 200 down to 20 pixels wide, the two
 /// photographs (one facing the camera, one turned three quarters), mirrored or not, four of
-/// them darkened, all moving at walking speeds (20 to 120 pixels/s) on paths that never cross.
+/// them darkened, all moving (10 to 100 pixels/s) on paths that never cross (for 4 seconds).
 pub fn size_scene() -> Vec<Head> {
     use Photo::{Astronaut as A, Cameraman as C};
     vec![
-        Head::new(A, 200.0, (40.0, 40.0), (40.0, 0.0)),
-        Head::new(C, 120.0, (900.0, 20.0), (-30.0, 10.0)).mirrored(),
-        Head::new(A, 80.0, (420.0, 330.0), (60.0, 0.0)).lit(0.35),
-        Head::new(C, 64.0, (1100.0, 330.0), (-80.0, 0.0)),
-        Head::new(A, 48.0, (60.0, 560.0), (120.0, 0.0)).mirrored(),
-        Head::new(C, 40.0, (700.0, 560.0), (0.0, -20.0)).lit(0.4),
-        Head::new(A, 32.0, (980.0, 600.0), (-60.0, 0.0)).lit(0.5),
-        Head::new(C, 28.0, (480.0, 100.0), (50.0, 0.0)),
-        Head::new(A, 24.0, (1180.0, 200.0), (0.0, 30.0)),
-        Head::new(C, 20.0, (300.0, 620.0), (30.0, 0.0)).lit(0.5),
+        Head::new(A, 200.0, (20.0, 40.0), (20.0, 0.0)),
+        Head::new(C, 120.0, (760.0, 20.0), (10.0, 0.0)).mirrored(),
+        Head::new(A, 80.0, (560.0, 200.0), (0.0, 30.0)).lit(0.35),
+        Head::new(C, 64.0, (760.0, 380.0), (40.0, 0.0)),
+        Head::new(A, 48.0, (20.0, 520.0), (100.0, 0.0)).mirrored(),
+        Head::new(C, 40.0, (540.0, 510.0), (20.0, 0.0)).lit(0.4),
+        Head::new(A, 32.0, (1100.0, 600.0), (-20.0, 0.0)).lit(0.5),
+        Head::new(C, 28.0, (540.0, 60.0), (30.0, 0.0)),
+        Head::new(A, 24.0, (1180.0, 100.0), (0.0, 30.0)),
+        Head::new(C, 20.0, (1180.0, 440.0), (0.0, -20.0)).lit(0.5),
     ]
 }
