@@ -124,8 +124,19 @@ fn time_encode(frames: &[Vec<u8>]) -> f64 {
     let mut child = Command::new("ffmpeg")
         .args(["-hide_banner", "-loglevel", "error", "-f", "rawvideo"])
         .args(["-pix_fmt", "rgb24", "-s", &format!("{W}x{H}"), "-r", "25"])
-        .args(["-i", "pipe:0", "-an", "-c:v", "libx264", "-preset", "veryfast"])
-        .args(["-crf", "20", "-pix_fmt", "yuv420p", "-f", "mp4", "-y", "/dev/null"])
+        .args([
+            "-i", "pipe:0", "-an", "-c:v", "libx264", "-preset", "veryfast",
+        ])
+        .args([
+            "-crf",
+            "20",
+            "-pix_fmt",
+            "yuv420p",
+            "-f",
+            "mp4",
+            "-y",
+            "/dev/null",
+        ])
         .stdin(Stdio::piped())
         .spawn()
         .unwrap();
@@ -192,7 +203,11 @@ fn main() {
     let marks: Vec<String> = heads
         .iter()
         .map(|h| {
-            let t = if h.photo == s::Photo::Cameraman { "t" } else { "" };
+            let t = if h.photo == s::Photo::Cameraman {
+                "t"
+            } else {
+                ""
+            };
             let d = if h.light < 1.0 { "d" } else { "" };
             format!("{:>4}", format!("{t}{d}"))
         })
@@ -255,7 +270,12 @@ for f in iio.get_reader(sys.argv[1]):
             .lines()
             .filter_map(|l| serde_json::from_str(l).ok())
             .collect();
-        assert_eq!(rows.len(), n, "deface: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            rows.len(),
+            n,
+            "deface: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         for t in THRESHOLDS {
             let found: Vec<Vec<[f32; 4]>> = rows
                 .iter()
@@ -266,7 +286,11 @@ for f in iio.get_reader(sys.argv[1]):
                         .collect()
                 })
                 .collect();
-            recall_line(&format!("deface detector full size, thr {t}"), &found, &heads);
+            recall_line(
+                &format!("deface detector full size, thr {t}"),
+                &found,
+                &heads,
+            );
         }
     } else {
         println!("deface: not found in {venv} (set DEFACE_VENV): comparison skipped");
@@ -305,7 +329,10 @@ for f in iio.get_reader(sys.argv[1]):
                 .iter()
                 .map(|b| {
                     let c = [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0];
-                    let (hw, hh) = ((b[2] - b[0]) * params.pad / 2.0, (b[3] - b[1]) * params.pad / 2.0);
+                    let (hw, hh) = (
+                        (b[2] - b[0]) * params.pad / 2.0,
+                        (b[3] - b[1]) * params.pad / 2.0,
+                    );
                     [c[0] - hw, c[1] - hh, c[0] + hw, c[1] + hh]
                 })
                 .collect();
@@ -364,7 +391,11 @@ for f in iio.get_reader(sys.argv[1]):
             .output()
             .unwrap();
         let dt = t0.elapsed().as_secs_f64();
-        assert!(st.status.success(), "deface: {}", String::from_utf8_lossy(&st.stderr));
+        assert!(
+            st.status.success(),
+            "deface: {}",
+            String::from_utf8_lossy(&st.stderr)
+        );
         println!(
             "\ndeface CLI (full size, threshold 0.2, {}): {:.1} frames/s end to end (load {})",
             String::from_utf8_lossy(&st.stdout)

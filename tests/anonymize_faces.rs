@@ -43,8 +43,8 @@ fn children_files() -> BTreeSet<String> {
             continue;
         }
         let cmd = std::fs::read(p.path().join("cmdline")).unwrap_or_default();
-        let engine = cmd.split(|&b| b == 0).any(|a| a == b"rawvideo")
-            || cmd.starts_with(b"ffprobe\0");
+        let engine =
+            cmd.split(|&b| b == 0).any(|a| a == b"rawvideo") || cmd.starts_with(b"ffprobe\0");
         if !engine {
             continue;
         }
@@ -315,7 +315,11 @@ fn engine_children(pid: u32) -> Vec<(u32, bool)> {
 fn running(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
-        .and_then(|s| s.rsplit(')').next().map(|r| r.trim_start().starts_with('Z')))
+        .and_then(|s| {
+            s.rsplit(')')
+                .next()
+                .map(|r| r.trim_start().starts_with('Z'))
+        })
         .is_some_and(|zombie| !zombie)
 }
 
@@ -364,7 +368,10 @@ fn a_killed_engine_leaves_no_process_and_no_file() {
                 "the engine never reached the {} phase",
                 if encoder_phase { "render" } else { "analysis" }
             );
-            assert!(child.try_wait().unwrap().is_none(), "the helper process died");
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "the helper process died"
+            );
             std::thread::sleep(std::time::Duration::from_millis(5));
         };
         std::thread::sleep(std::time::Duration::from_millis(30));

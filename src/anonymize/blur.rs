@@ -170,7 +170,11 @@ mod tests {
                     for c in 0..3 {
                         let (a, b) = (y.saturating_sub(r), (y + r).min(rh - 1));
                         let s: u32 = (a..=b).map(|yy| tmp[(yy * rw + x) * 3 + c]).sum();
-                        assert_eq!(px(&got, x, y, c), s / (b - a + 1) as u32, "r {r} at {x},{y}");
+                        assert_eq!(
+                            px(&got, x, y, c),
+                            s / (b - a + 1) as u32,
+                            "r {r} at {x},{y}"
+                        );
                     }
                 }
             }

@@ -207,7 +207,10 @@ fn network_size(width: usize, height: usize, detect_width: usize) -> (usize, usi
 }
 
 impl Session {
-    pub(super) fn new(prepared: Arc<Prepared>, detect_width: usize) -> Result<Self, AnonymizeError> {
+    pub(super) fn new(
+        prepared: Arc<Prepared>,
+        detect_width: usize,
+    ) -> Result<Self, AnonymizeError> {
         let state = prepared.plan.spawn().map_err(|e| AnonymizeError::Model {
             reason: format!("cannot start CenterFace: {e}"),
         })?;
@@ -346,7 +349,10 @@ fn resize_planar(
     let (dw, plane) = (xs.len(), xs.len() * ys.len());
     let mut row = vec![0f32; w * 3];
     for (y, &(y0, y1, wy)) in ys.iter().enumerate() {
-        let (a, b) = (&rgb[y0 * w * 3..(y0 + 1) * w * 3], &rgb[y1 * w * 3..(y1 + 1) * w * 3]);
+        let (a, b) = (
+            &rgb[y0 * w * 3..(y0 + 1) * w * 3],
+            &rgb[y1 * w * 3..(y1 + 1) * w * 3],
+        );
         for ((r, &p), &q) in row.iter_mut().zip(a).zip(b) {
             *r = p as f32 + (q as f32 - p as f32) * wy;
         }

@@ -221,27 +221,28 @@ impl Anonymizer {
             let mut pending = std::collections::BTreeMap::new();
             let mut next = 0u64;
             let mut in_flight = 0usize;
-            let mut take = |(k, faces, frame): Done,
-                            pending: &mut std::collections::BTreeMap<u64, (Vec<FaceBox>, Vec<u8>)>|
-             -> Result<(), AnonymizeError> {
-                pending.insert(k, (faces?, frame));
-                while let Some((faces, frame)) = pending.remove(&next) {
-                    let ids = tracker.push(next, &faces);
-                    for (id, face) in ids.into_iter().zip(&faces) {
-                        let i = id as usize - 1;
-                        if best.len() <= i {
-                            best.resize(i + 1, (f32::MIN, Vec::new(), 0, 0));
+            let mut take =
+                |(k, faces, frame): Done,
+                 pending: &mut std::collections::BTreeMap<u64, (Vec<FaceBox>, Vec<u8>)>|
+                 -> Result<(), AnonymizeError> {
+                    pending.insert(k, (faces?, frame));
+                    while let Some((faces, frame)) = pending.remove(&next) {
+                        let ids = tracker.push(next, &faces);
+                        for (id, face) in ids.into_iter().zip(&faces) {
+                            let i = id as usize - 1;
+                            if best.len() <= i {
+                                best.resize(i + 1, (f32::MIN, Vec::new(), 0, 0));
+                            }
+                            if face.score > best[i].0 {
+                                let (crop, w, h) = crop(&frame, &info, &face.scaled(p.pad));
+                                best[i] = (face.score, crop, w, h);
+                            }
                         }
-                        if face.score > best[i].0 {
-                            let (crop, w, h) = crop(&frame, &info, &face.scaled(p.pad));
-                            best[i] = (face.score, crop, w, h);
-                        }
+                        frames.recycle(frame);
+                        next += every;
                     }
-                    frames.recycle(frame);
-                    next += every;
-                }
-                Ok(())
-            };
+                    Ok(())
+                };
             while let Some(frame) = frames.next() {
                 let frame = frame?;
                 if n.is_multiple_of(every) {
@@ -412,7 +413,9 @@ fn read_ahead<'scope>(
     let (spare, spares) = mpsc::channel::<Vec<u8>>();
     sc.spawn(move || {
         loop {
-            let mut buf = spares.try_recv().unwrap_or_else(|_| vec![0u8; dec.frame_len]);
+            let mut buf = spares
+                .try_recv()
+                .unwrap_or_else(|_| vec![0u8; dec.frame_len]);
             let item = match dec.next_frame(&mut buf) {
                 Ok(true) => Ok(buf),
                 Ok(false) => return,

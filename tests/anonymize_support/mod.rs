@@ -184,7 +184,8 @@ pub fn compose(w: u32, h: u32, secs: f32, heads: &[Head]) -> Vec<u8> {
     cmd.args(["-loop", "1", "-framerate", "25", "-i"])
         .arg(background());
     for p in photos {
-        cmd.args(["-loop", "1", "-framerate", "25", "-i"]).arg(p.path());
+        cmd.args(["-loop", "1", "-framerate", "25", "-i"])
+            .arg(p.path());
     }
     let st = cmd
         .args([
@@ -302,7 +303,12 @@ pub fn scene(k: f32) -> Vec<Head> {
 /// on paths that cross no other.
 pub fn varied_scene() -> Vec<Head> {
     let mut heads = scene(1.0);
-    heads.push(Head::new(Photo::Cameraman, 40.0, (340.0, 130.0), (10.0, 0.0)));
+    heads.push(Head::new(
+        Photo::Cameraman,
+        40.0,
+        (340.0, 130.0),
+        (10.0, 0.0),
+    ));
     heads.push(Head::new(Photo::Astronaut, 30.0, (20.0, 260.0), (30.0, 0.0)).lit(0.5));
     heads
 }
