@@ -75,7 +75,8 @@ pub struct Params {
     /// 0141): at 960 every face from 20 pixels wide up is found; at 640 (faces halved) those
     /// under 28 pixels are often missed.
     pub detect_width: usize,
-    /// Run the detector on one frame in this many (tracks are interpolated between).
+    /// Run the detector on one frame in this many (tracks are interpolated between). At 4,
+    /// faces moving up to 100 pixels/s at 720p were covered on every frame (decision 0141).
     pub detect_every: u64,
     /// Minimum IoU to link a detection to a track.
     pub iou_min: f32,
@@ -95,7 +96,7 @@ impl Default for Params {
         Params {
             threshold: 0.2,
             detect_width: 960,
-            detect_every: 2,
+            detect_every: 4,
             iou_min: 0.2,
             max_gap: 12,
             persist: 12,
