@@ -15,9 +15,6 @@
 #![warn(unreachable_pub)]
 
 #[cfg(feature = "anonymize")]
-// The engine is being reworked on its own branch (issue 18): its visibilities are set when it
-// settles, not here (`cargo fix --lib --features anonymize` then drops this allow).
-#[allow(unreachable_pub)]
 pub mod anonymize;
 pub mod api;
 pub mod camera;
