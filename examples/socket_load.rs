@@ -23,6 +23,7 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
+use scelle::api::protocol::Op;
 use scelle::cli::client::{Client, Signer};
 use serde_json::json;
 
@@ -122,7 +123,7 @@ fn normal(socket: &Path, clients: usize, per_client: usize) {
             lat.push(t.elapsed());
             for _ in 0..per_client {
                 let t = Instant::now();
-                let r = c.call("case-list", json!({})).expect("case-list answered");
+                let r = c.call(Op::CaseList, json!({})).expect("case-list answered");
                 assert!(r["cases"].is_array());
                 lat.push(t.elapsed());
             }
@@ -139,7 +140,7 @@ fn normal(socket: &Path, clients: usize, per_client: usize) {
             let doc = base64::engine::general_purpose::STANDARD.encode(vec![b'r'; 256 * 1024]);
             let r = c
                 .call(
-                    "case-open",
+                    Op::CaseOpen,
                     json!({"ground": "incident", "requester": "r", "organisation": "o",
                         "reference": "ref", "recipient": "x", "purpose": "load test",
                         "cameras": ["cam1"], "ranges": ["2026-11-20T10:00/2026-11-20T10:30"],
@@ -167,7 +168,7 @@ fn normal(socket: &Path, clients: usize, per_client: usize) {
     let pct = |p: f64| all[((all.len() as f64 - 1.0) * p) as usize];
     let mut c = Client::connect(&socket).expect("connect");
     c.identify(None, &Signer::Agent).expect("identify");
-    let cases = c.call("case-list", json!({})).expect("final list");
+    let cases = c.call(Op::CaseList, json!({})).expect("final list");
     println!("clients                 {clients} (+1 opening a case)");
     println!(
         "case-list requests      {} answered of {}",
@@ -206,7 +207,7 @@ fn listed_case_list(socket: &Path) -> Duration {
     let t = Instant::now();
     let mut c = Client::connect(socket).expect("connect");
     c.identify(None, &Signer::Agent).expect("identify");
-    let r = c.call("case-list", json!({})).expect("case-list answered");
+    let r = c.call(Op::CaseList, json!({})).expect("case-list answered");
     assert!(r["cases"].is_array());
     t.elapsed()
 }

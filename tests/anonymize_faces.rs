@@ -25,7 +25,9 @@ fn engine() -> Anonymizer {
     )
 }
 
-/// Files (not pipes, sockets, memory files or devices) held open by our child processes.
+/// Files (not pipes, sockets, memory files or devices) held open by the engine's child
+/// processes (ffprobe, and ffmpeg reading or writing raw frames; not the ffmpeg that composes
+/// a test clip from the photographs for a test running alongside).
 fn children_files() -> BTreeSet<String> {
     let me = std::process::id().to_string();
     let mut found = BTreeSet::new();
@@ -38,6 +40,12 @@ fn children_files() -> BTreeSet<String> {
             .next()
             .and_then(|r| r.split_whitespace().nth(1));
         if ppid != Some(me.as_str()) {
+            continue;
+        }
+        let cmd = std::fs::read(p.path().join("cmdline")).unwrap_or_default();
+        let engine =
+            cmd.split(|&b| b == 0).any(|a| a == b"rawvideo") || cmd.starts_with(b"ffprobe\0");
+        if !engine {
             continue;
         }
         let Ok(fds) = std::fs::read_dir(p.path().join("fd")) else {
@@ -53,7 +61,11 @@ fn children_files() -> BTreeSet<String> {
                 || t.starts_with("anon_inode:")
                 || t.starts_with("/memfd:")
                 || t.starts_with("/dev/")
-                || t.starts_with("/proc/");
+                || t.starts_with("/proc/")
+                // shared libraries and configuration the loader and ffmpeg read at start
+                || t.starts_with("/usr/")
+                || t.starts_with("/lib")
+                || t.starts_with("/etc/");
             if !harmless {
                 found.insert(t);
             }
@@ -82,7 +94,7 @@ fn looks_ours(p: &str) -> bool {
 
 #[test]
 fn third_parties_are_blurred_and_the_kept_requester_is_intact() {
-    let heads = s::scene(1.0);
+    let heads = s::varied_scene();
     let clip = s::compose(W as u32, H as u32, 3.0, &heads);
     let mut eng = engine();
 
@@ -104,7 +116,7 @@ fn third_parties_are_blurred_and_the_kept_requester_is_intact() {
     let analysis = eng.analyze(Input::Bytes(&clip)).expect("analyze");
     assert_eq!(analysis.frames, 75);
     assert!(
-        analysis.tracks.len() >= 3,
+        analysis.tracks.len() >= heads.len(),
         "tracks: {:?}",
         analysis
             .tracks
@@ -134,12 +146,8 @@ fn third_parties_are_blurred_and_the_kept_requester_is_intact() {
         .expect("render");
     watching.store(false, Ordering::Relaxed);
     watcher.join().unwrap();
-    assert_eq!(
-        seen.lock().unwrap().len(),
-        0,
-        "files held by ffmpeg: {:?}",
-        seen.lock().unwrap()
-    );
+    let held = seen.lock().unwrap().clone();
+    assert!(held.is_empty(), "files held by ffmpeg: {held:?}");
     let new: Vec<_> = listing()
         .difference(&before)
         .filter(|p| looks_ours(p))
@@ -156,7 +164,10 @@ fn third_parties_are_blurred_and_the_kept_requester_is_intact() {
     let orig = s::decode(&clip, W, H);
     let anon = s::decode(&out, W, H);
     assert_eq!(anon.len(), orig.len());
-    let (mut req_seen, mut min_third_diff, mut max_req_diff) = (0, f64::MAX, 0f64);
+    // Smallest difference over the frames, per third party (mean absolute difference of the
+    // RGB values inside the labelled face box, 0..255).
+    let mut third_diff = vec![f64::MAX; heads.len() - 1];
+    let (mut req_seen, mut max_req_diff) = (0, 0f64);
     for (n, (o, a)) in orig.iter().zip(&anon).enumerate() {
         let req = heads[0].face_at(n as u64, FPS);
         for f in eng.detect(a, W, H).unwrap() {
@@ -168,18 +179,24 @@ fn third_parties_are_blurred_and_the_kept_requester_is_intact() {
             );
             req_seen += 1;
         }
-        for h in &heads[1..] {
-            min_third_diff = min_third_diff.min(s::mean_diff(o, a, W, H, h.face_at(n as u64, FPS)));
+        for (d, h) in third_diff.iter_mut().zip(&heads[1..]) {
+            *d = d.min(s::mean_diff(o, a, W, H, h.face_at(n as u64, FPS)));
         }
         max_req_diff = max_req_diff.max(s::mean_diff(o, a, W, H, req));
     }
+    let min_third_diff = third_diff.iter().copied().fold(f64::MAX, f64::min);
     eprintln!(
-        "requester seen on {req_seen}/75 frames; third parties' faces differ by >= {min_third_diff:.1}/255; requester by <= {max_req_diff:.1}/255"
+        "requester seen on {req_seen}/75 frames; third parties' faces differ by at least \
+         {third_diff:.1?}/255; the requester's (re-encoded only) by at most {max_req_diff:.1}/255"
     );
     assert!(
         req_seen >= 70,
         "the requester's face was seen on {req_seen} frames only"
     );
+    // Re-encoding alone moves the requester's face by less than 3/255 (measured 2.7-2.8); a
+    // masked face by at least 18/255 (the darkened 30-pixel face, whose own contrast is low;
+    // 33-43 for the others: decision 0141). 15 is five times the re-encoding noise and below
+    // every masked face measured.
     assert!(
         min_third_diff >= 15.0,
         "a third party's face differs by only {min_third_diff:.1}/255"
@@ -192,12 +209,12 @@ fn third_parties_are_blurred_and_the_kept_requester_is_intact() {
 
 #[test]
 fn everyone_is_blurred_when_no_track_is_kept() {
-    let heads = s::scene(1.0);
+    let heads = s::varied_scene();
     let clip = s::compose(W as u32, H as u32, 2.0, &heads);
     let mut eng = engine();
     // the original does have detectable faces
     let orig = s::decode(&clip, W, H);
-    assert!(eng.detect(&orig[0], W, H).unwrap().len() >= 3);
+    assert_eq!(eng.detect(&orig[0], W, H).unwrap().len(), heads.len());
 
     let mut out = Vec::new();
     let summary = eng
@@ -259,4 +276,123 @@ fn an_unknown_track_or_a_tampered_model_is_refused() {
         err.to_string().contains("no readable video stream"),
         "{err}"
     );
+}
+
+/// The engine's ffmpeg children of `pid`: (pid, is the encoder).
+fn engine_children(pid: u32) -> Vec<(u32, bool)> {
+    let mut out = Vec::new();
+    for p in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(child) = p.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(p.path().join("stat")) else {
+            continue;
+        };
+        let ppid = stat
+            .rsplit(')')
+            .next()
+            .and_then(|r| r.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u32>().ok());
+        if ppid != Some(pid) {
+            continue;
+        }
+        let cmd = std::fs::read(p.path().join("cmdline")).unwrap_or_default();
+        let args: Vec<String> = cmd
+            .split(|&b| b == 0)
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        let has = |a: &str| args.iter().any(|x| x == a);
+        if has("rawvideo") && has("pipe:0") {
+            out.push((child, true));
+        } else if has("rawvideo") && has("pipe:1") && has("file:/dev/stdin") {
+            out.push((child, false));
+        }
+    }
+    out
+}
+
+/// Alive and not a zombie (a zombie holds no file any more).
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit(')')
+                .next()
+                .map(|r| r.trim_start().starts_with('Z'))
+        })
+        .is_some_and(|zombie| !zombie)
+}
+
+#[test]
+#[ignore = "helper process of a_killed_engine_leaves_no_process_and_no_file"]
+fn kill_child_anonymize_loop() {
+    if std::env::var_os("SCELLE_ANONYMIZE_CHILD").is_none() {
+        return;
+    }
+    let clip = s::compose(320, 180, 4.0, &s::scene(0.5));
+    let mut eng = engine();
+    loop {
+        let analysis = eng.analyze(Input::Bytes(&clip)).unwrap();
+        eng.render(Input::Bytes(&clip), &analysis, None, &mut Vec::new())
+            .unwrap();
+    }
+}
+
+/// SIGKILL while analysing and while rendering: the decoder and encoder die with the pipes
+/// that fed them (nothing was ever written to a file, so nothing is left on disk), and no
+/// file appears in the temp or working directory.
+#[test]
+fn a_killed_engine_leaves_no_process_and_no_file() {
+    let before = listing();
+    for encoder_phase in [false, true] {
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--ignored",
+                "--exact",
+                "kill_child_anonymize_loop",
+                "--test-threads=1",
+                "--quiet",
+            ])
+            .env("SCELLE_ANONYMIZE_CHILD", "1")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let victims = loop {
+            let found = engine_children(child.id());
+            if found.iter().any(|&(_, enc)| enc == encoder_phase) {
+                break found;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the engine never reached the {} phase",
+                if encoder_phase { "render" } else { "analysis" }
+            );
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "the helper process died"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        };
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        for (pid, enc) in &victims {
+            while running(*pid) {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "ffmpeg {} {pid} outlived the killed engine",
+                    if *enc { "encoder" } else { "decoder" }
+                );
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
+    }
+    let new: Vec<_> = listing()
+        .difference(&before)
+        .filter(|p| looks_ours(p))
+        .cloned()
+        .collect();
+    assert!(new.is_empty(), "files left by the killed runs: {new:?}");
 }

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use export_support::*;
+use scelle::api::protocol::Op;
 use scelle::api::protocol::Reply;
 use scelle::cli::client::{Client, Signer};
 use scelle::register::EntryKind;
@@ -93,7 +94,7 @@ fn closing_a_case_before_the_operator_signs_abandons_the_verified_export() {
         .unwrap();
     let reply = c
         .request(
-            "case-export",
+            Op::CaseExport,
             json!({ "case": case, "to": drive.path().display().to_string(),
                     "accept_drive": true }),
             &mut |_| {},
@@ -121,7 +122,7 @@ fn closing_a_case_before_the_operator_signs_abandons_the_verified_export() {
         .unwrap();
     let e = c
         .call(
-            "case-export",
+            Op::CaseExport,
             json!({ "case": case, "signature": signature }),
         )
         .unwrap_err()

@@ -6,6 +6,7 @@ mod daemon_support;
 
 use base64::Engine;
 use daemon_support::Daemon;
+use scelle::api::protocol::Op;
 use scelle::api::protocol::Reply;
 use scelle::cli::client::{Client, Signer};
 use serde_json::{Value, json};
@@ -19,7 +20,7 @@ fn security_events_are_json_lines_with_stable_names() {
     let Reply::Challenge {
         namespace, message, ..
     } = c
-        .request("hello", json!({ "person": "paul" }), &mut |_| {})
+        .request(Op::Hello, json!({ "person": "paul" }), &mut |_| {})
         .unwrap()
     else {
         panic!("no challenge for paul");
@@ -33,7 +34,7 @@ fn security_events_are_json_lines_with_stable_names() {
         .sign(olivia_pub.trim(), &namespace, &statement)
         .unwrap();
     assert!(
-        c.call("identify", json!({ "signature": signature }))
+        c.call(Op::Identify, json!({ "signature": signature }))
             .is_err()
     );
     // paul opens a case, then tries to approve it himself (an operator only): refused.

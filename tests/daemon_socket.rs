@@ -9,6 +9,7 @@ use std::os::unix::net::UnixStream;
 
 use daemon_support::Daemon;
 use scelle::api::frame::MAX_FRAME;
+use scelle::api::protocol::Op;
 use scelle::cli::client::{Client, Signer};
 use serde_json::{Value, json};
 
@@ -138,7 +139,7 @@ fn garbage_and_huge_lines_get_errors_and_a_valid_command_still_succeeds() {
         .unwrap();
     assert_eq!(welcome["person"], "paul");
     assert_eq!(
-        client.call("case-list", json!({})).unwrap()["cases"],
+        client.call(Op::CaseList, json!({})).unwrap()["cases"],
         json!([])
     );
 
@@ -164,13 +165,13 @@ fn bad_arguments_are_answered_with_bad_args() {
         .identify(Some("olivia"), &Signer::KeyFile(d.key("olivia")))
         .unwrap();
     let err = client
-        .call("case-show", json!({ "case": 3, "extra": true }))
+        .call(Op::CaseShow, json!({ "case": 3, "extra": true }))
         .unwrap_err();
     assert!(err.to_string().contains("bad arguments"), "{err}");
     let err = client
-        .call("case-show", json!({ "case": "1999-0001" }))
+        .call(Op::CaseShow, json!({ "case": "1999-0001" }))
         .unwrap_err();
     assert!(err.to_string().contains("no case 1999-0001"), "{err}");
     // Still served.
-    assert!(client.call("case-list", json!({})).is_ok());
+    assert!(client.call(Op::CaseList, json!({})).is_ok());
 }

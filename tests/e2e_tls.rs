@@ -19,8 +19,9 @@ mod e2e_support;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 
+use e2e_support::certs::make_certs;
 use e2e_support::peers::{Peer, free_port, make_clip};
-use e2e_support::tls_front::{Stunnel, make_certs};
+use e2e_support::tls_front::Stunnel;
 use e2e_support::*;
 use scelle_adapters::Codec;
 use serde_json::Value;

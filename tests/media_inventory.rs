@@ -215,8 +215,8 @@ fn inventory_exports_and_destruction_through_the_daemon() {
 
     // The daemon refuses to export to it: what the export pipeline asks before writing.
     let reg = Register::open_read_only(&d.register_path()).unwrap();
-    let destroyed = scelle::media::destruction_of(&reg, "KS-001").unwrap();
-    let drive = scelle::export::record::DriveIdentity {
+    let destroyed = scelle::inventory::destruction_of(&reg, "KS-001").unwrap();
+    let drive = scelle::drive::DriveIdentity {
         serial: "KS-001".into(),
         mount_point: "/media/k".into(),
         ..Default::default()

@@ -15,7 +15,8 @@ use std::process::Command;
 
 use jiff::Timestamp;
 use register_support::Site;
-use scelle::export::record::{Destination, DriveIdentity, ExportRecord, ExportedFile, FileDigest};
+use scelle::case::export_record::{Destination, ExportRecord, ExportedFile, FileDigest};
+use scelle::drive::DriveIdentity;
 use scelle::receipt::{Lang, Receipt, render};
 use scelle::register::{EntryKind, NewEntry, Register};
 use scelle_adapters::{ClockOffset, Gap, GapReason, TimeRange};
@@ -74,6 +75,7 @@ fn file(i: usize, camera: &str, name: &str) -> ExportedFile {
             unencrypted_reason: None,
             basic_reason: None,
         }),
+        anonymized: None,
     }
 }
 

@@ -535,3 +535,97 @@ fn signed_statements_of_remote_approvals_and_countersignatures_are_checked() {
     );
     bad(&site.operator, "scelle-approve", good, "role");
 }
+
+/// Access requests (issue 18, decision 0150): `register verify` refuses an approval recorded
+/// before the data subject's identity was proven, an unsigned identity proof, one on another
+/// ground, and an export that hands over an access request's original footage.
+#[test]
+fn access_requests_need_the_identity_first_and_are_exported_anonymized_only() {
+    let open = |reg: &Register, site: &Site, ground: &str| {
+        reg.append(NewEntry::new(
+            EntryKind::CaseOpened,
+            Some("2026-0001"),
+            &site.operator.id,
+            json!({"ground": ground}),
+        ))
+        .unwrap()
+    };
+    let identity = |site: &Site, signed: bool| {
+        let mut e = NewEntry::new(
+            EntryKind::IdentityProven,
+            Some("2026-0001"),
+            &site.operator.id,
+            json!({"document_kind": "passeport", "document_reference": "19AB12345",
+                   "checked_at": "2026-11-20T09:00:00Z", "legitimacy": "sur la caméra"}),
+        );
+        if signed {
+            let s = site.operator.sign(&e, "operator");
+            e.signatures.push(s);
+        }
+        e
+    };
+    let approve = |reg: &Register, site: &Site, opened: &[u8; 32]| {
+        let mut e = NewEntry::new(
+            EntryKind::CaseAuthorized,
+            Some("2026-0001"),
+            &site.authorizer.id,
+            json!({"case": "2026-0001", "case_opened": hex::encode(opened)}),
+        );
+        let s = site.authorizer.sign(&e, "authorizer");
+        e.signatures.push(s);
+        reg.append(e).unwrap()
+    };
+
+    // Approved before the identity was proven.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("register.sqlite");
+    let site = Site::new(dir.path());
+    let reg = site.sealed_register(&db, dir.path());
+    let opened = open(&reg, &site, "access-request");
+    let e = approve(&reg, &site, &opened.hash);
+    assert_rule(&verify(&db, &[]), e.seq, "identity");
+
+    // An identity proof nobody signed; one about a requisition.
+    for (ground, signed, rule) in [
+        ("access-request", false, "signature"),
+        ("requisition", true, "ground"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("register.sqlite");
+        let site = Site::new(dir.path());
+        let reg = site.sealed_register(&db, dir.path());
+        open(&reg, &site, ground);
+        let e = reg.append(identity(&site, signed)).unwrap();
+        assert_rule(&verify(&db, &[]), e.seq, rule);
+    }
+
+    // Identity, approval, then an export whose file is the original footage.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("register.sqlite");
+    let site = Site::new(dir.path());
+    let reg = site.sealed_register(&db, dir.path());
+    let opened = open(&reg, &site, "access-request");
+    reg.append(identity(&site, true)).unwrap();
+    approve(&reg, &site, &opened.hash);
+    let started = reg
+        .append(NewEntry::new(
+            EntryKind::ExportStarted,
+            Some("2026-0001"),
+            &site.operator.id,
+            json!({"export_id": "X-1"}),
+        ))
+        .unwrap();
+    let mut e = NewEntry::new(
+        EntryKind::ExportCompleted,
+        Some("2026-0001"),
+        &site.operator.id,
+        json!({"record": {"export_id": "X-1", "files": [{"file": {"name": "porte.mp4.scelle"}}]},
+               "export_started": hex::encode(started.hash)}),
+    );
+    let s = site.operator.sign(&e, "operator");
+    e.signatures.push(s);
+    let e = reg.append(e).unwrap();
+    let v = verify(&db, &[]);
+    assert_rule(&v, e.seq, "anonymized");
+    assert!(v.stderr.contains("porte.mp4.scelle"), "{}", v.stderr);
+}

@@ -6,7 +6,7 @@
 mod support;
 
 use jiff::{SignedDuration, Timestamp};
-use scelle_adapters::vendor::{PlaybackTarget, PlaybackTemplate, VendorSource};
+use scelle_adapters::playback::{PlaybackTarget, PlaybackTemplate, VendorSource};
 use scelle_adapters::{Codec, Error, Event, Source, TimeRange};
 use support::*;
 use tokio::sync::mpsc;

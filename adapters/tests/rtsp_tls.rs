@@ -2,6 +2,8 @@
 //! certificate made by openssl in the test: the pinned fingerprint is accepted, a wrong one is
 //! refused, and a configured CA file works.
 
+#[path = "peers/certs.rs"]
+mod certs;
 #[path = "peers/support.rs"]
 mod support;
 
@@ -13,91 +15,12 @@ use scelle_adapters::rtsp::{PullRequest, Replay, TlsTrust};
 use scelle_adapters::{Codec, Error};
 use support::*;
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let st = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(st.success(), "openssl {args:?}");
-}
-
-/// A CA and a camera certificate for 127.0.0.1 signed by it; returns the camera cert's SHA-256.
+/// The camera certificate made in `dir` (CA-signed, for 127.0.0.1); returns its SHA-256.
 fn make_certs(dir: &Path) -> [u8; 32] {
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    let mut a = vec!["req", "-x509"];
-    a.extend(ec);
-    a.extend([
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=test CA",
-    ]);
-    openssl(dir, &a);
-    let mut a = vec!["req"];
-    a.extend(ec);
-    a.extend([
-        "-keyout",
-        "cam.key",
-        "-out",
-        "cam.csr",
-        "-subj",
-        "/CN=camera",
-    ]);
-    openssl(dir, &a);
-    std::fs::write(
-        dir.join("ext.cnf"),
-        "subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "cam.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "cam.pem",
-            "-days",
-            "2",
-            "-extfile",
-            "ext.cnf",
-        ],
-    );
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args([
-            "x509",
-            "-in",
-            "cam.pem",
-            "-noout",
-            "-fingerprint",
-            "-sha256",
-        ])
-        .output()
-        .unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
-    match TlsTrust::pinned_hex(text.trim().rsplit('=').next().unwrap()) {
+    let certs = certs::make_certs(dir, "camera");
+    match TlsTrust::pinned_hex(&certs.fingerprint) {
         Some(TlsTrust::Pinned(fp)) => fp,
-        other => panic!("fingerprint {text:?} gave {other:?}"),
+        other => panic!("fingerprint {} gave {other:?}", certs.fingerprint),
     }
 }
 

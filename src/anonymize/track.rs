@@ -24,15 +24,15 @@ pub(super) struct Track {
 }
 
 impl Track {
-    pub fn first(&self) -> u64 {
+    pub(super) fn first(&self) -> u64 {
         self.hits[0].frame
     }
-    pub fn last(&self) -> u64 {
+    pub(super) fn last(&self) -> u64 {
         self.hits[self.hits.len() - 1].frame
     }
 
     /// The box to cover on `frame`, if the track covers it.
-    pub fn box_at(&self, frame: u64, persist: u64) -> Option<FaceBox> {
+    pub(super) fn box_at(&self, frame: u64, persist: u64) -> Option<FaceBox> {
         if frame + persist < self.first() || frame > self.last() + persist {
             return None;
         }
@@ -74,7 +74,7 @@ pub(super) struct Tracker {
 }
 
 impl Tracker {
-    pub fn new(iou_min: f32, max_gap: u64) -> Self {
+    pub(super) fn new(iou_min: f32, max_gap: u64) -> Self {
         Tracker {
             tracks: Vec::new(),
             iou_min,
@@ -83,7 +83,7 @@ impl Tracker {
     }
 
     /// Adds the detections of `frame`; returns the track id given to each, in order.
-    pub fn push(&mut self, frame: u64, faces: &[FaceBox]) -> Vec<u32> {
+    pub(super) fn push(&mut self, frame: u64, faces: &[FaceBox]) -> Vec<u32> {
         let mut pairs = Vec::new();
         for (ti, t) in self.tracks.iter().enumerate() {
             if t.last() + self.max_gap < frame {

@@ -165,7 +165,7 @@ pub(super) struct Decoder {
 }
 
 impl Decoder {
-    pub fn start(
+    pub(super) fn start(
         input: Input<'_>,
         mem: &mut Option<File>,
         info: &VideoInfo,
@@ -207,7 +207,7 @@ impl Decoder {
     }
 
     /// Fills `frame` with the next frame; false at the end of the stream.
-    pub fn next_frame(&mut self, frame: &mut [u8]) -> Result<bool, AnonymizeError> {
+    pub(super) fn next_frame(&mut self, frame: &mut [u8]) -> Result<bool, AnonymizeError> {
         let mut got = 0;
         while got < frame.len() {
             match self.stdout.read(&mut frame[got..]) {
@@ -259,7 +259,7 @@ pub(super) struct Encoder {
 }
 
 impl Encoder {
-    pub fn start(info: &VideoInfo) -> Result<Self, AnonymizeError> {
+    pub(super) fn start(info: &VideoInfo) -> Result<Self, AnonymizeError> {
         let out = memfd("scelle-anonymize-out")?;
         let stdout = out.try_clone().map_err(io_err("duplicating the output"))?;
         let size = format!("{}x{}", info.width, info.height);
@@ -295,7 +295,7 @@ impl Encoder {
         })
     }
 
-    pub fn write_frame(&mut self, frame: &[u8]) -> Result<(), AnonymizeError> {
+    pub(super) fn write_frame(&mut self, frame: &[u8]) -> Result<(), AnonymizeError> {
         let stdin = self.stdin.as_mut().expect("open until finish");
         stdin.write_all(frame).map_err(|e| {
             let msg = self
@@ -310,7 +310,7 @@ impl Encoder {
     }
 
     /// Ends the stream and copies the MP4 to `out`; returns its size.
-    pub fn finish(mut self, out: &mut dyn Write) -> Result<u64, AnonymizeError> {
+    pub(super) fn finish(mut self, out: &mut dyn Write) -> Result<u64, AnonymizeError> {
         drop(self.stdin.take());
         let status = self
             .child

@@ -32,5 +32,5 @@ pub fn args<T: for<'de> Deserialize<'de>>(id: u64, args: Value) -> Result<T, Rep
 
 /// The answer of the policy gate ([`crate::case::policy`]) as a `refused` reply.
 pub fn gate(id: u64, verdict: Result<(), crate::case::Refusal>) -> Result<(), Reply> {
-    verdict.map_err(|r| super::handlers::case_error_reply(id, r.into()))
+    verdict.map_err(|r| super::error_codes::case_error_reply(id, r.into()))
 }

@@ -1,9 +1,7 @@
 //! The operations of issue 8: `case-receipt`, `case-delivered`, `purge-list`, `purge-run`.
 //! Argument decoding, the role checks, the call into [`crate::receipt`] / [`crate::purge`]
-//! (on a blocking thread: the register is synchronous) and the mapping of their errors to
-//! protocol codes, in one place each.
-
-use std::sync::Arc;
+//! (run on a blocking thread by the dispatcher: the register is synchronous); their errors
+//! map to protocol codes in [`super::error_codes`].
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -13,14 +11,15 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::blocking_ops::{args, gate};
+use super::error_codes::error_reply;
 use super::protocol::{DocumentArg, ErrorCode, Reply};
 use crate::case::policy;
 use crate::case::service::Upload;
 use crate::config::Person;
 use crate::daemon::state::State;
-use crate::purge::{self, PurgeError, SystemClock};
-use crate::receipt::delivery::{self, DeliveryError};
-use crate::receipt::{Lang, Receipt, ReceiptError};
+use crate::purge::{self, SystemClock};
+use crate::receipt::delivery;
+use crate::receipt::{Lang, Receipt};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -52,20 +51,6 @@ pub struct PurgeRunArgs {
     /// One item, purged now on request; absent: every item due.
     #[serde(default)]
     pub item: Option<String>,
-}
-
-/// Runs one of this file's operations for `person`.
-pub async fn handle(state: &Arc<State>, person: Person, id: u64, op: &str, args: Value) -> Reply {
-    let state = state.clone();
-    let op = op.to_owned();
-    let run = move || match op.as_str() {
-        "case-receipt" => receipt(&state, &person, id, args),
-        "case-delivered" => delivered(&state, &person, id, args),
-        "purge-list" => purge_list(&state, &person, id),
-        "purge-run" => purge_run(&state, &person, id, args),
-        _ => Err(Reply::error(id, ErrorCode::UnknownOp, "unknown operation")),
-    };
-    super::blocking_ops::run(id, "receipt/purge", run).await
 }
 
 /// `DATE`: an RFC 3339 instant, a civil date-time or a date (midnight) in the site's zone.
@@ -101,7 +86,7 @@ fn site_zone(state: &State) -> TimeZone {
     TimeZone::get(&state.config().site.time_zone.0).unwrap_or(TimeZone::UTC)
 }
 
-fn receipt(state: &State, person: &Person, id: u64, a: Value) -> Result<Reply, Reply> {
+pub(super) fn receipt(state: &State, person: &Person, id: u64, a: Value) -> Result<Reply, Reply> {
     let a: ReceiptArgs = args(id, a)?;
     gate(id, policy::may_print_receipt(person))?;
     let lang = match a.lang.as_deref() {
@@ -123,9 +108,9 @@ fn receipt(state: &State, person: &Person, id: u64, a: Value) -> Result<Reply, R
         None,
         handover,
     )
-    .map_err(|e| receipt_error(id, e))?;
+    .map_err(|e| error_reply(id, e))?;
     let pdf = crate::receipt::render(&r, lang);
-    tracing::info!(target: crate::daemon::security::TARGET, event = "receipt-made",
+    tracing::info!(target: crate::security_log::TARGET, event = "receipt-made",
         person = %person.id, case = %a.case, export = %r.record.export_id,
         bytes = pdf.len(), "delivery receipt made");
     Ok(Reply::ok(
@@ -139,18 +124,7 @@ fn receipt(state: &State, person: &Person, id: u64, a: Value) -> Result<Reply, R
     ))
 }
 
-fn receipt_error(id: u64, e: ReceiptError) -> Reply {
-    let code = match &e {
-        ReceiptError::NoCase(_) | ReceiptError::NoExport(..) => ErrorCode::NotFound,
-        _ => ErrorCode::Internal,
-    };
-    if code == ErrorCode::Internal {
-        tracing::error!(error = %e, "receipt failed");
-    }
-    Reply::error(id, code, e.to_string())
-}
-
-fn delivered(state: &State, person: &Person, id: u64, a: Value) -> Result<Reply, Reply> {
+pub(super) fn delivered(state: &State, person: &Person, id: u64, a: Value) -> Result<Reply, Reply> {
     let a: DeliveredArgs = args(id, a)?;
     let when = at(id, a.at.as_deref(), &site_zone(state))?;
     let bytes = B64
@@ -167,23 +141,16 @@ fn delivered(state: &State, person: &Person, id: u64, a: Value) -> Result<Reply,
         bytes,
     };
     let case = delivery::record(&state.cases, person, &a.case, scan, when, Timestamp::now())
-        .map_err(|e| match e {
-            DeliveryError::Refused(m) => {
-                Reply::error(id, ErrorCode::Refused, format!("refused: {m}"))
-            }
-            DeliveryError::Policy(r) => super::handlers::case_error_reply(id, r.into()),
-            DeliveryError::BadInput(m) => Reply::error(id, ErrorCode::BadArgs, m),
-            DeliveryError::Case(e) => super::handlers::case_error_reply(id, e),
-        })?;
-    tracing::info!(target: crate::daemon::security::TARGET, event = "handed-over",
+        .map_err(|e| error_reply(id, e))?;
+    tracing::info!(target: crate::security_log::TARGET, event = "handed-over",
         person = %person.id, case = %case.id, "hand-over recorded");
     Ok(Reply::ok(id, json!({ "case": case })))
 }
 
-fn purge_list(state: &State, person: &Person, id: u64) -> Result<Reply, Reply> {
+pub(super) fn purge_list(state: &State, person: &Person, id: u64) -> Result<Reply, Reply> {
     gate(id, policy::may_read(person))?;
     let dir = state.config().daemon.state_dir.clone();
-    let items = purge::items(&state.register, &dir).map_err(|e| purge_error(id, e))?;
+    let items = purge::items(&state.register, &dir).map_err(|e| error_reply(id, e))?;
     let now = Timestamp::now();
     let list: Vec<Value> = items
         .iter()
@@ -199,7 +166,7 @@ fn purge_list(state: &State, person: &Person, id: u64) -> Result<Reply, Reply> {
     Ok(Reply::ok(id, json!({ "now": now, "items": list })))
 }
 
-fn purge_run(state: &State, person: &Person, id: u64, a: Value) -> Result<Reply, Reply> {
+pub(super) fn purge_run(state: &State, person: &Person, id: u64, a: Value) -> Result<Reply, Reply> {
     let a: PurgeRunArgs = args(id, a)?;
     gate(id, policy::may_purge(person))?;
     let dir = state.config().daemon.state_dir.clone();
@@ -210,7 +177,7 @@ fn purge_run(state: &State, person: &Person, id: u64, a: Value) -> Result<Reply,
     match a.item {
         Some(item) => {
             let e = purge::purge_one(&state.register, &dir, &item, &person.id, &SystemClock)
-                .map_err(|e| purge_error(id, e))?;
+                .map_err(|e| error_reply(id, e))?;
             Ok(Reply::ok(
                 id,
                 json!({ "purged": [summary(&item, &e)], "failed": [] }),
@@ -218,7 +185,7 @@ fn purge_run(state: &State, person: &Person, id: u64, a: Value) -> Result<Reply,
         }
         None => {
             let done = purge::run_due(&state.register, &dir, &person.id, &SystemClock)
-                .map_err(|e| purge_error(id, e))?;
+                .map_err(|e| error_reply(id, e))?;
             let mut purged = Vec::new();
             let mut failed = Vec::new();
             for (item, r) in done {
@@ -230,19 +197,6 @@ fn purge_run(state: &State, person: &Person, id: u64, a: Value) -> Result<Reply,
             Ok(Reply::ok(id, json!({ "purged": purged, "failed": failed })))
         }
     }
-}
-
-fn purge_error(id: u64, e: PurgeError) -> Reply {
-    let code = match &e {
-        PurgeError::NotFound(_) => ErrorCode::NotFound,
-        PurgeError::Retained { .. } => ErrorCode::Refused,
-        PurgeError::Absent { .. } => ErrorCode::NotFound,
-        _ => ErrorCode::Internal,
-    };
-    if code == ErrorCode::Internal {
-        tracing::error!(error = %e, "purge failed");
-    }
-    Reply::error(id, code, e.to_string())
 }
 
 #[cfg(test)]

@@ -6,11 +6,12 @@
 //! SSH key, checked here against the key in the people list. None: refused.
 
 use rand::RngCore;
-use ssh_key::{PublicKey, SshSig};
+use ssh_key::PublicKey;
 
 use super::passwd;
 use super::protocol::IDENTIFY_NAMESPACE;
 use crate::config::Config;
+use crate::register::SignatureError;
 
 /// What the peer credentials alone say about a caller.
 #[derive(Clone, Debug, PartialEq)]
@@ -87,35 +88,6 @@ pub fn parse_challenge(message: &[u8]) -> Option<(String, String, String)> {
     Some((site, person, nonce))
 }
 
-/// Why a signature was not accepted.
-#[derive(Debug, thiserror::Error)]
-pub enum SignatureError {
-    #[error("the signature is not an armored SSH signature: {0}")]
-    Format(String),
-    #[error("the signature was not made with the key listed for this person")]
-    WrongKey,
-    #[error("the signature was made with a key that is not in the people list")]
-    UnknownKey,
-    #[error("the signature does not match the signed statement: {0}")]
-    Mismatch(String),
-}
-
-/// Checks an armored SSHSIG over `message` under `namespace` against `key`.
-pub fn verify_signature(
-    key: &PublicKey,
-    namespace: &str,
-    message: &[u8],
-    armored: &str,
-) -> Result<(), SignatureError> {
-    let sig =
-        SshSig::from_pem(armored.trim()).map_err(|e| SignatureError::Format(e.to_string()))?;
-    if sig.public_key() != key.key_data() {
-        return Err(SignatureError::WrongKey);
-    }
-    key.verify(namespace, message, &sig)
-        .map_err(|e| SignatureError::Mismatch(e.to_string()))
-}
-
 /// Checks a challenge answer.
 pub fn verify_challenge(
     key: &PublicKey,
@@ -124,7 +96,7 @@ pub fn verify_challenge(
     nonce: &str,
     armored: &str,
 ) -> Result<(), SignatureError> {
-    verify_signature(
+    crate::register::signature::verify(
         key,
         IDENTIFY_NAMESPACE,
         &challenge_message(site, person, nonce),

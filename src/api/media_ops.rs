@@ -1,21 +1,21 @@
 //! The removable-media operations (PUR-4): `media-list`, `media-add`, `media-destroyed`.
-//! Argument decoding, the role checks, the call into [`crate::media`] (on a blocking thread:
-//! the register is synchronous) and the mapping of its errors to protocol codes.
+//! Argument decoding, the role checks, the call into [`crate::inventory`] (on a blocking thread:
+//! the register is synchronous); their errors map to protocol codes in [`super::error_codes`].
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::blocking_ops::{args, gate};
+use super::error_codes::error_reply;
 use super::protocol::{ErrorCode, Reply};
 use crate::case::policy;
 use crate::config::Person;
-use crate::daemon::security::TARGET as SECURITY;
 use crate::daemon::state::State;
-use crate::media::record::{self, DestroyRequest, MediaError};
-use crate::media::{self, MediaFacts};
+use crate::inventory::record::{self, DestroyRequest, MediaError};
+use crate::inventory::{self, MediaFacts};
+use crate::security_log::TARGET as SECURITY;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -50,48 +50,19 @@ pub struct DestroyedArgs {
     pub method: String,
 }
 
-/// Runs one of this file's operations for `person`.
-pub async fn handle(state: &Arc<State>, person: Person, id: u64, op: &str, args: Value) -> Reply {
-    let state = state.clone();
-    let op = op.to_owned();
-    let run = move || match op.as_str() {
-        "media-list" => list(&state, &person, id),
-        "media-add" => add(&state, &person, id, args),
-        "media-destroyed" => destroyed(&state, &person, id, args),
-        _ => Err(Reply::error(id, ErrorCode::UnknownOp, "unknown operation")),
-    };
-    super::blocking_ops::run(id, "media", run).await
-}
-
-fn media_error(id: u64, e: MediaError) -> Reply {
-    let code = match &e {
-        MediaError::Refused(_) => ErrorCode::Refused,
-        MediaError::BadInput(_) => ErrorCode::BadArgs,
-        MediaError::NotFound(_) => ErrorCode::NotFound,
-        MediaError::Register(_) => ErrorCode::Internal,
-    };
-    if code == ErrorCode::Internal {
-        tracing::error!(error = %e, "media operation failed");
-    }
-    let message = match code {
-        ErrorCode::Refused => format!("refused: {e}"),
-        _ => e.to_string(),
-    };
-    Reply::error(id, code, message)
-}
-
-fn list(state: &State, person: &Person, id: u64) -> Result<Reply, Reply> {
+pub(super) fn list(state: &State, person: &Person, id: u64) -> Result<Reply, Reply> {
     gate(id, policy::may_read(person))?;
-    let inv = media::inventory(&state.register).map_err(|e| media_error(id, e.into()))?;
+    let inv =
+        inventory::inventory(&state.register).map_err(|e| error_reply(id, MediaError::from(e)))?;
     Ok(Reply::ok(id, json!({ "inventory": inv })))
 }
 
-fn add(state: &State, person: &Person, id: u64, a: Value) -> Result<Reply, Reply> {
+pub(super) fn add(state: &State, person: &Person, id: u64, a: Value) -> Result<Reply, Reply> {
     let a: AddArgs = args(id, a)?;
     gate(id, policy::may_inventory_media(person))?;
     let mut facts = MediaFacts::default();
     if let Some(path) = &a.from_path {
-        let drive = record::identity_of(&PathBuf::from(path)).map_err(|e| media_error(id, e))?;
+        let drive = record::identity_of(&PathBuf::from(path)).map_err(|e| error_reply(id, e))?;
         facts.vendor = drive.vendor;
         facts.model = drive.model;
         facts.serial = drive.serial;
@@ -119,13 +90,13 @@ fn add(state: &State, person: &Person, id: u64, a: Value) -> Result<Reply, Reply
         ));
     }
     let (facts, entry) =
-        record::add(&state.register, &person.id, &facts).map_err(|e| media_error(id, e))?;
+        record::add(&state.register, &person.id, &facts).map_err(|e| error_reply(id, e))?;
     tracing::info!(target: SECURITY, event = "media-inventoried", person = %person.id,
         inventory_id = %facts.inventory_id, serial = %facts.serial, "medium inventoried");
     Ok(Reply::ok(id, json!({ "media": facts, "entry": entry.seq })))
 }
 
-fn destroyed(state: &State, person: &Person, id: u64, a: Value) -> Result<Reply, Reply> {
+pub(super) fn destroyed(state: &State, person: &Person, id: u64, a: Value) -> Result<Reply, Reply> {
     let a: DestroyedArgs = args(id, a)?;
     gate(id, policy::may_record_destruction(person))?;
     let destroyed_on: jiff::civil::Date = a.destroyed_on.trim().parse().map_err(|_| {
@@ -149,7 +120,7 @@ fn destroyed(state: &State, person: &Person, id: u64, a: Value) -> Result<Reply,
         method: a.method,
     };
     let (d, entry) = record::destroy(&state.register, &person.id, &req, today)
-        .map_err(|e| media_error(id, e))?;
+        .map_err(|e| error_reply(id, e))?;
     tracing::info!(target: SECURITY, event = "media-destroyed", person = %person.id,
         inventory_id = %d.inventory_id, serial = %d.serial, certificate = %d.certificate,
         "medium destruction recorded");

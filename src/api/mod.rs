@@ -7,11 +7,17 @@
 //! challenge with their own SSH key. Nothing here decides what a person may do: that is
 //! [`crate::case`]'s job.
 
+pub mod access_ops;
 pub mod blocking_ops;
+mod camera_ops;
+mod case_ops;
 pub mod delivery_ops;
+pub mod error_codes;
+mod export_ops;
 pub mod frame;
 pub mod handlers;
 pub mod identify;
+mod identity_ops;
 pub mod limits;
 pub mod media_ops;
 pub mod passwd;

@@ -8,12 +8,86 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use crate::case::request::{DocumentArg, OpenArgs};
+
 /// The protocol version this build speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
 
 /// SSHSIG namespace of identification challenges (distinct from the register's, so a
 /// challenge signature can never be replayed as an approval).
 pub const IDENTIFY_NAMESPACE: &str = "scelle-identify";
+
+/// Declares [`Op`] from one list of `Variant = "wire-name"`: the enum, [`Op::ALL`] and the
+/// names both come from it, so an operation is named once.
+macro_rules! ops {
+    ($($variant:ident = $name:literal,)*) => {
+        /// The operations of the socket protocol, shared by the CLI (which sends them) and the
+        /// daemon (which dispatches them with one `match` and no wildcard, so a new operation
+        /// is placed by the compiler). On the wire an operation is its name (`docs/PROTOCOL.md`).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Op {
+            $($variant,)*
+        }
+
+        impl Op {
+            /// Every operation, in protocol order.
+            pub const ALL: &[Op] = &[$(Op::$variant,)*];
+
+            /// The name on the wire (`case-open`).
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(Op::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+ops! {
+    Hello = "hello",
+    Identify = "identify",
+    CaseList = "case-list",
+    CaseShow = "case-show",
+    CaseOpen = "case-open",
+    CaseAttach = "case-attach",
+    CaseApprove = "case-approve",
+    CaseCountersign = "case-countersign",
+    CaseVerifyRequester = "case-verify-requester",
+    CaseClose = "case-close",
+    CaseExport = "case-export",
+    CameraList = "camera-list",
+    CameraProbe = "camera-probe",
+    CaseReceipt = "case-receipt",
+    CaseDelivered = "case-delivered",
+    PurgeList = "purge-list",
+    PurgeRun = "purge-run",
+    RegisterReport = "register-report",
+    MediaList = "media-list",
+    MediaAdd = "media-add",
+    MediaDestroyed = "media-destroyed",
+    CaseIdentity = "case-identity",
+    CaseViewed = "case-viewed",
+    CaseReview = "case-review",
+}
+
+impl Op {
+    /// The operation a wire name designates, if any.
+    pub fn parse(name: &str) -> Option<Op> {
+        Op::ALL.iter().copied().find(|op| op.name() == name)
+    }
+}
+
+impl AsRef<str> for Op {
+    fn as_ref(&self) -> &str {
+        self.name()
+    }
+}
+
+impl std::fmt::Display for Op {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// A request as it arrives, before its arguments are interpreted.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -190,37 +264,6 @@ pub struct IdentifyArgs {
     pub signature: String,
 }
 
-/// A document sent inline (the written request, AUTH-3).
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct DocumentArg {
-    /// File name as the client had it (kept for people, not trusted as a path).
-    pub name: String,
-    /// Base64 (standard alphabet) content.
-    pub content: String,
-}
-
-/// `case-open`.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct OpenArgs {
-    /// `requisition`, `incident` or `access-request` (AUTH-1).
-    pub ground: String,
-    pub requester: String,
-    pub organisation: String,
-    pub reference: String,
-    pub recipient: String,
-    pub purpose: String,
-    pub cameras: Vec<String>,
-    /// `START/END`, RFC 3339 with offset, or civil time in the site's time zone.
-    pub ranges: Vec<String>,
-    #[serde(default)]
-    pub request: Option<DocumentArg>,
-    /// Justification of an emergency opened before the written request (AUTH-3).
-    #[serde(default)]
-    pub emergency: Option<String>,
-}
-
 /// `case-show`, `case-export`.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -315,6 +358,16 @@ pub struct ExportArgs {
     /// Second call: the operator's SSHSIG over the challenge's statement.
     #[serde(default)]
     pub signature: Option<String>,
+    /// Access requests (DEL-2): why the footage could not be viewed on site (required).
+    #[serde(default)]
+    pub no_viewing_reason: Option<String>,
+    /// Access requests: the requester's track to leave visible, `FILE:TRACK` (or `TRACK`
+    /// when the export has one file), from the review sheet of `case-review`.
+    #[serde(default)]
+    pub keep_track: Vec<String>,
+    /// Access requests: blur every face (the default, said explicitly).
+    #[serde(default)]
+    pub blur_all: bool,
 }
 
 /// The chosen password is wiped from memory when the request is dropped.
@@ -323,5 +376,27 @@ impl Drop for ExportArgs {
         if let Some(p) = &mut self.password {
             zeroize::Zeroize::zeroize(p);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_op_has_one_name_documented_in_the_protocol() {
+        let doc = include_str!("../../docs/PROTOCOL.md");
+        for (i, op) in Op::ALL.iter().enumerate() {
+            assert_eq!(Op::parse(op.name()), Some(*op));
+            assert!(
+                !Op::ALL[..i].iter().any(|o| o.name() == op.name()),
+                "{op} named twice"
+            );
+            assert!(
+                doc.contains(&format!("`{op}`")),
+                "{op} is not in docs/PROTOCOL.md"
+            );
+        }
+        assert_eq!(Op::parse("case-opened"), None);
     }
 }

@@ -13,9 +13,9 @@ use super::blocking_ops::{args, gate};
 use super::protocol::{ErrorCode, Reply};
 use crate::case::policy;
 use crate::config::Person;
-use crate::daemon::security::TARGET as SECURITY;
 use crate::daemon::state::State;
-use crate::register::report::{self, Lang, Report};
+use crate::report::{self, Lang, Report};
+use crate::security_log::TARGET as SECURITY;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -23,8 +23,8 @@ use super::handlers::{self, Session};
 use super::limits::{self, PerUser};
 use super::protocol::{ErrorCode, Reply};
 use super::{identify, passwd};
-use crate::daemon::security::TARGET as SECURITY;
 use crate::daemon::state::State;
+use crate::security_log::TARGET as SECURITY;
 
 /// A connection idle this long is closed.
 const IDLE: Duration = Duration::from_secs(15 * 60);

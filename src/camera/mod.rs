@@ -11,13 +11,13 @@ use std::sync::Arc;
 use jiff::tz::TimeZone;
 use scelle_adapters::credentials::{self, CredentialSource, Credentials};
 use scelle_adapters::onvif::{OnvifConfig, OnvifSource};
+use scelle_adapters::playback::{PlaybackTarget, PlaybackTemplate, VendorSource};
 use scelle_adapters::rtsp::tls::{self, CertificateInfo};
 use scelle_adapters::segments::SegmentFolder;
-use scelle_adapters::vendor::{PlaybackTarget, PlaybackTemplate, Preset, VendorSource};
 use scelle_adapters::{ClockOffset, DeviceInfo, Error, Plan, Recording, Source, TimeRange};
 use serde::Serialize;
 
-use crate::config::{Camera, CameraSource, LinkSecurity, Vendor};
+use crate::config::{Camera, CameraSource, LinkSecurity};
 
 /// RTSP policy of a camera's pulls: Basic over a plain link only where the entry allows it.
 fn rtsp_config(camera: &Camera) -> scelle_adapters::rtsp::ClientConfig {
@@ -84,32 +84,17 @@ pub fn source(
                 what: format!("time zone `{zone_name}`"),
                 why: e.to_string(),
             })?;
-            let preset = match vendor {
-                Vendor::Hikvision => Some(Preset::Hikvision),
-                Vendor::Dahua => Some(Preset::Dahua),
-                Vendor::Uniview => Some(Preset::Uniview),
-                Vendor::Custom => None,
-            };
-            let template = match (preset, template) {
-                (Some(p), _) => PlaybackTemplate::preset(p, zone),
-                (None, Some(t)) => PlaybackTemplate::custom(t, zone)?,
-                (None, None) => {
-                    return Err(Error::Unsupported {
-                        what: format!("camera `{id}`"),
-                        why: "vendor `custom` needs a `template`".into(),
-                    });
-                }
-            };
+            let template = PlaybackTemplate::for_vendor(*vendor, template.as_deref(), zone)?;
             let target = PlaybackTarget {
                 host: host.clone(),
                 port: *port,
                 channel: *channel,
                 substream: *substream,
             };
-            let vendor = format!("{vendor:?}").to_lowercase();
-            let mut source = VendorSource::new(id, vendor, target, template, creds).with_tls(trust);
+            let mut source =
+                VendorSource::new(id, vendor.name(), target, template, creds).with_tls(trust);
             source.rtsp = scelle_adapters::rtsp::ClientConfig {
-                playback_speed: speed.or(preset.and_then(Preset::speed)),
+                playback_speed: speed.or(vendor.speed()),
                 ..rtsp
             };
             Arc::new(source)

@@ -66,6 +66,46 @@ pub struct Document {
     pub role: String,
 }
 
+/// How a data subject's identity and the legitimacy of their request were proven (AUTH-5,
+/// DEL-2): the `identity-proven` payload, with who signed it and when it was recorded.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IdentityProof {
+    /// The kind of document shown (national identity card, passport, residence permit…).
+    pub document_kind: String,
+    /// Its number or other reference.
+    pub document_reference: String,
+    /// When the document was checked (UTC).
+    pub checked_at: Timestamp,
+    /// Why the request is legitimate (the person is on the footage asked for, and how that
+    /// was established).
+    pub legitimacy: String,
+    /// SHA-256 of the scan of the document, attached as a document (role `identity`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan: Option<String>,
+    /// Who checked: the signer of the entry (never a field a client chooses).
+    #[serde(default)]
+    pub checked_by: String,
+    #[serde(default)]
+    pub recorded_at: Option<Timestamp>,
+}
+
+/// An on-site viewing of an access-request case's footage (DEL-2): the `viewed-on-site`
+/// payload, with who held it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Viewing {
+    /// When the viewing took place (UTC).
+    pub at: Timestamp,
+    /// Who attended (the data subject, staff…).
+    pub attendees: Vec<String>,
+    /// The ranges shown.
+    pub ranges: Vec<Range>,
+    /// On which screen or client.
+    pub screen: String,
+    /// The operator who held it and signed the entry.
+    #[serde(default)]
+    pub held_by: String,
+}
+
 /// Where a case stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -96,6 +136,12 @@ pub struct Case {
     pub requester_verified_by: Option<String>,
     #[serde(default)]
     pub requester_verified_at: Option<Timestamp>,
+    /// Access requests: how the data subject's identity was proven (AUTH-5, DEL-2).
+    #[serde(default)]
+    pub identity: Option<IdentityProof>,
+    /// Access requests: on-site viewings held (DEL-2), oldest first.
+    #[serde(default)]
+    pub viewings: Vec<Viewing>,
     pub regularized_at: Option<Timestamp>,
     pub closed: Option<String>,
     /// People who started an export of this case (AUTH-2: never its approver).
@@ -164,6 +210,8 @@ impl Case {
             requester_verified: None,
             requester_verified_by: None,
             requester_verified_at: None,
+            identity: None,
+            viewings: Vec::new(),
             regularized_at: None,
             closed: None,
             export_operators: Vec::new(),
@@ -209,6 +257,19 @@ impl Case {
                 self.requester_verified = text("how");
                 self.requester_verified_by = Some(entry.actor.clone());
                 self.requester_verified_at = Some(entry.time);
+            }
+            EntryKind::IdentityProven => {
+                if let Ok(mut p) = serde_json::from_value::<IdentityProof>(entry.payload.clone()) {
+                    p.checked_by = entry.actor.clone();
+                    p.recorded_at = Some(entry.time);
+                    self.identity = Some(p);
+                }
+            }
+            EntryKind::ViewedOnSite => {
+                if let Ok(mut v) = serde_json::from_value::<Viewing>(entry.payload.clone()) {
+                    v.held_by = entry.actor.clone();
+                    self.viewings.push(v);
+                }
             }
             EntryKind::ExportStarted if !self.export_operators.contains(&entry.actor) => {
                 self.export_operators.push(entry.actor.clone());
@@ -268,6 +329,11 @@ impl Case {
             | EntryKind::Checkpoint
             | EntryKind::MediaDestroyed => {}
         }
+    }
+
+    /// A data subject's access request (DEL-2: never exported unblurred).
+    pub fn is_access_request(&self) -> bool {
+        self.opening.ground == Ground::AccessRequest
     }
 
     pub fn is_emergency(&self) -> bool {

@@ -63,6 +63,27 @@ pub enum Refusal {
         "the requester's authority is not verified for case {case} (AUTH-5): `scelle case verify-requester {case} --how \"…\"`"
     )]
     RequesterNotVerified { case: String },
+    #[error(
+        "the data subject's identity and the legitimacy of the request are not proven for case \
+         {case} (AUTH-5, PROC-RGPD-001 §01): `scelle case identity {case} --document-kind … \
+         --document-ref … --legitimacy \"…\"` first"
+    )]
+    IdentityNotProven { case: String },
+    #[error(
+        "case {case} is not an access request: {what} is for access-request cases only \
+         (for a requisition: `scelle case verify-requester`)"
+    )]
+    NotAccessRequest { case: String, what: &'static str },
+    #[error(
+        "case {case} is an access request: the requester's identity is recorded with \
+         `scelle case identity {case} …` (document, legitimacy, scan), not verify-requester"
+    )]
+    UseIdentity { case: String },
+    #[error(
+        "case {case} is an access request: viewing on site comes first (DEL-2, PROC-RGPD-001 \
+         §03); an anonymized export says why it was not possible: `--no-viewing-reason \"…\"`"
+    )]
+    NoViewingReason { case: String },
     #[error("case {case} has no completed export: nothing to countersign or deliver")]
     NoExport { case: String },
     #[error(
@@ -169,12 +190,110 @@ pub fn may_approve(person: &Person, case: &Case) -> Result<(), Refusal> {
             by: by.clone(),
         });
     }
+    if case.is_access_request() && case.identity.is_none() {
+        return Err(Refusal::IdentityNotProven {
+            case: case.id.clone(),
+        });
+    }
     Ok(())
 }
 
-/// Recording how the requester was verified: an operator or authorizer, on an open case.
+/// Recording how the requester was verified: an operator or authorizer, on an open case that
+/// is not an access request (whose data subject's identity is proven with
+/// [`may_prove_identity`], decision 0150).
 pub fn may_verify_requester(person: &Person, case: &Case) -> Result<(), Refusal> {
-    may_attach(person, case)
+    may_attach(person, case)?;
+    if case.is_access_request() {
+        return Err(Refusal::UseIdentity {
+            case: case.id.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// Recording how a data subject's identity and the legitimacy of the request were proven
+/// (AUTH-5, DEL-2): an operator or authorizer, on an open access-request case, before or
+/// after its approval (the approval needs it, [`may_approve`]).
+pub fn may_prove_identity(person: &Person, case: &Case) -> Result<(), Refusal> {
+    may_attach(person, case)?;
+    if !case.is_access_request() {
+        return Err(Refusal::NotAccessRequest {
+            case: case.id.clone(),
+            what: "recording an identity proof",
+        });
+    }
+    Ok(())
+}
+
+/// Recording an on-site viewing (DEL-2): an operator, on an open, authorized access-request
+/// case (showing footage is a disclosure: it needs the approval as an export does).
+pub fn may_record_viewing(person: &Person, case: &Case) -> Result<(), Refusal> {
+    require(person, Role::Operator)?;
+    open_case(case)?;
+    if !case.is_access_request() {
+        return Err(Refusal::NotAccessRequest {
+            case: case.id.clone(),
+            what: "recording an on-site viewing",
+        });
+    }
+    if case.authorized_by.is_none() {
+        return Err(Refusal::NotAuthorized {
+            case: case.id.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// Reviewing the faces of an access-request case before its export (the sealed review sheet,
+/// decision 0151): whoever may export it, once the data subject's identity is proven.
+pub fn may_review(person: &Person, case: &Case) -> Result<(), Refusal> {
+    may_export(person, case)?;
+    if !case.is_access_request() {
+        return Err(Refusal::NotAccessRequest {
+            case: case.id.clone(),
+            what: "a face review",
+        });
+    }
+    if case.identity.is_none() {
+        return Err(Refusal::IdentityNotProven {
+            case: case.id.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// What an export of `case` hands over (DEL-2): the original footage, or, for an access
+/// request, only third parties' faces blurred. There is no way to ask for the original of
+/// an access-request case: the ground decides, not the caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Handover {
+    Original,
+    Anonymized,
+}
+
+/// Exporting `case` with the reason on-site viewing was not possible (`no_viewing_reason`):
+/// [`may_export`], and for an access request its identity proof and that reason (DEL-2).
+/// Returns what the export must hand over.
+pub fn may_export_as(
+    person: &Person,
+    case: &Case,
+    no_viewing_reason: Option<&str>,
+) -> Result<Handover, Refusal> {
+    may_export(person, case)?;
+    if !case.is_access_request() {
+        return Ok(Handover::Original);
+    }
+    if case.identity.is_none() {
+        return Err(Refusal::IdentityNotProven {
+            case: case.id.clone(),
+        });
+    }
+    if no_viewing_reason.is_none_or(|r| r.trim().is_empty()) {
+        return Err(Refusal::NoViewingReason {
+            case: case.id.clone(),
+        });
+    }
+    Ok(Handover::Anonymized)
 }
 
 /// Exporting: an operator who did not approve the case, on an open case that is authorized
@@ -269,12 +388,13 @@ pub fn may_deliver(person: &Person, case: &Case) -> Result<(), Refusal> {
             case: case.id.clone(),
         });
     }
-    if matches!(
-        case.opening.ground,
-        Ground::Requisition | Ground::AccessRequest
-    ) && case.requester_verified.is_none()
-    {
+    if case.opening.ground == Ground::Requisition && case.requester_verified.is_none() {
         return Err(Refusal::RequesterNotVerified {
+            case: case.id.clone(),
+        });
+    }
+    if case.is_access_request() && case.identity.is_none() {
+        return Err(Refusal::IdentityNotProven {
             case: case.id.clone(),
         });
     }
@@ -548,6 +668,88 @@ mod tests {
         assert!(matches!(
             may_deliver(&person("paul", OP), &c),
             Err(Refusal::Closed { .. })
+        ));
+    }
+
+    fn identity() -> crate::case::model::IdentityProof {
+        crate::case::model::IdentityProof {
+            document_kind: "carte nationale d'identité".into(),
+            document_reference: "X4RTBPFW4".into(),
+            checked_at: "2026-11-20T09:00:00Z".parse().unwrap(),
+            legitimacy: "visible sur la caméra entrée".into(),
+            scan: None,
+            checked_by: "olivia".into(),
+            recorded_at: None,
+        }
+    }
+
+    #[test]
+    fn an_access_request_is_approved_only_once_the_identity_is_proven() {
+        let c = case(Ground::AccessRequest, false, true);
+        assert!(matches!(
+            may_approve(&person("arthur", AU), &c),
+            Err(Refusal::IdentityNotProven { .. })
+        ));
+        let mut c = c;
+        c.identity = Some(identity());
+        assert_eq!(may_approve(&person("arthur", AU), &c), Ok(()));
+        // Requisitions and incidents do not need it.
+        let r = case(Ground::Requisition, false, true);
+        assert_eq!(may_approve(&person("arthur", AU), &r), Ok(()));
+        // One way per ground: identity for access requests, verify-requester for the others.
+        assert!(matches!(
+            may_verify_requester(&person("olivia", OP), &c),
+            Err(Refusal::UseIdentity { .. })
+        ));
+        assert!(matches!(
+            may_prove_identity(&person("olivia", OP), &r),
+            Err(Refusal::NotAccessRequest { .. })
+        ));
+        assert!(may_prove_identity(&person("x", &[Role::Auditor]), &c).is_err());
+        assert_eq!(may_prove_identity(&person("olivia", OP), &c), Ok(()));
+    }
+
+    #[test]
+    fn an_access_request_is_exported_anonymized_with_the_reason_viewing_was_not_possible() {
+        let mut c = authorized(case(Ground::AccessRequest, false, true), "arthur");
+        let p = person("paul", OP);
+        // Approved by a register written before the rule (or forged): still refused.
+        assert!(matches!(
+            may_export_as(&p, &c, Some("domicile à 600 km")),
+            Err(Refusal::IdentityNotProven { .. })
+        ));
+        c.identity = Some(identity());
+        for reason in [None, Some(""), Some("  ")] {
+            assert!(matches!(
+                may_export_as(&p, &c, reason),
+                Err(Refusal::NoViewingReason { .. })
+            ));
+        }
+        assert_eq!(
+            may_export_as(&p, &c, Some("domicile à 600 km")),
+            Ok(Handover::Anonymized)
+        );
+        let r = authorized(case(Ground::Requisition, false, true), "arthur");
+        assert_eq!(may_export_as(&p, &r, None), Ok(Handover::Original));
+        // A viewing: an operator, on an authorized access request.
+        assert!(matches!(
+            may_record_viewing(&p, &case(Ground::AccessRequest, false, true)),
+            Err(Refusal::NotAuthorized { .. })
+        ));
+        assert_eq!(may_record_viewing(&p, &c), Ok(()));
+        assert!(may_record_viewing(&person("arthur", AU), &c).is_err());
+        assert!(matches!(
+            may_record_viewing(&p, &r),
+            Err(Refusal::NotAccessRequest { .. })
+        ));
+        // Delivered only with the identity proven (not verify-requester).
+        let mut d = exported(c.clone(), "paul", Some("arthur"));
+        assert_eq!(may_deliver(&p, &d), Ok(()));
+        d.identity = None;
+        d.requester_verified = Some("carte".into());
+        assert!(matches!(
+            may_deliver(&p, &d),
+            Err(Refusal::IdentityNotProven { .. })
         ));
     }
 

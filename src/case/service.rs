@@ -13,15 +13,15 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde_json::json;
 
-use crate::api::identify::{SignatureError, verify_signature};
-use crate::api::protocol::OpenArgs;
+use crate::case::ExportRecord;
 use crate::config::Person;
-use crate::export::ExportRecord;
+use crate::register::signature::{self, SignatureError};
 use crate::register::{EntryKind, NewEntry, PersonRecord, Register, RegisterError, SITE_PERSON};
 
 use super::documents::DocumentStore;
 use super::model::{Case, CaseState, Document, ExportFact, Ground, Opening, Range};
 use super::policy::{self, Refusal};
+use super::request::OpenArgs;
 use super::statement;
 
 /// The site as statements name it: its key's fingerprint and its name.
@@ -441,6 +441,62 @@ impl Cases {
         self.apply(id, &entry)
     }
 
+    /// The case as it stands, if `check` allows `person` to act on it: for operations that
+    /// first show the statement to sign, then record it ([`Cases::record_signed`]).
+    pub fn check(
+        &self,
+        person: &Person,
+        id: &str,
+        check: &dyn Fn(&Person, &Case) -> Result<(), Refusal>,
+    ) -> Result<Case, CaseError> {
+        let case = self.get(id)?;
+        check(person, &case)?;
+        Ok(case)
+    }
+
+    /// Records `entry`, an entry of case `id` by `person` (its actor), once `check` allows it
+    /// on the case as it stands and `signature` is `person`'s SSHSIG over its statement
+    /// (namespace `scelle-register`), added to the entry as signed in `role`. `scan`, if any,
+    /// is stored and attached first as a document of its role (the entry names its SHA-256).
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_signed(
+        &self,
+        person: &Person,
+        id: &str,
+        check: &dyn Fn(&Person, &Case) -> Result<(), Refusal>,
+        mut entry: NewEntry,
+        role: crate::config::Role,
+        signature: &str,
+        scan: Option<(Upload, &str)>,
+    ) -> Result<Case, CaseError> {
+        let _w = lock(&self.write);
+        let case = self.get(id)?;
+        check(person, &case)?;
+        if entry.case_id.as_deref() != Some(id) || entry.actor != person.id {
+            return Err(CaseError::BadInput(
+                "the entry is not about this case by this person".into(),
+            ));
+        }
+        signature::verify(
+            &person.public_key.key,
+            crate::register::SIGNATURE_NAMESPACE,
+            &entry.statement(),
+            signature,
+        )?;
+        entry.signatures.push(crate::register::EntrySignature {
+            person: person.id.clone(),
+            role: role.as_str().to_owned(),
+            signature: signature.trim().to_owned(),
+        });
+        if let Some((upload, doc_role)) = scan {
+            let doc = self.store_as(upload, doc_role)?;
+            let e = self.append_document(id, &person.id, &doc)?;
+            self.apply(id, &e)?;
+        }
+        let entry = self.register.append(entry)?;
+        self.apply(id, &entry)
+    }
+
     /// Closes a case.
     pub fn close(&self, person: &Person, id: &str, reason: &str) -> Result<Case, CaseError> {
         if reason.trim().is_empty() {
@@ -504,8 +560,12 @@ impl Cases {
     }
 
     fn store(&self, upload: Upload) -> Result<Document, CaseError> {
+        self.store_as(upload, "request")
+    }
+
+    fn store_as(&self, upload: Upload, role: &str) -> Result<Document, CaseError> {
         if upload.bytes.is_empty() {
-            return Err(CaseError::BadInput("the written request is empty".into()));
+            return Err(CaseError::BadInput(format!("the {role} document is empty")));
         }
         let sha256 = self.documents.put(&upload.bytes)?;
         let name = Path::new(&upload.name)
@@ -516,7 +576,7 @@ impl Cases {
             sha256,
             name,
             size: upload.bytes.len() as u64,
-            role: "request".into(),
+            role: role.into(),
         })
     }
 
@@ -594,20 +654,19 @@ fn signer_of<'a>(
     text: &str,
     armored: &str,
 ) -> Result<&'a Person, CaseError> {
-    let sig = ssh_key::SshSig::from_pem(armored.trim())
-        .map_err(|e| SignatureError::Format(e.to_string()))?;
+    let sig = signature::parse(armored)?;
     if sig.namespace() != namespace {
-        return Err(SignatureError::Mismatch(format!(
-            "it was made for the namespace `{}`, not `{namespace}` (ssh-keygen -Y sign -n {namespace})",
-            sig.namespace()
-        ))
+        return Err(SignatureError::Namespace {
+            found: sig.namespace().to_owned(),
+            expected: namespace.to_owned(),
+        }
         .into());
     }
     let person = people
         .iter()
         .find(|p| p.public_key.key.key_data() == sig.public_key())
         .ok_or(SignatureError::UnknownKey)?;
-    verify_signature(&person.public_key.key, namespace, text.as_bytes(), armored)?;
+    signature::verify(&person.public_key.key, namespace, text.as_bytes(), armored)?;
     Ok(person)
 }
 

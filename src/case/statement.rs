@@ -11,7 +11,7 @@
 use jiff::Timestamp;
 
 use super::model::Case;
-use crate::export::ExportRecord;
+use crate::case::ExportRecord;
 
 /// SSHSIG namespace of approvals.
 pub const APPROVE_NAMESPACE: &str = "scelle-approve";

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use super::client::ClientError;
 use super::connect::ClientOptions;
 use super::show::text;
+use crate::api::protocol::Op;
 use crate::error::{Exit, ExitStatus};
 
 /// Arguments of `scelle camera`.
@@ -76,13 +77,13 @@ fn run_inner(args: &Args) -> Result<Exit, ClientError> {
     let (mut client, _) = args.client.connect()?;
     let result = match &args.command {
         CameraCommand::Pin { .. } => return Ok(Exit::Failure),
-        CameraCommand::List => client.call("camera-list", json!({}))?,
+        CameraCommand::List => client.call(Op::CameraList, json!({}))?,
         CameraCommand::Probe { camera, from, to } => {
             let range = from
                 .as_ref()
                 .zip(to.as_ref())
                 .map(|(f, t)| format!("{f}/{t}"));
-            client.call("camera-probe", json!({ "camera": camera, "range": range }))?
+            client.call(Op::CameraProbe, json!({ "camera": camera, "range": range }))?
         }
     };
     if args.client.json {

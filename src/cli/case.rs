@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use super::client::{ClientError, Expect};
 use super::connect::ClientOptions;
 use super::show::text;
-use crate::api::protocol::Reply;
+use crate::api::protocol::{Op, Reply};
 use crate::error::{Exit, ExitStatus};
 
 /// Arguments of `scelle case`.
@@ -56,6 +56,43 @@ pub enum CaseCommand {
         #[arg(long)]
         how: String,
     },
+    /// Access requests: record how the data subject's identity and the legitimacy of the
+    /// request were proven (AUTH-5, DEL-2), signed with your SSH key. Needed before approval.
+    Identity {
+        case: String,
+        /// The document shown: national identity card, passport, residence permit…
+        #[arg(long)]
+        document_kind: String,
+        /// Its number or other reference.
+        #[arg(long = "document-ref")]
+        document_ref: String,
+        /// Why the request is legitimate (how the person was recognized on the footage…).
+        #[arg(long)]
+        legitimacy: String,
+        /// The scan of the document, attached to the case like the written request.
+        #[arg(long)]
+        scan: Option<PathBuf>,
+        /// When the document was checked (default: now), e.g. 2026-11-23T15:30 in site time.
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Access requests: record an on-site viewing of the footage (DEL-2, the first option),
+    /// signed with your SSH key.
+    Viewed {
+        case: String,
+        /// Who attended (repeat for several).
+        #[arg(long = "attendee", required = true)]
+        attendees: Vec<String>,
+        /// On which screen or client the footage was shown.
+        #[arg(long)]
+        screen: String,
+        /// A range shown, START/END (repeat; default: every range of the case).
+        #[arg(long = "range")]
+        ranges: Vec<String>,
+        /// When (default: now), e.g. 2026-11-23T15:30 in site time.
+        #[arg(long)]
+        at: Option<String>,
+    },
     /// List the cases; overdue emergencies are flagged.
     List,
     /// Show one case and its register entries.
@@ -94,6 +131,18 @@ pub enum CaseCommand {
     },
     /// Export a case to a drive: pull, seal, verify, and sign the export-completed entry.
     Export(ExportArgs),
+    /// Access requests: pull and analyze the footage, and write the sealed review sheet of the
+    /// faces found (one thumbnail per track; open it with `scelle open FILE -o -` and the
+    /// export's password). The daemon keeps the analysis in memory for your export.
+    Review {
+        case: String,
+        /// Where to write the sealed sheet (default: `<case>-review.html.scelle`).
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+        /// The export's password (default: generated and shown once).
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
 }
 
 /// How a statement is signed: here with your key, or elsewhere with `ssh-keygen`.
@@ -128,6 +177,17 @@ pub struct ExportArgs {
     /// Accept a drive that is not in the approved list (recorded in the register, ENC-3).
     #[arg(long)]
     pub accept_drive: bool,
+    /// Access requests (DEL-2): why the footage could not be viewed on site; the export is
+    /// then anonymized (third parties' faces blurred, audio removed), never the original.
+    #[arg(long, value_name = "REASON")]
+    pub no_viewing_reason: Option<String>,
+    /// Access requests: leave the requester's face visible, FILE:TRACK as on the sealed
+    /// review sheet of `scelle case review` (repeat per file); otherwise every face is blurred.
+    #[arg(long, value_name = "FILE:TRACK", conflicts_with = "blur_all")]
+    pub keep_track: Vec<String>,
+    /// Access requests: blur every face, the requester's too (the default).
+    #[arg(long)]
+    pub blur_all: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -186,7 +246,7 @@ fn run_inner(args: &Args) -> Result<(), ClientError> {
                 "emergency": o.emergency,
             });
             let quiet = args.client.json;
-            match client.request("case-open", a, &mut |stage| {
+            match client.request(Op::CaseOpen, a, &mut |stage| {
                 if !quiet {
                     eprintln!("… {stage}");
                 }
@@ -196,11 +256,11 @@ fn run_inner(args: &Args) -> Result<(), ClientError> {
             }
         }
         CaseCommand::Attach { case, request } => client.call(
-            "case-attach",
+            Op::CaseAttach,
             json!({ "case": case, "request": document(request)? }),
         )?,
         CaseCommand::Approve(st) => {
-            match statement_step(&mut client, "case-approve", st, json!({}))? {
+            match statement_step(&mut client, Op::CaseApprove, st, json!({}))? {
                 Some(v) => v,
                 None => return Ok(()),
             }
@@ -208,7 +268,7 @@ fn run_inner(args: &Args) -> Result<(), ClientError> {
         CaseCommand::Countersign { statement, export } => {
             match statement_step(
                 &mut client,
-                "case-countersign",
+                Op::CaseCountersign,
                 statement,
                 json!({ "export": export }),
             )? {
@@ -217,12 +277,40 @@ fn run_inner(args: &Args) -> Result<(), ClientError> {
             }
         }
         CaseCommand::VerifyRequester { case, how } => {
-            client.call("case-verify-requester", json!({ "case": case, "how": how }))?
+            client.call(Op::CaseVerifyRequester, json!({ "case": case, "how": how }))?
         }
-        CaseCommand::List => client.call("case-list", json!({}))?,
-        CaseCommand::Show { case } => client.call("case-show", json!({ "case": case }))?,
+        CaseCommand::Identity {
+            case,
+            document_kind,
+            document_ref,
+            legitimacy,
+            scan,
+            at,
+        } => {
+            let scan = scan.as_deref().map(document).transpose()?;
+            let a = json!({
+                "case": case, "document_kind": document_kind, "document_reference": document_ref,
+                "legitimacy": legitimacy, "scan": scan, "checked_at": stated_now(at.as_deref()),
+            });
+            signed_entry(&mut client, Op::CaseIdentity, "identity-proven", case, a)?
+        }
+        CaseCommand::Viewed {
+            case,
+            attendees,
+            screen,
+            ranges,
+            at,
+        } => {
+            let a = json!({
+                "case": case, "attendees": attendees, "screen": screen, "ranges": ranges,
+                "at": stated_now(at.as_deref()),
+            });
+            signed_entry(&mut client, Op::CaseViewed, "viewed-on-site", case, a)?
+        }
+        CaseCommand::List => client.call(Op::CaseList, json!({}))?,
+        CaseCommand::Show { case } => client.call(Op::CaseShow, json!({ "case": case }))?,
         CaseCommand::Close { case, reason } => {
-            client.call("case-close", json!({ "case": case, "reason": reason }))?
+            client.call(Op::CaseClose, json!({ "case": case, "reason": reason }))?
         }
         CaseCommand::Receipt {
             case,
@@ -231,7 +319,7 @@ fn run_inner(args: &Args) -> Result<(), ClientError> {
             at,
             ..
         } => client.call(
-            "case-receipt",
+            Op::CaseReceipt,
             json!({ "case": case, "lang": lang, "export": export, "at": at }),
         )?,
         CaseCommand::Delivered {
@@ -239,9 +327,21 @@ fn run_inner(args: &Args) -> Result<(), ClientError> {
             signed_receipt,
             at,
         } => client.call(
-            "case-delivered",
+            Op::CaseDelivered,
             json!({ "case": case, "signed_receipt": document(signed_receipt)?, "at": at }),
         )?,
+        CaseCommand::Review {
+            case,
+            output,
+            password_file,
+        } => {
+            return review(
+                &mut client,
+                case,
+                output.as_deref(),
+                password_file.as_deref(),
+            );
+        }
         CaseCommand::Export(e) => {
             let me = client.person().unwrap_or_default().to_owned();
             return super::case_export::run(&mut client, &me, e, args.client.json);
@@ -281,7 +381,7 @@ fn run_inner(args: &Args) -> Result<(), ClientError> {
 /// here (shown, confirmed, checked against the case typed). `None`: nothing more to print.
 fn statement_step(
     client: &mut super::client::Client,
-    op: &str,
+    op: Op,
     st: &StatementArgs,
     extra: Value,
 ) -> Result<Option<Value>, ClientError> {
@@ -289,7 +389,7 @@ fn statement_step(
     if let (Value::Object(a), Value::Object(e)) = (&mut args, extra) {
         a.extend(e);
     }
-    let expect = if op == "case-approve" {
+    let expect = if op == Op::CaseApprove {
         Expect::Approve { case: &st.case }
     } else {
         Expect::Countersign { case: &st.case }
@@ -355,6 +455,107 @@ fn statement_step(
             },
         )
         .map(Some)
+}
+
+/// `case review`: writes the sealed sheet (ciphertext only) and prints the tracks.
+fn review(
+    client: &mut super::client::Client,
+    case: &str,
+    output: Option<&Path>,
+    password_file: Option<&Path>,
+) -> Result<(), ClientError> {
+    let pw = password_file
+        .map(|p| {
+            crate::seal::password::read_file(p).map_err(|e| {
+                ClientError::Local(format!(
+                    "cannot read the password file {}: {e}",
+                    p.display()
+                ))
+            })
+        })
+        .transpose()?;
+    let result = client.call(
+        Op::CaseReview,
+        json!({ "case": case, "password": pw.as_ref().map(|p| p.as_str()) }),
+    )?;
+    let sealed = B64
+        .decode(result["sheet"].as_str().unwrap_or_default().as_bytes())
+        .map_err(|e| ClientError::Protocol(format!("the sheet is not base64: {e}")))?;
+    let path = output
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(text(&result["file_name"])));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, &sealed))
+        .map_err(|e| ClientError::Local(format!("cannot write {}: {e}", path.display())))?;
+    println!(
+        "sealed review sheet of case {case} written to {}",
+        path.display()
+    );
+    for f in result["files"].as_array().into_iter().flatten() {
+        println!(
+            "  file {}: camera {}, {} frames, face tracks {}",
+            text(&f["file"]),
+            text(&f["camera"]),
+            text(&f["frames"]),
+            f["tracks"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|t| format!("{}:{}", text(&f["file"]), text(&t["track"])))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
+    if let Some(p) = result["password"].as_str() {
+        println!("export password (shown once; the export uses it): {p}");
+    }
+    println!(
+        "open it with `scelle open {} -o -` (to stdout) or the recipient page; then export with \
+         --keep-track FILE:TRACK or --blur-all within {} minutes",
+        path.display(),
+        text(&result["valid_minutes"])
+    );
+    Ok(())
+}
+
+/// A time the person states, or now (sent as is so both calls sign the same statement).
+fn stated_now(at: Option<&str>) -> String {
+    at.map(str::to_owned).unwrap_or_else(|| {
+        jiff::Timestamp::now()
+            .round(jiff::Unit::Second)
+            .map_or_else(|_| jiff::Timestamp::now().to_string(), |t| t.to_string())
+    })
+}
+
+/// Sends `op`, signs the register entry of `kind` it shows (checked: this case, this
+/// person; shown and confirmed), and sends the same arguments with the signature.
+fn signed_entry(
+    client: &mut super::client::Client,
+    op: Op,
+    kind: &'static str,
+    case: &str,
+    args: Value,
+) -> Result<Value, ClientError> {
+    let me = client.person().unwrap_or_default().to_owned();
+    let answer_args = args.clone();
+    client.signed_call(
+        op,
+        args,
+        Expect::Entry {
+            kind,
+            case,
+            person: &me,
+        },
+        &mut |_, _| {},
+        &mut |_, signature| {
+            let mut a = answer_args.clone();
+            a["signature"] = Value::String(signature);
+            (op, a)
+        },
+    )
 }
 
 /// Writes the receipt's PDF where asked; prints where it went.
@@ -461,6 +662,26 @@ fn print_case(c: &Value) {
     }
     println!("  authorized {}", text(&c["authorized_by"]));
     println!("  requester verified: {}", text(&c["requester_verified"]));
+    let id = &c["identity"];
+    if !id.is_null() {
+        println!(
+            "  identity   {} {} checked {} by {}; legitimacy: {}",
+            text(&id["document_kind"]),
+            text(&id["document_reference"]),
+            text(&id["checked_at"]),
+            text(&id["checked_by"]),
+            text(&id["legitimacy"])
+        );
+    }
+    for v in c["viewings"].as_array().into_iter().flatten() {
+        println!(
+            "  viewed     {} on {} by {} with {}",
+            text(&v["at"]),
+            text(&v["screen"]),
+            text(&v["held_by"]),
+            text(&v["attendees"])
+        );
+    }
     if !c["closed"].is_null() {
         println!("  closed     {}", text(&c["closed"]));
     }

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use super::case::ExportArgs;
 use super::client::{Client, ClientError, Expect};
 use super::show::text;
+use crate::api::protocol::Op;
 use crate::seal::password;
 
 /// Runs the export as `person`; errors are the caller's to print.
@@ -40,10 +41,13 @@ pub fn run(
         "to": to.map(|t| t.display().to_string()),
         "accept_drive": a.accept_drive,
         "password": pw.as_ref().map(|p| p.as_str()),
+        "no_viewing_reason": a.no_viewing_reason,
+        "keep_track": a.keep_track,
+        "blur_all": a.blur_all,
     });
     if a.to.is_none() {
         // The policy check alone: the daemon says whether the case may be exported now.
-        let result = client.call("case-export", args)?;
+        let result = client.call(Op::CaseExport, args)?;
         if json_out {
             super::show::print_json(&result);
         } else {
@@ -59,7 +63,7 @@ pub fn run(
     let mut view = View::new(json_out);
     let case = a.case.clone();
     let result = client.signed_call(
-        "case-export",
+        Op::CaseExport,
         args,
         Expect::ExportCompleted {
             case: &a.case,
@@ -73,7 +77,7 @@ pub fn run(
                 .and_then(|p| serde_json::from_str::<Value>(p).ok())
                 .and_then(|v| v["record"]["export_id"].as_str().map(str::to_owned));
             (
-                "case-export".into(),
+                Op::CaseExport,
                 json!({ "case": case, "export": export_id, "signature": signature }),
             )
         },

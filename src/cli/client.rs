@@ -19,7 +19,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Value, json};
 
-use crate::api::protocol::{ErrorCode, PROTOCOL_VERSION, Reply};
+use crate::api::protocol::{ErrorCode, Op, PROTOCOL_VERSION, Reply};
 use crate::error::{Exit, ExitStatus};
 
 /// Why a command could not get its answer.
@@ -85,6 +85,13 @@ pub enum Expect<'a> {
     Countersign { case: &'a str },
     /// The `export-completed` register statement (`scelle-register`) of this case, by `person`.
     ExportCompleted { case: &'a str, person: &'a str },
+    /// A register statement (`scelle-register`) of this `kind` (`identity-proven`,
+    /// `viewed-on-site`) about this case, by `person`.
+    Entry {
+        kind: &'static str,
+        case: &'a str,
+        person: &'a str,
+    },
 }
 
 impl Expect<'_> {
@@ -93,7 +100,9 @@ impl Expect<'_> {
             Expect::Identify { .. } => crate::api::protocol::IDENTIFY_NAMESPACE,
             Expect::Approve { .. } => crate::case::statement::APPROVE_NAMESPACE,
             Expect::Countersign { .. } => crate::case::statement::COUNTERSIGN_NAMESPACE,
-            Expect::ExportCompleted { .. } => crate::register::SIGNATURE_NAMESPACE,
+            Expect::ExportCompleted { .. } | Expect::Entry { .. } => {
+                crate::register::SIGNATURE_NAMESPACE
+            }
         }
     }
 
@@ -105,6 +114,7 @@ impl Expect<'_> {
             Expect::ExportCompleted { case, .. } => {
                 format!("the export-completed entry of case {case}")
             }
+            Expect::Entry { kind, case, .. } => format!("the {kind} entry of case {case}"),
         }
     }
 
@@ -182,13 +192,28 @@ impl Expect<'_> {
                 }
                 Ok(())
             }
+            Expect::Entry { kind, case, person } => {
+                if text.lines().next() != Some(crate::register::STATEMENT_HEADER)
+                    || field("kind") != Some(kind)
+                {
+                    return Err(format!("the text to sign is not a {kind} statement"));
+                }
+                if field("case") != Some(case) || field("actor") != Some(person) {
+                    return Err(format!(
+                        "the statement is for case {} by {}, you asked for case {case} as {person}",
+                        field("case").unwrap_or("?"),
+                        field("actor").unwrap_or("?")
+                    ));
+                }
+                Ok(())
+            }
         }
     }
 }
 
 /// Builds the answer to a signed challenge from the signed message and the signature: the
 /// operation and its arguments.
-pub type Answer<'a> = dyn FnMut(&[u8], String) -> (String, Value) + 'a;
+pub type Answer<'a> = dyn FnMut(&[u8], String) -> (Op, Value) + 'a;
 
 /// A connection to the daemon.
 pub struct Client {
@@ -259,7 +284,7 @@ impl Client {
     /// and returns its result. A reply without a challenge is returned as is.
     pub fn signed_call(
         &mut self,
-        op: &str,
+        op: Op,
         args: Value,
         expect: Expect<'_>,
         progress: &mut dyn FnMut(&str, Option<&Value>),
@@ -297,7 +322,7 @@ impl Client {
             .ok_or_else(|| ClientError::Sign("no key to sign with".into()))?;
         let signature = signer.sign(&public_key, &namespace, &message)?;
         let (op, args) = answer(&message, signature);
-        self.call(&op, args)
+        self.call(op, args)
     }
 
     /// Shows a statement in plain words and asks the person to confirm (unless `--yes`).
@@ -342,7 +367,7 @@ impl Client {
     /// each progress stage. An `error` reply becomes [`ClientError::Remote`].
     pub fn request(
         &mut self,
-        op: &str,
+        op: Op,
         args: Value,
         progress: &mut dyn FnMut(&str),
     ) -> Result<Reply, ClientError> {
@@ -352,20 +377,21 @@ impl Client {
     /// Like [`Client::request`], with each progress line's structured `data` too.
     pub fn request_with_data(
         &mut self,
-        op: &str,
+        op: Op,
         args: Value,
         progress: &mut dyn FnMut(&str, Option<&Value>),
     ) -> Result<Reply, ClientError> {
         let id = self.next_id;
         self.next_id += 1;
-        let mut line =
-            serde_json::to_vec(&json!({ "v": PROTOCOL_VERSION, "id": id, "op": op, "args": args }))
-                .map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let mut line = serde_json::to_vec(
+            &json!({ "v": PROTOCOL_VERSION, "id": id, "op": op.name(), "args": args }),
+        )
+        .map_err(|e| ClientError::Protocol(e.to_string()))?;
         line.push(b'\n');
         let lost = |why: String| ClientError::Lost {
-            op: op.to_owned(),
+            op: op.name().to_owned(),
             why,
-            next: if op == "case-export" {
+            next: if op == Op::CaseExport {
                 "run the same command again: at start-up the daemon closes the interrupted \
                  export as export-interrupted and removes its files from the drive"
             } else {
@@ -406,7 +432,7 @@ impl Client {
 
     /// Sends a request that must succeed without a challenge; returns its result. A
     /// challenge is refused: this command signs nothing.
-    pub fn call(&mut self, op: &str, args: Value) -> Result<Value, ClientError> {
+    pub fn call(&mut self, op: Op, args: Value) -> Result<Value, ClientError> {
         match self.request(op, args, &mut |_| {})? {
             Reply::Ok { result, .. } => Ok(result),
             Reply::Challenge { namespace, .. } => Err(ClientError::Refused(format!(
@@ -429,13 +455,13 @@ impl Client {
         self.signer = Some(signer.clone());
         let welcome = match person {
             Some(p) => self.signed_call(
-                "hello",
+                Op::Hello,
                 json!({ "person": person }),
                 Expect::Identify { person: p },
                 &mut |_, _| {},
-                &mut |_, signature| ("identify".into(), json!({ "signature": signature })),
+                &mut |_, signature| (Op::Identify, json!({ "signature": signature })),
             )?,
-            None => self.call("hello", json!({ "person": person }))?,
+            None => self.call(Op::Hello, json!({ "person": person }))?,
         };
         if let Some(fp) = welcome["site_key"].as_str() {
             match self.site.clone() {
@@ -457,6 +483,24 @@ impl Client {
 fn export_words(text: &str, french: bool) -> String {
     let field = |k: &str| crate::case::statement::field(text, k).unwrap_or("?");
     let payload: Value = serde_json::from_str(field("payload")).unwrap_or_default();
+    if field("kind") != "export-completed" {
+        let shown = serde_json::to_string_pretty(&payload).unwrap_or_default();
+        return if french {
+            format!(
+                "Vous SIGNEZ l'entrée {} du registre pour le dossier {} (par {}) :\n{shown}\n",
+                field("kind"),
+                field("case"),
+                field("actor")
+            )
+        } else {
+            format!(
+                "You SIGN the register entry {} of case {} (by {}):\n{shown}\n",
+                field("kind"),
+                field("case"),
+                field("actor")
+            )
+        };
+    }
     let r = &payload["record"];
     let mut out = if french {
         format!(
@@ -481,6 +525,22 @@ fn export_words(text: &str, french: bool) -> String {
             f["covered_seconds"],
             f["gaps"].as_array().map_or(0, Vec::len)
         );
+        if let Some(a) = f.get("anonymized").filter(|a| a.is_object()) {
+            let kept = a["kept_track"]
+                .as_u64()
+                .map_or_else(|| "-".to_owned(), |t| t.to_string());
+            out += &if french {
+                format!(
+                    "    ANONYMISÉ : {} piste(s) de visage floutée(s) sur {}, piste conservée : {kept}, son supprimé\n",
+                    a["tracks_blurred"], a["tracks_found"]
+                )
+            } else {
+                format!(
+                    "    ANONYMIZED: {} face track(s) blurred of {}, kept track: {kept}, audio removed\n",
+                    a["tracks_blurred"], a["tracks_found"]
+                )
+            };
+        }
     }
     out
 }

@@ -24,7 +24,7 @@ use sha2::Digest as _;
 use zeroize::Zeroizing;
 
 use super::client::{Client, ClientError, Expect, Signer};
-use crate::api::protocol::Reply;
+use crate::api::protocol::{Op, Reply};
 use crate::demo::footage;
 use crate::demo::site::{self, AUTHORIZER, CASE_REFERENCE, DemoPerson, Layout, OPERATOR};
 use crate::error::Exit;
@@ -195,7 +195,7 @@ fn run_in(layout: &Layout) -> Result<Outcome, DemoError> {
     })?;
     let opened = operator
         .request(
-            "case-open",
+            Op::CaseOpen,
             json!({
                 "ground": "requisition",
                 "requester": "Capitaine Démo",
@@ -229,10 +229,10 @@ fn run_in(layout: &Layout) -> Result<Outcome, DemoError> {
         "the authorizer (not the operator) approves it, signing with their key",
     );
     let mut authorizer = connect(layout, &AUTHORIZER)?;
-    sign_statement(&mut authorizer, "case-approve", &case_id)?;
+    sign_statement(&mut authorizer, Op::CaseApprove, &case_id)?;
     authorizer
         .call(
-            "case-verify-requester",
+            Op::CaseVerifyRequester,
             json!({"case": case_id, "how": "rappel du commissariat au numéro officiel (démo)"}),
         )
         .map_err(step("recording how the requester was verified"))?;
@@ -251,18 +251,18 @@ fn run_in(layout: &Layout) -> Result<Outcome, DemoError> {
         6,
         "the authorizer countersigns what was extracted; the operator hands it over",
     );
-    sign_statement(&mut authorizer, "case-countersign", &case_id)?;
+    sign_statement(&mut authorizer, Op::CaseCountersign, &case_id)?;
     drop(authorizer);
     println!(
         "      {} countersigned the files and their SHA-256, what was pulled and the gaps (STEP-5)",
         AUTHORIZER.id
     );
     let receipt = operator
-        .call("case-receipt", json!({ "case": case_id }))
+        .call(Op::CaseReceipt, json!({ "case": case_id }))
         .map_err(step("printing the delivery receipt"))?;
     operator
         .call(
-            "case-delivered",
+            Op::CaseDelivered,
             json!({ "case": case_id, "signed_receipt": {
                 "name": "recu-signe-demo.pdf",
                 "content": receipt["pdf"],
@@ -333,8 +333,8 @@ fn connect(layout: &Layout, person: &DemoPerson) -> Result<Client, DemoError> {
 
 /// `case-approve` / `case-countersign` on site: the daemon's challenge holds the statement,
 /// which the client checks names this case before signing it in the statement's namespace.
-fn sign_statement(client: &mut Client, op: &'static str, case_id: &str) -> Result<(), DemoError> {
-    let expect = if op == "case-approve" {
+fn sign_statement(client: &mut Client, op: Op, case_id: &str) -> Result<(), DemoError> {
+    let expect = if op == Op::CaseApprove {
         Expect::Approve { case: case_id }
     } else {
         Expect::Countersign { case: case_id }
@@ -353,7 +353,7 @@ fn sign_statement(client: &mut Client, op: &'static str, case_id: &str) -> Resul
                 )
             },
         )
-        .map_err(step(op))?;
+        .map_err(step(op.name()))?;
     Ok(())
 }
 
@@ -370,7 +370,7 @@ fn export(
     let person = OPERATOR.id;
     let mut result = client
         .signed_call(
-            "case-export",
+            Op::CaseExport,
             json!({ "case": case_id, "to": to.display().to_string(), "accept_drive": true }),
             Expect::ExportCompleted {
                 case: case_id,
@@ -390,7 +390,7 @@ fn export(
                     export_id.as_deref().unwrap_or("?")
                 );
                 (
-                    "case-export".into(),
+                    Op::CaseExport,
                     json!({ "case": case, "export": export_id, "signature": signature }),
                 )
             },

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::client::ClientError;
 use super::connect::ClientOptions;
 use super::show::text;
+use crate::api::protocol::Op;
 use crate::error::{Exit, ExitStatus};
 
 /// Arguments of `scelle media`.
@@ -76,7 +77,7 @@ pub fn run(args: Args) -> ExitCode {
 fn run_inner(args: &Args) -> Result<(), ClientError> {
     let (mut client, _) = args.client.connect()?;
     let result = match &args.command {
-        MediaCommand::List => client.call("media-list", json!({}))?,
+        MediaCommand::List => client.call(Op::MediaList, json!({}))?,
         MediaCommand::Add {
             serial,
             model,
@@ -85,7 +86,7 @@ fn run_inner(args: &Args) -> Result<(), ClientError> {
             fs_uuid,
             from_path,
         } => client.call(
-            "media-add",
+            Op::MediaAdd,
             json!({ "serial": serial, "model": model, "vendor": vendor, "label": label,
                     "fs_uuid": fs_uuid, "from_path": from_path }),
         )?,
@@ -96,7 +97,7 @@ fn run_inner(args: &Args) -> Result<(), ClientError> {
             destroyed_on,
             method,
         } => client.call(
-            "media-destroyed",
+            Op::MediaDestroyed,
             json!({ "serial": serial, "inventory_id": id, "certificate": certificate,
                     "destroyed_on": destroyed_on, "method": method }),
         )?,

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::client::ClientError;
 use super::connect::ClientOptions;
 use super::show::text;
+use crate::api::protocol::Op;
 use crate::error::{Exit, ExitStatus};
 
 /// Arguments of `scelle purge`.
@@ -46,8 +47,8 @@ pub fn run(args: Args) -> ExitCode {
 fn run_inner(args: &Args) -> Result<bool, ClientError> {
     let (mut client, _) = args.client.connect()?;
     let result = match &args.command {
-        PurgeCommand::List => client.call("purge-list", json!({}))?,
-        PurgeCommand::Run { item } => client.call("purge-run", json!({ "item": item }))?,
+        PurgeCommand::List => client.call(Op::PurgeList, json!({}))?,
+        PurgeCommand::Run { item } => client.call(Op::PurgeRun, json!({ "item": item }))?,
     };
     if args.client.json {
         super::show::print_json(&result);

@@ -10,9 +10,10 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::connect::ClientOptions;
+use crate::api::protocol::Op;
 use crate::error::{Exit, ExitStatus};
-use crate::register::report::{self, Lang, Report};
 use crate::register::{Head, Register, RegisterError, VerifyOptions, witness};
+use crate::report::{self, Lang, Report};
 
 /// Where the daemon keeps the register unless configured otherwise (the default state
 /// directory and [`crate::daemon::REGISTER_FILE`]).
@@ -370,7 +371,7 @@ fn report_from_daemon(
     });
     let result = client
         .connect()
-        .and_then(|(mut c, _)| c.call("register-report", args));
+        .and_then(|(mut c, _)| c.call(Op::RegisterReport, args));
     let result = match result {
         Ok(r) => r,
         Err(e) => {

@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::error::{Exit, ExitStatus};
@@ -493,22 +492,6 @@ fn watch_signals() {
     });
 }
 
-/// Hashes every byte read through it.
-struct HashingReader<R> {
-    inner: R,
-    hasher: Sha256,
-    bytes: u64,
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.bytes += n as u64;
-        Ok(n)
-    }
-}
-
 fn verify(args: &VerifyArgs) -> Result<(), Failed> {
     let expected = match &args.sha256 {
         Some(h) => {
@@ -529,17 +512,16 @@ fn verify(args: &VerifyArgs) -> Result<(), Failed> {
         }
         Some(path) => {
             let password = read_password_file(path)?;
-            let mut hashing = HashingReader {
-                inner: input,
-                hasher: Sha256::new(),
-                bytes: 0,
-            };
+            let mut hashing = crate::seal::Hashing::new(input);
             let mut reader = SealReader::new(&mut hashing, password.as_bytes())?;
             drop(password);
             reader.verify_all()?;
             let chunks = reader.chunks_read();
             drop(reader);
-            (hashing.hasher.finalize().into(), hashing.bytes, chunks)
+            let (sha256, bytes) = hashing
+                .finish()
+                .map_err(|e| io_fail("cannot read", &args.input, e))?;
+            (sha256, bytes, chunks)
         }
     };
     println!("sha256 {}", hex::encode(sha256));

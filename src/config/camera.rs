@@ -11,6 +11,7 @@
 
 use std::path::PathBuf;
 
+use scelle_adapters::playback::Vendor;
 use serde::Deserialize;
 use serde::de::Error as _;
 
@@ -164,7 +165,7 @@ pub enum CameraSource {
     },
     /// A recorder's RTSP playback URL with the time range in it.
     Playback {
-        /// `hikvision`, `dahua`, `uniview` or `custom` (then `template` is required).
+        /// A name of [`Vendor`] (`custom` needs `template`, the others have presets).
         vendor: Vendor,
         host: String,
         #[serde(default = "default_rtsp_port")]
@@ -195,16 +196,6 @@ pub enum CameraSource {
         #[serde(default)]
         folder: Option<String>,
     },
-}
-
-/// Vendors with a playback URL preset, or a custom template.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum Vendor {
-    Hikvision,
-    Dahua,
-    Uniview,
-    Custom,
 }
 
 fn default_rtsp_port() -> u16 {
@@ -381,7 +372,7 @@ impl Camera {
         match &self.source {
             CameraSource::Onvif { .. } => "onvif".into(),
             CameraSource::Playback { vendor, .. } => {
-                format!("playback/{}", format!("{vendor:?}").to_lowercase())
+                format!("playback/{}", vendor.name())
             }
             CameraSource::Segments { .. } => "segments".into(),
         }

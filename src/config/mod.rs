@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 pub use camera::{
-    Camera, CameraId, CameraSource, CameraTls, DEFAULT_SEGMENT_PATTERN, LinkSecurity, Vendor,
+    Camera, CameraId, CameraSource, CameraTls, DEFAULT_SEGMENT_PATTERN, LinkSecurity,
 };
 pub use export::{ApprovedDrive, Export};
 pub use people::{Person, PublicKeyLine, Role};

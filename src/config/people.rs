@@ -88,7 +88,7 @@ impl<'de> Deserialize<'de> for PublicKeyLine {
 
 /// Ids a person may not take: the daemon's own (`scelle`, the actor of its entries) and names
 /// that read as something other than a person in the register.
-pub const RESERVED_IDS: &[&str] = &[
+pub(super) const RESERVED_IDS: &[&str] = &[
     crate::register::SITE_PERSON,
     "site",
     "daemon",
@@ -118,7 +118,7 @@ struct PersonPositions {
 /// Checks what the parser cannot (AUTH-4, AUTH-2): ids unique and not reserved, and one key
 /// per person — the same key under two ids would let one person pass as two and hold both
 /// sides of a case. `Err` is the byte offset in `text` of the offending value and why.
-pub fn validate(people: &[Person], text: &str) -> Result<(), (usize, String)> {
+pub(super) fn validate(people: &[Person], text: &str) -> Result<(), (usize, String)> {
     let positions: Positions = toml::from_str(text).map_err(|e| (0, e.to_string()))?;
     let at = |i: usize, key: bool| {
         positions.people.get(i).map_or(0, |p| {

@@ -8,7 +8,6 @@
 pub mod notify;
 pub mod reload;
 pub mod schedule;
-pub mod security;
 pub mod state;
 pub mod trust;
 
@@ -152,7 +151,7 @@ pub async fn run(config_path: &Path) -> Result<(), DaemonError> {
     background.spawn(schedule::checkpoints(state.clone()));
     let accept = tokio::spawn(server::serve(state.clone(), listener, tracker.clone()));
 
-    tracing::info!(target: security::TARGET, event = "daemon-started",
+    tracing::info!(target: crate::security_log::TARGET, event = "daemon-started",
         socket = %socket.display(), site = %state.config().site.name, "scelle ready");
     notify::notify("READY=1\nSTATUS=accepting commands");
     // After READY=1: systemd expects it first, and the watchdog's first ping is immediate.
@@ -179,7 +178,7 @@ pub async fn run(config_path: &Path) -> Result<(), DaemonError> {
             _ = term.recv() => {},
             _ = int.recv() => {},
         }
-        tracing::warn!(target: security::TARGET, event = "daemon-aborted",
+        tracing::warn!(target: crate::security_log::TARGET, event = "daemon-aborted",
             "second signal: exiting at once");
         std::process::exit(1);
     });
@@ -197,7 +196,7 @@ pub async fn run(config_path: &Path) -> Result<(), DaemonError> {
         Ok(Err(e)) => tracing::error!(error = %e, "cannot write the shutdown checkpoint"),
         Err(e) => tracing::error!(error = %e, "shutdown checkpoint panicked"),
     }
-    tracing::info!(target: security::TARGET, event = "daemon-stopped", "scelle stopped");
+    tracing::info!(target: crate::security_log::TARGET, event = "daemon-stopped", "scelle stopped");
     Ok(())
 }
 

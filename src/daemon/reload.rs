@@ -67,7 +67,7 @@ pub fn reload_once(state: &State) {
     let new = match Config::load(path) {
         Ok(c) => c,
         Err(e) => {
-            tracing::error!(target: super::security::TARGET, event = "config-refused", error = %e,
+            tracing::error!(target: crate::security_log::TARGET, event = "config-refused", error = %e,
                 "configuration change refused, keeping the one in force");
             return;
         }
@@ -77,7 +77,7 @@ pub fn reload_once(state: &State) {
         return;
     }
     if let Err(message) = state.cases.check_people(&new.people) {
-        tracing::error!(target: super::security::TARGET, event = "config-refused",
+        tracing::error!(target: crate::security_log::TARGET, event = "config-refused",
             error = %format!("{}: {message}", path.display()),
             "configuration change refused, keeping the one in force");
         return;
@@ -103,7 +103,7 @@ pub fn reload_once(state: &State) {
             if let Err(e) = recorded {
                 tracing::error!(error = %e, "cannot record the new site identity in the register");
             }
-            tracing::info!(target: super::security::TARGET, event = "config-reloaded",
+            tracing::info!(target: crate::security_log::TARGET, event = "config-reloaded",
                 people_changed = changed, path = %path.display(), "configuration reloaded");
             state.set_config(new);
         }

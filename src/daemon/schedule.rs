@@ -69,7 +69,7 @@ pub async fn overdue_emergencies(state: Arc<State>) {
         let hours = state.config().cases.emergency_regularize_hours;
         for case in state.cases.overdue(jiff::Timestamp::now(), hours) {
             if flagged.insert(case.id.clone()) {
-                tracing::warn!(target: super::security::TARGET, event = "emergency-overdue",
+                tracing::warn!(target: crate::security_log::TARGET, event = "emergency-overdue",
                     case = %case.id, operator = %case.operator, hours,
                     "emergency case without its written request in time (AUTH-3)");
             }

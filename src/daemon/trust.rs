@@ -21,7 +21,6 @@ use crate::register::{
 };
 
 use super::DaemonError;
-use super::security;
 
 /// The lock file of the state directory.
 pub const LOCK_FILE: &str = "scelle.lock";
@@ -149,12 +148,12 @@ pub fn open_register(dir: &Path, register_file: &str) -> Result<Trusted, DaemonE
     }
     let site_key = Arc::new(SiteKey::load_or_create(&key_path)?);
     if !had_key {
-        tracing::info!(target: security::TARGET, event = "site-key-created",
+        tracing::info!(target: crate::security_log::TARGET, event = "site-key-created",
             fingerprint = %site_key.fingerprint(), path = %key_path.display(),
             "site key created: pin its fingerprint (receipts and the register report print it)");
     }
     if !had_register {
-        tracing::info!(target: security::TARGET, event = "register-created",
+        tracing::info!(target: crate::security_log::TARGET, event = "register-created",
             path = %reg_path.display(), site_key = %site_key.fingerprint(),
             "first start on an empty state directory: a new register is created");
     }
@@ -185,7 +184,7 @@ pub fn open_register(dir: &Path, register_file: &str) -> Result<Trusted, DaemonE
     match register.seal(site_key.clone()) {
         Ok(Some(marker)) => {
             if head.seq > 0 {
-                tracing::warn!(target: security::TARGET, event = "register-sealed",
+                tracing::warn!(target: crate::security_log::TARGET, event = "register-sealed",
                     seq = marker.seq, unsealed = head.seq, site_key = %site_key.fingerprint(),
                     "register written before sealing: entries 1 to {} are chained but not sealed \
                      by a site key; sealed from entry {} on (decision 0060)", head.seq, marker.seq);
@@ -209,11 +208,11 @@ pub fn open_register(dir: &Path, register_file: &str) -> Result<Trusted, DaemonE
             tracing::error!(error = %e, path = %hook_path.display(),
                 "cannot write the head file: the next start will refuse the register");
         }
-        tracing::info!(target: security::TARGET, event = "register-head",
+        tracing::info!(target: crate::security_log::TARGET, event = "register-head",
             seq = head.seq, hash = %hex::encode(head.hash), kind = %entry.kind,
             "register head");
     }));
-    tracing::info!(target: security::TARGET, event = "register-head",
+    tracing::info!(target: crate::security_log::TARGET, event = "register-head",
         seq = head.seq, hash = %hex::encode(head.hash), kind = "start",
         entries = report.entries, trusted = report.trusted, "register verified at start");
     Ok(Trusted {
@@ -252,7 +251,7 @@ pub fn record_config(register: &Register, path: &Path, why: &str) -> Result<bool
             "on": why,
         }),
     ))?;
-    tracing::info!(target: security::TARGET, event = "config-changed", seq = entry.seq,
+    tracing::info!(target: crate::security_log::TARGET, event = "config-changed", seq = entry.seq,
         sha256 = %digest, on = why, path = %path.display(), "configuration change recorded");
     Ok(true)
 }

@@ -1,86 +1,14 @@
 //! Destination checks before anything is written (issue 7, ENC-3): the path is a directory on
 //! a mounted filesystem (found in `/proc/self/mountinfo`), not the system disk's (unless the
 //! configuration allows it, which is recorded), with room for the estimate; the drive's
-//! identity comes from sysfs (`/sys/dev/block/MAJ:MIN`, vendor/model/serial) and
-//! `/dev/disk/by-uuid`, and is matched against the approved drives.
+//! identity ([`crate::drive`]: sysfs, udev) is matched against the approved drives.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::ExportError;
-use super::record::DriveIdentity;
 use crate::config::{ApprovedDrive, Export};
-
-/// One line of `/proc/self/mountinfo`, the parts the checks need.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MountEntry {
-    pub major: u32,
-    pub minor: u32,
-    pub mount_point: PathBuf,
-    pub fs_type: String,
-    pub source: String,
-}
-
-/// Parses `/proc/self/mountinfo` text; malformed lines are skipped.
-pub fn parse_mountinfo(text: &str) -> Vec<MountEntry> {
-    text.lines().filter_map(parse_mount_line).collect()
-}
-
-fn parse_mount_line(line: &str) -> Option<MountEntry> {
-    let (left, right) = line.split_once(" - ")?;
-    let fields: Vec<&str> = left.split(' ').collect();
-    let (major, minor) = fields.get(2)?.split_once(':')?;
-    let mount_point = PathBuf::from(unescape(fields.get(4)?));
-    let mut r = right.split(' ');
-    let fs_type = r.next()?.to_owned();
-    let source = unescape(r.next().unwrap_or(""));
-    Some(MountEntry {
-        major: major.parse().ok()?,
-        minor: minor.parse().ok()?,
-        mount_point,
-        fs_type,
-        source,
-    })
-}
-
-/// Undoes the kernel's octal escapes (`\040` for a space).
-fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            let v = (b[i + 1] - b'0') as u32 * 64
-                + (b[i + 2] - b'0') as u32 * 8
-                + (b[i + 3] - b'0') as u32;
-            out.push(v as u8);
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The mount holding `path` (canonical): the longest mount point that is a prefix, the last
-/// one listed when several are stacked on the same point.
-pub fn mount_of<'a>(mounts: &'a [MountEntry], path: &Path) -> Option<&'a MountEntry> {
-    let mut best: Option<&MountEntry> = None;
-    for m in mounts {
-        if path.starts_with(&m.mount_point)
-            && best.is_none_or(|b| {
-                m.mount_point.components().count() >= b.mount_point.components().count()
-            })
-        {
-            best = Some(m);
-        }
-    }
-    best
-}
+use crate::drive::{Destroyed, DriveIdentity, identify, mount_of, parse_mountinfo};
 
 /// What the checks found about the destination.
 #[derive(Clone, Debug)]
@@ -178,7 +106,7 @@ pub fn check(
 /// `destroyed` is the inventory's answer for the drive's serial (an empty serial has none).
 pub fn refuse_destroyed(
     drive: &DriveIdentity,
-    destroyed: Option<&crate::media::Destroyed>,
+    destroyed: Option<&Destroyed>,
 ) -> Result<(), ExportError> {
     match destroyed {
         Some(d) if !drive.serial.is_empty() => Err(ExportError::Refused(format!(
@@ -216,70 +144,6 @@ pub fn certification(drive: &DriveIdentity, approved: &[ApprovedDrive]) -> Optio
 
 fn or_unknown(s: &str) -> &str {
     if s.is_empty() { "unknown" } else { s }
-}
-
-/// The drive behind a mount, from sysfs and udev's by-uuid links (best effort: a field the
-/// system does not expose stays empty).
-pub fn identify(m: &MountEntry) -> DriveIdentity {
-    let mut id = DriveIdentity {
-        device: m.source.clone(),
-        mount_point: m.mount_point.display().to_string(),
-        fs_type: m.fs_type.clone(),
-        ..DriveIdentity::default()
-    };
-    let sys = PathBuf::from(format!("/sys/dev/block/{}:{}", m.major, m.minor));
-    if let Ok(mut dev) = std::fs::canonicalize(&sys) {
-        if dev.join("partition").exists() {
-            dev.pop();
-        }
-        let read = |name: &str| {
-            std::fs::read_to_string(dev.join("device").join(name))
-                .map(|s| s.trim().to_owned())
-                .unwrap_or_default()
-        };
-        id.vendor = read("vendor");
-        id.model = read("model");
-        id.serial = read("serial");
-        if id.serial.is_empty() {
-            id.serial = read("wwid");
-        }
-    }
-    if let Ok(dir) = std::fs::read_dir("/dev/disk/by-uuid") {
-        let target = std::fs::canonicalize(&m.source).ok();
-        for e in dir.flatten() {
-            if target.is_some() && std::fs::canonicalize(e.path()).ok() == target {
-                id.fs_uuid = e.file_name().to_string_lossy().into_owned();
-                break;
-            }
-        }
-    }
-    // Under systemd's `PrivateDevices=` /dev has no disks: udev's database in /run says the
-    // same (issue 15), and needs no device access.
-    if id.fs_uuid.is_empty() || id.serial.is_empty() {
-        let udev = std::fs::read_to_string(format!("/run/udev/data/b{}:{}", m.major, m.minor))
-            .unwrap_or_default();
-        let (uuid, serial) = udev_ids(&udev);
-        if id.fs_uuid.is_empty() {
-            id.fs_uuid = uuid;
-        }
-        if id.serial.is_empty() {
-            id.serial = serial;
-        }
-    }
-    id
-}
-
-/// The filesystem UUID and the drive serial in a udev database record (`E:ID_FS_UUID=…`,
-/// `E:ID_SERIAL_SHORT=…`); empty when absent.
-pub fn udev_ids(record: &str) -> (String, String) {
-    let get = |key: &str| {
-        record
-            .lines()
-            .find_map(|l| l.strip_prefix("E:")?.strip_prefix(key)?.strip_prefix('='))
-            .map(|v| v.trim().to_owned())
-            .unwrap_or_default()
-    };
-    (get("ID_FS_UUID"), get("ID_SERIAL_SHORT"))
 }
 
 #[cfg(test)]
@@ -326,8 +190,8 @@ mod tests {
             serial: "S-1".into(),
             ..DriveIdentity::default()
         };
-        let destroyed = crate::media::Destroyed {
-            destruction: crate::media::Destruction {
+        let destroyed = Destroyed {
+            destruction: crate::drive::Destruction {
                 serial: "S-1".into(),
                 inventory_id: "MED-0001".into(),
                 certificate: "CERT-9".into(),
@@ -370,30 +234,5 @@ mod tests {
         let e = check(&dir, &relaxed, true, u64::MAX).unwrap_err();
         assert!(e.to_string().contains("free space"), "{e}");
         assert!(check(Path::new("relative"), &relaxed, true, 0).is_err());
-    }
-
-    #[test]
-    fn udev_records_give_the_uuid_and_serial() {
-        let rec = "S:disk/by-uuid/1A2B-3C4D\nE:ID_FS_UUID_ENC=1A2B-3C4D\nE:ID_FS_UUID=1A2B-3C4D\n\
-                   E:ID_SERIAL=Kingston_DT_0019E06B4AC1-0:0\nE:ID_SERIAL_SHORT=0019E06B4AC1\n";
-        assert_eq!(
-            udev_ids(rec),
-            ("1A2B-3C4D".to_owned(), "0019E06B4AC1".to_owned())
-        );
-        assert_eq!(udev_ids(""), (String::new(), String::new()));
-    }
-
-    #[test]
-    fn mountinfo_lines_and_longest_prefix() {
-        let text = "22 1 8:2 / / rw,relatime shared:1 - ext4 /dev/sda2 rw\n\
-                    40 22 8:17 / /media/usb\\040key rw,nosuid - exfat /dev/sdb1 rw\n\
-                    garbage\n";
-        let m = parse_mountinfo(text);
-        assert_eq!(m.len(), 2);
-        assert_eq!(m[1].mount_point, PathBuf::from("/media/usb key"));
-        assert_eq!((m[1].major, m[1].minor), (8, 17));
-        let found = mount_of(&m, Path::new("/media/usb key/exports")).unwrap();
-        assert_eq!(found.source, "/dev/sdb1");
-        assert_eq!(mount_of(&m, Path::new("/home")).unwrap().fs_type, "ext4");
     }
 }

@@ -12,17 +12,9 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use super::PARTIAL_SUFFIX;
-use super::record::ExportRecord;
+use crate::case::ExportRecord;
+use crate::drive::export_id_of;
 use crate::register::{Entry, EntryKind, NewEntry, Register, RegisterError};
-
-/// The id of the export an entry is about, if it is an export entry.
-pub fn export_id_of(e: &Entry) -> Option<String> {
-    let p = &e.payload;
-    let id = p
-        .get("export_id")
-        .or_else(|| p.get("record").and_then(|r| r.get("export_id")))?;
-    id.as_str().map(str::to_owned)
-}
 
 /// The `export-completed` entry the operator signs.
 pub fn completed_entry(
@@ -80,7 +72,25 @@ pub fn close_interrupted(register: &Register) -> Result<Vec<String>, RegisterErr
                     open.remove(&id);
                 }
             }
-            _ => {}
+            EntryKind::PeopleChanged
+            | EntryKind::ConfigChanged
+            | EntryKind::CaseOpened
+            | EntryKind::DocumentAttached
+            | EntryKind::RequesterVerified
+            | EntryKind::IdentityProven
+            | EntryKind::ViewedOnSite
+            | EntryKind::CaseAuthorized
+            | EntryKind::EmergencyStarted
+            | EntryKind::EmergencyRegularized
+            | EntryKind::ExportVerified
+            | EntryKind::Delivered
+            | EntryKind::ReceiptAttached
+            | EntryKind::Purged
+            | EntryKind::MediaInventoried
+            | EntryKind::CaseClosed
+            | EntryKind::Checkpoint
+            | EntryKind::MediaDestroyed
+            | EntryKind::ExportCountersigned => {}
         }
     }
     let mut closed = Vec::new();
@@ -114,7 +124,7 @@ pub fn close_interrupted(register: &Register) -> Result<Vec<String>, RegisterErr
             "the daemon stopped during the export (crash, kill or power loss); found at start-up",
             &removed,
         )?;
-        tracing::warn!(target: crate::daemon::security::TARGET, event = "export-interrupted",
+        tracing::warn!(target: crate::security_log::TARGET, event = "export-interrupted",
             export = %id, removed = removed.len(),
             "export interrupted by a crash: its files were removed and recorded in the register");
         closed.push(id);

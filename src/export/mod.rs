@@ -14,13 +14,11 @@ pub mod folder;
 pub mod journal;
 pub mod page;
 pub mod pipeline;
-pub mod record;
 pub mod scan;
 pub mod sealed;
 pub mod texts;
 
 pub use pipeline::{ExportRequest, Verified, run};
-pub use record::{DriveIdentity, ExportRecord, ExportedFile, FileDigest};
 
 use std::path::{Path, PathBuf};
 
@@ -39,8 +37,14 @@ pub enum ExportError {
     Refused(String),
     #[error("{0}")]
     BadInput(String),
-    #[error("camera `{camera}`: {message}")]
-    Source { camera: String, message: String },
+    #[error("camera `{camera}`: {step}{source}")]
+    Source {
+        camera: String,
+        step: SourceStep,
+        /// Boxed: the adapters' error is large and an export error travels far.
+        #[source]
+        source: Box<scelle_adapters::Error>,
+    },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -49,14 +53,94 @@ pub enum ExportError {
     },
     #[error("no space left on the destination drive while writing {path}: use a larger drive")]
     NoSpace { path: PathBuf },
-    #[error("camera `{camera}`: {message}")]
-    Write { camera: String, message: String },
-    #[error("verification of {file} failed: {reason}")]
-    Verify { file: String, reason: String },
+    /// `camera` is `-` for the manifest.
+    #[error("camera `{camera}`: {source}")]
+    Write {
+        camera: String,
+        #[source]
+        source: WriteError,
+    },
+    #[error("verification of {file} failed: {source}")]
+    Verify {
+        file: String,
+        #[source]
+        source: VerifyError,
+    },
     #[error("interrupted: {0}")]
     Interrupted(String),
     #[error("register: {0}")]
     Register(#[from] RegisterError),
+}
+
+/// Where a source failed: building it from the configuration, or pulling from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourceStep {
+    Build,
+    Pull,
+}
+
+impl std::fmt::Display for SourceStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SourceStep::Build => Ok(()),
+            SourceStep::Pull => f.write_str("the pull failed: "),
+        }
+    }
+}
+
+/// Why a file could not be written (its I/O errors are [`ExportError::Io`]).
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("{0}")]
+    Mp4(#[from] crate::mp4::Mp4Error),
+    #[error("{0}")]
+    Seal(#[from] crate::seal::SealError),
+    #[error("manifest: {0}")]
+    Manifest(#[from] serde_json::Error),
+    /// Decoding, face detection, masking or re-encoding of an access-request export.
+    #[cfg(feature = "anonymize")]
+    #[error("anonymization: {0}")]
+    Anonymize(#[from] crate::anonymize::AnonymizeError),
+}
+
+/// Why a file read back from the drive does not hold.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// The container does not open or a chunk does not authenticate.
+    /// An anonymized file does not hold as many pictures as the engine rendered.
+    #[error("read back {read} video frames, the anonymizer rendered {rendered}")]
+    Frames { read: u64, rendered: u64 },
+    /// An anonymized file read back into memory does not decode (ffprobe's words).
+    #[error("{0}")]
+    Probe(String),
+    #[error("{0}")]
+    Seal(#[from] crate::seal::SealError),
+    /// Reading the plaintext through the container failed.
+    #[error("{0}")]
+    Read(#[from] std::io::Error),
+    /// The MP4 does not parse as it streams out.
+    #[error("{0}")]
+    Scan(#[from] scan::ScanError),
+    #[error(
+        "read back {read} bytes with SHA-256 {read_sha}, but {written} bytes with SHA-256 \
+         {written_sha} were written"
+    )]
+    Digest {
+        read: u64,
+        read_sha: String,
+        written: u64,
+        written_sha: String,
+    },
+    #[error(
+        "read back {read_fragments} fragments and {read_samples} samples, the writer wrote \
+         {written_fragments} and {written_samples}"
+    )]
+    Counts {
+        read_fragments: u64,
+        read_samples: u64,
+        written_fragments: u64,
+        written_samples: u64,
+    },
 }
 
 impl ExportError {

@@ -5,19 +5,18 @@
 //! MP4 scanned as it streams out of the reader. Only then is the file renamed to its final name.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 use rustix::fs::Advice;
 use scelle_adapters::Event;
-use sha2::{Digest, Sha256};
 
 use super::folder::ExportDir;
 use super::scan::{Mp4Scan, scan};
-use super::{ExportError, PARTIAL_SUFFIX};
+use super::{ExportError, PARTIAL_SUFFIX, VerifyError};
 use crate::mp4::{Mp4Error, Mp4Summary, Provenance, write_events};
-use crate::seal::{Metadata, SealError, SealParams, SealReader, SealSummary, SealWriter};
+use crate::seal::{Hashing, Metadata, SealError, SealParams, SealReader, SealSummary, SealWriter};
 
 /// The `.partial` path of `final_path`.
 pub fn partial_of(final_path: &Path) -> PathBuf {
@@ -82,7 +81,7 @@ pub fn write_mp4(
             Mp4Error::Io(io) => ExportError::io(partial, io),
             other => ExportError::Write {
                 camera: camera.to_owned(),
-                message: other.to_string(),
+                source: other.into(),
             },
         })?;
     let (seal, file) = sealer
@@ -97,7 +96,7 @@ fn seal_err(partial: &Path, camera: &str, e: SealError) -> ExportError {
         SealError::Io(io) => ExportError::io(partial, io),
         other => ExportError::Write {
             camera: camera.to_owned(),
-            message: other.to_string(),
+            source: other.into(),
         },
     }
 }
@@ -123,22 +122,6 @@ pub fn write_bytes(
     Ok(seal)
 }
 
-/// A reader that hashes and counts what passes through it.
-struct Hashing<R> {
-    inner: R,
-    hasher: Sha256,
-    bytes: u64,
-}
-
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.bytes += n as u64;
-        Ok(n)
-    }
-}
-
 /// Reads `path` back from the drive: authenticates every chunk, recomputes the ciphertext's
 /// SHA-256 and compares it with `expected`; for an MP4, scans it as it streams out.
 pub fn verify(
@@ -152,38 +135,32 @@ pub fn verify(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let fail = |reason: String| ExportError::Verify {
+    let fail = |source: VerifyError| ExportError::Verify {
         file: name.clone(),
-        reason,
+        source,
     };
     let file = dir.open_read(name_in(dir, path)?)?;
     let _ = rustix::fs::fadvise(&file, 0, None, Advice::DontNeed);
-    let mut hashing = Hashing {
-        inner: file,
-        hasher: Sha256::new(),
-        bytes: 0,
-    };
+    let mut hashing = Hashing::new(file);
     let found = {
         let mut reader =
-            SealReader::new(&mut hashing, password.as_bytes()).map_err(|e| fail(e.to_string()))?;
+            SealReader::new(&mut hashing, password.as_bytes()).map_err(|e| fail(e.into()))?;
         let found = if mp4 {
-            Some(scan(&mut reader).map_err(|e| fail(e.to_string()))?)
+            Some(scan(&mut reader).map_err(|e| fail(e.into()))?)
         } else {
             None
         };
-        io::copy(&mut reader, &mut io::sink()).map_err(|e| fail(e.to_string()))?;
+        io::copy(&mut reader, &mut io::sink()).map_err(|e| fail(e.into()))?;
         found
     };
-    io::copy(&mut hashing, &mut io::sink()).map_err(|e| ExportError::io(path, e))?;
-    let sha: [u8; 32] = hashing.hasher.finalize().into();
-    if sha != expected.sha256 || hashing.bytes != expected.bytes {
-        return Err(fail(format!(
-            "read back {} bytes with SHA-256 {}, but {} bytes with SHA-256 {} were written",
-            hashing.bytes,
-            hex::encode(sha),
-            expected.bytes,
-            hex::encode(expected.sha256)
-        )));
+    let (sha, bytes) = hashing.finish().map_err(|e| ExportError::io(path, e))?;
+    if sha != expected.sha256 || bytes != expected.bytes {
+        return Err(fail(VerifyError::Digest {
+            read: bytes,
+            read_sha: hex::encode(sha),
+            written: expected.bytes,
+            written_sha: hex::encode(expected.sha256),
+        }));
     }
     Ok(found)
 }

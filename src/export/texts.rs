@@ -4,7 +4,7 @@
 //! No personal data: no case details, no names, no times of footage — only file
 //! names, sizes and hashes, which reveal nothing without the password.
 
-use super::record::FileDigest;
+use crate::case::FileDigest;
 
 fn list(files: &[FileDigest]) -> String {
     files

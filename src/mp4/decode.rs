@@ -9,7 +9,7 @@
 
 /// The decode times of one fragment's pictures, given in decode order by presentation time.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DecodeTimes {
+pub(super) struct DecodeTimes {
     pub dts: Vec<i64>,
     /// The reorder depth used (never less than the one passed in).
     pub depth: usize,
@@ -24,7 +24,12 @@ const MAX_DEPTH: usize = 64;
 /// Decode times for `pts` (decode order). `depth` is the reorder depth known so far (the SPS's
 /// or an earlier fragment's), `frame_hint` a frame duration for a fragment too short to show
 /// one, `after` the last decode time already written (decode times stay above it).
-pub fn decode_times(pts: &[i64], depth: usize, frame_hint: i64, after: Option<i64>) -> DecodeTimes {
+pub(super) fn decode_times(
+    pts: &[i64],
+    depth: usize,
+    frame_hint: i64,
+    after: Option<i64>,
+) -> DecodeTimes {
     let n = pts.len();
     let mut observed = 0;
     for i in 1..n {

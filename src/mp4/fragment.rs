@@ -11,7 +11,7 @@ use super::boxes::{self, bx, full};
 
 /// A sample waiting for its fragment.
 #[derive(Clone, Debug)]
-pub struct Sample {
+pub(super) struct Sample {
     /// Parameter sets to put in front of this picture (they changed mid-stream), already
     /// length-prefixed.
     pub prefix: Option<Bytes>,
@@ -26,13 +26,13 @@ pub struct Sample {
 }
 
 impl Sample {
-    pub fn size(&self) -> u64 {
+    pub(super) fn size(&self) -> u64 {
         (self.prefix.as_ref().map_or(0, |p| p.len()) + self.data.len()) as u64
     }
 }
 
 /// The samples of one track in a fragment.
-pub struct Run<'a> {
+pub(super) struct Run<'a> {
     pub track_id: u32,
     pub samples: &'a [Sample],
 }
@@ -44,7 +44,11 @@ const SYNC: u32 = 0x0200_0000; // depends on no other sample
 const NON_SYNC: u32 = 0x0101_0000; // depends on others, is_non_sync_sample
 
 /// Writes `moof` + `mdat`; returns the number of bytes written.
-pub fn write_fragment<W: Write>(out: &mut W, sequence: u32, runs: &[Run<'_>]) -> io::Result<u64> {
+pub(super) fn write_fragment<W: Write>(
+    out: &mut W,
+    sequence: u32,
+    runs: &[Run<'_>],
+) -> io::Result<u64> {
     let runs: Vec<&Run<'_>> = runs.iter().filter(|r| !r.samples.is_empty()).collect();
     let payload: u64 = runs
         .iter()

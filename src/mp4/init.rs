@@ -12,7 +12,7 @@ use scelle_adapters::rtsp::sps::{self as nal, SpsFacts};
 
 /// A stream as the writer tracks it: its description plus what was derived from the SPS.
 #[derive(Clone, Debug)]
-pub struct Track {
+pub(super) struct Track {
     pub info: StreamInfo,
     pub track_id: u32,
     pub width: u32,
@@ -24,7 +24,7 @@ pub struct Track {
 }
 
 impl Track {
-    pub fn new(info: &StreamInfo, track_id: u32) -> Result<Track, Mp4Error> {
+    pub(super) fn new(info: &StreamInfo, track_id: u32) -> Result<Track, Mp4Error> {
         let bad = |why: &str| Mp4Error::BadStream {
             stream: info.index,
             why: why.to_string(),
@@ -77,7 +77,7 @@ impl Track {
         })
     }
 
-    pub fn is_video(&self) -> bool {
+    pub(super) fn is_video(&self) -> bool {
         self.info.codec.is_video()
     }
 }
@@ -89,18 +89,18 @@ fn find_nal(sets: &[Bytes], pred: impl Fn(&[u8]) -> bool) -> Option<&[u8]> {
 }
 
 /// Seconds since 1904 for `mvhd`/`tkhd`/`mdhd` and `suep`.
-pub fn mp4_time(t: Timestamp) -> u64 {
+pub(super) fn mp4_time(t: Timestamp) -> u64 {
     (t.as_second() + MP4_EPOCH_OFFSET_SECS).max(0) as u64
 }
 
 /// 100-ns intervals since 1601 for `cstb`.
-pub fn windows_time(t: Timestamp) -> u64 {
+pub(super) fn windows_time(t: Timestamp) -> u64 {
     let ns = t.as_nanosecond() + i128::from(WINDOWS_EPOCH_OFFSET_SECS) * 1_000_000_000;
     (ns / 100).max(0) as u64
 }
 
 /// Writes ftyp + meta + moov. `start` is the absolute time of media time 0.
-pub fn write_head(buf: &mut Vec<u8>, tracks: &[Track], start: Timestamp, prov: &Provenance) {
+pub(super) fn write_head(buf: &mut Vec<u8>, tracks: &[Track], start: Timestamp, prov: &Provenance) {
     let export_time = prov.export_time.unwrap_or_else(Timestamp::now);
     bx(buf, b"ftyp", |b| {
         b.extend_from_slice(b"isom");

@@ -14,7 +14,7 @@
 //!
 //! Drawing is recorded page by page and rendered in [`Pages::finish`], once the page count is
 //! known. What each document puts on its pages stays with it: [`crate::receipt`] and
-//! [`crate::register::report`] differ in margins and spacing.
+//! [`crate::report`] differ in margins and spacing.
 
 mod text;
 

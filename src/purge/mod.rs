@@ -119,7 +119,7 @@ pub fn purge(
         }),
     ))?;
     if let Err(source) = outcome {
-        tracing::error!(target: crate::daemon::security::TARGET, event = "purge-failed",
+        tracing::error!(target: crate::security_log::TARGET, event = "purge-failed",
             item = %item.id, case = %item.case_id, erased = files.len(),
             error = %source, "purge stopped part-way; what was erased is recorded");
         return Err(PurgeError::Io {
@@ -127,7 +127,7 @@ pub fn purge(
             source,
         });
     }
-    tracing::info!(target: crate::daemon::security::TARGET, event = "purged",
+    tracing::info!(target: crate::security_log::TARGET, event = "purged",
         item = %item.id, case = %item.case_id, actor, files = files.len(), bytes, "purged");
     Ok(entry)
 }
@@ -198,7 +198,7 @@ pub fn tick(register: &Register, state_dir: &Path, clock: &dyn Clock) -> Result<
         .filter(|i| i.is_overdue(now))
         .collect();
     for i in &t.overdue {
-        tracing::error!(target: crate::daemon::security::TARGET, event = "purge-overdue",
+        tracing::error!(target: crate::security_log::TARGET, event = "purge-overdue",
             item = %i.id, case = %i.case_id, path = %i.path.display(),
             due = ?i.due, "PURGE OVERDUE (PUR-1): a temporary copy outlived its deadline; \
             `scelle purge run` it");

@@ -94,7 +94,27 @@ pub fn plan(entries: &[Entry], state_dir: &Path) -> Vec<Item> {
                     purged.insert(id.to_owned());
                 }
             }
-            _ => {}
+            EntryKind::PeopleChanged
+            | EntryKind::ConfigChanged
+            | EntryKind::DocumentAttached
+            | EntryKind::RequesterVerified
+            | EntryKind::IdentityProven
+            | EntryKind::ViewedOnSite
+            | EntryKind::CaseAuthorized
+            | EntryKind::EmergencyStarted
+            | EntryKind::EmergencyRegularized
+            | EntryKind::ExportStarted
+            | EntryKind::ExportCompleted
+            | EntryKind::ExportFailed
+            | EntryKind::ExportInterrupted
+            | EntryKind::ExportVerified
+            | EntryKind::Delivered
+            | EntryKind::ReceiptAttached
+            | EntryKind::Purged
+            | EntryKind::MediaInventoried
+            | EntryKind::Checkpoint
+            | EntryKind::MediaDestroyed
+            | EntryKind::ExportCountersigned => {}
         }
     }
     let closed_at = |case: &str| closed.get(case).copied().flatten();
@@ -132,7 +152,27 @@ pub fn plan(entries: &[Entry], state_dir: &Path) -> Vec<Item> {
                     }
                 }
             }
-            _ => {}
+            EntryKind::PeopleChanged
+            | EntryKind::ConfigChanged
+            | EntryKind::CaseOpened
+            | EntryKind::RequesterVerified
+            | EntryKind::IdentityProven
+            | EntryKind::ViewedOnSite
+            | EntryKind::CaseAuthorized
+            | EntryKind::EmergencyStarted
+            | EntryKind::EmergencyRegularized
+            | EntryKind::ExportStarted
+            | EntryKind::ExportFailed
+            | EntryKind::ExportInterrupted
+            | EntryKind::ExportVerified
+            | EntryKind::Delivered
+            | EntryKind::ReceiptAttached
+            | EntryKind::Purged
+            | EntryKind::MediaInventoried
+            | EntryKind::CaseClosed
+            | EntryKind::Checkpoint
+            | EntryKind::MediaDestroyed
+            | EntryKind::ExportCountersigned => {}
         }
     }
     for (sha, (first_case, cases)) in documents {

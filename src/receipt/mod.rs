@@ -10,25 +10,23 @@
 //! its chosen `export-completed` record, the people list and the site's identity): the receipt
 //! never says anything the register does not, and states the approval, the requester check and
 //! any emergency exactly as the register report does (both fold the entries with
-//! [`crate::register::report::facts`]). [`render`] lays it out ([`layout`], [`qr`]) as an
+//! [`crate::report::facts`]). [`render`] lays it out ([`layout`], [`qr`]) as an
 //! archival PDF with embedded fonts (decision 0120).
 
 pub mod delivery;
 pub mod layout;
 pub mod qr;
 mod render;
-pub(crate) mod text;
 
 use jiff::Timestamp;
 use serde::Deserialize;
 
+use crate::case::ExportRecord;
 use crate::case::model::Opening;
 use crate::error::{Exit, ExitStatus};
-use crate::export::ExportRecord;
 use crate::register::{Entry, EntryKind, Register, RegisterError};
+pub use crate::wording::Lang;
 pub use render::render;
-pub use text::Lang;
-pub use text::{duration as duration_text, size as size_text};
 
 /// Why a receipt could not be made.
 #[derive(Debug, thiserror::Error)]

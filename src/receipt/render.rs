@@ -4,11 +4,11 @@
 use jiff::tz::TimeZone;
 
 use super::layout::{MARGIN, Pages};
-use super::text::{self, Lang, tr};
 use super::{Receipt, qr};
 use crate::case::Ground;
 use crate::pdf::{BOLD, MONO, PAGE_W, REGULAR, wrap_width};
-use crate::register::report;
+use crate::report;
+use crate::wording::{self as text, Lang, tr};
 
 /// The receipt as PDF bytes.
 pub fn render(r: &Receipt, lang: Lang) -> Vec<u8> {
@@ -202,7 +202,7 @@ pub fn render(r: &Receipt, lang: Lang) -> Vec<u8> {
     // The site key that seals the register, so the recipient's auditor can pin it (REG-2).
     p.field_mono(
         tr(lang, "Clé du site (registre)", "Site key (register)"),
-        &crate::register::report::site_key_fingerprint(&r.entries)
+        &crate::report::site_key_fingerprint(&r.entries)
             .unwrap_or_else(|| tr(lang, "non enregistrée", "not recorded").to_owned()),
     );
     if let Some(m) = &rec.manifest {
@@ -337,7 +337,27 @@ fn warnings(p: &mut Pages, r: &Receipt, case: Option<&report::CaseFacts>, lang: 
             )
         ));
     }
-    if r.opening.ground == Ground::AccessRequest {
+    let anonymized: Vec<&crate::case::export_record::Anonymized> = r
+        .record
+        .files
+        .iter()
+        .filter_map(|f| f.anonymized.as_ref())
+        .collect();
+    if !anonymized.is_empty() {
+        p.warning(tr(
+            lang,
+            "EXTRAIT ANONYMISÉ — droit d'accès d'une personne concernée (RGPD art. 15, \
+             PROC-RGPD-001 §03) : les visages des tiers filmés sont floutés de manière \
+             irréversible et le son est supprimé ; l'original n'est pas remis.",
+            "ANONYMIZED EXTRACT — a data subject's access request (GDPR art. 15, PROC-RGPD-001 \
+             §03): the faces of third parties filmed are irreversibly blurred and the audio is \
+             removed; the original is not handed over.",
+        ));
+        for a in anonymized {
+            let v = serde_json::to_value(a).unwrap_or_default();
+            p.warning(&crate::wording::anonymized(lang, &v));
+        }
+    } else if r.opening.ground == Ground::AccessRequest {
         p.warning(tr(
             lang,
             "ATTENTION — droit d'accès d'une personne concernée (RGPD art. 15) : la remise ne doit \

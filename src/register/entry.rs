@@ -69,6 +69,12 @@ entry_kinds! {
     MediaDestroyed => "media-destroyed",
     /// The authorizer's countersignature of what an export actually extracted (STEP-5).
     ExportCountersigned => "export-countersigned",
+    /// How a data subject's identity and the legitimacy of their access request were proven
+    /// (AUTH-5, DEL-2), signed by the person who checked.
+    IdentityProven => "identity-proven",
+    /// An on-site viewing of an access-request case's footage (DEL-2), signed by the operator
+    /// who held it.
+    ViewedOnSite => "viewed-on-site",
 }
 
 impl EntryKind {
@@ -258,11 +264,11 @@ impl Entry {
 mod hex32 {
     use serde::{Deserialize, Deserializer, Serializer, de::Error};
 
-    pub fn serialize<S: Serializer>(hash: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer>(hash: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&hex::encode(hash))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
         let text = String::deserialize(d)?;
         let mut out = [0u8; 32];
         hex::decode_to_slice(&text, &mut out).map_err(D::Error::custom)?;
@@ -303,6 +309,8 @@ mod tests {
                 "checkpoint",
                 "media-destroyed",
                 "export-countersigned",
+                "identity-proven",
+                "viewed-on-site",
             ]
         );
     }

@@ -35,7 +35,8 @@ pub enum RegisterError {
     SignatureRefused {
         person: String,
         role: String,
-        reason: String,
+        #[source]
+        reason: super::signature::SignatureError,
     },
     /// An entry's hash does not match its contents, or its link to the previous entry is broken.
     #[error("register entry {entry} does not hold: {reason}")]

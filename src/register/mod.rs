@@ -15,7 +15,6 @@ pub mod canonical;
 pub mod chain;
 mod entry;
 mod error;
-pub mod report;
 pub mod schema;
 pub mod signature;
 mod store;
@@ -34,7 +33,7 @@ pub use entry::{
     SIGNATURE_NAMESPACE, STATEMENT_HEADER, seal_text,
 };
 pub use error::RegisterError;
-pub use signature::{SITE_PERSON, SITE_ROLE, SiteKey};
+pub use signature::{SITE_PERSON, SITE_ROLE, SignatureError, SiteKey};
 pub use verify::{
     APPROVE_NAMESPACE, COUNTERSIGN_NAMESPACE, REGISTER_FORMAT, VerifyOptions, VerifyReport,
 };

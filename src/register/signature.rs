@@ -19,25 +19,66 @@ pub const SITE_PERSON: &str = "scelle";
 /// The role of the site key's signatures.
 pub const SITE_ROLE: &str = "site";
 
-/// Checks one armored SSHSIG over `message` with an OpenSSH public key line.
-pub fn verify_with_key(public_key: &str, message: &[u8], armored: &str) -> Result<(), String> {
-    let key = PublicKey::from_openssh(public_key.trim())
-        .map_err(|e| format!("public key is not a valid OpenSSH key: {e}"))?;
-    verify_sshsig(&key, message, armored)
+/// Why a signature was not accepted. The one SSHSIG check ([`verify`]) and the people list's
+/// check ([`People::check`]) return it; callers keep it typed up to the socket or the report.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignatureError {
+    #[error("the signature is not an armored SSH signature: {0}")]
+    Format(String),
+    #[error(
+        "it was made for the namespace `{found}`, not `{expected}` (ssh-keygen -Y sign -n {expected})"
+    )]
+    Namespace { found: String, expected: String },
+    #[error("the signature was not made with the key listed for this person")]
+    WrongKey,
+    #[error("the signature was made with a key that is not in the people list")]
+    UnknownKey,
+    #[error("the signature does not match the signed statement and key")]
+    Mismatch,
+    #[error("public key is not a valid OpenSSH key: {0}")]
+    BadKey(String),
+    #[error("{0} is not in the people list in force")]
+    NotListed(String),
+    #[error("{person} does not hold the role {role:?} in the people list in force")]
+    NoRole { person: String, role: String },
 }
 
-/// Checks one armored SSHSIG over `message` with a parsed public key.
-pub fn verify_sshsig(key: &PublicKey, message: &[u8], armored: &str) -> Result<(), String> {
-    let sig = SshSig::from_pem(armored.trim().as_bytes())
-        .map_err(|e| format!("not an armored SSH signature: {e}"))?;
-    if sig.namespace() != SIGNATURE_NAMESPACE {
-        return Err(format!(
-            "signature namespace is {:?}, expected {SIGNATURE_NAMESPACE:?}",
-            sig.namespace()
-        ));
+/// The one SSHSIG check: `armored` is an SSH signature by `key` over `message` in `namespace`.
+pub fn verify(
+    key: &PublicKey,
+    namespace: &str,
+    message: &[u8],
+    armored: &str,
+) -> Result<(), SignatureError> {
+    let sig = parse(armored)?;
+    if sig.namespace() != namespace {
+        return Err(SignatureError::Namespace {
+            found: sig.namespace().to_owned(),
+            expected: namespace.to_owned(),
+        });
     }
-    key.verify(SIGNATURE_NAMESPACE, message, &sig)
-        .map_err(|_| "the signature does not match this statement and key".to_owned())
+    if sig.public_key() != key.key_data() {
+        return Err(SignatureError::WrongKey);
+    }
+    key.verify(namespace, message, &sig)
+        .map_err(|_| SignatureError::Mismatch)
+}
+
+/// An armored SSH signature, parsed (to find its key before checking it).
+pub fn parse(armored: &str) -> Result<SshSig, SignatureError> {
+    SshSig::from_pem(armored.trim().as_bytes()).map_err(|e| SignatureError::Format(e.to_string()))
+}
+
+/// [`verify`] in the register's namespace with an OpenSSH public key line.
+pub fn verify_with_key(
+    public_key: &str,
+    message: &[u8],
+    armored: &str,
+) -> Result<(), SignatureError> {
+    let key = PublicKey::from_openssh(public_key.trim())
+        .map_err(|e| SignatureError::BadKey(e.to_string()))?;
+    verify(&key, SIGNATURE_NAMESPACE, message, armored)
 }
 
 /// Signs `message` with `key` in the register namespace (SHA-512, as `ssh-keygen` does).
@@ -54,26 +95,6 @@ pub fn fingerprint_of(public_key: &str) -> Option<String> {
     PublicKey::from_openssh(public_key.trim())
         .ok()
         .map(|k| k.fingerprint(HashAlg::Sha256).to_string())
-}
-
-/// Checks an armored SSHSIG over `message` in namespace `namespace` (statements signed outside
-/// the register's own namespace, e.g. `scelle-approve`).
-pub fn verify_in_namespace(
-    key: &PublicKey,
-    namespace: &str,
-    message: &[u8],
-    armored: &str,
-) -> Result<(), String> {
-    let sig = SshSig::from_pem(armored.trim().as_bytes())
-        .map_err(|e| format!("not an armored SSH signature: {e}"))?;
-    if sig.namespace() != namespace {
-        return Err(format!(
-            "signature namespace is {:?}, expected {namespace:?}",
-            sig.namespace()
-        ));
-    }
-    key.verify(namespace, message, &sig)
-        .map_err(|_| "the signature does not match this text and key".to_owned())
 }
 
 /// The people list in force at some point of the chain, by person id.
@@ -135,18 +156,18 @@ impl People {
     }
 
     /// Checks a signature: the person is listed, holds the role, and the SSHSIG verifies.
-    pub fn check(&self, sig: &EntrySignature, statement: &[u8]) -> Result<(), String> {
+    pub fn check(&self, sig: &EntrySignature, statement: &[u8]) -> Result<(), SignatureError> {
         let (person, key) = self
             .by_id
             .get(&sig.person)
-            .ok_or_else(|| format!("{} is not in the people list in force", sig.person))?;
+            .ok_or_else(|| SignatureError::NotListed(sig.person.clone()))?;
         if !person.roles.iter().any(|r| r == &sig.role) {
-            return Err(format!(
-                "{} does not hold the role {:?} in the people list in force",
-                sig.person, sig.role
-            ));
+            return Err(SignatureError::NoRole {
+                person: sig.person.clone(),
+                role: sig.role.clone(),
+            });
         }
-        verify_sshsig(key, statement, &sig.signature)
+        verify(key, SIGNATURE_NAMESPACE, statement, &sig.signature)
     }
 }
 

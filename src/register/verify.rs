@@ -19,7 +19,7 @@ use super::chain::RawEntry;
 use super::entry::{Entry, EntryKind, Head, SIGNATURE_NAMESPACE, seal_text, statement_text};
 use super::error::RegisterError;
 use super::signature::{
-    People, SITE_PERSON, SITE_ROLE, fingerprint_of, verify_in_namespace, verify_with_key,
+    People, SITE_PERSON, SITE_ROLE, fingerprint_of, verify as verify_signature, verify_with_key,
 };
 use super::store::{ENTRY_COLUMNS, load_signatures, parse_entry, raw_from_row};
 
@@ -90,6 +90,9 @@ struct CaseFacts {
     opener: String,
     authorizers: Vec<String>,
     exporters: Vec<String>,
+    /// An access request (DEL-2), and whether its data subject's identity was proven.
+    access_request: bool,
+    identity: bool,
 }
 
 /// An entry other entries may link to.
@@ -137,7 +140,7 @@ enum Failure {
 
 impl Job {
     fn run(&self) -> Result<(), RegisterError> {
-        verify_in_namespace(&self.key, self.namespace, &self.message, &self.armored).map_err(
+        verify_signature(&self.key, self.namespace, &self.message, &self.armored).map_err(
             |reason| match &self.what {
                 Failure::Seal(fingerprint) => rule(
                     self.seq,
@@ -149,7 +152,7 @@ impl Job {
                 Failure::Person(person) => RegisterError::BadSignature {
                     entry: self.seq,
                     person: person.clone(),
-                    reason,
+                    reason: reason.to_string(),
                 },
                 Failure::Statement(person) => RegisterError::BadSignature {
                     entry: self.seq,
@@ -500,6 +503,8 @@ fn fold_trusted(
                     opener: raw.actor.clone(),
                     authorizers: Vec::new(),
                     exporters: Vec::new(),
+                    access_request: false,
+                    identity: false,
                 },
             );
         }
@@ -549,7 +554,9 @@ fn fold_trusted(
         | EntryKind::CaseClosed
         | EntryKind::Checkpoint
         | EntryKind::MediaDestroyed
-        | EntryKind::ExportCountersigned => {}
+        | EntryKind::ExportCountersigned
+        | EntryKind::IdentityProven
+        | EntryKind::ViewedOnSite => {}
     }
     Ok(Some(Head { seq, hash }))
 }
@@ -748,6 +755,8 @@ fn needs_case(kind: EntryKind) -> bool {
             | EntryKind::ExportCountersigned
             | EntryKind::Delivered
             | EntryKind::ReceiptAttached
+            | EntryKind::IdentityProven
+            | EntryKind::ViewedOnSite
     )
 }
 
@@ -860,6 +869,9 @@ fn check_authority(
                     opener: entry.actor.clone(),
                     authorizers: Vec::new(),
                     exporters: Vec::new(),
+                    access_request: entry.payload.get("ground").and_then(|g| g.as_str())
+                        == Some("access-request"),
+                    identity: false,
                 },
             );
         }
@@ -946,6 +958,16 @@ fn check_authority(
                     format!("{authorizer} exported case {id} and cannot authorize it"),
                 ));
             }
+            if facts.access_request && !facts.identity {
+                return Err(rule(
+                    seq,
+                    "identity",
+                    format!(
+                        "access request {id} was approved before its data subject's identity \
+                         was proven (no identity-proven entry before this one, AUTH-5)"
+                    ),
+                ));
+            }
             facts.authorizers.push(authorizer);
         }
         EntryKind::ExportStarted => {
@@ -983,8 +1005,58 @@ fn check_authority(
                     format!("{} authorized case {id} and cannot export it", entry.actor),
                 ));
             }
+            if facts.access_request
+                && let Some(file) = entry.payload["record"]["files"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|f| !f["anonymized"].is_object())
+            {
+                return Err(rule(
+                    seq,
+                    "anonymized",
+                    format!(
+                        "export of access request {id} hands over {} unanonymized (DEL-2: never \
+                         the original footage of an access request)",
+                        file["file"]["name"].as_str().unwrap_or("a file")
+                    ),
+                ));
+            }
             facts.exporters.push(entry.actor.clone());
             remember(walk, entry);
+        }
+        EntryKind::IdentityProven | EntryKind::ViewedOnSite => {
+            let role = if kind == EntryKind::ViewedOnSite {
+                need_role(&walk.people, entry, "operator")?;
+                "operator"
+            } else if walk.people.holds(&entry.actor, "operator") {
+                "operator"
+            } else {
+                need_role(&walk.people, entry, "authorizer")?;
+                "authorizer"
+            };
+            if !signed_by(role) {
+                return Err(rule(
+                    seq,
+                    "signature",
+                    format!(
+                        "a {kind} entry carries the signature of {} as {role}",
+                        entry.actor
+                    ),
+                ));
+            }
+            let id = case_id.unwrap_or_default();
+            let facts = walk.cases.get_mut(id).expect("checked above");
+            if !facts.access_request {
+                return Err(rule(
+                    seq,
+                    "ground",
+                    format!("a {kind} entry is about an access request; case {id} is not one"),
+                ));
+            }
+            if kind == EntryKind::IdentityProven {
+                facts.identity = true;
+            }
         }
         EntryKind::ExportVerified | EntryKind::ExportFailed | EntryKind::ExportInterrupted => {
             follow(
@@ -1280,7 +1352,7 @@ fn check_legacy_signatures(
             if check_signatures {
                 for s in site {
                     verify_with_key(key, statement, &s.signature)
-                        .map_err(|r| bad(SITE_PERSON, r))?;
+                        .map_err(|r| bad(SITE_PERSON, r.to_string()))?;
                     walk.report.signatures += 1;
                 }
             }
@@ -1297,14 +1369,36 @@ fn check_legacy_signatures(
             };
             if check_signatures {
                 for s in &entry.signatures {
-                    judge.check(s, statement).map_err(|r| bad(&s.person, r))?;
+                    judge
+                        .check(s, statement)
+                        .map_err(|r| bad(&s.person, r.to_string()))?;
                     walk.report.signatures += 1;
                 }
             }
             walk.people = new;
             walk.report.people_changes += 1;
         }
-        _ => {
+        EntryKind::ConfigChanged
+        | EntryKind::CaseOpened
+        | EntryKind::DocumentAttached
+        | EntryKind::RequesterVerified
+        | EntryKind::IdentityProven
+        | EntryKind::ViewedOnSite
+        | EntryKind::CaseAuthorized
+        | EntryKind::EmergencyStarted
+        | EntryKind::EmergencyRegularized
+        | EntryKind::ExportStarted
+        | EntryKind::ExportCompleted
+        | EntryKind::ExportFailed
+        | EntryKind::ExportInterrupted
+        | EntryKind::ExportVerified
+        | EntryKind::Delivered
+        | EntryKind::ReceiptAttached
+        | EntryKind::Purged
+        | EntryKind::MediaInventoried
+        | EntryKind::CaseClosed
+        | EntryKind::MediaDestroyed
+        | EntryKind::ExportCountersigned => {
             if entry.kind == EntryKind::ConfigChanged
                 && let Some(key) = entry.payload.get("site_key").and_then(|v| v.as_str())
             {
@@ -1314,7 +1408,7 @@ fn check_legacy_signatures(
                 for s in &entry.signatures {
                     walk.people
                         .check(s, statement)
-                        .map_err(|r| bad(&s.person, r))?;
+                        .map_err(|r| bad(&s.person, r.to_string()))?;
                     walk.report.signatures += 1;
                 }
             }

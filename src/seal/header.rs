@@ -11,15 +11,15 @@ pub const VERSION: u16 = 1;
 /// Length of the fixed header in bytes.
 pub const HEADER_LEN: usize = 100;
 /// Bytes 0..WRAP_AAD_LEN are the associated data of the wrapped file key.
-pub const WRAP_AAD_LEN: usize = 52;
+pub(super) const WRAP_AAD_LEN: usize = 52;
 /// AES-GCM tag length.
 pub const TAG_LEN: usize = 16;
 /// Length of the random nonce prefix of the payload STREAM.
-pub const NONCE_PREFIX_LEN: usize = 7;
+pub(super) const NONCE_PREFIX_LEN: usize = 7;
 /// Length of the Argon2id salt.
-pub const SALT_LEN: usize = 16;
+pub(super) const SALT_LEN: usize = 16;
 /// Length of the wrapped file key (32-byte key + tag).
-pub const WRAPPED_KEY_LEN: usize = 32 + TAG_LEN;
+pub(super) const WRAPPED_KEY_LEN: usize = 32 + TAG_LEN;
 
 /// Smallest and largest accepted chunk sizes, as powers of two (1 KiB .. 16 MiB).
 pub const CHUNK_LOG2_MIN: u8 = 10;
@@ -27,7 +27,7 @@ pub const CHUNK_LOG2_MAX: u8 = 24;
 /// The writer's default chunk size (64 KiB), see `docs/decisions/0001-container-construction.md`.
 pub const CHUNK_LOG2_DEFAULT: u8 = 16;
 /// Largest metadata ciphertext (64 KiB of JSON plus the tag).
-pub const METADATA_MAX: u32 = 65536 + TAG_LEN as u32;
+pub(super) const METADATA_MAX: u32 = 65536 + TAG_LEN as u32;
 
 /// Argon2id cost parameters as stored in the header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -17,17 +17,17 @@ use super::error::SealError;
 use super::header::{HEADER_LEN, Header, KdfParams, NONCE_PREFIX_LEN, TAG_LEN, WRAP_AAD_LEN};
 
 /// HKDF info strings (part of the format).
-pub const INFO_WRAP: &[u8] = b"scelle v1 key wrap";
-pub const INFO_METADATA: &[u8] = b"scelle v1 metadata";
-pub const INFO_PAYLOAD: &[u8] = b"scelle v1 payload";
+pub(super) const INFO_WRAP: &[u8] = b"scelle v1 key wrap";
+pub(super) const INFO_METADATA: &[u8] = b"scelle v1 metadata";
+pub(super) const INFO_PAYLOAD: &[u8] = b"scelle v1 payload";
 
 /// A 32-byte secret that is wiped when dropped.
-pub type SecretKey = Zeroizing<[u8; 32]>;
+pub(super) type SecretKey = Zeroizing<[u8; 32]>;
 
 /// At most this many Argon2id runs at once in the process: each holds `m_cost` of memory
 /// (256 MiB by default), and an export of 8 cameras starts 8 containers together. Two keep
 /// both cores of a small site server busy; more would only add memory.
-pub const CONCURRENT_ARGON2: usize = 2;
+pub(super) const CONCURRENT_ARGON2: usize = 2;
 
 /// A counting semaphore of [`CONCURRENT_ARGON2`] slots (std has none; blocking threads use it).
 struct Slots {
@@ -41,7 +41,8 @@ static ARGON2_SLOTS: Slots = Slots {
 };
 
 /// The most Argon2id runs seen at once (for tests and diagnostics).
-pub static PEAK_ARGON2: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+pub(super) static PEAK_ARGON2: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(0);
 
 /// A slot held for one Argon2id run; given back on drop.
 struct Slot;
@@ -70,7 +71,11 @@ impl Drop for Slot {
 
 /// Runs Argon2id (version 0x13, 32-byte output) over the password, waiting for one of the
 /// [`CONCURRENT_ARGON2`] slots first (call it from a thread that may block).
-pub fn argon2id(password: &[u8], salt: &[u8], kdf: &KdfParams) -> Result<SecretKey, SealError> {
+pub(super) fn argon2id(
+    password: &[u8],
+    salt: &[u8],
+    kdf: &KdfParams,
+) -> Result<SecretKey, SealError> {
     kdf.check()?;
     let _slot = Slot::take();
     let params = Params::new(kdf.m_cost_kib, kdf.t_cost, kdf.p_cost, Some(32)).map_err(|_| {
@@ -91,7 +96,7 @@ pub fn argon2id(password: &[u8], salt: &[u8], kdf: &KdfParams) -> Result<SecretK
 }
 
 /// HKDF-SHA256 expand of `ikm` with `salt` and `info` to 32 bytes.
-pub fn hkdf32(ikm: &[u8], salt: &[u8], info: &[u8]) -> SecretKey {
+pub(super) fn hkdf32(ikm: &[u8], salt: &[u8], info: &[u8]) -> SecretKey {
     let mut out = Zeroizing::new([0u8; 32]);
     Hkdf::<Sha256>::new(Some(salt), ikm)
         .expand(info, out.as_mut())
@@ -100,13 +105,13 @@ pub fn hkdf32(ikm: &[u8], salt: &[u8], info: &[u8]) -> SecretKey {
 }
 
 /// The key-encryption key: HKDF(Argon2id(password), salt = empty, info = INFO_WRAP).
-pub fn kek(password: &[u8], header: &Header) -> Result<SecretKey, SealError> {
+pub(super) fn kek(password: &[u8], header: &Header) -> Result<SecretKey, SealError> {
     let stretched = argon2id(password, &header.salt, &header.kdf)?;
     Ok(hkdf32(stretched.as_ref(), &[], INFO_WRAP))
 }
 
 /// Encrypts the file key under the KEK; the associated data is header bytes 0..52.
-pub fn wrap(kek: &SecretKey, file_key: &SecretKey, header_prefix: &[u8]) -> [u8; 48] {
+pub(super) fn wrap(kek: &SecretKey, file_key: &SecretKey, header_prefix: &[u8]) -> [u8; 48] {
     let cipher = Aes256Gcm::new(kek.as_ref().into());
     let mut out = [0u8; 48];
     out[..32].copy_from_slice(file_key.as_ref());
@@ -240,7 +245,7 @@ impl FileKeys {
 }
 
 /// The payload nonce of chunk `index`: prefix (7) ‖ index (u32 big-endian) ‖ last flag (1).
-pub fn chunk_nonce(prefix: &[u8; NONCE_PREFIX_LEN], index: u32, last: bool) -> [u8; 12] {
+pub(super) fn chunk_nonce(prefix: &[u8; NONCE_PREFIX_LEN], index: u32, last: bool) -> [u8; 12] {
     let mut n = [0u8; 12];
     n[..7].copy_from_slice(prefix);
     n[7..11].copy_from_slice(&index.to_be_bytes());

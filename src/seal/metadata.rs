@@ -50,7 +50,7 @@ impl Metadata {
 }
 
 /// Encrypts the metadata JSON; associated data is the full header.
-pub fn seal_metadata(keys: &FileKeys, json: &[u8]) -> Vec<u8> {
+pub(super) fn seal_metadata(keys: &FileKeys, json: &[u8]) -> Vec<u8> {
     let mut buf = Vec::with_capacity(json.len() + TAG_LEN);
     buf.extend_from_slice(json);
     let tag = keys
@@ -62,7 +62,7 @@ pub fn seal_metadata(keys: &FileKeys, json: &[u8]) -> Vec<u8> {
 }
 
 /// Authenticates and parses the metadata ciphertext.
-pub fn open_metadata(keys: &FileKeys, mut ct: Vec<u8>) -> Result<Metadata, SealError> {
+pub(super) fn open_metadata(keys: &FileKeys, mut ct: Vec<u8>) -> Result<Metadata, SealError> {
     debug_assert!(keys.header_bytes().len() == HEADER_LEN);
     if ct.len() < TAG_LEN {
         return Err(SealError::MetadataTampered);

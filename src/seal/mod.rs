@@ -11,6 +11,7 @@
 mod chunk;
 mod destroy;
 mod error;
+mod hashing;
 mod header;
 mod keys;
 mod metadata;
@@ -21,6 +22,7 @@ mod writer;
 
 pub use destroy::{destroy_key, is_container_header};
 pub use error::SealError;
+pub use hashing::Hashing;
 pub use header::{
     CHUNK_LOG2_DEFAULT, CHUNK_LOG2_MAX, CHUNK_LOG2_MIN, HEADER_LEN, Header, KdfParams, MAGIC,
     TAG_LEN, VERSION,

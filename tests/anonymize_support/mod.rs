@@ -1,7 +1,9 @@
-//! Test footage with real faces for the anonymization engine: scikit-image's `astronaut`
-//! photograph (fetched from the Python registry by `.ci/run`, see `.ci/test-assets`) cropped
-//! to the head and moved across a background by ffmpeg overlay filters. The face boxes are
-//! known from the composition (the face was labelled by hand on the photograph).
+//! Test footage with real faces for the anonymization engine: scikit-image's `astronaut` and
+//! `camera` photographs (fetched from the Python registry by `.ci/run`, see
+//! `.ci/test-assets`) cropped to the head, scaled (faces from about 20 pixels wide up),
+//! mirrored, darkened and moved across a background by ffmpeg filters. The face boxes are
+//! known from the composition (each face was labelled by hand on its photograph): they are the
+//! labels recall is measured against.
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
@@ -27,12 +29,44 @@ pub fn background() -> PathBuf {
     astronaut().with_file_name("coffee.png")
 }
 
-/// Head crop taken from the 512x512 photograph, and the face labelled by hand inside it.
-const CROP: (f32, f32, f32, f32) = (130.0, 20.0, 190.0, 200.0); // x, y, w, h
-const FACE: (f32, f32, f32, f32) = (176.0, 72.0, 272.0, 184.0); // x1, y1, x2, y2 in the photo
+/// A photograph with a face in it, shipped in scikit-image's wheel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Photo {
+    /// `astronaut.png` (512x512, colour): Eileen Collins, facing the camera.
+    Astronaut,
+    /// `camera.png` (512x512, grey): the cameraman, head turned three quarters to the side,
+    /// looking into his camera.
+    Cameraman,
+}
 
-/// One head moving across the clip: `x = x0 + vx * t`, `y = y0 + vy * t`, scaled to `w`
-/// pixels wide, mirrored or not.
+impl Photo {
+    pub fn path(self) -> PathBuf {
+        match self {
+            Photo::Astronaut => astronaut(),
+            Photo::Cameraman => astronaut().with_file_name("camera.png"),
+        }
+    }
+    /// Head crop `(x, y, w, h)` taken from the photograph.
+    fn crop(self) -> (f32, f32, f32, f32) {
+        match self {
+            Photo::Astronaut => (130.0, 20.0, 190.0, 200.0),
+            Photo::Cameraman => (150.0, 60.0, 130.0, 150.0),
+        }
+    }
+    /// The face labelled by hand on the photograph `(x1, y1, x2, y2)`: hairline to chin, ear
+    /// (excluded) to the far cheek or nose tip, the convention of the WIDER FACE boxes
+    /// CenterFace was trained on.
+    fn face(self) -> (f32, f32, f32, f32) {
+        match self {
+            Photo::Astronaut => (176.0, 72.0, 272.0, 184.0),
+            Photo::Cameraman => (200.0, 122.0, 256.0, 196.0),
+        }
+    }
+}
+
+/// One head moving across the clip: `x = x0 + vx * t`, `y = y0 + vy * t` (pixels, seconds),
+/// the head crop scaled to `w` pixels wide, mirrored or not, its brightness multiplied by
+/// `light` (1 as photographed, 0.3 a face in the shade of a badly lit corridor).
 #[derive(Clone, Copy, Debug)]
 pub struct Head {
     pub w: f32,
@@ -41,11 +75,44 @@ pub struct Head {
     pub y0: f32,
     pub vy: f32,
     pub mirror: bool,
+    pub photo: Photo,
+    pub light: f32,
 }
 
 impl Head {
+    /// A head whose labelled face is about `face_w` pixels wide, starting at `(x0, y0)`.
+    pub fn new(photo: Photo, face_w: f32, (x0, y0): (f32, f32), (vx, vy): (f32, f32)) -> Head {
+        let (_, _, cw, _) = photo.crop();
+        let (fx1, _, fx2, _) = photo.face();
+        // even sizes: the scaled crop is exactly w x h, so the labels are exact
+        let w = ((face_w * cw / (fx2 - fx1)) / 2.0).round().max(1.0) * 2.0;
+        Head {
+            w,
+            x0,
+            vx,
+            y0,
+            vy,
+            mirror: false,
+            photo,
+            light: 1.0,
+        }
+    }
+    pub fn mirrored(mut self) -> Head {
+        self.mirror = true;
+        self
+    }
+    pub fn lit(mut self, light: f32) -> Head {
+        self.light = light;
+        self
+    }
     fn h(&self) -> f32 {
-        (self.w * CROP.3 / CROP.2).round()
+        let (_, _, cw, ch) = self.photo.crop();
+        (self.w * ch / cw / 2.0).round().max(1.0) * 2.0
+    }
+    /// Width of the labelled face in the clip.
+    pub fn face_width(&self) -> f32 {
+        let b = self.face_at(0, 25.0);
+        b[2] - b[0]
     }
     /// The labelled face box on frame `n` at `fps`.
     pub fn face_at(&self, n: u64, fps: f32) -> [f32; 4] {
@@ -54,16 +121,18 @@ impl Head {
             (self.x0 + self.vx * t).floor(),
             (self.y0 + self.vy * t).floor(),
         );
-        let s = self.w / CROP.2;
-        let (mut fx1, mut fx2) = (FACE.0 - CROP.0, FACE.2 - CROP.0);
+        let (cx, cy, cw, ch) = self.photo.crop();
+        let (fx1, fy1, fx2, fy2) = self.photo.face();
+        let (sx, sy) = (self.w / cw, self.h() / ch);
+        let (mut fx1, mut fx2) = (fx1 - cx, fx2 - cx);
         if self.mirror {
-            (fx1, fx2) = (CROP.2 - fx2, CROP.2 - fx1);
+            (fx1, fx2) = (cw - fx2, cw - fx1);
         }
         [
-            x + fx1 * s,
-            y + (FACE.1 - CROP.1) * s,
-            x + fx2 * s,
-            y + (FACE.3 - CROP.1) * s,
+            x + fx1 * sx,
+            y + (fy1 - cy) * sy,
+            x + fx2 * sx,
+            y + (fy2 - cy) * sy,
         ]
     }
 }
@@ -71,21 +140,31 @@ impl Head {
 /// A clip of `secs` seconds at 25 fps, `w`x`h`, with these heads, as MP4 bytes (moov at the
 /// end, as a normal writer makes it), never written to disk.
 pub fn compose(w: u32, h: u32, secs: f32, heads: &[Head]) -> Vec<u8> {
-    let mut graph = format!(
-        "[0:v]scale={w}:{h},format=rgb24[bg];[1:v]crop={}:{}:{}:{},split={}",
-        CROP.2,
-        CROP.3,
-        CROP.0,
-        CROP.1,
-        heads.len()
-    );
-    for i in 0..heads.len() {
-        graph.push_str(&format!("[c{i}]"));
+    let photos = [Photo::Astronaut, Photo::Cameraman];
+    // input 0 is the background, input 1 + i the photo photos[i]
+    let mut graph = format!("[0:v]scale={w}:{h},format=rgb24[bg];");
+    for (k, photo) in photos.iter().enumerate() {
+        let users: Vec<usize> = (0..heads.len())
+            .filter(|&i| heads[i].photo == *photo)
+            .collect();
+        if !users.is_empty() {
+            graph.push_str(&format!("[{}:v]split={}", 1 + k, users.len()));
+            for i in users {
+                graph.push_str(&format!("[p{i}]"));
+            }
+            graph.push(';');
+        }
     }
-    graph.push(';');
     for (i, hd) in heads.iter().enumerate() {
+        let (cx, cy, cw, ch) = hd.photo.crop();
         let flip = if hd.mirror { "hflip," } else { "" };
-        graph.push_str(&format!("[c{i}]{flip}scale={}:{}[h{i}];", hd.w, hd.h()));
+        let l = hd.light;
+        graph.push_str(&format!(
+            "[p{i}]crop={cw}:{ch}:{cx}:{cy},format=rgb24,{flip}\
+             colorchannelmixer=rr={l}:gg={l}:bb={l},scale={}:{}[h{i}];",
+            hd.w,
+            hd.h()
+        ));
     }
     let mut prev = "bg".to_string();
     for (i, hd) in heads.iter().enumerate() {
@@ -100,21 +179,15 @@ pub fn compose(w: u32, h: u32, secs: f32, heads: &[Head]) -> Vec<u8> {
     let mem = std::fs::File::from(
         rustix::fs::memfd_create("test-clip", rustix::fs::MemfdFlags::CLOEXEC).expect("memfd"),
     );
-    let st = Command::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-nostdin",
-            "-loop",
-            "1",
-            "-framerate",
-            "25",
-            "-i",
-        ])
-        .arg(background())
-        .args(["-loop", "1", "-framerate", "25", "-i"])
-        .arg(astronaut())
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args(["-hide_banner", "-loglevel", "error", "-nostdin"]);
+    cmd.args(["-loop", "1", "-framerate", "25", "-i"])
+        .arg(background());
+    for p in photos {
+        cmd.args(["-loop", "1", "-framerate", "25", "-i"])
+            .arg(p.path());
+    }
+    let st = cmd
         .args([
             "-filter_complex",
             &graph,
@@ -208,30 +281,53 @@ pub fn mean_diff(a: &[u8], b: &[u8], w: usize, h: usize, r: [f32; 4]) -> f64 {
 /// top left moving right, a mirrored third party bottom right moving left, a larger third
 /// party top right moving down.
 pub fn scene(k: f32) -> Vec<Head> {
+    let head = |w: f32, (x0, y0): (f32, f32), (vx, vy): (f32, f32), mirror: bool| Head {
+        w: w * k,
+        x0: x0 * k,
+        vx: vx * k,
+        y0: y0 * k,
+        vy: vy * k,
+        mirror,
+        photo: Photo::Astronaut,
+        light: 1.0,
+    };
     vec![
-        Head {
-            w: 120.0 * k,
-            x0: 20.0 * k,
-            vx: 60.0 * k,
-            y0: 20.0 * k,
-            vy: 0.0,
-            mirror: false,
-        },
-        Head {
-            w: 100.0 * k,
-            x0: 520.0 * k,
-            vx: -60.0 * k,
-            y0: 240.0 * k,
-            vy: 0.0,
-            mirror: true,
-        },
-        Head {
-            w: 150.0 * k,
-            x0: 470.0 * k,
-            vx: 0.0,
-            y0: 10.0 * k,
-            vy: 14.0 * k,
-            mirror: false,
-        },
+        head(120.0, (20.0, 20.0), (60.0, 0.0), false),
+        head(100.0, (520.0, 240.0), (-60.0, 0.0), true),
+        head(150.0, (470.0, 10.0), (0.0, 14.0), false),
+    ]
+}
+
+/// The tests' 640x360 scene with harder faces added: [`scene`], then the cameraman turned
+/// three quarters (face 40 pixels wide) and the astronaut darkened to half (30 pixels wide),
+/// on paths that cross no other.
+pub fn varied_scene() -> Vec<Head> {
+    let mut heads = scene(1.0);
+    heads.push(Head::new(
+        Photo::Cameraman,
+        40.0,
+        (340.0, 130.0),
+        (10.0, 0.0),
+    ));
+    heads.push(Head::new(Photo::Astronaut, 30.0, (20.0, 260.0), (30.0, 0.0)).lit(0.5));
+    heads
+}
+
+/// The benchmark's 1280x720 scene: ten faces from 200 down to 20 pixels wide, the two
+/// photographs (one facing the camera, one turned three quarters), mirrored or not, four of
+/// them darkened, all moving (10 to 100 pixels/s) on paths that never cross (for 4 seconds).
+pub fn size_scene() -> Vec<Head> {
+    use Photo::{Astronaut as A, Cameraman as C};
+    vec![
+        Head::new(A, 200.0, (20.0, 40.0), (20.0, 0.0)),
+        Head::new(C, 120.0, (760.0, 20.0), (10.0, 0.0)).mirrored(),
+        Head::new(A, 80.0, (560.0, 200.0), (0.0, 30.0)).lit(0.35),
+        Head::new(C, 64.0, (760.0, 380.0), (40.0, 0.0)),
+        Head::new(A, 48.0, (20.0, 520.0), (100.0, 0.0)).mirrored(),
+        Head::new(C, 40.0, (540.0, 510.0), (20.0, 0.0)).lit(0.4),
+        Head::new(A, 32.0, (1100.0, 600.0), (-20.0, 0.0)).lit(0.5),
+        Head::new(C, 28.0, (540.0, 60.0), (30.0, 0.0)),
+        Head::new(A, 24.0, (1180.0, 100.0), (0.0, 30.0)),
+        Head::new(C, 20.0, (1180.0, 440.0), (0.0, -20.0)).lit(0.5),
     ]
 }

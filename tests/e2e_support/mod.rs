@@ -11,6 +11,8 @@
 
 #![allow(dead_code)]
 
+#[path = "../peers/certs.rs"]
+pub mod certs;
 #[path = "../peers/support.rs"]
 pub mod peers;
 
@@ -24,7 +26,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use scelle::api::protocol::Reply;
+use scelle::api::protocol::{Op, Reply};
 use scelle::cli::client::{Client, ClientError, Signer};
 use scelle::demo::site;
 use serde_json::{Value, json};
@@ -230,7 +232,7 @@ impl Site {
         ));
         let result = op
             .call(
-                "case-open",
+                Op::CaseOpen,
                 json!({
                     "ground": "requisition", "requester": "Lieutenant Test",
                     "organisation": "Commissariat de test", "reference": reference,
@@ -244,7 +246,7 @@ impl Site {
         let mut au = self.client(AUTHORIZER);
         let signer = Signer::KeyFile(self.key(AUTHORIZER));
         match au
-            .request("case-approve", json!({ "case": case }), &mut |_| {})
+            .request(Op::CaseApprove, json!({ "case": case }), &mut |_| {})
             .unwrap()
         {
             scelle::api::protocol::Reply::Challenge {
@@ -258,7 +260,7 @@ impl Site {
                     .unwrap();
                 let signature = signer.sign(&public_key, &namespace, &statement).unwrap();
                 au.call(
-                    "case-approve",
+                    Op::CaseApprove,
                     json!({ "case": case, "signature": signature,
                             "statement": String::from_utf8(statement).unwrap() }),
                 )
@@ -387,7 +389,7 @@ pub fn export_seeing(
     seen: &mut dyn FnMut(&str, Option<&Value>),
 ) -> Result<Value, ClientError> {
     let reply = op.request_with_data(
-        "case-export",
+        Op::CaseExport,
         json!({ "case": case, "to": dest.display().to_string(), "accept_drive": true,
                 "password": PASSWORD }),
         seen,
@@ -406,7 +408,7 @@ pub fn export_seeing(
         .unwrap();
     let signature = Signer::KeyFile(key.to_owned()).sign(&public_key, &namespace, &statement)?;
     op.call(
-        "case-export",
+        Op::CaseExport,
         json!({ "case": case, "signature": signature }),
     )
 }

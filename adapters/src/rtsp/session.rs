@@ -18,7 +18,7 @@ const MAX_EARLY_FRAMES: usize = 4096;
 const USER_AGENT: &str = concat!("scelle/", env!("CARGO_PKG_VERSION"));
 
 /// One RTSP session.
-pub struct Session {
+pub(super) struct Session {
     pub conn: Connection,
     /// Credential-free URL (with the camera's label) for errors.
     pub target: String,
@@ -38,13 +38,13 @@ pub struct Session {
 }
 
 /// Reads a header as a string.
-pub fn header(resp: &Response<Vec<u8>>, name: &str) -> Option<String> {
+pub(super) fn header(resp: &Response<Vec<u8>>, name: &str) -> Option<String> {
     let name = HeaderName::try_from(name).ok()?;
     resp.header(&name).map(|v| v.as_str().to_string())
 }
 
 impl Session {
-    pub fn new(
+    pub(super) fn new(
         conn: Connection,
         target: String,
         creds: Option<Credentials>,
@@ -67,7 +67,7 @@ impl Session {
     }
 
     /// Sends a request without waiting for its answer; returns its CSeq.
-    pub async fn send(
+    pub(super) async fn send(
         &mut self,
         method: Method,
         uri: &str,
@@ -150,7 +150,7 @@ impl Session {
 
     /// Sends a request and returns its successful or redirecting answer; answers a 401 once
     /// with the credentials, and maps other failures to errors.
-    pub async fn request(
+    pub(super) async fn request(
         &mut self,
         method: Method,
         uri: &str,

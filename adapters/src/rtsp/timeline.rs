@@ -7,54 +7,54 @@ use jiff::Timestamp;
 /// Extends 32-bit RTP timestamps to a monotonic 64-bit count (wrap-around safe, tolerant of
 /// small backward steps such as B-frames).
 #[derive(Clone, Debug, Default)]
-pub struct Unwrapper {
+pub(super) struct Unwrapper {
     last: Option<i64>,
 }
 
 impl Unwrapper {
-    pub fn unwrap(&mut self, ts: u32) -> i64 {
+    pub(super) fn unwrap(&mut self, ts: u32) -> i64 {
         let v = self.peek(ts);
         self.last = Some(v);
         v
     }
 
     /// The extended value of `ts` without moving the reference.
-    pub fn peek(&self, ts: u32) -> i64 {
+    pub(super) fn peek(&self, ts: u32) -> i64 {
         match self.last {
             None => i64::from(ts),
             Some(last) => last + i64::from(ts.wrapping_sub(last as u32) as i32),
         }
     }
 
-    pub fn reset(&mut self) {
+    pub(super) fn reset(&mut self) {
         self.last = None;
     }
 }
 
 /// Nanoseconds from `a` to `b`.
-pub fn nanos_between(a: Timestamp, b: Timestamp) -> i128 {
+pub(super) fn nanos_between(a: Timestamp, b: Timestamp) -> i128 {
     b.as_nanosecond() - a.as_nanosecond()
 }
 
 /// `ns` nanoseconds in ticks of `rate` Hz, rounded to nearest.
-pub fn ns_to_ticks(ns: i128, rate: u32) -> i64 {
+pub(super) fn ns_to_ticks(ns: i128, rate: u32) -> i64 {
     let num = ns * i128::from(rate);
     let q = (num + num.signum() * 500_000_000) / 1_000_000_000;
     q as i64
 }
 
 /// `ticks` of `rate` Hz in nanoseconds.
-pub fn ticks_to_ns(ticks: i64, rate: u32) -> i128 {
+pub(super) fn ticks_to_ns(ticks: i64, rate: u32) -> i128 {
     i128::from(ticks) * 1_000_000_000 / i128::from(rate.max(1))
 }
 
 /// `t` plus `ns` nanoseconds (saturating at `t` if out of range).
-pub fn add_ns(t: Timestamp, ns: i128) -> Timestamp {
+pub(super) fn add_ns(t: Timestamp, ns: i128) -> Timestamp {
     Timestamp::from_nanosecond(t.as_nanosecond() + ns).unwrap_or(t)
 }
 
 /// ONVIF / RFC 2326 `clock=` form: `19000101T000010.500Z`.
-pub fn clock_format(t: Timestamp) -> String {
+pub(super) fn clock_format(t: Timestamp) -> String {
     let mut s = t.strftime("%Y%m%dT%H%M%S").to_string();
     let ms = t.as_nanosecond().rem_euclid(1_000_000_000) / 1_000_000;
     if ms != 0 {
@@ -65,7 +65,7 @@ pub fn clock_format(t: Timestamp) -> String {
 }
 
 /// Start of an `npt=` range in seconds (`npt=10.5-20`, `npt=now-`).
-pub fn npt_start(range: &str) -> Option<f64> {
+pub(super) fn npt_start(range: &str) -> Option<f64> {
     let v = range.trim().strip_prefix("npt=")?;
     let start = v.split('-').next()?.trim();
     if let Ok(secs) = start.parse::<f64>() {

@@ -59,8 +59,7 @@ fn provider() -> Arc<CryptoProvider> {
 
 /// Builds the rustls client configuration for `trust`.
 pub(crate) fn client_config(trust: &TlsTrust) -> Result<rustls::ClientConfig, String> {
-    let provider = provider();
-    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+    let builder = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?;
     let config = match trust {
@@ -81,10 +80,9 @@ pub(crate) fn client_config(trust: &TlsTrust) -> Result<rustls::ClientConfig, St
         }
         TlsTrust::Pinned(fp) => builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(PinnedVerifier {
-                fingerprint: *fp,
-                algorithms: provider.signature_verification_algorithms,
-            }))
+            .with_custom_certificate_verifier(Arc::new(EndEntityVerifier::new(EndEntity::Pinned(
+                *fp,
+            ))))
             .with_no_client_auth(),
     };
     Ok(config)
@@ -117,12 +115,10 @@ pub async fn inspect(
         target: endpoint.clone(),
         message,
     };
-    let provider = provider();
-    let recorder = Arc::new(Recorder {
-        seen: std::sync::Mutex::new(None),
-        algorithms: provider.signature_verification_algorithms,
-    });
-    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
+    let recorder = Arc::new(EndEntityVerifier::new(EndEntity::Record(
+        std::sync::Mutex::new(None),
+    )));
+    let config = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| tls_err(e.to_string()))?
         .dangerous()
@@ -145,7 +141,10 @@ pub async fn inspect(
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     // The recorder refuses every certificate: the handshake always fails once it has one.
     let handshake = tokio::time::timeout(timeout, connector.connect(name, tcp)).await;
-    let der = recorder.seen.lock().ok().and_then(|mut g| g.take());
+    let der = match &recorder.end_entity {
+        EndEntity::Record(seen) => seen.lock().ok().and_then(|mut g| g.take()),
+        EndEntity::Pinned(_) => None,
+    };
     let Some(der) = der else {
         return Err(match handshake {
             Err(_) => crate::Error::Timeout {
@@ -191,67 +190,40 @@ pub fn describe(endpoint: String, der: &[u8]) -> CertificateInfo {
     }
 }
 
-/// Keeps the first certificate it is shown and refuses it.
-#[derive(Debug)]
-struct Recorder {
-    seen: std::sync::Mutex<Option<Vec<u8>>>,
-    algorithms: WebPkiSupportedAlgorithms,
-}
-
-impl ServerCertVerifier for Recorder {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        if let Ok(mut g) = self.seen.lock() {
-            *g = Some(end_entity.as_ref().to_vec());
-        }
-        Err(rustls::Error::General(
-            "certificate read for inspection only".into(),
-        ))
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        _message: &[u8],
-        _cert: &CertificateDer<'_>,
-        _dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Err(rustls::Error::General("inspection only".into()))
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        _message: &[u8],
-        _cert: &CertificateDer<'_>,
-        _dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Err(rustls::Error::General("inspection only".into()))
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
-    }
-}
-
 /// Server name for SNI and CA-file name checks.
 pub(crate) fn server_name(host: &str) -> Result<ServerName<'static>, String> {
     ServerName::try_from(host.trim_matches(['[', ']']).to_string())
         .map_err(|e| format!("invalid TLS server name {host}: {e}"))
 }
 
-/// Accepts exactly the certificate whose SHA-256 is pinned.
+/// What [`EndEntityVerifier`] does with the camera's certificate.
 #[derive(Debug)]
-struct PinnedVerifier {
-    fingerprint: [u8; 32],
+enum EndEntity {
+    /// Accept exactly the certificate whose SHA-256 this is.
+    Pinned([u8; 32]),
+    /// Keep the first certificate shown and refuse it (inspection: nothing else is exchanged).
+    Record(std::sync::Mutex<Option<Vec<u8>>>),
+}
+
+/// The one custom certificate verifier: pinning, or reading a certificate for inspection.
+/// Handshake signatures are checked with the provider's algorithms (a recorded certificate
+/// is refused before any signature is checked).
+#[derive(Debug)]
+struct EndEntityVerifier {
+    end_entity: EndEntity,
     algorithms: WebPkiSupportedAlgorithms,
 }
 
-impl ServerCertVerifier for PinnedVerifier {
+impl EndEntityVerifier {
+    fn new(end_entity: EndEntity) -> EndEntityVerifier {
+        EndEntityVerifier {
+            end_entity,
+            algorithms: provider().signature_verification_algorithms,
+        }
+    }
+}
+
+impl ServerCertVerifier for EndEntityVerifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -260,18 +232,29 @@ impl ServerCertVerifier for PinnedVerifier {
         _ocsp_response: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let got = fingerprint(end_entity.as_ref());
-        if got == self.fingerprint {
-            Ok(ServerCertVerified::assertion())
-        } else {
-            Err(rustls::Error::General(format!(
-                "the camera presented certificate {} which does not match the pinned {} \
-                 (a changed certificate is refused: if the camera's certificate was renewed, read \
-                 its fingerprint on the device and run `scelle camera pin`; otherwise something \
-                 is impersonating the camera)",
-                format_fingerprint(&got),
-                format_fingerprint(&self.fingerprint)
-            )))
+        match &self.end_entity {
+            EndEntity::Pinned(pinned) => {
+                let got = fingerprint(end_entity.as_ref());
+                if got == *pinned {
+                    return Ok(ServerCertVerified::assertion());
+                }
+                Err(rustls::Error::General(format!(
+                    "the camera presented certificate {} which does not match the pinned {} \
+                     (a changed certificate is refused: if the camera's certificate was renewed, read \
+                     its fingerprint on the device and run `scelle camera pin`; otherwise something \
+                     is impersonating the camera)",
+                    format_fingerprint(&got),
+                    format_fingerprint(pinned)
+                )))
+            }
+            EndEntity::Record(seen) => {
+                if let Ok(mut g) = seen.lock() {
+                    *g = Some(end_entity.as_ref().to_vec());
+                }
+                Err(rustls::Error::General(
+                    "certificate read for inspection only".into(),
+                ))
+            }
         }
     }
 

@@ -14,10 +14,10 @@ use tokio_util::sync::CancellationToken;
 use zeroize::Zeroizing;
 
 use super::{EVENT_QUEUE, Job, PROGRESS_EVERY, Progress, blocking, span_seconds, ts_name};
-use crate::export::ExportError;
+use crate::case::{ExportedFile, FileDigest};
 use crate::export::folder::ExportDir;
-use crate::export::record::{ExportedFile, FileDigest};
 use crate::export::sealed::{self, partial_of};
+use crate::export::{ExportError, SourceStep, VerifyError};
 use crate::mp4::{Provenance, TrackSource};
 use crate::seal::{Metadata, SealParams};
 
@@ -163,28 +163,23 @@ async fn one_file(
     }
     let written =
         written.map_err(|e| ExportError::Interrupted(format!("writer task failed: {e}")))?;
-    // A writer that got nothing because the pull failed (a refused certificate, refused
-    // credentials) reports the pull's error, which says why.
-    if let (Err(_), Ok(Err(e))) = (&written, &pulled) {
-        return Err(ExportError::Source {
-            camera,
-            message: format!("the pull failed: {e}"),
-        });
-    }
-    let (mp4, seal, tracks) = written?;
-    match pulled {
-        Ok(Ok(_)) => {}
-        Ok(Err(e)) => {
+    // A pull that failed is reported first: a writer that got nothing because of it (a
+    // refused certificate, refused credentials) would not say why.
+    let pulled = match pulled {
+        Ok(Err(source)) => {
             return Err(ExportError::Source {
                 camera,
-                message: format!("the pull failed: {e}"),
+                step: SourceStep::Pull,
+                source: Box::new(source),
             });
         }
-        Err(e) => {
-            return Err(ExportError::Interrupted(format!(
-                "camera `{camera}`: pull stopped: {e}"
-            )));
-        }
+        other => other,
+    };
+    let (mp4, seal, tracks) = written?;
+    if let Err(e) = pulled {
+        return Err(ExportError::Interrupted(format!(
+            "camera `{camera}`: pull stopped: {e}"
+        )));
     }
 
     ctx.progress.data(
@@ -201,13 +196,12 @@ async fn one_file(
     if first.map(|t| t.samples) != Some(scanned.samples) || mp4.fragments != scanned.fragments {
         return Err(ExportError::Verify {
             file: name,
-            reason: format!(
-                "read back {} fragments and {} samples, the writer wrote {} and {}",
-                scanned.fragments,
-                scanned.samples,
-                mp4.fragments,
-                first.map_or(0, |t| t.samples)
-            ),
+            source: VerifyError::Counts {
+                read_fragments: u64::from(scanned.fragments),
+                read_samples: scanned.samples,
+                written_fragments: u64::from(mp4.fragments),
+                written_samples: first.map_or(0, |t| t.samples),
+            },
         });
     }
     sealed::promote(&ctx.dir, &partial, &final_path)?;
@@ -261,6 +255,7 @@ async fn one_file(
         device: job.device.clone(),
         clock_offset: job.clock,
         link: Some(job.camera.link()),
+        anonymized: None,
     })
 }
 
@@ -278,7 +273,7 @@ fn requested_clip(covered: &[TimeRange], r: &TimeRange) -> f64 {
         .sum()
 }
 
-fn describe_stream(s: &scelle_adapters::StreamInfo) -> String {
+pub(super) fn describe_stream(s: &scelle_adapters::StreamInfo) -> String {
     use scelle_adapters::media::Codec;
     match s.codec {
         Codec::H264 | Codec::H265 => format!(

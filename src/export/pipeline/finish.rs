@@ -10,9 +10,11 @@ use serde_json::json;
 use super::file::FileContext;
 use super::{Verified, blocking};
 use crate::case::Case;
+use crate::case::export_record::{
+    Destination, ExportRecord, ExportedFile, FileDigest, RECORD_FORMAT,
+};
 use crate::config::{Config, Person};
 use crate::export::destination::Checked;
-use crate::export::record::{Destination, ExportRecord, ExportedFile, FileDigest, RECORD_FORMAT};
 use crate::export::sealed::{self, partial_of};
 use crate::export::{ExportError, page, texts};
 use crate::register::{EntryKind, NewEntry, Register};
@@ -62,7 +64,7 @@ pub(super) async fn finish(
     ctx.progress.stage("sealing the manifest");
     let json = serde_json::to_vec_pretty(&record).map_err(|e| ExportError::Write {
         camera: "-".into(),
-        message: format!("manifest: {e}"),
+        source: e.into(),
     })?;
     let manifest_path = ctx.folder.join("manifest.json.scelle");
     let partial = partial_of(&manifest_path);

@@ -10,8 +10,17 @@
 //! This module runs the whole and owns the request/result types; [`file`] makes one sealed
 //! file of one camera's range, [`finish`] seals the manifest and writes the instructions.
 
+#[cfg(feature = "anonymize")]
+mod anonymized;
+#[cfg(not(feature = "anonymize"))]
+#[path = "without_anonymize.rs"]
+mod anonymized;
 mod file;
 mod finish;
+#[cfg(not(feature = "anonymize"))]
+pub use anonymized::{MISSING as ANONYMIZE_MISSING, review};
+#[cfg(feature = "anonymize")]
+pub mod review;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -21,20 +30,19 @@ use jiff::Timestamp;
 use rand::RngCore;
 use scelle_adapters::{ClockOffset, DeviceInfo, Plan, Source, TimeRange};
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use zeroize::Zeroizing;
 
-use super::ExportError;
 use super::destination::{self, Checked};
 use super::folder::ExportDir;
 use super::journal;
-use super::record::ExportRecord;
-use crate::api::protocol::Reply;
+use super::{ExportError, SourceStep};
 use crate::case::Case;
+use crate::case::ExportRecord;
 use crate::config::{Camera, Config, Person};
 use crate::register::{EntryKind, NewEntry, Register};
 use crate::seal::{KdfParams, SealParams};
+pub use anonymized::Anonymize;
 use file::{FileContext, camera_task, remove_created};
 use finish::{FinishFacts, finish};
 
@@ -54,6 +62,8 @@ pub struct ExportRequest {
     pub password: Zeroizing<String>,
     /// Whether scelle generated the password (recorded; the password itself never is).
     pub password_generated: bool,
+    /// An access request (DEL-2): every file is anonymized, never the original.
+    pub anonymize: Option<Anonymize>,
 }
 
 /// An export written and verified, waiting for the operator's signature.
@@ -71,19 +81,35 @@ pub struct Verified {
     context: Option<Arc<FileContext>>,
 }
 
-/// Sends progress lines for request `id`.
-#[derive(Clone)]
-pub struct Progress {
-    pub id: u64,
-    pub tx: mpsc::Sender<Reply>,
+/// One progress report of an export: the stage reached and, on data lines, its figures
+/// (bytes pulled, media time reached). The caller decides how it travels (`api` turns it into
+/// a `progress` reply); the export never waits for it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProgressLine {
+    pub stage: String,
+    pub data: Option<Value>,
 }
 
+/// Where an export reports its progress: a function of the caller's that must not block (a
+/// line it cannot pass on right away is dropped).
+#[derive(Clone)]
+pub struct Progress(Arc<dyn Fn(ProgressLine) + Send + Sync>);
+
 impl Progress {
+    pub fn new(report: impl Fn(ProgressLine) + Send + Sync + 'static) -> Progress {
+        Progress(Arc::new(report))
+    }
     fn stage(&self, stage: &str) {
-        let _ = self.tx.try_send(Reply::progress(self.id, stage));
+        (self.0)(ProgressLine {
+            stage: stage.to_owned(),
+            data: None,
+        });
     }
     fn data(&self, stage: &str, data: Value) {
-        let _ = self.tx.try_send(Reply::progress_data(self.id, stage, data));
+        (self.0)(ProgressLine {
+            stage: stage.to_owned(),
+            data: Some(data),
+        });
     }
 }
 
@@ -176,7 +202,8 @@ pub async fn run(
             crate::camera::source(&camera, &config.site.time_zone.0, stall).map_err(|e| {
                 ExportError::Source {
                     camera: id.clone(),
-                    message: e.to_string(),
+                    step: SourceStep::Build,
+                    source: Box::new(e),
                 }
             })?;
         jobs.push(Job {
@@ -258,7 +285,7 @@ pub async fn run(
     let s2 = settings.clone();
     let checked: Checked = blocking(move || destination::check(&to, &s2, accept, estimate)).await?;
     let (reg, serial) = (register.clone(), checked.drive.serial.clone());
-    let destroyed = blocking(move || Ok(crate::media::destruction_of(&reg, &serial)?)).await?;
+    let destroyed = blocking(move || Ok(crate::drive::destruction_of(&reg, &serial)?)).await?;
     destination::refuse_destroyed(&checked.drive, destroyed.as_ref())?;
     // The folder is created after `export-started`, by the daemon, refused if it exists.
     let folder_name = sanitize(&case.opening.reference, &case.id);
@@ -279,7 +306,7 @@ pub async fn run(
     let started_at = Timestamp::now();
     let reg = register.clone();
     let head = blocking(move || Ok(reg.head()?)).await?;
-    let started = NewEntry::new(
+    let mut started = NewEntry::new(
         EntryKind::ExportStarted,
         Some(&case.id),
         &req.operator.id,
@@ -302,9 +329,12 @@ pub async fn run(
             "password": if req.password_generated { "generated" } else { "chosen by the operator" },
         }),
     );
+    if let Some(a) = &req.anonymize {
+        started.payload["anonymization"] = a.started_facts();
+    }
     let reg = register.clone();
     blocking(move || Ok(reg.append(started)?)).await?;
-    tracing::info!(target: crate::daemon::security::TARGET, event = "export-started",
+    tracing::info!(target: crate::security_log::TARGET, event = "export-started",
         export = %export_id, case = %case.id, operator = %req.operator.id,
         folder = %folder.display(), drive_model = %checked.drive.model,
         drive_serial = %checked.drive.serial, drive_approved = checked.approved,
@@ -331,7 +361,7 @@ pub async fn run(
                 )?)
             })
             .await?;
-            tracing::warn!(target: crate::daemon::security::TARGET, event = "export-failed",
+            tracing::warn!(target: crate::security_log::TARGET, event = "export-failed",
                 export = %export_id, case = %case.id, error = %e, "export refused");
             return Err(e);
         }
@@ -368,9 +398,19 @@ pub async fn run(
         export_id: export_id.clone(),
     });
     let mut tasks = tokio::task::JoinSet::new();
+    let mut first = 1;
     for job in jobs {
         let ctx = ctx.clone();
-        tasks.spawn(async move { camera_task(ctx, job).await });
+        match req.anonymize.clone() {
+            Some(anon) => {
+                let at = first;
+                tasks.spawn(async move { anonymized::camera_task(ctx, job, anon, at).await });
+            }
+            None => {
+                tasks.spawn(async move { camera_task(ctx, job).await });
+            }
+        }
+        first += ranges.len();
     }
     let mut files = Vec::new();
     let mut failure: Option<ExportError> = None;
@@ -458,7 +498,7 @@ pub async fn run(
             if let Err(le) = logged {
                 tracing::error!(export = %export_id, error = %le, "cannot record the export's failure");
             }
-            tracing::warn!(target: crate::daemon::security::TARGET, event = "export-failed",
+            tracing::warn!(target: crate::security_log::TARGET, event = "export-failed",
                 export = %export_id, case = %case.id, error = %e,
                 "export failed; its files were removed");
             Err(e)

@@ -21,8 +21,8 @@
 //!
 //! Times are the requested server-clock range moved onto the device's clock with the measured
 //! offset, because the recorder indexes footage by its own clock. Presets:
-//! [`Preset::Hikvision`], [`Preset::Dahua`], [`Preset::Uniview`], each saying whether its
-//! recorders accept a faster delivery ([`Preset::speed`]). Credentials never go in the URL: the
+//! [`Vendor::Hikvision`], [`Vendor::Dahua`], [`Vendor::Uniview`], each saying whether its
+//! recorders accept a faster delivery ([`Vendor::speed`]). Credentials never go in the URL: the
 //! RTSP client authenticates with Digest.
 
 pub mod source;
@@ -35,10 +35,12 @@ pub use source::VendorSource;
 use crate::clock::server_to_device;
 use crate::{ClockOffset, Error, TimeRange};
 
-/// Known vendors' playback URL forms.
+/// The recorder kinds a `kind = "playback"` camera names (`vendor = "…"` in the config): the
+/// known vendors' URL forms, or a custom template. The one list: the config reads it, the
+/// camera builder renders it, [`Vendor::name`] shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Preset {
+pub enum Vendor {
     /// `/Streaming/tracks/101?starttime=20261123T100000Z&endtime=…`. Hikvision NVRs read these
     /// times as the recorder's local time despite the `Z`: give the recorder's zone.
     Hikvision,
@@ -46,18 +48,34 @@ pub enum Preset {
     Dahua,
     /// `/c1/b<unix>/e<unix>/replay/`: Unix seconds, no zone question.
     Uniview,
+    /// The camera's own `template` (see the module documentation for placeholders).
+    Custom,
 }
 
-impl Preset {
-    pub fn template(self) -> &'static str {
+impl Vendor {
+    /// The name in the config and as shown to people (`hikvision`, …, `custom`).
+    pub const fn name(self) -> &'static str {
         match self {
-            Preset::Hikvision => {
-                "rtsp://{host}:{port}/Streaming/tracks/{track}?starttime={start:%Y%m%dT%H%M%SZ}&endtime={end:%Y%m%dT%H%M%SZ}"
+            Vendor::Hikvision => "hikvision",
+            Vendor::Dahua => "dahua",
+            Vendor::Uniview => "uniview",
+            Vendor::Custom => "custom",
+        }
+    }
+
+    /// The preset template, `None` for [`Vendor::Custom`].
+    pub const fn preset(self) -> Option<&'static str> {
+        match self {
+            Vendor::Hikvision => Some(
+                "rtsp://{host}:{port}/Streaming/tracks/{track}?starttime={start:%Y%m%dT%H%M%SZ}&endtime={end:%Y%m%dT%H%M%SZ}",
+            ),
+            Vendor::Dahua => Some(
+                "rtsp://{host}:{port}/cam/playback?channel={channel}&subtype={stream}&starttime={start:%Y_%m_%d_%H_%M_%S}&endtime={end:%Y_%m_%d_%H_%M_%S}",
+            ),
+            Vendor::Uniview => {
+                Some("rtsp://{host}:{port}/c{channel}/b{start_unix}/e{end_unix}/replay/")
             }
-            Preset::Dahua => {
-                "rtsp://{host}:{port}/cam/playback?channel={channel}&subtype={stream}&starttime={start:%Y_%m_%d_%H_%M_%S}&endtime={end:%Y_%m_%d_%H_%M_%S}"
-            }
-            Preset::Uniview => "rtsp://{host}:{port}/c{channel}/b{start_unix}/e{end_unix}/replay/",
+            Vendor::Custom => None,
         }
     }
 
@@ -68,7 +86,7 @@ impl Preset {
     /// (the speed answered, the RTP clock, the pictures) before timing a unit.
     pub fn speed(self) -> Option<f64> {
         match self {
-            Preset::Hikvision | Preset::Dahua | Preset::Uniview => None,
+            Vendor::Hikvision | Vendor::Dahua | Vendor::Uniview | Vendor::Custom => None,
         }
     }
 }
@@ -116,13 +134,25 @@ fn bad(template: &str, message: impl std::fmt::Display) -> Error {
 }
 
 impl PlaybackTemplate {
-    /// A vendor preset, times in `zone` where the vendor expects local time.
-    pub fn preset(preset: Preset, zone: TimeZone) -> PlaybackTemplate {
-        // Presets are tested below; parsing them cannot fail.
-        PlaybackTemplate::custom(preset.template(), zone).unwrap_or(PlaybackTemplate {
-            pieces: Vec::new(),
-            zone: TimeZone::UTC,
-        })
+    /// The template of `vendor`, times in `zone` where the vendor expects local time: its
+    /// preset, or `custom` for [`Vendor::Custom`] (a preset vendor takes no custom template).
+    pub fn for_vendor(
+        vendor: Vendor,
+        custom: Option<&str>,
+        zone: TimeZone,
+    ) -> Result<PlaybackTemplate, Error> {
+        let unsupported = |why: &str| Error::Unsupported {
+            what: format!("playback vendor `{}`", vendor.name()),
+            why: why.into(),
+        };
+        match (vendor.preset(), custom) {
+            (Some(preset), None) => PlaybackTemplate::custom(preset, zone),
+            (None, Some(template)) => PlaybackTemplate::custom(template, zone),
+            (None, None) => Err(unsupported("vendor `custom` needs a `template`")),
+            (Some(_), Some(_)) => Err(unsupported(
+                "`template` is only for vendor `custom` (the others have presets)",
+            )),
+        }
     }
 
     /// A custom template (see the module documentation for placeholders).
@@ -268,7 +298,8 @@ mod tests {
 
     #[test]
     fn hikvision_uses_the_track_id_and_local_time() {
-        let url = PlaybackTemplate::preset(Preset::Hikvision, paris())
+        let url = PlaybackTemplate::for_vendor(Vendor::Hikvision, None, paris())
+            .unwrap()
             .render(&target(), range(), None)
             .unwrap();
         assert_eq!(
@@ -279,7 +310,8 @@ mod tests {
 
     #[test]
     fn dahua_uses_underscored_local_time() {
-        let url = PlaybackTemplate::preset(Preset::Dahua, paris())
+        let url = PlaybackTemplate::for_vendor(Vendor::Dahua, None, paris())
+            .unwrap()
             .render(&target(), range(), None)
             .unwrap();
         assert_eq!(
@@ -295,12 +327,33 @@ mod tests {
             offset_ms: -60_000,
             uncertainty_ms: 500,
         };
-        let url = PlaybackTemplate::preset(Preset::Uniview, paris())
+        let url = PlaybackTemplate::for_vendor(Vendor::Uniview, None, paris())
+            .unwrap()
             .render(&target(), range(), Some(&off))
             .unwrap();
         assert_eq!(
             url,
             "rtsp://192.0.2.7:554/c2/b1795424340/e1795426140/replay/"
+        );
+    }
+
+    #[test]
+    fn one_vendor_list_names_presets_and_custom() {
+        for (vendor, name) in [
+            (Vendor::Hikvision, "hikvision"),
+            (Vendor::Dahua, "dahua"),
+            (Vendor::Uniview, "uniview"),
+            (Vendor::Custom, "custom"),
+        ] {
+            assert_eq!(vendor.name(), name);
+            assert_eq!(vendor.preset().is_none(), vendor == Vendor::Custom);
+        }
+        assert!(PlaybackTemplate::for_vendor(Vendor::Custom, None, paris()).is_err());
+        assert!(
+            PlaybackTemplate::for_vendor(Vendor::Dahua, Some("rtsp://{host}/"), paris()).is_err()
+        );
+        assert!(
+            PlaybackTemplate::for_vendor(Vendor::Custom, Some("rtsp://{host}/"), paris()).is_ok()
         );
     }
 

@@ -10,6 +10,7 @@ use jiff::Timestamp;
 use scelle_adapters::{ClockOffset, DeviceInfo, Gap, TimeRange};
 use serde::{Deserialize, Serialize};
 
+use crate::drive::DriveIdentity;
 use crate::register::Head;
 
 /// Manifest format version written in [`ExportRecord::format`].
@@ -57,21 +58,6 @@ pub struct Destination {
     pub certification: Option<String>,
 }
 
-/// The destination drive as sysfs/udev describe it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DriveIdentity {
-    /// Block device backing the mount, e.g. `/dev/sdb1`.
-    pub device: String,
-    pub mount_point: String,
-    pub fs_type: String,
-    pub vendor: String,
-    pub model: String,
-    pub serial: String,
-    /// Filesystem UUID when known.
-    #[serde(default)]
-    pub fs_uuid: String,
-}
-
 /// A file of the export folder: name (relative to the folder), size and SHA-256 of its bytes
 /// as stored (for sealed files: of the ciphertext, which the recipient checks before opening).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,4 +98,39 @@ pub struct ExportedFile {
     /// made before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<crate::config::LinkSecurity>,
+    /// For an access request (DEL-2): the file holds the footage with third parties' faces
+    /// blurred and no audio, never the original; how it was done. Absent: the original.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anonymized: Option<Anonymized>,
+}
+
+/// How one file of an access-request export was anonymized (DEL-2, decision 0150): the
+/// engine's summary (`crate::anonymize::Summary`), the requester's track kept visible if the
+/// operator chose one, and why the footage was not viewed on site instead.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Anonymized {
+    /// The face detector and its runtime.
+    pub detector: String,
+    /// SHA-256 of the model file, checked at load.
+    pub model_sha256: String,
+    /// Thresholds and masking parameters (`crate::anonymize::Params`).
+    pub params: serde_json::Value,
+    /// Frames decoded, rendered and encoded; frames the detector ran on.
+    pub frames: u64,
+    pub frames_detected: u64,
+    /// Face tracks found, and blurred (all but the kept one).
+    pub tracks_found: usize,
+    pub tracks_blurred: usize,
+    /// The requester's track left visible (its number on the review sheet), if any.
+    #[serde(default)]
+    pub kept_track: Option<u32>,
+    /// Who chose the kept track (or that everyone be blurred): the operator who ran the
+    /// export and signs its `export-completed` entry.
+    pub confirmed_by: String,
+    /// Face boxes masked over all frames.
+    pub boxes_masked: u64,
+    /// What became of the audio: `removed` (third parties' voices).
+    pub audio: String,
+    /// Why the footage could not be viewed on site (DEL-2).
+    pub no_viewing_reason: String,
 }

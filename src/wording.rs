@@ -1,5 +1,7 @@
-//! The receipt's words in French and English, and how its values are spelled for people:
-//! times in the site's zone and in UTC, durations, sizes, gaps and clock offsets.
+//! The words of the documents for outsiders (the delivery receipt and the register report), in
+//! French and English, and how their values are spelled for people: times in the site's zone
+//! and in UTC, durations, sizes, gaps, clock offsets, the camera link. Both documents take
+//! them from here, so neither imports the other for a word.
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -7,7 +9,31 @@ use scelle_adapters::{ClockOffset, Gap, GapReason};
 
 use crate::case::Ground;
 
-pub use crate::register::report::{Lang, tr};
+/// The language of a document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Fr,
+    En,
+}
+
+impl Lang {
+    /// The language tag (`fr`, `en`).
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::Fr => "fr",
+            Lang::En => "en",
+        }
+    }
+}
+
+/// `fr` or `en` by language.
+pub fn tr<'a>(lang: Lang, fr: &'a str, en: &'a str) -> &'a str {
+    match lang {
+        Lang::Fr => fr,
+        Lang::En => en,
+    }
+}
 
 pub fn ground(lang: Lang, g: Ground) -> &'static str {
     match (g, lang) {
@@ -164,6 +190,49 @@ pub fn link(lang: Lang, l: Option<&crate::config::LinkSecurity>) -> String {
         ));
     }
     s
+}
+
+/// How a file of an access-request export was anonymized (DEL-2), for people: the receipt and
+/// the register report. `a` is the file's `anonymized` record (`crate::export::Anonymized`).
+pub fn anonymized(lang: Lang, a: &serde_json::Value) -> String {
+    let n = |k: &str| a[k].as_u64().unwrap_or(0);
+    let s = |k: &str| a[k].as_str().unwrap_or("?").to_owned();
+    let kept = match a["kept_track"].as_u64() {
+        Some(t) => match lang {
+            Lang::Fr => format!("visage du demandeur (piste {t}) laissé visible"),
+            Lang::En => format!("the requester's face (track {t}) left visible"),
+        },
+        None => tr(lang, "tous les visages floutés", "every face blurred").to_owned(),
+    };
+    let threshold = a["params"]["threshold"].as_f64().unwrap_or(0.0);
+    match lang {
+        Lang::Fr => format!(
+            "ANONYMISÉ — visages des tiers floutés (pixellisation et flou, irréversibles) : {} \
+             piste(s) de visage sur {} floutée(s), {kept}, choix confirmé par {} ; son supprimé \
+             (voix des tiers) ; {} images traitées ; détecteur {} (modèle SHA-256 {}, seuil \
+             {threshold:.2}) ; visionnage sur place impossible : {}",
+            n("tracks_blurred"),
+            n("tracks_found"),
+            s("confirmed_by"),
+            n("frames"),
+            s("detector"),
+            s("model_sha256"),
+            s("no_viewing_reason"),
+        ),
+        Lang::En => format!(
+            "ANONYMIZED — third parties' faces blurred (pixelation and blur, irreversible): {} \
+             face track(s) of {} blurred, {kept}, choice confirmed by {}; audio removed \
+             (third parties' voices); {} frames processed; detector {} (model SHA-256 {}, \
+             threshold {threshold:.2}); on-site viewing not possible: {}",
+            n("tracks_blurred"),
+            n("tracks_found"),
+            s("confirmed_by"),
+            n("frames"),
+            s("detector"),
+            s("model_sha256"),
+            s("no_viewing_reason"),
+        ),
+    }
 }
 
 #[cfg(test)]

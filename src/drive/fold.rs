@@ -1,17 +1,15 @@
-//! The removable-media inventory (PUR-4): the drives used for sensitive extractions, folded
-//! from the register like cases are. A `media-inventoried` entry adds a medium (inventory id,
-//! vendor, model, serial, filesystem UUID, the label stuck on it), a `media-destroyed` entry
-//! records its physical destruction (certificate reference, date, method), and every export
-//! entry names the drive it went to (`DriveIdentity`, matched here by serial).
+//! The drives as the register tells them (PUR-4): the removable-media inventory folded from the
+//! register like cases are. A `media-inventoried` entry adds a medium (inventory id, vendor,
+//! model, serial, filesystem UUID, the label stuck on it), a `media-destroyed` entry records
+//! its physical destruction (certificate reference, date, method), and every export entry names
+//! the drive it went to ([`DriveIdentity`](super::DriveIdentity), matched here by serial).
 //!
 //! Drives an export used that were never inventoried are listed too, without an inventory id:
 //! that is what an auditor looks for. An empty serial never matches anything (a drive that
 //! does not expose one cannot be told apart from another); such exports are only counted.
 //!
-//! Nothing is stored outside the register: the inventory is recomputed from it on demand.
-//! [`record`] holds the checks and appends of the two operations that change it.
-
-pub mod record;
+//! Nothing is stored outside the register: the inventory is recomputed from it on demand. The
+//! operations that change it are `crate::inventory`'s.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -19,8 +17,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::export::journal::export_id_of;
-use crate::export::record::DriveIdentity;
+use super::{Destroyed, Destruction, drive_of, export_id_of};
 use crate::register::{Entry, EntryKind, Register, RegisterError};
 
 /// What a `media-inventoried` payload's `media` object holds.
@@ -37,30 +34,6 @@ pub struct MediaFacts {
     /// Free text, e.g. the sticker on the key.
     #[serde(default)]
     pub label: String,
-}
-
-/// A `media-destroyed` payload.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Destruction {
-    pub serial: String,
-    pub inventory_id: String,
-    /// Reference of the destruction certificate.
-    pub certificate: String,
-    /// `YYYY-MM-DD`.
-    pub destroyed_on: String,
-    #[serde(default)]
-    pub method: String,
-}
-
-/// A destruction as the inventory shows it: the payload, who recorded it and when.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Destroyed {
-    #[serde(flatten)]
-    pub destruction: Destruction,
-    pub recorded_by: String,
-    pub recorded_at: Timestamp,
-    /// Sequence number of the `media-destroyed` entry.
-    pub entry: u64,
 }
 
 /// One medium: inventoried, or only seen as an export's destination.
@@ -158,19 +131,6 @@ impl Inventory {
             k += 1;
         }
     }
-}
-
-/// The drive an export entry names: `drive` in `export-started`, `record.destination.drive`
-/// in `export-verified` / `export-completed`.
-fn drive_of(e: &Entry) -> Option<DriveIdentity> {
-    let v = match e.kind {
-        EntryKind::ExportStarted => e.payload.get("drive")?,
-        EntryKind::ExportVerified | EntryKind::ExportCompleted => {
-            e.payload.get("record")?.get("destination")?.get("drive")?
-        }
-        _ => return None,
-    };
-    serde_json::from_value(v.clone()).ok()
 }
 
 fn text(v: &Value) -> String {
@@ -278,7 +238,24 @@ pub fn fold(entries: &[Entry]) -> Inventory {
                 m.first_use.get_or_insert(e.time);
                 m.last_use = Some(e.time);
             }
-            _ => {}
+            EntryKind::PeopleChanged
+            | EntryKind::ConfigChanged
+            | EntryKind::CaseOpened
+            | EntryKind::DocumentAttached
+            | EntryKind::RequesterVerified
+            | EntryKind::IdentityProven
+            | EntryKind::ViewedOnSite
+            | EntryKind::CaseAuthorized
+            | EntryKind::EmergencyStarted
+            | EntryKind::EmergencyRegularized
+            | EntryKind::ExportFailed
+            | EntryKind::ExportInterrupted
+            | EntryKind::Delivered
+            | EntryKind::ReceiptAttached
+            | EntryKind::Purged
+            | EntryKind::CaseClosed
+            | EntryKind::Checkpoint
+            | EntryKind::ExportCountersigned => {}
         }
     }
     for m in &mut inv.media {
@@ -292,17 +269,6 @@ pub fn fold(entries: &[Entry]) -> Inventory {
 /// The inventory of a register.
 pub fn inventory(register: &Register) -> Result<Inventory, RegisterError> {
     Ok(fold(&register.entries(None)?))
-}
-
-/// The recorded destruction of the medium `serial` designates, if any: an export to it is
-/// refused. An empty serial is never destroyed.
-pub fn destruction_of(
-    register: &Register,
-    serial: &str,
-) -> Result<Option<Destroyed>, RegisterError> {
-    Ok(inventory(register)?
-        .by_serial(serial)
-        .and_then(|m| m.destroyed.clone()))
 }
 
 #[cfg(test)]
@@ -397,44 +363,6 @@ mod tests {
         assert_eq!(blank.exports, 0);
         assert_eq!(inv.media.len(), 4);
         assert_eq!(inv.next_inventory_id(), "MED-0004");
-    }
-
-    #[test]
-    fn fold_of_a_register_in_a_sqlite_file() {
-        use crate::register::NewEntry;
-        let dir = tempfile::tempdir().unwrap();
-        let reg = Register::open(&dir.path().join("register.sqlite")).unwrap();
-        let (facts, _) = record::add(
-            &reg,
-            "olivia",
-            &MediaFacts {
-                serial: "S-1".into(),
-                model: "DT2000".into(),
-                ..MediaFacts::default()
-            },
-        )
-        .unwrap();
-        for (export, serial) in [("EXP-1", "S-1"), ("EXP-2", "S-OTHER")] {
-            reg.append(NewEntry::new(
-                EntryKind::ExportStarted,
-                Some("2026-0001"),
-                "paul",
-                json!({"export_id": export, "drive": drive(serial)}),
-            ))
-            .unwrap();
-        }
-        let inv = inventory(&reg).unwrap();
-        let key = inv.by_serial("S-1").unwrap();
-        assert_eq!(key.inventory_id.as_ref(), Some(&facts.inventory_id));
-        assert_eq!(
-            (key.exports, key.cases.as_slice()),
-            (1, &["2026-0001".to_owned()][..])
-        );
-        let other = inv.by_serial("S-OTHER").unwrap();
-        assert!(!other.is_inventoried());
-        assert_eq!(other.exports, 1);
-        assert!(destruction_of(&reg, "S-1").unwrap().is_none());
-        reg.verify(None).unwrap();
     }
 
     #[test]

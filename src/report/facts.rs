@@ -299,7 +299,28 @@ pub fn facts(
                     regularize_hours = h;
                 }
             }
-            _ => {}
+            EntryKind::ConfigChanged
+            | EntryKind::CaseOpened
+            | EntryKind::DocumentAttached
+            | EntryKind::RequesterVerified
+            | EntryKind::IdentityProven
+            | EntryKind::ViewedOnSite
+            | EntryKind::CaseAuthorized
+            | EntryKind::EmergencyStarted
+            | EntryKind::EmergencyRegularized
+            | EntryKind::ExportStarted
+            | EntryKind::ExportCompleted
+            | EntryKind::ExportFailed
+            | EntryKind::ExportInterrupted
+            | EntryKind::ExportVerified
+            | EntryKind::Delivered
+            | EntryKind::ReceiptAttached
+            | EntryKind::Purged
+            | EntryKind::MediaInventoried
+            | EntryKind::CaseClosed
+            | EntryKind::Checkpoint
+            | EntryKind::MediaDestroyed
+            | EntryKind::ExportCountersigned => {}
         }
     }
     let when = |t: Timestamp| local_time(t, &tz);
@@ -398,7 +419,28 @@ pub fn facts(
                     recorded: when(e.time),
                 };
             }
-            _ => {}
+            EntryKind::ConfigChanged
+            | EntryKind::CaseOpened
+            | EntryKind::DocumentAttached
+            | EntryKind::RequesterVerified
+            | EntryKind::IdentityProven
+            | EntryKind::ViewedOnSite
+            | EntryKind::CaseAuthorized
+            | EntryKind::EmergencyStarted
+            | EntryKind::EmergencyRegularized
+            | EntryKind::ExportStarted
+            | EntryKind::ExportCompleted
+            | EntryKind::ExportFailed
+            | EntryKind::ExportInterrupted
+            | EntryKind::ExportVerified
+            | EntryKind::Delivered
+            | EntryKind::ReceiptAttached
+            | EntryKind::Purged
+            | EntryKind::MediaInventoried
+            | EntryKind::CaseClosed
+            | EntryKind::Checkpoint
+            | EntryKind::MediaDestroyed
+            | EntryKind::ExportCountersigned => {}
         }
         let Some(case_id) = &e.case_id else { continue };
         if e.kind == EntryKind::CaseOpened && !cases.contains_key(case_id) {
@@ -623,6 +665,58 @@ fn apply(
                     ""
                 }
             );
+        }
+        EntryKind::IdentityProven => {
+            let scan = p["scan"].as_str().map(|h| {
+                format!(
+                    " ; {} {}",
+                    tr(lang, "scan joint, SHA-256", "scan attached, SHA-256"),
+                    h
+                )
+            });
+            f.requester_check = format!(
+                "{} {} n° {}, {} {}, {} {} ({}){} — {} {}",
+                tr(lang, "Identité prouvée :", "Identity proven:"),
+                text(&p["document_kind"]),
+                text(&p["document_reference"]),
+                tr(lang, "vérifiée le", "checked on"),
+                p["checked_at"]
+                    .as_str()
+                    .and_then(|t| t.parse::<Timestamp>().ok())
+                    .map_or_else(|| text(&p["checked_at"]), when),
+                tr(lang, "par", "by"),
+                names.who(&e.actor, &names.role_of(&e.actor, "operator")),
+                tr(lang, "signature SSH", "SSH signature"),
+                scan.unwrap_or_default(),
+                tr(lang, "légitimité :", "legitimacy:"),
+                text(&p["legitimacy"]),
+            );
+        }
+        EntryKind::ViewedOnSite => {
+            let line = format!(
+                "{} {} {} {} ({}), {} {}",
+                tr(lang, "Visionnage sur place le", "Viewed on site on"),
+                p["at"]
+                    .as_str()
+                    .and_then(|t| t.parse::<Timestamp>().ok())
+                    .map_or_else(|| text(&p["at"]), when),
+                tr(lang, "sur", "on"),
+                text(&p["screen"]),
+                p["attendees"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(text)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                tr(lang, "tenu par", "held by"),
+                names.who(&e.actor, "operator"),
+            );
+            if f.requester_check.is_empty() {
+                f.requester_check = line;
+            } else {
+                f.requester_check = format!("{}\n{line}", f.requester_check);
+            }
         }
         EntryKind::RequesterVerified => {
             f.requester_check = format!(
@@ -941,9 +1035,9 @@ fn export_record(
                     };
                     format!(
                         "{} {} {}",
-                        crate::receipt::duration_text(f["covered_seconds"].as_f64().unwrap_or(0.0)),
+                        crate::wording::duration(f["covered_seconds"].as_f64().unwrap_or(0.0)),
                         tr(lang, "sur", "of"),
-                        crate::receipt::duration_text(requested)
+                        crate::wording::duration(requested)
                     )
                 },
                 gaps: if gaps.is_empty() {
@@ -952,19 +1046,29 @@ fn export_record(
                     gaps.join("\n")
                 },
                 clock_offset,
-                link: crate::receipt::text::link(
+                link: crate::wording::link(
                     lang,
                     serde_json::from_value::<crate::config::LinkSecurity>(f["link"].clone())
                         .ok()
                         .as_ref(),
                 ),
-                codecs: f["tracks"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(text)
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                codecs: {
+                    let codecs = f["tracks"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(text)
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    if f["anonymized"].is_object() {
+                        format!(
+                            "{codecs} — {}",
+                            crate::wording::anonymized(lang, &f["anonymized"])
+                        )
+                    } else {
+                        codecs
+                    }
+                },
                 size: f["file"]["size"].as_u64().unwrap_or(0),
                 sha256: text(&f["file"]["sha256"]),
             }

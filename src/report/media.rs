@@ -1,12 +1,12 @@
 //! The report's removable-media section (PUR-4): one row per medium of the inventory folded by
-//! [`crate::media`] (inventoried media, and drives exports used without being inventoried),
+//! [`crate::inventory`] (inventoried media, and drives exports used without being inventoried),
 //! with French (default) or English headings and words. The section covers the whole register:
 //! `--from`/`--to` select cases, not media.
 
 use serde::Serialize;
 
 use super::{Lang, format_time};
-use crate::media::{Inventory, fold};
+use crate::inventory::{Inventory, fold};
 use crate::register::Entry;
 
 /// One medium as the report shows it.

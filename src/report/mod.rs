@@ -1,8 +1,8 @@
-//! The register as an auditor (the CNIL) reads it (REG-1, REG-2, issue 17): a document that
-//! stands on its own, made from the register alone. It states the register's head, the site
-//! key's fingerprint and the verification result, the site and its data controller, the people
-//! list and its changes, a summary table of the cases, then one section per case and one block
-//! per export ([`facts`]); the removable media close it ([`media`]).
+//! The register report, above the register it reads: the register as an auditor (the CNIL) reads it
+//! (REG-1, REG-2, issue 17), a document that stands on its own, made from the register alone. It
+//! states the register's head, the site key's fingerprint and the verification result, the site and
+//! its data controller, the people list and its changes, a summary table of the cases, then one
+//! section per case and one block per export ([`facts`]); the removable media close it ([`media`]).
 //!
 //! Three renderings carry the same facts: PDF ([`pdf`], French by default, English on
 //! request), CSV (one row per export, then the media section) and JSON (the whole structure).
@@ -16,33 +16,8 @@ use serde_json::Value;
 
 pub use facts::{CaseFacts, ExportFacts, Facts};
 
-use super::entry::{Entry, EntryKind};
-
-/// The report's language.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Lang {
-    #[default]
-    Fr,
-    En,
-}
-
-impl Lang {
-    /// The language tag (`fr`, `en`).
-    pub fn tag(self) -> &'static str {
-        match self {
-            Lang::Fr => "fr",
-            Lang::En => "en",
-        }
-    }
-}
-
-/// `fr` or `en` by language.
-pub fn tr<'a>(lang: Lang, fr: &'a str, en: &'a str) -> &'a str {
-    match lang {
-        Lang::Fr => fr,
-        Lang::En => en,
-    }
-}
+use crate::register::{Entry, EntryKind};
+pub use crate::wording::{Lang, tr};
 
 /// UTC `YYYY-MM-DD HH:MM:SS`.
 pub fn format_time(t: jiff::Timestamp) -> String {
@@ -69,7 +44,7 @@ impl ReportHeader {
         let head = entries
             .last()
             .map(|e| e.head())
-            .unwrap_or(super::Head::GENESIS);
+            .unwrap_or(crate::register::Head::GENESIS);
         ReportHeader {
             generated: format_time(jiff::Timestamp::now()),
             head: head.to_text(),

@@ -58,6 +58,20 @@ fn field_at(p: &mut Pages, indent: f32, label: &str, value: &str, face: Face) {
     p.y -= 2.0;
 }
 
+/// `Some(v)` unless `v` is empty: a field shown only when it has a value.
+fn shown(v: &str) -> Option<&str> {
+    (!v.is_empty()).then_some(v)
+}
+
+/// Fields at `indent` in order; a field whose value is `None` is left out.
+fn fields_at(p: &mut Pages, indent: f32, fields: &[(&str, Option<&str>, Face)]) {
+    for (label, value, face) in fields {
+        if let Some(value) = value {
+            field_at(p, indent, label, value, *face);
+        }
+    }
+}
+
 fn field(p: &mut Pages, label: &str, value: &str) {
     field_at(p, 0.0, label, value, REGULAR);
 }
@@ -531,150 +545,113 @@ fn export_block(p: &mut Pages, x: &ExportFacts, n: usize, total: usize, lang: La
         40.0,
     );
     let ind = 10.0;
-    field_at(
+    let t = |fr, en| tr(lang, fr, en);
+    let done = x.failure.is_empty();
+    fields_at(
         p,
         ind,
-        tr(lang, "Opérateur", "Operator"),
-        &x.operator,
-        REGULAR,
-    );
-    field_at(p, ind, tr(lang, "Début", "Started"), &x.started, REGULAR);
-    field_at(p, ind, tr(lang, "Fin", "Finished"), &x.finished, REGULAR);
-    field_at(p, ind, tr(lang, "Support", "Drive"), &x.drive, REGULAR);
-    if !x.failure.is_empty() {
-        field_at(
-            p,
-            ind,
-            tr(
-                lang,
-                "Motif (message du système)",
-                "Reason (system message)",
+        &[
+            (
+                t("Opérateur", "Operator"),
+                Some(x.operator.as_str()),
+                REGULAR,
             ),
-            &x.failure,
-            REGULAR,
-        );
-    }
-    if !x.operator_signature.is_empty() {
-        field_at(
-            p,
-            ind,
-            tr(lang, "Signature de l'opérateur", "Operator's signature"),
-            &x.operator_signature,
-            REGULAR,
-        );
-    }
+            (t("Début", "Started"), Some(x.started.as_str()), REGULAR),
+            (t("Fin", "Finished"), Some(x.finished.as_str()), REGULAR),
+            (t("Support", "Drive"), Some(x.drive.as_str()), REGULAR),
+            (
+                t("Motif (message du système)", "Reason (system message)"),
+                shown(&x.failure),
+                REGULAR,
+            ),
+            (
+                t("Signature de l'opérateur", "Operator's signature"),
+                shown(&x.operator_signature),
+                REGULAR,
+            ),
+        ],
+    );
     for (i, f) in x.files.iter().enumerate() {
         p.room(LINE * 8.0);
-        field_at(
-            p,
-            ind,
-            &format!("{} {}", tr(lang, "Fichier", "File"), i + 1),
-            &f.name,
-            REGULAR,
+        let label = format!("{} {}", t("Fichier", "File"), i + 1);
+        field_at(p, ind, &label, &f.name, REGULAR);
+        let size = format!(
+            "{}, MP4 ({}) {} {} {}",
+            crate::wording::size(lang, f.size),
+            f.codecs,
+            t("chiffré ;", "encrypted;"),
+            t("durée enregistrée", "recorded"),
+            f.recorded
         );
-        field_at(
-            p,
-            ind + 8.0,
-            tr(lang, "Caméra", "Camera"),
-            &f.camera,
-            REGULAR,
-        );
-        field_at(p, ind + 8.0, tr(lang, "Plage", "Range"), &f.range, REGULAR);
-        field_at(
+        fields_at(
             p,
             ind + 8.0,
-            tr(lang, "Taille, format", "Size, format"),
-            &format!(
-                "{}, MP4 ({}) {} {} {}",
-                crate::receipt::size_text(lang, f.size),
-                f.codecs,
-                tr(lang, "chiffré ;", "encrypted;"),
-                tr(lang, "durée enregistrée", "recorded"),
-                f.recorded
-            ),
-            REGULAR,
-        );
-        field_at(p, ind + 8.0, tr(lang, "Lacunes", "Gaps"), &f.gaps, REGULAR);
-        field_at(
-            p,
-            ind + 8.0,
-            tr(lang, "Décalage d'horloge", "Clock offset"),
-            &f.clock_offset,
-            REGULAR,
-        );
-        field_at(p, ind + 8.0, tr(lang, "Liaison", "Link"), &f.link, REGULAR);
-        field_at(p, ind + 8.0, "SHA-256", &f.sha256, MONO);
-    }
-    if x.files.is_empty() && x.failure.is_empty() {
-        field_at(
-            p,
-            ind,
-            tr(lang, "Fichiers", "Files"),
-            tr(lang, "aucun", "none"),
-            REGULAR,
+            &[
+                (t("Caméra", "Camera"), Some(f.camera.as_str()), REGULAR),
+                (t("Plage", "Range"), Some(f.range.as_str()), REGULAR),
+                (
+                    t("Taille, format", "Size, format"),
+                    Some(size.as_str()),
+                    REGULAR,
+                ),
+                (t("Lacunes", "Gaps"), Some(f.gaps.as_str()), REGULAR),
+                (
+                    t("Décalage d'horloge", "Clock offset"),
+                    Some(f.clock_offset.as_str()),
+                    REGULAR,
+                ),
+                (t("Liaison", "Link"), Some(f.link.as_str()), REGULAR),
+                ("SHA-256", Some(f.sha256.as_str()), MONO),
+            ],
         );
     }
-    if !x.manifest_sha256.is_empty() {
-        field_at(
-            p,
-            ind,
-            tr(lang, "Manifeste (SHA-256)", "Manifest (SHA-256)"),
-            &x.manifest_sha256,
-            MONO,
-        );
-    }
-    if !x.folder.is_empty() && x.failure.is_empty() {
-        field_at(
-            p,
-            ind,
-            tr(lang, "Dossier sur le support", "Folder on the drive"),
-            &x.folder,
-            REGULAR,
-        );
-    }
-    let none = tr(lang, "aucun", "none");
-    field_at(
+    let none = t("aucun", "none");
+    let delivered = done && !x.delivery.is_empty();
+    fields_at(
         p,
         ind,
-        tr(lang, "Contreseing", "Countersignature"),
-        if x.countersignature.is_empty() {
-            none
-        } else {
-            &x.countersignature
-        },
-        REGULAR,
-    );
-    if x.failure.is_empty() {
-        field_at(
-            p,
-            ind,
-            tr(lang, "Remise", "Hand-over"),
-            if x.delivery.is_empty() {
-                tr(lang, "aucune remise enregistrée", "no hand-over recorded")
-            } else {
-                &x.delivery
-            },
-            REGULAR,
-        );
-        if !x.delivery.is_empty() {
-            field_at(
-                p,
-                ind,
-                tr(lang, "Référence du récépissé", "Receipt reference"),
-                &x.receipt_reference,
+        &[
+            (
+                t("Fichiers", "Files"),
+                (x.files.is_empty() && done).then_some(none),
                 REGULAR,
-            );
-            field_at(
-                p,
-                ind,
-                tr(
-                    lang,
+            ),
+            (
+                t("Manifeste (SHA-256)", "Manifest (SHA-256)"),
+                shown(&x.manifest_sha256),
+                MONO,
+            ),
+            (
+                t("Dossier sur le support", "Folder on the drive"),
+                shown(&x.folder).filter(|_| done),
+                REGULAR,
+            ),
+            (
+                t("Contreseing", "Countersignature"),
+                Some(shown(&x.countersignature).unwrap_or(none)),
+                REGULAR,
+            ),
+            (
+                t("Remise", "Hand-over"),
+                done.then(|| {
+                    shown(&x.delivery)
+                        .unwrap_or(t("aucune remise enregistrée", "no hand-over recorded"))
+                }),
+                REGULAR,
+            ),
+            (
+                t("Référence du récépissé", "Receipt reference"),
+                delivered.then_some(x.receipt_reference.as_str()),
+                REGULAR,
+            ),
+            (
+                t(
                     "Copie signée numérisée (SHA-256)",
                     "Signed copy scan (SHA-256)",
                 ),
-                &x.signed_receipt_sha256,
+                delivered.then_some(x.signed_receipt_sha256.as_str()),
                 MONO,
-            );
-        }
-    }
+            ),
+        ],
+    );
 }

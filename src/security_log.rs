@@ -1,4 +1,5 @@
-//! The security event stream (REG-4): the events a SIEM collects from the system journal, all
+//! The security event stream (REG-4), at the crate root because the daemon, export and purge
+//! all emit it: the events a SIEM collects from the system journal, all
 //! on the tracing target [`TARGET`] with a stable `event` field naming what happened, beside
 //! the plain diagnostics. The list of events and their fields is `docs/LOGS.md`; a test
 //! (`tests/daemon_security_log.rs`) reads them back from the daemon's JSON log.

@@ -4,7 +4,7 @@
 //! so two requests cannot inventory the same serial twice.
 //!
 //! The identity of a mounted drive is read with the export's own destination code
-//! ([`crate::export::destination`]), so the inventory and the export entries name a drive alike.
+//! ([`crate::drive`]), so the inventory and the export entries name a drive alike.
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -13,8 +13,7 @@ use jiff::civil::Date;
 use serde_json::json;
 
 use super::{Destruction, MediaFacts, inventory};
-use crate::export::destination::{identify, mount_of, parse_mountinfo};
-use crate::export::record::DriveIdentity;
+use crate::drive::{DriveIdentity, identify, mount_of, parse_mountinfo};
 use crate::register::{Entry, EntryKind, NewEntry, Register, RegisterError};
 
 /// Longest free-text field accepted.
