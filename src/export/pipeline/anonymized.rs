@@ -24,7 +24,7 @@ use zeroize::Zeroizing;
 
 use super::file::FileContext;
 use super::review::HeldClip;
-use super::{EVENT_QUEUE, Job, blocking, span_seconds, ts_name};
+use super::{EVENT_QUEUE, Job, blocking, span_seconds};
 use crate::anonymize::{Anonymizer, Detector, Input, Params, Summary};
 use crate::case::export_record::{Anonymized, ExportedFile, FileDigest};
 use crate::config::Camera;
@@ -250,12 +250,7 @@ async fn one_file(
     position: usize,
 ) -> Result<ExportedFile, ExportError> {
     let camera = job.camera.id.to_string();
-    let name = format!(
-        "{}_{}_{}.mp4.scelle",
-        camera,
-        ts_name(range.start),
-        ts_name(range.end)
-    );
+    let name = super::file::sealed_name(&camera, range);
     let final_path = ctx.folder.join(&name);
     let partial = partial_of(&final_path);
     let keep = anon

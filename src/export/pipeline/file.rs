@@ -75,6 +75,16 @@ pub(super) async fn camera_task(
     Ok(out)
 }
 
+/// The name of the sealed file of one camera's range: `CAMERA_START_END.mp4.scelle`.
+pub(super) fn sealed_name(camera: &str, range: TimeRange) -> String {
+    format!(
+        "{}_{}_{}.mp4.scelle",
+        camera,
+        ts_name(range.start),
+        ts_name(range.end)
+    )
+}
+
 /// Pull → MP4 → seal → `.partial`, verify, rename.
 async fn one_file(
     ctx: &Arc<FileContext>,
@@ -82,12 +92,7 @@ async fn one_file(
     range: TimeRange,
 ) -> Result<ExportedFile, ExportError> {
     let camera = job.camera.id.to_string();
-    let name = format!(
-        "{}_{}_{}.mp4.scelle",
-        camera,
-        ts_name(range.start),
-        ts_name(range.end)
-    );
+    let name = sealed_name(&camera, range);
     let final_path = ctx.folder.join(&name);
     let partial = partial_of(&final_path);
     ctx.track(&partial);

@@ -180,15 +180,7 @@ pub async fn run(
     progress: Progress,
 ) -> Result<Verified, ExportError> {
     let case = &req.case;
-    let ranges: Vec<TimeRange> = case
-        .opening
-        .ranges
-        .iter()
-        .map(|r| TimeRange {
-            start: r.start,
-            end: r.end,
-        })
-        .collect();
+    let ranges = case_ranges(case);
     let mut jobs = Vec::new();
     for id in &case.opening.cameras {
         let camera = config.camera(id).cloned().ok_or_else(|| {
@@ -659,4 +651,16 @@ mod tests {
             "20260115T140040Z"
         );
     }
+}
+
+/// The case's time ranges as the sources take them.
+pub(super) fn case_ranges(case: &Case) -> Vec<TimeRange> {
+    case.opening
+        .ranges
+        .iter()
+        .map(|r| TimeRange {
+            start: r.start,
+            end: r.end,
+        })
+        .collect()
 }

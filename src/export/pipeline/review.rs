@@ -133,15 +133,7 @@ pub async fn make(
     password_generated: bool,
     cancel: tokio_util::sync::CancellationToken,
 ) -> Result<(Review, Vec<u8>), ExportError> {
-    let ranges: Vec<TimeRange> = case
-        .opening
-        .ranges
-        .iter()
-        .map(|r| TimeRange {
-            start: r.start,
-            end: r.end,
-        })
-        .collect();
+    let ranges = super::case_ranges(case);
     let mut clips = Vec::new();
     for (camera_id, range, position) in super::anonymized::positions(&case.opening.cameras, &ranges)
     {
