@@ -62,6 +62,9 @@ fn children_files() -> BTreeSet<String> {
                 || t.starts_with("/memfd:")
                 || t.starts_with("/dev/")
                 || t.starts_with("/proc/")
+                // kernel topology x264 and libnuma read for their thread pools (sysfs holds
+                // no user data and cannot be written with footage)
+                || t.starts_with("/sys/")
                 // shared libraries and configuration the loader and ffmpeg read at start
                 || t.starts_with("/usr/")
                 || t.starts_with("/lib")
