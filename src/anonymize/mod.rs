@@ -96,7 +96,7 @@ impl Default for Params {
         Params {
             threshold: 0.2,
             detect_width: 960,
-            detect_every: 4,
+            detect_every: 3,
             iou_min: 0.2,
             max_gap: 12,
             persist: 12,
