@@ -609,6 +609,18 @@ impl Drop for Running {
     }
 }
 
+/// The case's time ranges as the sources take them.
+pub(super) fn case_ranges(case: &Case) -> Vec<TimeRange> {
+    case.opening
+        .ranges
+        .iter()
+        .map(|r| TimeRange {
+            start: r.start,
+            end: r.end,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -651,16 +663,4 @@ mod tests {
             "20260115T140040Z"
         );
     }
-}
-
-/// The case's time ranges as the sources take them.
-pub(super) fn case_ranges(case: &Case) -> Vec<TimeRange> {
-    case.opening
-        .ranges
-        .iter()
-        .map(|r| TimeRange {
-            start: r.start,
-            end: r.end,
-        })
-        .collect()
 }
