@@ -187,29 +187,6 @@ fn identity_args(case: &str) -> Value {
     })
 }
 
-fn approve(site: &Site, case: &str) -> Result<Value, ClientError> {
-    let mut au = site.client(AUTHORIZER);
-    match au.request(Op::CaseApprove, json!({ "case": case }), &mut |_| {})? {
-        Reply::Challenge {
-            public_key,
-            namespace,
-            message,
-            ..
-        } => {
-            let statement = B64.decode(message).unwrap();
-            let sig = Signer::KeyFile(site.key(AUTHORIZER))
-                .sign(&public_key, &namespace, &statement)
-                .unwrap();
-            au.call(
-                Op::CaseApprove,
-                json!({ "case": case, "signature": sig,
-                        "statement": String::from_utf8(statement).unwrap() }),
-            )
-        }
-        other => panic!("case-approve: {other:?}"),
-    }
-}
-
 fn refused(r: Result<Value, ClientError>, code: ErrorCode, words: &str) {
     match r {
         Err(ClientError::Remote { code: c, message }) => {
@@ -360,7 +337,7 @@ fn an_access_request_is_exported_anonymized_with_the_requester_kept() {
     let case = open_access_case(site, &a.range);
 
     // Identity first: the approval is refused without it, through the real daemon.
-    refused(approve(site, &case), ErrorCode::Refused, "identity");
+    refused(site.approve(&case), ErrorCode::Refused, "identity");
     let r = signed(site, OPERATOR, Op::CaseIdentity, identity_args(&case)).unwrap();
     assert_eq!(r["case"]["identity"]["checked_by"], OPERATOR);
     assert!(
@@ -376,7 +353,8 @@ fn an_access_request_is_exported_anonymized_with_the_requester_kept() {
             .any(|d| d["role"] == "identity"),
         "the scan is attached like the written request"
     );
-    approve(site, &case).unwrap_or_else(|e| panic!("approve: {e}\n{}", site.log_text()));
+    site.approve(&case)
+        .unwrap_or_else(|e| panic!("approve: {e}\n{}", site.log_text()));
 
     // The viewing on site comes first; here it was offered but not possible, so the export
     // says why. Without the reason: refused.
@@ -584,7 +562,7 @@ fn the_rules_hold_against_someone_with_a_shell() {
     std::fs::create_dir_all(&dest).unwrap();
 
     // Skipping the identity proof: no approval, no review, no viewing.
-    refused(approve(site, &case), ErrorCode::Refused, "identity");
+    refused(site.approve(&case), ErrorCode::Refused, "identity");
     refused(
         site.client(OPERATOR)
             .call(Op::CaseReview, json!({ "case": case })),
@@ -655,7 +633,7 @@ fn the_rules_hold_against_someone_with_a_shell() {
         ErrorCode::Refused,
         "not authorized",
     );
-    approve(site, &case).unwrap();
+    site.approve(&case).unwrap();
     // A viewing of footage outside the case: refused; of the case: recorded, signed.
     let mut outside = viewed.clone();
     outside["ranges"] = json!(["2020-01-01T00:00:00Z/2020-01-01T00:01:00Z"]);
@@ -827,7 +805,7 @@ fn a_sigkill_mid_export_leaves_nothing_the_register_does_not_list() {
     let mut a = access_site();
     let case = open_access_case(&a.site, &a.range);
     signed(&a.site, OPERATOR, Op::CaseIdentity, identity_args(&case)).unwrap();
-    approve(&a.site, &case).unwrap();
+    a.site.approve(&case).unwrap();
     let dest = a.site.drive.join("usb");
     std::fs::create_dir_all(&dest).unwrap();
     let watch = Watcher::start(&a.site);

@@ -184,6 +184,20 @@ fn opened(site: &Site, dest: &Path, reference: &str) -> PathBuf {
     plain
 }
 
+/// The time part of a playback URL template: the range's start, or its start and end.
+const START: &str = "start={start_unix}";
+const START_END: &str = "start={start_unix}&end={end_unix}";
+
+/// A `[[camera]]` entry reading recorder playback URLs from a GStreamer peer on `port` at
+/// `path?query`; `extra` adds source keys (e.g. `speed = 4, `).
+fn playback_camera(id: &str, port: u16, path: &str, query: &str, extra: &str) -> String {
+    format!(
+        "[[camera]]\nid = \"{id}\"\nname = \"{id}\"\n\
+         source = {{ kind = \"playback\", vendor = \"custom\", host = \"127.0.0.1\", port = {port}, \
+         time_zone = \"UTC\", {extra}template = \"rtsp://{{host}}:{{port}}/{path}?{query}\" }}\n\n"
+    )
+}
+
 /// The issue's checks of one exported file against its source clip.
 fn check(name: &str, exported: &Path, source: &Path, span: f64, min_frames: usize, audio: bool) {
     check_at(name, exported, source, span, min_frames, audio, 1.0);
@@ -283,15 +297,8 @@ fn b_frames_and_audio_from_gstreamer_plain_server() {
         &[("main", &main), ("high", &high)],
         &["--audio"],
     );
-    let camera = |id: &str, path: &str| {
-        format!(
-            "[[camera]]\nid = \"{id}\"\nname = \"{id}\"\n\
-             source = {{ kind = \"playback\", vendor = \"custom\", host = \"127.0.0.1\", port = {port}, \
-             time_zone = \"UTC\", template = \"rtsp://{{host}}:{{port}}/{path}?start={{start_unix}}&end={{end_unix}}\" }}\n\n",
-            port = peer.port
-        )
-    };
-    let cameras = camera("quai", "main") + &camera("hall", "high");
+    let cameras = playback_camera("quai", peer.port, "main", START_END, "")
+        + &playback_camera("hall", peer.port, "high", START_END, "");
     let mut site = Site::new(EXPORT, &cameras);
     site.start();
     let start = jiff::Timestamp::now()
@@ -395,12 +402,7 @@ fn a_stalled_source_fails_within_its_limit_saying_what_arrived() {
     let media = tempfile::tempdir().unwrap();
     let main = clip(media.path(), "main.mp4", &h264("main", "2"), 37, 30);
     let peer = Peer::start(free_port(), &[("main", &main)], &[]);
-    let cameras = format!(
-        "[[camera]]\nid = \"quai\"\nname = \"Quai\"\n\
-         source = {{ kind = \"playback\", vendor = \"custom\", host = \"127.0.0.1\", port = {}, \
-         time_zone = \"UTC\", template = \"rtsp://{{host}}:{{port}}/main?start={{start_unix}}&end={{end_unix}}\" }}\n",
-        peer.port
-    );
+    let cameras = playback_camera("quai", peer.port, "main", START_END, "");
     let mut site = Site::new(&format!("{EXPORT}source_stall_secs = 3\n"), &cameras);
     site.start();
     let start = jiff::Timestamp::now()
@@ -509,14 +511,8 @@ fn g711_audio_from_gstreamer_plain_server() {
         &[("gate", &alaw)],
         &["--audio", "--audio-codec", "pcma"],
     );
-    let camera = |id: &str, port: u16| {
-        format!(
-            "[[camera]]\nid = \"{id}\"\nname = \"{id}\"\n\
-             source = {{ kind = \"playback\", vendor = \"custom\", host = \"127.0.0.1\", port = {port}, \
-             time_zone = \"UTC\", template = \"rtsp://{{host}}:{{port}}/{id}?start={{start_unix}}\" }}\n\n"
-        )
-    };
-    let cameras = camera("door", pcmu.port) + &camera("gate", pcma.port);
+    let cameras = playback_camera("door", pcmu.port, "door", START, "")
+        + &playback_camera("gate", pcma.port, "gate", START, "");
     let mut site = Site::new(EXPORT, &cameras);
     site.start();
     let start = jiff::Timestamp::now()
@@ -583,13 +579,7 @@ fn playback_sped_up_keeps_every_picture_at_its_time() {
         &[("main", &main)],
         &["--audio", "--claim-speed", "2"],
     );
-    let camera = |id: &str, port: u16| {
-        format!(
-            "[[camera]]\nid = \"{id}\"\nname = \"{id}\"\n\
-             source = {{ kind = \"playback\", vendor = \"custom\", host = \"127.0.0.1\", port = {port}, \
-             time_zone = \"UTC\", speed = 4, template = \"rtsp://{{host}}:{{port}}/main?start={{start_unix}}\" }}\n\n"
-        )
-    };
+    let camera = |id: &str, port: u16| playback_camera(id, port, "main", START, "speed = 4, ");
     let cameras =
         camera("quai", fast.port) + &camera("hall", slow.port) + &camera("gate", liar.port);
     let mut site = Site::new(EXPORT, &cameras);

@@ -243,12 +243,16 @@ impl Site {
             )
             .unwrap_or_else(|e| panic!("case-open: {e}\n{}", self.log_text()));
         let case = result["case"]["id"].as_str().unwrap().to_owned();
+        self.approve(&case)
+            .unwrap_or_else(|e| panic!("case-approve: {e}\n{}", self.log_text()));
+        case
+    }
+
+    /// Approves `case` as the authorizer: `case-approve`, the statement signed with the
+    /// authorizer's key (namespace `scelle-approve`), sent back with it.
+    pub fn approve(&self, case: &str) -> Result<Value, ClientError> {
         let mut au = self.client(AUTHORIZER);
-        let signer = Signer::KeyFile(self.key(AUTHORIZER));
-        match au
-            .request(Op::CaseApprove, json!({ "case": case }), &mut |_| {})
-            .unwrap()
-        {
+        match au.request(Op::CaseApprove, json!({ "case": case }), &mut |_| {})? {
             scelle::api::protocol::Reply::Challenge {
                 public_key,
                 namespace,
@@ -258,17 +262,17 @@ impl Site {
                 let statement = base64::engine::general_purpose::STANDARD
                     .decode(message)
                     .unwrap();
-                let signature = signer.sign(&public_key, &namespace, &statement).unwrap();
+                let signature = Signer::KeyFile(self.key(AUTHORIZER))
+                    .sign(&public_key, &namespace, &statement)
+                    .unwrap();
                 au.call(
                     Op::CaseApprove,
                     json!({ "case": case, "signature": signature,
                             "statement": String::from_utf8(statement).unwrap() }),
                 )
-                .unwrap();
             }
             other => panic!("case-approve: {other:?}"),
         }
-        case
     }
 
     /// Exports `case` to `dest` as the operator through the control socket (`case-export`
