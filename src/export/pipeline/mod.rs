@@ -183,21 +183,7 @@ pub async fn run(
     let ranges = case_ranges(case);
     let mut jobs = Vec::new();
     for id in &case.opening.cameras {
-        let camera = config.camera(id).cloned().ok_or_else(|| {
-            ExportError::BadInput(format!(
-                "camera `{id}` of case {} is not in the configuration: add a [[camera]] entry",
-                case.id
-            ))
-        })?;
-        let stall = Duration::from_secs(u64::from(config.export.source_stall_secs.max(1)));
-        let source =
-            crate::camera::source(&camera, &config.site.time_zone.0, stall).map_err(|e| {
-                ExportError::Source {
-                    camera: id.clone(),
-                    step: SourceStep::Build,
-                    source: Box::new(e),
-                }
-            })?;
+        let (camera, source) = case_source(&config, case, id)?;
         jobs.push(Job {
             camera,
             source,
@@ -607,6 +593,30 @@ impl Drop for Running {
     fn drop(&mut self) {
         running().retain(|c| c.case != self.0);
     }
+}
+
+/// Camera `id` of `case` from the configuration, and the source that pulls from it (with the
+/// configured stall limit).
+pub(super) fn case_source(
+    config: &Config,
+    case: &Case,
+    id: &str,
+) -> Result<(Camera, Arc<dyn Source>), ExportError> {
+    let camera = config.camera(id).cloned().ok_or_else(|| {
+        ExportError::BadInput(format!(
+            "camera `{id}` of case {} is not in the configuration: add a [[camera]] entry",
+            case.id
+        ))
+    })?;
+    let stall = Duration::from_secs(u64::from(config.export.source_stall_secs.max(1)));
+    let source = crate::camera::source(&camera, &config.site.time_zone.0, stall).map_err(|e| {
+        ExportError::Source {
+            camera: id.to_owned(),
+            step: SourceStep::Build,
+            source: Box::new(e),
+        }
+    })?;
+    Ok((camera, source))
 }
 
 /// The case's time ranges as the sources take them.

@@ -137,21 +137,7 @@ pub async fn make(
     let mut clips = Vec::new();
     for (camera_id, range, position) in super::anonymized::positions(&case.opening.cameras, &ranges)
     {
-        let camera = config.camera(&camera_id).cloned().ok_or_else(|| {
-            ExportError::BadInput(format!(
-                "camera `{camera_id}` of case {} is not in the configuration",
-                case.id
-            ))
-        })?;
-        let stall = Duration::from_secs(u64::from(config.export.source_stall_secs.max(1)));
-        let source =
-            crate::camera::source(&camera, &config.site.time_zone.0, stall).map_err(|e| {
-                ExportError::Source {
-                    camera: camera_id.clone(),
-                    step: crate::export::SourceStep::Build,
-                    source: Box::new(e),
-                }
-            })?;
+        let (camera, source) = super::case_source(config, case, &camera_id)?;
         let Pulled {
             mp4,
             summary,
