@@ -844,6 +844,20 @@ fn a_sigkill_mid_export_leaves_nothing_the_register_does_not_list() {
         partial_seen,
         "the export never reached its sealed output within 120 s"
     );
+    // The killed daemon's state lock can outlive it for a moment (seen once in CI: the restart
+    // found it still held, while the ffmpeg children spawned as it died were still exiting);
+    // wait until it is free, as systemd's restart delay would, then restart.
+    let lock = std::fs::File::open(a.site.state.join("scelle.lock")).unwrap();
+    let t = Instant::now();
+    while lock.try_lock().is_err() {
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "the killed daemon's state lock is still held after 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    lock.unlock().unwrap();
+    drop(lock);
     a.site.start();
     // The restart's recovery records the interrupted export and removes what it wrote.
     let t = Instant::now();
