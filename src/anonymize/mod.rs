@@ -66,23 +66,36 @@ pub fn default_model_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("models/centerface.onnx")
 }
 
-/// Detection, tracking and masking thresholds (defaults measured, see decisions 0140, 0141).
+/// One detection pass of the schedule: the width the detector runs at, on one frame in `every`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Level {
+    /// Width of the network's input (frames are scaled to it, the height in proportion).
+    pub width: usize,
+    /// Run on frames whose number is a multiple of this.
+    pub every: u64,
+    /// Detections narrower than this (network pixels) are dropped: near the network's lower
+    /// limit boxes come out small and shifted (decision 0142), and such faces are found, well
+    /// boxed, by a finer level.
+    pub min_face: f32,
+}
+
+/// Detection, tracking and masking thresholds (defaults measured, see decisions 0141, 0142).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Params {
     /// CenterFace heatmap score above which a face is taken.
     pub threshold: f32,
-    /// Width the detector runs at (frames wider are scaled to it). Measured at 720p (decision
-    /// 0141): at 960 every face from 20 pixels wide up is found; at 640 (faces halved) those
-    /// under 28 pixels are often missed.
-    pub detect_width: usize,
-    /// Run the detector on one frame in this many (tracks are interpolated between). At 4,
-    /// faces moving up to 100 pixels/s at 720p were covered on every frame (decision 0141).
-    pub detect_every: u64,
+    /// The detection schedule, finest first: frame `n` is detected at the width of the first
+    /// level whose `every` divides `n`, and not at all if none does. Measured at 720p
+    /// (decisions 0141, 0142): 960 pixels wide finds every face from 20 pixels up, 640 those
+    /// from 28 up, 320 those from about 48 up; small faces move few pixels a frame, so they
+    /// need the fine width less often than large, fast ones need a detection.
+    pub levels: [Level; 3],
     /// Minimum IoU to link a detection to a track.
     pub iou_min: f32,
     /// Largest gap (frames) a track may have between two detections.
     pub max_gap: u64,
-    /// Frames a track stays covered before its first and after its last detection.
+    /// Frames a track stays covered before its first and after its last detection (moved
+    /// along its first or last measured motion).
     pub persist: u64,
     /// Growth of the detected box (each side) before masking.
     pub pad: f32,
@@ -95,14 +108,56 @@ impl Default for Params {
     fn default() -> Self {
         Params {
             threshold: 0.2,
-            detect_width: 960,
-            detect_every: 3,
+            levels: [
+                Level {
+                    width: 960,
+                    every: 12,
+                    min_face: 0.0,
+                },
+                Level {
+                    width: 640,
+                    every: 6,
+                    min_face: 16.0,
+                },
+                Level {
+                    width: 320,
+                    every: 3,
+                    min_face: 16.0,
+                },
+            ],
             iou_min: 0.2,
-            max_gap: 12,
+            max_gap: 24,
             persist: 12,
             pad: 1.5,
             cells: 4,
         }
+    }
+}
+
+impl Params {
+    /// The same detection width on one frame in `every` (the schedule before decision 0142).
+    pub fn single_level(self, width: usize, every: u64) -> Params {
+        let level = Level {
+            width,
+            every,
+            min_face: 0.0,
+        };
+        Params {
+            levels: [level; 3],
+            ..self
+        }
+    }
+
+    /// The finest detection width.
+    pub fn detect_width(&self) -> usize {
+        self.levels.iter().map(|l| l.width).max().unwrap_or(960)
+    }
+
+    /// Which level (index into `levels`) runs on frame `n`, if any.
+    pub fn level_at(&self, n: u64) -> Option<usize> {
+        self.levels
+            .iter()
+            .position(|l| l.every > 0 && n.is_multiple_of(l.every))
     }
 }
 
@@ -118,6 +173,8 @@ pub struct TrackView {
 pub struct Analysis {
     pub info: VideoInfo,
     pub frames: u64,
+    /// Frames the detector ran on.
+    pub frames_detected: u64,
     pub tracks: Vec<TrackView>,
     inner: Vec<track::Track>,
 }
@@ -166,7 +223,7 @@ impl Anonymizer {
         &self.params
     }
 
-    /// Runs the detector on one RGB24 frame with this engine's threshold and width.
+    /// Runs the detector on one RGB24 frame with this engine's threshold, at its finest width.
     pub fn detect(
         &mut self,
         rgb: &[u8],
@@ -175,44 +232,68 @@ impl Anonymizer {
     ) -> Result<Vec<FaceBox>, AnonymizeError> {
         let p = self.params;
         self.detector
-            .detect(rgb, width, height, p.detect_width, p.threshold)
+            .detect(rgb, width, height, p.detect_width(), p.threshold)
     }
 
     /// Pass 1: decodes `input`, detects and tracks faces, makes a thumbnail per track.
     ///
-    /// Decoding runs ahead on its own thread (and in ffmpeg), detection on one thread per
-    /// core, each frame given to the next free one; results are put back in frame order for
-    /// the tracker.
+    /// ffmpeg decodes and scales the frames to the finest detection size on its own threads;
+    /// detection runs on one thread per core, each frame of the schedule (`Params::levels`)
+    /// given to the next free one at its level's width; results are put back in frame order
+    /// for the tracker.
     pub fn analyze(&mut self, input: Input<'_>) -> Result<Analysis, AnonymizeError> {
         let p = self.params;
-        let every = p.detect_every.max(1);
         let mut mem: Option<File> = None;
         let info = video::probe(input, &mut mem)?;
-        let prepared = self
-            .detector
-            .prepare(info.width, info.height, p.detect_width)?;
-        let dec = video::Decoder::start(input, &mut mem, &info)?;
+        let frame_size = (info.width, info.height);
+        // frames arrive scaled to the finest network input: the coarser levels start there
+        let src = detector::network_size(info.width, info.height, p.detect_width());
+        let mut prepared = Vec::with_capacity(p.levels.len());
+        for level in &p.levels {
+            prepared.push(self.detector.prepare_scaled(frame_size, src, level.width)?);
+        }
+        let dec = video::Decoder::start(
+            input,
+            &mut mem,
+            &info,
+            video::Frames::Rgb {
+                width: src.0,
+                height: src.1,
+            },
+        )?;
         let workers = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .clamp(1, 4);
         let mut tracker = track::Tracker::new(p.iou_min, p.max_gap);
         // best crop per track id: (score, rgb, w, h)
         let mut best: Vec<(f32, Vec<u8>, usize, usize)> = Vec::new();
-        let mut n = 0u64;
+        let (mut n, mut detected) = (0u64, 0u64);
+        // a frame box in the decoded (scaled) frame's pixels
+        let (kx, ky) = (
+            src.0 as f32 / info.width as f32,
+            src.1 as f32 / info.height as f32,
+        );
         std::thread::scope(|sc| -> Result<(), AnonymizeError> {
             let frames = read_ahead(sc, dec, 2 * workers);
-            let (job_tx, job_rx) = mpsc::sync_channel::<(u64, Vec<u8>)>(workers);
+            let (job_tx, job_rx) = mpsc::sync_channel::<(u64, usize, Vec<u8>)>(workers);
             let job_rx = Arc::new(Mutex::new(job_rx));
             type Done = (u64, Result<Vec<FaceBox>, AnonymizeError>, Vec<u8>);
             let (done_tx, done_rx) = mpsc::channel::<Done>();
             for _ in 0..workers {
-                let mut session = detector::Session::new(prepared.clone(), p.detect_width)?;
+                let mut sessions = prepared
+                    .iter()
+                    .zip(&p.levels)
+                    .map(|(plan, level)| detector::Session::new(plan.clone(), level.width))
+                    .collect::<Result<Vec<_>, _>>()?;
                 let (job_rx, done_tx) = (job_rx.clone(), done_tx.clone());
                 sc.spawn(move || {
                     loop {
                         let job = job_rx.lock().map(|rx| rx.recv());
-                        let Ok(Ok((k, frame))) = job else { return };
-                        let faces = session.detect(&frame, p.threshold);
+                        let Ok(Ok((k, level, frame))) = job else {
+                            return;
+                        };
+                        let min_face = p.levels[level].min_face;
+                        let faces = sessions[level].detect(&frame, p.threshold, min_face);
                         if done_tx.send((k, faces, frame)).is_err() {
                             return;
                         }
@@ -220,49 +301,64 @@ impl Anonymizer {
                 });
             }
             drop(done_tx);
-            // results waiting for an earlier frame's, and the next frame the tracker expects
+            // results waiting for an earlier frame's, and the frames sent, in order: the
+            // tracker takes them in frame order
             let mut pending = std::collections::BTreeMap::new();
-            let mut next = 0u64;
-            let mut in_flight = 0usize;
+            let mut sent = std::collections::VecDeque::new();
             let mut take =
                 |(k, faces, frame): Done,
-                 pending: &mut std::collections::BTreeMap<u64, (Vec<FaceBox>, Vec<u8>)>|
+                 pending: &mut std::collections::BTreeMap<u64, (Vec<FaceBox>, Vec<u8>)>,
+                 sent: &mut std::collections::VecDeque<u64>|
                  -> Result<(), AnonymizeError> {
                     pending.insert(k, (faces?, frame));
-                    while let Some((faces, frame)) = pending.remove(&next) {
-                        let ids = tracker.push(next, &faces);
+                    while let Some(k) = sent.front().copied() {
+                        let Some((faces, frame)) = pending.remove(&k) else {
+                            break;
+                        };
+                        sent.pop_front();
+                        let ids = tracker.push(k, &faces);
                         for (id, face) in ids.into_iter().zip(&faces) {
                             let i = id as usize - 1;
                             if best.len() <= i {
                                 best.resize(i + 1, (f32::MIN, Vec::new(), 0, 0));
                             }
                             if face.score > best[i].0 {
-                                let (crop, w, h) = crop(&frame, &info, &face.scaled(p.pad));
+                                let b = face.scaled(p.pad);
+                                let in_src = FaceBox {
+                                    x1: b.x1 * kx,
+                                    y1: b.y1 * ky,
+                                    x2: b.x2 * kx,
+                                    y2: b.y2 * ky,
+                                    ..b
+                                };
+                                let (crop, w, h) = crop(&frame, src, &in_src);
                                 best[i] = (face.score, crop, w, h);
                             }
                         }
                         frames.recycle(frame);
-                        next += every;
                     }
                     Ok(())
                 };
+            let mut in_flight = 0usize;
             while let Some(frame) = frames.next() {
                 let frame = frame?;
-                if n.is_multiple_of(every) {
+                if let Some(level) = p.level_at(n) {
                     // keep at most two frames per worker out, so memory stays bounded
                     while in_flight >= 2 * workers {
                         let done = done_rx.recv().map_err(|_| worker_gone())?;
                         in_flight -= 1;
-                        take(done, &mut pending)?;
+                        take(done, &mut pending, &mut sent)?;
                     }
-                    job_tx.send((n, frame)).map_err(|_| worker_gone())?;
+                    job_tx.send((n, level, frame)).map_err(|_| worker_gone())?;
+                    sent.push_back(n);
                     in_flight += 1;
+                    detected += 1;
                 } else {
                     frames.recycle(frame);
                 }
                 while let Ok(done) = done_rx.try_recv() {
                     in_flight -= 1;
-                    take(done, &mut pending)?;
+                    take(done, &mut pending, &mut sent)?;
                 }
                 n += 1;
             }
@@ -270,7 +366,7 @@ impl Anonymizer {
             while in_flight > 0 {
                 let done = done_rx.recv().map_err(|_| worker_gone())?;
                 in_flight -= 1;
-                take(done, &mut pending)?;
+                take(done, &mut pending, &mut sent)?;
             }
             Ok(())
         })?;
@@ -294,6 +390,7 @@ impl Anonymizer {
         Ok(Analysis {
             info,
             frames: n,
+            frames_detected: detected,
             tracks,
             inner: tracker.tracks,
         })
@@ -324,7 +421,7 @@ impl Anonymizer {
                 reason: "the input is not the footage that was analyzed".into(),
             });
         }
-        let dec = video::Decoder::start(input, &mut mem, &info)?;
+        let dec = video::Decoder::start(input, &mut mem, &info, video::Frames::Yuv420)?;
         let mut enc = video::Encoder::start(&info)?;
         let (mut n, mut masked) = (0u64, 0u64);
         // decoding runs ahead on its own thread while this one masks and feeds the encoder
@@ -333,7 +430,7 @@ impl Anonymizer {
             while let Some(frame) = frames.next() {
                 let mut frame = frame?;
                 for (_, b) in analysis.boxes_at(n, self.params.persist, keep) {
-                    blur::mask(
+                    blur::mask_yuv420(
                         &mut frame,
                         info.width,
                         info.height,
@@ -362,7 +459,7 @@ impl Anonymizer {
             width: info.width,
             height: info.height,
             frames: n,
-            frames_detected: n.div_ceil(self.params.detect_every.max(1)),
+            frames_detected: analysis.frames_detected,
             tracks_found: found,
             tracks_blurred: found - usize::from(keep.is_some()),
             kept_track: keep,
@@ -433,15 +530,15 @@ fn read_ahead<'scope>(
     ReadAhead { rx, spare }
 }
 
-/// The RGB24 pixels of `b` (clamped to the frame).
-fn crop(frame: &[u8], info: &VideoInfo, b: &FaceBox) -> (Vec<u8>, usize, usize) {
-    let x1 = (b.x1.max(0.0) as usize).min(info.width - 1);
-    let y1 = (b.y1.max(0.0) as usize).min(info.height - 1);
-    let x2 = (b.x2.ceil().max(0.0) as usize).clamp(x1 + 1, info.width);
-    let y2 = (b.y2.ceil().max(0.0) as usize).clamp(y1 + 1, info.height);
+/// The RGB24 pixels of `b` (clamped to the frame of `width` x `height`).
+fn crop(frame: &[u8], (width, height): (usize, usize), b: &FaceBox) -> (Vec<u8>, usize, usize) {
+    let x1 = (b.x1.max(0.0) as usize).min(width - 1);
+    let y1 = (b.y1.max(0.0) as usize).min(height - 1);
+    let x2 = (b.x2.ceil().max(0.0) as usize).clamp(x1 + 1, width);
+    let y2 = (b.y2.ceil().max(0.0) as usize).clamp(y1 + 1, height);
     let mut out = Vec::with_capacity((x2 - x1) * (y2 - y1) * 3);
     for y in y1..y2 {
-        out.extend_from_slice(&frame[(y * info.width + x1) * 3..(y * info.width + x2) * 3]);
+        out.extend_from_slice(&frame[(y * width + x1) * 3..(y * width + x2) * 3]);
     }
     (out, x2 - x1, y2 - y1)
 }

@@ -3,7 +3,10 @@
 //! The analysis is offline (the whole clip is decoded before anything is blurred), so a track
 //! is covered on every frame between two of its detections (linearly interpolated, which also
 //! covers frames where the detector was not run or missed), and `persist` frames before its
-//! first and after its last detection.
+//! first and after its last detection, moved along the motion measured between its first two
+//! (last two) detections and grown by half the distance moved: a face walking into the frame
+//! was seen first some frames after it came in, further back on its path, not where it was
+//! first detected.
 
 use serde::Serialize;
 
@@ -37,12 +40,13 @@ impl Track {
             return None;
         }
         let i = self.hits.partition_point(|h| h.frame <= frame);
+        let n = self.hits.len();
         if i == 0 {
-            return Some(self.hits[0].face);
+            return Some(extrapolate(&self.hits[..n.min(2)], frame));
         }
         let a = self.hits[i - 1];
         let Some(b) = self.hits.get(i) else {
-            return Some(a.face);
+            return Some(extrapolate(&self.hits[n.saturating_sub(2)..], frame));
         };
         let t = (frame - a.frame) as f32 / (b.frame - a.frame) as f32;
         let l = |p: f32, q: f32| p + (q - p) * t;
@@ -53,6 +57,29 @@ impl Track {
             y2: l(a.face.y2, b.face.y2),
             score: a.face.score.min(b.face.score),
         })
+    }
+}
+
+/// The box of the hit nearest `frame` (one of `hits`, one or two in frame order), moved to
+/// `frame` at the speed measured between the two, and grown by half the distance moved.
+fn extrapolate(hits: &[Hit], frame: u64) -> FaceBox {
+    let (first, last) = (hits[0], hits[hits.len() - 1]);
+    let near = if frame <= first.frame { first } else { last };
+    let span = last.frame.saturating_sub(first.frame);
+    if span == 0 {
+        return near.face;
+    }
+    let centre = |f: &FaceBox| ((f.x1 + f.x2) / 2.0, (f.y1 + f.y2) / 2.0);
+    let ((ax, ay), (bx, by)) = (centre(&first.face), centre(&last.face));
+    let dt = frame as f32 - near.frame as f32;
+    let (dx, dy) = ((bx - ax) / span as f32 * dt, (by - ay) / span as f32 * dt);
+    let (gx, gy) = (dx.abs() / 2.0, dy.abs() / 2.0);
+    FaceBox {
+        x1: near.face.x1 + dx - gx,
+        y1: near.face.y1 + dy - gy,
+        x2: near.face.x2 + dx + gx,
+        y2: near.face.y2 + dy + gy,
+        score: near.face.score,
     }
 }
 
@@ -148,8 +175,28 @@ mod tests {
         let track = &t.tracks[0];
         let mid = track.box_at(1, 3).unwrap();
         assert_eq!(mid.x1, 2.0);
-        assert_eq!(track.box_at(5, 3).unwrap().x1, 4.0);
+        // after the last detection: moved on at 2 px/frame, grown by half of that
+        let after = track.box_at(5, 3).unwrap();
+        assert_eq!((after.x1, after.x2), (4.0 + 6.0 - 3.0, 24.0 + 6.0 + 3.0));
         assert!(track.box_at(6, 3).is_none());
+    }
+
+    #[test]
+    fn before_its_first_detection_a_track_is_covered_back_along_its_path() {
+        let mut t = Tracker::new(0.2, 12);
+        t.push(10, &[b(100.0)]);
+        t.push(13, &[b(106.0)]);
+        let track = &t.tracks[0];
+        // two frames before: 4 px back, grown 2 px each side; one detection only: in place
+        let before = track.box_at(8, 12).unwrap();
+        assert_eq!(
+            (before.x1, before.x2),
+            (100.0 - 4.0 - 2.0, 120.0 - 4.0 + 2.0)
+        );
+        let mut lone = Tracker::new(0.2, 12);
+        lone.push(10, &[b(50.0)]);
+        assert_eq!(lone.tracks[0].box_at(5, 12).unwrap().x1, 50.0);
+        assert!(lone.tracks[0].box_at(23, 12).is_none());
     }
 
     #[test]

@@ -6,6 +6,10 @@
 //! system. Raw RGB frames come out of the decoder on a pipe and go into the encoder on a pipe;
 //! the encoder writes its MP4 into another memory file (`file:/dev/stdout`), copied to the
 //! caller's writer at the end. No frame, crop or temporary file is ever written to disk.
+//!
+//! The analysis reads RGB frames already scaled by ffmpeg to the detector's finest input size;
+//! the render reads and writes planar YUV 4:2:0 at full size, so no colour conversion is done
+//! on the way through (decision 0142).
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -156,7 +160,16 @@ pub(super) fn probe(input: Input<'_>, mem: &mut Option<File>) -> Result<VideoInf
     })
 }
 
-/// An `ffmpeg` decoding the first video stream to RGB24 frames on a pipe (audio dropped).
+/// What a [`Decoder`] delivers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Frames {
+    /// RGB24 frames scaled (bilinear, stretched) to this size: what the detector reads.
+    Rgb { width: usize, height: usize },
+    /// Planar YUV 4:2:0 frames at the input's size: what the render masks and encodes.
+    Yuv420,
+}
+
+/// An `ffmpeg` decoding the first video stream to raw frames on a pipe (audio dropped).
 pub(super) struct Decoder {
     child: Child,
     stdout: ChildStdout,
@@ -169,8 +182,22 @@ impl Decoder {
         input: Input<'_>,
         mem: &mut Option<File>,
         info: &VideoInfo,
+        frames: Frames,
     ) -> Result<Self, AnonymizeError> {
         let f = feed(input, mem)?;
+        let (format, frame_len, scale) = match frames {
+            Frames::Rgb { width, height } => (
+                "rgb24",
+                width * height * 3,
+                ((width, height) != (info.width, info.height))
+                    .then(|| format!("scale={width}:{height}:flags=bilinear")),
+            ),
+            Frames::Yuv420 => ("yuv420p", info.width * info.height * 3 / 2, None),
+        };
+        let filter: &[&str] = match &scale {
+            Some(vf) => &["-vf", vf],
+            None => &[],
+        };
         let mut child = spawn(
             Command::new("ffmpeg")
                 .args([
@@ -190,7 +217,8 @@ impl Decoder {
                     "-fps_mode",
                     "passthrough",
                 ])
-                .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"])
+                .args(filter)
+                .args(["-f", "rawvideo", "-pix_fmt", format, "pipe:1"])
                 .stdin(f.stdin)
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped()),
@@ -202,7 +230,7 @@ impl Decoder {
             child,
             stdout,
             stderr,
-            frame_len: info.width * info.height * 3,
+            frame_len,
         })
     }
 
@@ -250,7 +278,7 @@ impl Drop for Decoder {
     }
 }
 
-/// An `ffmpeg` encoding RGB24 frames from a pipe to H.264 in MP4, into memory.
+/// An `ffmpeg` encoding planar YUV 4:2:0 frames from a pipe to H.264 in MP4, into memory.
 pub(super) struct Encoder {
     child: Child,
     stdin: Option<ChildStdin>,
@@ -273,7 +301,7 @@ impl Encoder {
                     "-f",
                     "rawvideo",
                     "-pix_fmt",
-                    "rgb24",
+                    "yuv420p",
                 ])
                 .args(["-s", &size, "-r", &rate, "-i", "pipe:0", "-an"])
                 .args([
