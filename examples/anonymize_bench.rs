@@ -42,35 +42,44 @@ fn load() -> String {
         .join(" ")
 }
 
-/// Per head: frames where some box has IoU >= 0.5 with the label; and boxes matching no label.
-fn recall(found: &[Vec<[f32; 4]>], heads: &[s::Head]) -> (Vec<usize>, usize) {
+/// A head's labelled face on frame `n`, the part inside the frame, if at least half of it is.
+fn label(h: &s::Head, n: usize) -> Option<[f32; 4]> {
+    s::visible(h.face_at(n as u64, FPS), W as f32, H as f32)
+}
+
+/// Per head: frames where some box has IoU >= 0.5 with the label, and frames where the face
+/// is visible (at least half inside the frame); and boxes matching no label.
+fn recall(found: &[Vec<[f32; 4]>], heads: &[s::Head]) -> (Vec<usize>, Vec<usize>, usize) {
     let mut hits = vec![0; heads.len()];
+    let mut seen = vec![0; heads.len()];
     let mut false_pos = 0;
     for (n, boxes) in found.iter().enumerate() {
-        let labels: Vec<[f32; 4]> = heads.iter().map(|h| h.face_at(n as u64, FPS)).collect();
+        let labels: Vec<Option<[f32; 4]>> = heads.iter().map(|h| label(h, n)).collect();
         for (i, gt) in labels.iter().enumerate() {
+            let Some(gt) = gt else { continue };
+            seen[i] += 1;
             if boxes.iter().any(|b| s::iou(*b, *gt) >= 0.5) {
                 hits[i] += 1;
             }
         }
+        let all: Vec<[f32; 4]> = heads.iter().map(|h| h.face_at(n as u64, FPS)).collect();
         false_pos += boxes
             .iter()
-            .filter(|b| labels.iter().all(|gt| s::iou(**b, *gt) < 0.3))
+            .filter(|b| all.iter().all(|gt| s::iou(**b, *gt) < 0.3))
             .count();
     }
-    (hits, false_pos)
+    (hits, seen, false_pos)
 }
 
 fn recall_line(name: &str, found: &[Vec<[f32; 4]>], heads: &[s::Head]) {
-    let (hits, false_pos) = recall(found, heads);
-    let n = found.len();
+    let (hits, seen, false_pos) = recall(found, heads);
     let total: usize = hits.iter().sum();
+    let all: usize = seen.iter().sum();
     let per: Vec<String> = hits.iter().map(|h| format!("{:>4}", h)).collect();
     println!(
-        "{name:<34} {} | {total:>4}/{:<4} = {:.3} | false {false_pos}",
+        "{name:<34} {} | {total:>4}/{all:<4} = {:.3} | false {false_pos}",
         per.join(""),
-        n * heads.len(),
-        total as f64 / (n * heads.len()) as f64
+        total as f64 / all.max(1) as f64
     );
 }
 
@@ -151,6 +160,91 @@ fn time_encode(frames: &[Vec<u8>]) -> f64 {
     drop(stdin);
     child.wait().unwrap();
     t0.elapsed().as_secs_f64()
+}
+
+/// The detection schedule in words: "960 px 1/12, 640 px 1/6, 320 px 1/3".
+fn schedule(p: &Params) -> String {
+    let mut levels: Vec<String> = Vec::new();
+    for l in p.levels {
+        let s = format!("{} px 1/{}", l.width, l.every);
+        if !levels.contains(&s) {
+            levels.push(s);
+        }
+    }
+    levels.join(", ")
+}
+
+/// Runs the engine with each of `variants` on `clip` (`n` frames, faces `heads`): the tracks'
+/// recall, faces fully masked, speed; returns the first variant's output.
+fn engine(clip_path: &Path, heads: &[s::Head], n: usize, variants: &[Params]) -> Vec<u8> {
+    let mut kept = Vec::new();
+    for &params in variants {
+        let mut eng = Anonymizer::new(Detector::load(&default_model_path()).unwrap(), params);
+        let t0 = Instant::now();
+        let analysis = eng.analyze(Input::Path(&clip_path)).unwrap();
+        let t_an = t0.elapsed().as_secs_f64();
+        let boxes: Vec<Vec<[f32; 4]>> = (0..n)
+            .map(|i| {
+                analysis
+                    .boxes_at(i as u64, params.persist, None)
+                    .into_iter()
+                    .map(|(_, b)| [b.x1, b.y1, b.x2, b.y2])
+                    .collect()
+            })
+            .collect();
+        println!("schedule: {}", schedule(&params));
+        recall_line("engine tracks", &boxes, &heads);
+        let mut masked = vec![0usize; heads.len()];
+        for (i, b) in boxes.iter().enumerate() {
+            let padded: Vec<[f32; 4]> = b
+                .iter()
+                .map(|b| {
+                    let c = [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0];
+                    let (hw, hh) = (
+                        (b[2] - b[0]) * params.pad / 2.0,
+                        (b[3] - b[1]) * params.pad / 2.0,
+                    );
+                    [c[0] - hw, c[1] - hh, c[0] + hw, c[1] + hh]
+                })
+                .collect();
+            for (k, h) in heads.iter().enumerate() {
+                if label(h, i).is_some_and(|gt| covered(gt, &padded) >= 0.999) {
+                    masked[k] += 1;
+                }
+            }
+        }
+        let per: Vec<String> = masked.iter().map(|m| format!("{m:>4}")).collect();
+        let total: usize = masked.iter().sum();
+        let seen: usize = (0..n)
+            .map(|i| heads.iter().filter(|h| label(h, i).is_some()).count())
+            .sum();
+        println!(
+            "{:<34} {} | {total:>4}/{:<4} = {:.3}",
+            "  face fully inside a mask",
+            per.join(""),
+            seen,
+            total as f64 / seen.max(1) as f64
+        );
+        let t1 = Instant::now();
+        let mut out = Vec::new();
+        eng.render(Input::Path(&clip_path), &analysis, None, &mut out)
+            .unwrap();
+        let t_re = t1.elapsed().as_secs_f64();
+        println!(
+            "  speed: analyze {:.1} frames/s, render {:.1} frames/s, both passes {:.1} frames/s \
+             ({:.2}x real time), {} tracks (load {})",
+            n as f64 / t_an,
+            n as f64 / t_re,
+            n as f64 / (t_an + t_re),
+            n as f64 / (t_an + t_re) / FPS as f64,
+            analysis.tracks.len(),
+            load()
+        );
+        if kept.is_empty() {
+            kept = out;
+        }
+    }
+    kept
 }
 
 fn main() {
@@ -305,17 +399,6 @@ for f in iio.get_reader(sys.argv[1]):
 
     // 3. The engine end to end: its tracks' boxes on every frame, then speed.
     let defaults = Params::default();
-    println!("\nthe engine (defaults {defaults:?}):");
-    let schedule = |p: &Params| {
-        let mut levels: Vec<String> = Vec::new();
-        for l in p.levels {
-            let s = format!("{} px 1/{}", l.width, l.every);
-            if !levels.contains(&s) {
-                levels.push(s);
-            }
-        }
-        levels.join(", ")
-    };
     let variants = [
         defaults,
         defaults.single_level(960, 3),
@@ -338,69 +421,34 @@ for f in iio.get_reader(sys.argv[1]):
         },
     ];
     let only_default = std::env::var_os("ANONYMIZE_BENCH_DEFAULT_ONLY").is_some();
-    for params in variants.into_iter().take(if only_default { 1 } else { 3 }) {
-        let mut eng = Anonymizer::new(Detector::load(&default_model_path()).unwrap(), params);
-        let t0 = Instant::now();
-        let analysis = eng.analyze(Input::Path(&clip_path)).unwrap();
-        let t_an = t0.elapsed().as_secs_f64();
-        let boxes: Vec<Vec<[f32; 4]>> = (0..n)
-            .map(|i| {
-                analysis
-                    .boxes_at(i as u64, params.persist, None)
-                    .into_iter()
-                    .map(|(_, b)| [b.x1, b.y1, b.x2, b.y2])
-                    .collect()
-            })
-            .collect();
-        println!("schedule: {}", schedule(&params));
-        recall_line("engine tracks", &boxes, &heads);
-        let mut masked = vec![0usize; heads.len()];
-        for (i, b) in boxes.iter().enumerate() {
-            let padded: Vec<[f32; 4]> = b
-                .iter()
-                .map(|b| {
-                    let c = [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0];
-                    let (hw, hh) = (
-                        (b[2] - b[0]) * params.pad / 2.0,
-                        (b[3] - b[1]) * params.pad / 2.0,
-                    );
-                    [c[0] - hw, c[1] - hh, c[0] + hw, c[1] + hh]
-                })
-                .collect();
-            for (k, h) in heads.iter().enumerate() {
-                if covered(h.face_at(i as u64, FPS), &padded) >= 0.999 {
-                    masked[k] += 1;
-                }
-            }
-        }
-        let per: Vec<String> = masked.iter().map(|m| format!("{m:>4}")).collect();
-        let total: usize = masked.iter().sum();
-        println!(
-            "{:<34} {} | {total:>4}/{:<4} = {:.3}",
-            "  face fully inside a mask",
-            per.join(""),
-            n * heads.len(),
-            total as f64 / (n * heads.len()) as f64
-        );
-        let t1 = Instant::now();
-        let mut out = Vec::new();
-        eng.render(Input::Path(&clip_path), &analysis, None, &mut out)
-            .unwrap();
-        let t_re = t1.elapsed().as_secs_f64();
-        println!(
-            "  speed: analyze {:.1} frames/s, render {:.1} frames/s, both passes {:.1} frames/s \
-             ({:.2}x real time), {} tracks (load {})",
-            n as f64 / t_an,
-            n as f64 / t_re,
-            n as f64 / (t_an + t_re),
-            n as f64 / (t_an + t_re) / FPS as f64,
-            analysis.tracks.len(),
-            load()
-        );
-        if params == defaults {
-            std::fs::write(dir.join("scelle-out.mp4"), &out).unwrap();
-        }
-    }
+    let variants = &variants[..if only_default { 1 } else { 3 }];
+    println!("\nthe engine (defaults {defaults:?}):");
+    let out = engine(&clip_path, &heads, n, variants);
+    std::fs::write(dir.join("scelle-out.mp4"), out).unwrap();
+
+    // 3b. The same on people walking across the frame at walking speed.
+    let walkers = s::walk_scene();
+    let walk = s::compose(W as u32, H as u32, secs, &walkers);
+    let walk_path = dir.join("walk.mp4");
+    std::fs::write(&walk_path, &walk).unwrap();
+    let cols: Vec<String> = walkers
+        .iter()
+        .map(|h| format!("{:>4}", h.face_width().round()))
+        .collect();
+    println!(
+        "\nwalking scene ({}): faces {} px wide, {} px/s sideways; frames with the face at \
+         least half in the frame only",
+        walk_path.display(),
+        cols.join(""),
+        walkers
+            .iter()
+            .map(|h| format!("{:.0}", h.vx.abs()))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    println!("{:<34} {}", "face width", cols.join(""));
+    engine(&walk_path, &walkers, n, variants);
+
     let (t_rgb, _) = time_decode(
         &clip_path,
         &["-vf", "scale=960:544:flags=bilinear", "-pix_fmt", "rgb24"],

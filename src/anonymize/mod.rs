@@ -94,6 +94,9 @@ pub struct Params {
     pub iou_min: f32,
     /// Largest gap (frames) a track may have between two detections.
     pub max_gap: u64,
+    /// Fastest motion a track follows between two detections, in face widths per second
+    /// (someone walking sideways moves 5 to 9 widths a second).
+    pub max_speed: f32,
     /// Frames a track stays covered before its first and after its last detection (moved
     /// along its first or last measured motion).
     pub persist: u64,
@@ -127,6 +130,7 @@ impl Default for Params {
             ],
             iou_min: 0.2,
             max_gap: 24,
+            max_speed: 10.0,
             persist: 12,
             pad: 1.5,
             cells: 4,
@@ -264,7 +268,8 @@ impl Anonymizer {
         let workers = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .clamp(1, 4);
-        let mut tracker = track::Tracker::new(p.iou_min, p.max_gap);
+        let fps = info.rate.0 as f32 / info.rate.1.max(1) as f32;
+        let mut tracker = track::Tracker::new(p.iou_min, p.max_gap, p.max_speed / fps.max(1.0));
         // best crop per track id: (score, rgb, w, h)
         let mut best: Vec<(f32, Vec<u8>, usize, usize)> = Vec::new();
         let (mut n, mut detected) = (0u64, 0u64);

@@ -93,38 +93,75 @@ pub struct TrackSummary {
     pub best_score: f32,
 }
 
-/// Links detections frame after frame (greedy, best IoU first).
+/// Links detections frame after frame: a detection continues the track whose predicted box
+/// it overlaps (IoU), or failing that the nearest one it could have reached at the fastest
+/// speed followed, with a similar size (greedy, nearest first).
+///
+/// Detections can be several frames apart (the coarse schedule runs the fine detector on one
+/// frame in 12), and a face walking across a 720p frame moves several of its widths in that
+/// time: overlap alone would cut its track at each detection (decision 0142).
 pub(super) struct Tracker {
     pub tracks: Vec<Track>,
     iou_min: f32,
     max_gap: u64,
+    /// Fastest motion followed, in face widths per frame.
+    max_step: f32,
 }
 
+/// Sizes of a face between two detections differ by at most this factor (detections at
+/// different widths box the same face a little differently).
+const SIZE_RATIO: f32 = 1.6;
+
 impl Tracker {
-    pub(super) fn new(iou_min: f32, max_gap: u64) -> Self {
+    pub(super) fn new(iou_min: f32, max_gap: u64, max_step: f32) -> Self {
         Tracker {
             tracks: Vec::new(),
             iou_min,
             max_gap,
+            max_step,
         }
     }
 
     /// Adds the detections of `frame`; returns the track id given to each, in order.
     pub(super) fn push(&mut self, frame: u64, faces: &[FaceBox]) -> Vec<u32> {
+        // (cost, track, detection): lower is better
         let mut pairs = Vec::new();
         for (ti, t) in self.tracks.iter().enumerate() {
             if t.last() + self.max_gap < frame {
                 continue;
             }
             let last = t.hits[t.hits.len() - 1].face;
+            let gap = (frame - t.last()) as f32;
+            let moving = t.hits.len() >= 2;
+            let predicted = extrapolate(&t.hits[t.hits.len().saturating_sub(2)..], frame);
+            // where the prediction is centred, without the growth for its uncertainty
+            let (px, py) = (
+                (predicted.x1 + predicted.x2) / 2.0,
+                (predicted.y1 + predicted.y2) / 2.0,
+            );
+            // how far from the prediction a detection may be, in face widths: with a measured
+            // motion, a change of pace; without, any direction at the fastest speed
+            let reach = 0.5 + gap * self.max_step * if moving { 0.25 } else { 1.0 };
             for (di, d) in faces.iter().enumerate() {
-                let iou = last.iou(d);
-                if iou >= self.iou_min {
-                    pairs.push((iou, ti, di));
+                let size = last.width().max(d.width()).max(1.0);
+                let ratio = d.width().max(1.0) / last.width().max(1.0);
+                let (dx, dy) = ((d.x1 + d.x2) / 2.0 - px, (d.y1 + d.y2) / 2.0 - py);
+                let dist = (dx * dx + dy * dy).sqrt() / size;
+                let centred = FaceBox {
+                    x1: px - last.width() / 2.0,
+                    y1: py - last.height() / 2.0,
+                    x2: px + last.width() / 2.0,
+                    y2: py + last.height() / 2.0,
+                    ..last
+                };
+                let overlaps = centred.iou(d) >= self.iou_min;
+                let near = dist <= reach && (1.0 / SIZE_RATIO..=SIZE_RATIO).contains(&ratio);
+                if overlaps || near {
+                    pairs.push((dist, ti, di));
                 }
             }
         }
-        pairs.sort_by(|a, b| b.0.total_cmp(&a.0));
+        pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
         let mut ids = vec![u32::MAX; faces.len()];
         let mut used = vec![false; self.tracks.len()];
         for (_, ti, di) in pairs {
@@ -168,7 +205,7 @@ mod tests {
 
     #[test]
     fn a_moving_face_stays_one_track_across_a_miss() {
-        let mut t = Tracker::new(0.2, 4);
+        let mut t = Tracker::new(0.2, 4, 0.4);
         assert_eq!(t.push(0, &[b(0.0)]), vec![1]);
         t.push(1, &[]);
         assert_eq!(t.push(2, &[b(4.0), b(100.0)]), vec![1, 2]);
@@ -183,7 +220,7 @@ mod tests {
 
     #[test]
     fn before_its_first_detection_a_track_is_covered_back_along_its_path() {
-        let mut t = Tracker::new(0.2, 12);
+        let mut t = Tracker::new(0.2, 12, 0.4);
         t.push(10, &[b(100.0)]);
         t.push(13, &[b(106.0)]);
         let track = &t.tracks[0];
@@ -193,15 +230,35 @@ mod tests {
             (before.x1, before.x2),
             (100.0 - 4.0 - 2.0, 120.0 - 4.0 + 2.0)
         );
-        let mut lone = Tracker::new(0.2, 12);
+        let mut lone = Tracker::new(0.2, 12, 0.4);
         lone.push(10, &[b(50.0)]);
         assert_eq!(lone.tracks[0].box_at(5, 12).unwrap().x1, 50.0);
         assert!(lone.tracks[0].box_at(23, 12).is_none());
     }
 
     #[test]
+    fn a_face_walking_several_widths_between_detections_keeps_its_track() {
+        let mut t = Tracker::new(0.2, 12, 0.4);
+        // 20 px wide, 4 widths (80 px) in 12 frames, then on at the same pace
+        assert_eq!(t.push(0, &[b(0.0)]), vec![1]);
+        assert_eq!(t.push(12, &[b(80.0)]), vec![1]);
+        assert_eq!(t.push(24, &[b(160.0), b(400.0)]), vec![1, 2]);
+        // a face of another size nearby is someone else
+        let big = FaceBox {
+            x1: 230.0,
+            y1: 0.0,
+            x2: 290.0,
+            y2: 60.0,
+            score: 0.9,
+        };
+        assert_eq!(t.push(36, &[big]), vec![3]);
+        // between detections the walker is where it was at that time
+        assert_eq!(t.tracks[0].box_at(6, 12).unwrap().x1, 40.0);
+    }
+
+    #[test]
     fn a_face_gone_longer_than_the_gap_starts_a_new_track() {
-        let mut t = Tracker::new(0.2, 2);
+        let mut t = Tracker::new(0.2, 2, 0.4);
         t.push(0, &[b(0.0)]);
         assert_eq!(t.push(10, &[b(0.0)]), vec![2]);
     }
