@@ -250,6 +250,33 @@ fn everyone_is_blurred_when_no_track_is_kept() {
     assert_eq!(types.trim(), "video");
 }
 
+/// People walking across the frame, coming in from its edges, move several face widths between
+/// two runs of the detector (the schedule runs the finest width on one frame in 12): their
+/// tracks must follow them, and cover them before they are first seen whole.
+#[test]
+fn people_walking_across_the_frame_are_blurred_on_every_frame() {
+    let heads = s::walkers_scene();
+    let clip = s::compose(W as u32, H as u32, 2.0, &heads);
+    let mut eng = engine();
+    let orig = s::decode(&clip, W, H);
+    let seen: usize = orig
+        .iter()
+        .map(|f| eng.detect(f, W, H).unwrap().len())
+        .sum();
+    assert!(seen >= 2 * orig.len(), "the original shows faces: {seen}");
+
+    let mut out = Vec::new();
+    let summary = eng
+        .anonymize(Input::Bytes(&clip), &mut out)
+        .expect("anonymize");
+    for (n, a) in s::decode(&out, W, H).iter().enumerate() {
+        let faces = eng.detect(a, W, H).unwrap();
+        assert!(faces.is_empty(), "frame {n}: faces left visible: {faces:?}");
+    }
+    // one track per walker, not a track per detection
+    assert_eq!(summary.tracks_found, heads.len(), "{summary:?}");
+}
+
 #[test]
 fn an_unknown_track_or_a_tampered_model_is_refused() {
     let clip = s::compose(W as u32, H as u32, 0.4, &s::scene(1.0));

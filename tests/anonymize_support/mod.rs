@@ -347,6 +347,17 @@ pub fn walk_scene() -> Vec<Head> {
     ]
 }
 
+/// The tests' 640x360 scene of people walking across: three faces (60, 40 and 30 pixels wide)
+/// at 5 to 7 widths a second, coming in from the edges, on rows that never cross.
+pub fn walkers_scene() -> Vec<Head> {
+    use Photo::{Astronaut as A, Cameraman as C};
+    vec![
+        Head::new(A, 60.0, (-120.0, 0.0), (400.0, 0.0)),
+        Head::new(C, 40.0, (640.0, 130.0), (-260.0, 0.0)).mirrored(),
+        Head::new(A, 30.0, (-60.0, 270.0), (180.0, 0.0)),
+    ]
+}
+
 /// The part of a face box inside a `w` x `h` frame, if at least half the face is in it (a
 /// face mostly outside the frame is neither expected to be found nor to be masked).
 pub fn visible(b: [f32; 4], w: f32, h: f32) -> Option<[f32; 4]> {
