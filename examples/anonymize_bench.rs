@@ -181,7 +181,7 @@ fn engine(clip_path: &Path, heads: &[s::Head], n: usize, variants: &[Params]) ->
     for &params in variants {
         let mut eng = Anonymizer::new(Detector::load(&default_model_path()).unwrap(), params);
         let t0 = Instant::now();
-        let analysis = eng.analyze(Input::Path(&clip_path)).unwrap();
+        let analysis = eng.analyze(Input::Path(clip_path)).unwrap();
         let t_an = t0.elapsed().as_secs_f64();
         let boxes: Vec<Vec<[f32; 4]>> = (0..n)
             .map(|i| {
@@ -193,7 +193,7 @@ fn engine(clip_path: &Path, heads: &[s::Head], n: usize, variants: &[Params]) ->
             })
             .collect();
         println!("schedule: {}", schedule(&params));
-        recall_line("engine tracks", &boxes, &heads);
+        recall_line("engine tracks", &boxes, heads);
         let mut masked = vec![0usize; heads.len()];
         for (i, b) in boxes.iter().enumerate() {
             let padded: Vec<[f32; 4]> = b
@@ -227,7 +227,7 @@ fn engine(clip_path: &Path, heads: &[s::Head], n: usize, variants: &[Params]) ->
         );
         let t1 = Instant::now();
         let mut out = Vec::new();
-        eng.render(Input::Path(&clip_path), &analysis, None, &mut out)
+        eng.render(Input::Path(clip_path), &analysis, None, &mut out)
             .unwrap();
         let t_re = t1.elapsed().as_secs_f64();
         println!(

@@ -246,6 +246,16 @@ impl Anonymizer {
     /// given to the next free one at its level's width; results are put back in frame order
     /// for the tracker.
     pub fn analyze(&mut self, input: Input<'_>) -> Result<Analysis, AnonymizeError> {
+        self.analyze_with(input, &mut |_| {})
+    }
+
+    /// [`Anonymizer::analyze`], telling `progress` how far it got about once a second of
+    /// footage.
+    pub fn analyze_with(
+        &mut self,
+        input: Input<'_>,
+        progress: &mut dyn FnMut(Done),
+    ) -> Result<Analysis, AnonymizeError> {
         let p = self.params;
         let mut mem: Option<File> = None;
         let info = video::probe(input, &mut mem)?;
@@ -366,6 +376,7 @@ impl Anonymizer {
                     take(done, &mut pending, &mut sent)?;
                 }
                 n += 1;
+                tell(progress, n, &info);
             }
             drop(job_tx);
             while in_flight > 0 {
@@ -410,6 +421,19 @@ impl Anonymizer {
         keep: Option<u32>,
         out: &mut dyn Write,
     ) -> Result<Summary, AnonymizeError> {
+        self.render_with(input, analysis, keep, out, &mut |_| {})
+    }
+
+    /// [`Anonymizer::render`], telling `progress` how far it got about once a second of
+    /// footage.
+    pub fn render_with(
+        &self,
+        input: Input<'_>,
+        analysis: &Analysis,
+        keep: Option<u32>,
+        out: &mut dyn Write,
+        progress: &mut dyn FnMut(Done),
+    ) -> Result<Summary, AnonymizeError> {
         if let Some(id) = keep
             && !analysis.inner.iter().any(|t| t.id == id)
         {
@@ -447,6 +471,7 @@ impl Anonymizer {
                 enc.write_frame(&frame)?;
                 frames.recycle(frame);
                 n += 1;
+                tell(progress, n, &info);
             }
             Ok(())
         })?;
@@ -482,6 +507,24 @@ impl Anonymizer {
     ) -> Result<Summary, AnonymizeError> {
         let analysis = self.analyze(input)?;
         self.render(input, &analysis, None, out)
+    }
+}
+
+/// How far a pass got: frames read, and the footage time they make.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Done {
+    pub frames: u64,
+    pub seconds: f64,
+}
+
+/// Calls `progress` on every second of footage (by the stream's frame rate).
+fn tell(progress: &mut dyn FnMut(Done), n: u64, info: &VideoInfo) {
+    let fps = (info.rate.0 as u64 / info.rate.1.max(1) as u64).max(1);
+    if n.is_multiple_of(fps) {
+        progress(Done {
+            frames: n,
+            seconds: n as f64 * info.rate.1 as f64 / info.rate.0.max(1) as f64,
+        });
     }
 }
 

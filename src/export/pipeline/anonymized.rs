@@ -298,13 +298,23 @@ async fn one_file(
     metadata.case_id = Some(ctx.case_id.clone());
     ctx.track(&partial);
     let (c2, p2, cam2) = (ctx.clone(), partial.clone(), camera.clone());
+    let (file_name, requested) = (name.clone(), span_seconds(&range));
     let (summary, seal) = blocking(move || {
+        // one line a second of footage, phase `analyzing` then `rendering`
+        let tell = |phase: &str, done: crate::anonymize::Done| {
+            c2.progress.data(
+                "anonymizing",
+                json!({ "export": c2.export_id, "camera": cam2, "file": file_name,
+                        "phase": phase, "frames": done.frames, "media_seconds": done.seconds,
+                        "requested_seconds": requested }),
+            );
+        };
         let mut engine = engine()?;
         let analysis = match analysis {
             Some(a) => a,
             None => Arc::new(
                 engine
-                    .analyze(Input::Bytes(&mp4))
+                    .analyze_with(Input::Bytes(&mp4), &mut |d| tell("analyzing", d))
                     .map_err(|e| engine_err(&cam2, e))?,
             ),
         };
@@ -320,7 +330,9 @@ async fn one_file(
                 source: e.into(),
             })?;
         let summary = engine
-            .render(Input::Bytes(&mp4), &analysis, keep, &mut sealer)
+            .render_with(Input::Bytes(&mp4), &analysis, keep, &mut sealer, &mut |d| {
+                tell("rendering", d)
+            })
             .map_err(|e| engine_err(&cam2, e))?;
         let (seal, file) = sealer.finish_into_inner().map_err(|e| ExportError::Write {
             camera: cam2.clone(),
