@@ -284,9 +284,11 @@ mod tests {
         let lock = lock_state_dir(dir).unwrap();
         // Inherited as is (closing a duplicate here would drop a POSIX lock at once).
         rustix::io::fcntl_setfd(&lock._file, rustix::io::FdFlags::empty()).unwrap();
-        let sleeper = Command::new("sleep").arg("60").spawn().unwrap();
+        let mut sleeper = Command::new("sleep").arg("60").spawn().unwrap();
         std::fs::write(dir.join("sleeper.pid"), sleeper.id().to_string()).unwrap();
         std::thread::sleep(Duration::from_secs(60));
+        let _ = sleeper.kill();
+        let _ = sleeper.wait();
     }
 
     /// The daemon SIGKILLed while a child still holds a copy of the lock file's descriptor:
