@@ -15,7 +15,7 @@
 //!
 //! No `unsafe` (`pre_exec` and `prctl` from Rust would need it): the workspace denies it.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -33,23 +33,25 @@ const SCRIPT: &str = r#"[ "$PPID" = "$1" ] || exit 125; shift; exec "$@""#;
 /// Errors: `NotFound` when `program` or `setpriv` (Debian package util-linux, essential) is
 /// not installed, saying which package to install; nothing is started then.
 pub fn child_command(program: &str, package: &str) -> io::Result<Command> {
-    command_under(std::process::id(), program, package)
+    let path = std::env::var_os("PATH").unwrap_or_else(|| OsString::from("/usr/bin:/bin"));
+    command_under(std::process::id(), program, package, &path)
 }
 
-/// [`child_command`] for a child that runs only if its parent is still `parent`.
-fn command_under(parent: u32, program: &str, package: &str) -> io::Result<Command> {
-    let exe = find_on_path(program).ok_or_else(|| {
+/// [`child_command`] for a child that runs only if its parent is still `parent`, looking
+/// programs up in `path`.
+fn command_under(parent: u32, program: &str, package: &str, path: &OsStr) -> io::Result<Command> {
+    let exe = find_on_path(program, path).ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::NotFound,
             format!("`{program}` was not found on PATH: install the Debian package {package}"),
         )
     })?;
-    let setpriv = find_on_path("setpriv").ok_or_else(|| {
+    let setpriv = find_on_path("setpriv", path).ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::NotFound,
             format!(
-                "`setpriv` was not found on PATH: install the Debian package util-linux (it \
-                 makes `{program}` die with the daemon, which refuses to run it otherwise)"
+                "`setpriv` was not found on PATH: install the Debian package util-linux \
+                 (scelle starts `{program}` through it so that `{program}` dies with scelle)"
             ),
         )
     })?;
@@ -60,8 +62,9 @@ fn command_under(parent: u32, program: &str, package: &str) -> io::Result<Comman
     Ok(cmd)
 }
 
-/// The first executable file named `program` in `PATH` (or `program` itself if it is a path).
-fn find_on_path(program: &str) -> Option<PathBuf> {
+/// The first executable file named `program` in the absolute folders of `path` (or `program`
+/// itself if it is a path).
+fn find_on_path(program: &str, path: &OsStr) -> Option<PathBuf> {
     let executable = |p: &Path| {
         std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
     };
@@ -69,8 +72,7 @@ fn find_on_path(program: &str) -> Option<PathBuf> {
         let p = PathBuf::from(program);
         return executable(&p).then_some(p);
     }
-    let path = std::env::var_os("PATH").unwrap_or_else(|| OsString::from("/usr/bin:/bin"));
-    std::env::split_paths(&path)
+    std::env::split_paths(path)
         .filter(|d| d.is_absolute())
         .map(|d| d.join(program))
         .find(|p| executable(p))
@@ -96,7 +98,7 @@ mod tests {
     fn nothing_runs_once_the_parent_is_gone() {
         // As if the daemon had died between the fork and `setpriv`'s prctl: the shell's
         // parent is not the one expected, so the program is never started.
-        let out = command_under(1, "echo", "coreutils")
+        let out = command_under(1, "echo", "coreutils", OsStr::new("/usr/bin:/bin"))
             .unwrap()
             .arg("started")
             .output()
@@ -119,6 +121,18 @@ mod tests {
                 .any(|l| l.starts_with("Parent death signal:") && l.contains("KILL")),
             "{text}"
         );
+    }
+
+    #[test]
+    fn without_setpriv_nothing_starts_and_the_error_says_what_to_install() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = dir.path().join("ffmpeg");
+        std::fs::write(&fake, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = dir.path().as_os_str();
+        let e = command_under(std::process::id(), "ffmpeg", "ffmpeg", path).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+        assert!(e.to_string().contains("package util-linux"), "{e}");
     }
 
     #[test]
