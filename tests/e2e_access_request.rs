@@ -253,8 +253,9 @@ fn engine() -> Anonymizer {
     )
 }
 
-/// Watches the state directory, the daemon's TMPDIR, the drive and `/tmp` for plaintext MP4
-/// (and the review sheet in clear) while something runs; returns what it found.
+/// Watches the state directory, the daemon's TMPDIR, the drive, `/tmp` and the daemon's working
+/// directory for plaintext MP4 (and the review sheet in clear) while something runs; returns
+/// what it found.
 struct Watcher {
     on: Arc<AtomicBool>,
     found: Arc<Mutex<Vec<String>>>,
@@ -272,31 +273,36 @@ impl Watcher {
         let on = Arc::new(AtomicBool::new(true));
         let found = Arc::new(Mutex::new(Vec::new()));
         let (o2, f2) = (on.clone(), found.clone());
-        // /tmp is shared with everything else on the machine: only what appears in it while
-        // the watch runs counts, and of that only names an ffmpeg or anonymizer run could make
-        // or files (not other tests' folders) holding a plaintext MP4 or the sheet.
-        let tmp_before = tmp_listing();
-        let top_before = tmp_entries();
+        // /tmp and the working directory the daemon inherits (x264 and ffmpeg write their
+        // logs there) are shared with everything else on the machine: only what appears in
+        // them while the watch runs counts, and of that only names an ffmpeg or anonymizer run
+        // could make or files (not other tests' folders) holding a plaintext MP4 or the sheet.
+        let shared: Vec<PathBuf> = vec!["/tmp".into(), std::env::current_dir().unwrap()];
+        let before: Vec<_> = shared.iter().map(|d| (listing(d), entries(d))).collect();
         let thread = std::thread::spawn(move || {
             while o2.load(Ordering::Relaxed) {
-                for p in tmp_listing().difference(&tmp_before) {
-                    f2.lock().unwrap().push(format!("new in /tmp: {p}"));
-                }
-                for p in tmp_entries().difference(&top_before) {
-                    if !p.is_file() {
-                        continue;
-                    }
-                    if e2e_support::scan::plaintext_signature(p).is_some() {
+                for (dir, (names, all)) in shared.iter().zip(&before) {
+                    for p in listing(dir).difference(names) {
                         f2.lock()
                             .unwrap()
-                            .push(format!("plaintext MP4 in /tmp: {}", p.display()));
+                            .push(format!("new in {}: {p}", dir.display()));
                     }
-                    if std::fs::read(p)
-                        .is_ok_and(|b| b.windows(22).any(|w| w == b"data:image/png;base64,"))
-                    {
-                        f2.lock()
-                            .unwrap()
-                            .push(format!("review sheet in clear: {}", p.display()));
+                    for p in entries(dir).difference(all) {
+                        if !p.is_file() {
+                            continue;
+                        }
+                        if e2e_support::scan::plaintext_signature(p).is_some() {
+                            f2.lock()
+                                .unwrap()
+                                .push(format!("plaintext MP4: {}", p.display()));
+                        }
+                        if std::fs::read(p)
+                            .is_ok_and(|b| b.windows(22).any(|w| w == b"data:image/png;base64,"))
+                        {
+                            f2.lock()
+                                .unwrap()
+                                .push(format!("review sheet in clear: {}", p.display()));
+                        }
                     }
                 }
                 for f in e2e_support::scan::scan(&[&state, &tmp, &drive], &[&media]) {
@@ -331,9 +337,9 @@ impl Watcher {
     }
 }
 
-/// Everything directly under /tmp.
-fn tmp_entries() -> std::collections::BTreeSet<PathBuf> {
-    std::fs::read_dir("/tmp")
+/// Everything directly under `dir`.
+fn entries(dir: &Path) -> std::collections::BTreeSet<PathBuf> {
+    std::fs::read_dir(dir)
         .into_iter()
         .flatten()
         .flatten()
@@ -341,13 +347,11 @@ fn tmp_entries() -> std::collections::BTreeSet<PathBuf> {
         .collect()
 }
 
-/// Files under /tmp that an ffmpeg or anonymizer run could have left.
-fn tmp_listing() -> std::collections::BTreeSet<String> {
-    std::fs::read_dir("/tmp")
+/// Files directly under `dir` that an ffmpeg or anonymizer run could have left.
+fn listing(dir: &Path) -> std::collections::BTreeSet<String> {
+    entries(dir)
         .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path().display().to_string())
+        .map(|p| p.display().to_string())
         .filter(|p| {
             let n = p.rsplit('/').next().unwrap_or(p).to_ascii_lowercase();
             [
@@ -364,6 +368,11 @@ fn tmp_listing() -> std::collections::BTreeSet<String> {
             .any(|k| n.contains(k))
         })
         .collect()
+}
+
+/// Files under /tmp that an ffmpeg or anonymizer run could have left.
+fn tmp_listing() -> std::collections::BTreeSet<String> {
+    listing(Path::new("/tmp"))
 }
 
 #[test]
