@@ -35,4 +35,5 @@ pub mod register;
 pub mod report;
 pub mod seal;
 pub mod security_log;
+pub mod subprocess;
 pub mod wording;

@@ -43,8 +43,12 @@ fn children_files() -> BTreeSet<String> {
             continue;
         }
         let cmd = std::fs::read(p.path().join("cmdline")).unwrap_or_default();
-        let engine =
-            cmd.split(|&b| b == 0).any(|a| a == b"rawvideo") || cmd.starts_with(b"ffprobe\0");
+        // argv[0] is a full path: they run through `setpriv` and `sh` (decision 0145)
+        let engine = cmd.split(|&b| b == 0).any(|a| a == b"rawvideo")
+            || cmd
+                .split(|&b| b == 0)
+                .next()
+                .is_some_and(|a| a.ends_with(b"ffprobe"));
         if !engine {
             continue;
         }
@@ -368,9 +372,10 @@ fn kill_child_anonymize_loop() {
     }
 }
 
-/// SIGKILL while analysing and while rendering: the decoder and encoder die with the pipes
-/// that fed them (nothing was ever written to a file, so nothing is left on disk), and no
-/// file appears in the temp or working directory.
+/// SIGKILL while analysing and while rendering: the decoder and encoder die with the engine's
+/// process, even stopped (as a stalled child would be) so that they cannot notice their pipes
+/// closing: only their parent-death signal ends them (decision 0145). Nothing was ever written
+/// to a file, so nothing is left on disk, and no file appears in the temp or working directory.
 #[test]
 fn a_killed_engine_leaves_no_process_and_no_file() {
     let before = listing();
@@ -405,17 +410,31 @@ fn a_killed_engine_leaves_no_process_and_no_file() {
             std::thread::sleep(std::time::Duration::from_millis(5));
         };
         std::thread::sleep(std::time::Duration::from_millis(30));
+        // Stopped: only a signal can end them now. Not one still in `setpriv` or `sh`, whose
+        // death signal may not be set yet (the parent check covers that window).
+        let stop = |pid: u32, sig| {
+            if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
+                let _ = rustix::process::kill_process(pid, sig);
+            }
+        };
+        for (pid, _) in &victims {
+            if std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c == "ffmpeg\n") {
+                stop(*pid, rustix::process::Signal::STOP);
+            }
+        }
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         for (pid, enc) in &victims {
             while running(*pid) {
-                assert!(
-                    std::time::Instant::now() < deadline,
-                    "ffmpeg {} {pid} outlived the killed engine",
-                    if *enc { "encoder" } else { "decoder" }
-                );
-                std::thread::sleep(std::time::Duration::from_millis(20));
+                if std::time::Instant::now() > deadline {
+                    stop(*pid, rustix::process::Signal::KILL);
+                    panic!(
+                        "ffmpeg {} {pid} outlived the killed engine by 5 s",
+                        if *enc { "encoder" } else { "decoder" }
+                    );
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
             }
         }
     }

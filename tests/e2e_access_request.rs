@@ -6,8 +6,9 @@
 //! review sheet, and the export made with the requester's track kept: after decrypting it, the
 //! same detector finds no face but the requester's in any frame, the requester's face is
 //! intact, there is no audio, and the register, record and receipt say it is anonymized. No
-//! plaintext MP4 lies in the state directory, the daemon's TMPDIR or the drive while it runs;
-//! a SIGKILL in the middle leaves nothing on the drive the register does not account for.
+//! plaintext MP4 lies in the state directory, the daemon's TMPDIR, `/tmp` or the drive while it
+//! runs; a SIGKILL in the middle leaves nothing on the drive the register does not account for,
+//! no ffmpeg child running (decision 0145) and the state lock free at once (decision 0146).
 //! Every rule is also tried the way someone with a shell on the server would.
 #![cfg(feature = "anonymize")]
 #![allow(
@@ -252,8 +253,9 @@ fn engine() -> Anonymizer {
     )
 }
 
-/// Watches the state directory, the daemon's TMPDIR and the drive for plaintext MP4 while
-/// something runs; returns what it found.
+/// Watches the state directory, the daemon's TMPDIR, the drive, `/tmp` and the daemon's working
+/// directory for plaintext MP4 (and the review sheet in clear) while something runs; returns
+/// what it found.
 struct Watcher {
     on: Arc<AtomicBool>,
     found: Arc<Mutex<Vec<String>>>,
@@ -271,8 +273,38 @@ impl Watcher {
         let on = Arc::new(AtomicBool::new(true));
         let found = Arc::new(Mutex::new(Vec::new()));
         let (o2, f2) = (on.clone(), found.clone());
+        // /tmp and the working directory the daemon inherits (x264 and ffmpeg write their
+        // logs there) are shared with everything else on the machine: only what appears in
+        // them while the watch runs counts, and of that only names an ffmpeg or anonymizer run
+        // could make or files (not other tests' folders) holding a plaintext MP4 or the sheet.
+        let shared: Vec<PathBuf> = vec!["/tmp".into(), std::env::current_dir().unwrap()];
+        let before: Vec<_> = shared.iter().map(|d| (listing(d), entries(d))).collect();
         let thread = std::thread::spawn(move || {
             while o2.load(Ordering::Relaxed) {
+                for (dir, (names, all)) in shared.iter().zip(&before) {
+                    for p in listing(dir).difference(names) {
+                        f2.lock()
+                            .unwrap()
+                            .push(format!("new in {}: {p}", dir.display()));
+                    }
+                    for p in entries(dir).difference(all) {
+                        if !p.is_file() {
+                            continue;
+                        }
+                        if e2e_support::scan::plaintext_signature(p).is_some() {
+                            f2.lock()
+                                .unwrap()
+                                .push(format!("plaintext MP4: {}", p.display()));
+                        }
+                        if std::fs::read(p)
+                            .is_ok_and(|b| b.windows(22).any(|w| w == b"data:image/png;base64,"))
+                        {
+                            f2.lock()
+                                .unwrap()
+                                .push(format!("review sheet in clear: {}", p.display()));
+                        }
+                    }
+                }
                 for f in e2e_support::scan::scan(&[&state, &tmp, &drive], &[&media]) {
                     f2.lock().unwrap().push(format!("{f:?}"));
                 }
@@ -305,13 +337,21 @@ impl Watcher {
     }
 }
 
-/// Files under /tmp that an ffmpeg or anonymizer run could have left.
-fn tmp_listing() -> std::collections::BTreeSet<String> {
-    std::fs::read_dir("/tmp")
+/// Everything directly under `dir`.
+fn entries(dir: &Path) -> std::collections::BTreeSet<PathBuf> {
+    std::fs::read_dir(dir)
         .into_iter()
         .flatten()
         .flatten()
-        .map(|e| e.path().display().to_string())
+        .map(|e| e.path())
+        .collect()
+}
+
+/// Files directly under `dir` that an ffmpeg or anonymizer run could have left.
+fn listing(dir: &Path) -> std::collections::BTreeSet<String> {
+    entries(dir)
+        .into_iter()
+        .map(|p| p.display().to_string())
         .filter(|p| {
             let n = p.rsplit('/').next().unwrap_or(p).to_ascii_lowercase();
             [
@@ -328,6 +368,11 @@ fn tmp_listing() -> std::collections::BTreeSet<String> {
             .any(|k| n.contains(k))
         })
         .collect()
+}
+
+/// Files under /tmp that an ffmpeg or anonymizer run could have left.
+fn tmp_listing() -> std::collections::BTreeSet<String> {
+    listing(Path::new("/tmp"))
 }
 
 #[test]
@@ -830,34 +875,70 @@ fn a_sigkill_mid_export_leaves_nothing_the_register_does_not_list() {
         )
         .is_ok()
     });
+    // The kill lands while the rendering runs: the sealed output exists (`.partial`) and the
+    // daemon's ffmpeg children (decoder, encoder) hold frames.
+    let daemon = a.site.pid();
     let t = Instant::now();
-    let partial_seen = loop {
+    let (partial_seen, children) = loop {
         let partial = walk(&dest).iter().any(|p| p.ends_with(".partial"));
-        if partial || t.elapsed() > Duration::from_secs(120) {
-            break partial;
+        let children: Vec<Proc> = engine_processes(&a.site.tmp)
+            .into_iter()
+            .filter(|p| p.ppid == daemon)
+            .collect();
+        let ffmpeg = children.iter().any(|p| p.comm == "ffmpeg");
+        if (partial && ffmpeg) || runner.is_finished() || t.elapsed() > Duration::from_secs(120) {
+            break (partial, children);
         }
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(10));
     };
+    // Stalled children (swapped out, starved of CPU) do not see their pipes close: stop them,
+    // so only the kernel's death signal (decision 0145) can end them once the daemon is gone.
+    // Not one still in `setpriv` or `sh`: its death signal may not be set yet, and stopped it
+    // would stay in the window the parent check closes.
+    for p in children.iter().filter(|p| p.comm.starts_with("ff")) {
+        signal(p.pid, rustix::process::Signal::STOP);
+    }
     a.site.kill();
     let _ = runner.join();
     assert!(
-        partial_seen,
-        "the export never reached its sealed output within 120 s"
+        partial_seen && !children.is_empty(),
+        "the export never reached its sealed output with ffmpeg running within 120 s \
+         (output started: {partial_seen}; children: {children:?})"
     );
-    // The killed daemon's state lock can outlive it for a moment (seen once in CI: the restart
-    // found it still held, while the ffmpeg children spawned as it died were still exiting);
-    // wait until it is free, as systemd's restart delay would, then restart.
-    let lock = std::fs::File::open(a.site.state.join("scelle.lock")).unwrap();
+    eprintln!("SIGKILL with the daemon's children {children:?}");
+    // None of them (nor any started as the daemon died) outlives it for long.
     let t = Instant::now();
-    while lock.try_lock().is_err() {
-        assert!(
-            t.elapsed() < Duration::from_secs(30),
-            "the killed daemon's state lock is still held after 30 s"
-        );
-        std::thread::sleep(Duration::from_millis(50));
+    loop {
+        let mut left = engine_processes(&a.site.tmp);
+        left.extend(children.iter().filter(|p| p.alive()).cloned());
+        left.sort_by_key(|p| p.pid);
+        left.dedup_by_key(|p| p.pid);
+        if left.is_empty() {
+            eprintln!("the daemon's children were gone {:?} after it", t.elapsed());
+            break;
+        }
+        if t.elapsed() > Duration::from_secs(5) {
+            for p in &left {
+                signal(p.pid, rustix::process::Signal::KILL);
+            }
+            panic!("outlived the SIGKILLed daemon by 5 s: {left:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
     }
-    lock.unlock().unwrap();
+    // Its state lock is free at once (decision 0146): a restart right away takes it.
+    let lock_path = a.site.state.join("scelle.lock");
+    let lock = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&lock_path)
+        .unwrap();
+    let free = rustix::fs::fcntl_lock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive);
     drop(lock);
+    assert!(
+        free.is_ok(),
+        "the killed daemon's state lock is still held ({free:?}); open by: {:?}",
+        holders(&lock_path)
+    );
     a.site.start();
     // The restart's recovery records the interrupted export and removes what it wrote.
     let t = Instant::now();
@@ -897,6 +978,91 @@ fn a_sigkill_mid_export_leaves_nothing_the_register_does_not_list() {
         "left on the drive, listed nowhere: {left:?}"
     );
     a.site.verify_register();
+}
+
+/// A process as /proc shows it.
+#[derive(Clone, Debug)]
+struct Proc {
+    pid: i32,
+    ppid: u32,
+    /// Start time in clock ticks since boot: a reused pid is another process.
+    start: u64,
+    comm: String,
+}
+
+impl Proc {
+    fn read(pid: i32) -> Option<Proc> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let (head, rest) = stat.rsplit_once(')')?;
+        let comm = head.split_once('(')?.1.to_owned();
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        // f[0] is the state (field 3), f[1] the parent (4), f[19] the start time (22).
+        if f.first() == Some(&"Z") {
+            return None; // a zombie holds nothing any more
+        }
+        Some(Proc {
+            pid,
+            ppid: f.get(1)?.parse().ok()?,
+            start: f.get(19)?.parse().ok()?,
+            comm,
+        })
+    }
+
+    /// Still running (and still the same process).
+    fn alive(&self) -> bool {
+        Proc::read(self.pid).is_some_and(|p| p.start == self.start)
+    }
+}
+
+/// The ffmpeg/ffprobe processes of the daemon whose TMPDIR is `tmp` (and the `setpriv`/`sh`
+/// they are until they `exec`): found by that TMPDIR in their environment, which they keep
+/// after the daemon is gone (their parent then changes).
+fn engine_processes(tmp: &Path) -> Vec<Proc> {
+    let mut env = b"TMPDIR=".to_vec();
+    env.extend_from_slice(tmp.as_os_str().as_encoded_bytes());
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Some(p) = Proc::read(pid) else { continue };
+        if !["ffmpeg", "ffprobe", "setpriv", "sh"].contains(&p.comm.as_str()) {
+            continue;
+        }
+        let environ = std::fs::read(e.path().join("environ")).unwrap_or_default();
+        if environ.split(|&b| b == 0).any(|v| v == env.as_slice()) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn signal(pid: i32, sig: rustix::process::Signal) {
+    if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+        let _ = rustix::process::kill_process(pid, sig);
+    }
+}
+
+/// Processes with `path` open.
+fn holders(path: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(fds) = std::fs::read_dir(e.path().join("fd")) else {
+            continue;
+        };
+        if fds
+            .flatten()
+            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|t| t == path))
+        {
+            let comm = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
+            out.push(format!(
+                "{} {}",
+                e.file_name().to_string_lossy(),
+                comm.trim()
+            ));
+        }
+    }
+    out
 }
 
 /// `scelle case --as PERSON -i KEY --yes ARGS… [--scan FILE]` against the site's daemon.

@@ -101,10 +101,17 @@ fn spawn(cmd: &mut Command, what: &str) -> Result<Child, AnonymizeError> {
     })
 }
 
+/// `program` (of Debian's ffmpeg), killed if the daemon dies (decision 0145).
+fn command(program: &str) -> Result<Command, AnonymizeError> {
+    crate::subprocess::child_command(program, "ffmpeg").map_err(|e| AnonymizeError::Video {
+        reason: format!("cannot start {program}: {e}"),
+    })
+}
+
 /// Reads the first video stream's geometry and frame rate with `ffprobe`.
 pub(super) fn probe(input: Input<'_>, mem: &mut Option<File>) -> Result<VideoInfo, AnonymizeError> {
     let f = feed(input, mem)?;
-    let out = Command::new("ffprobe")
+    let out = command("ffprobe")?
         .args(["-v", "error", "-select_streams", "v:0", "-show_entries"])
         .args([
             "stream=width,height,r_frame_rate",
@@ -199,7 +206,7 @@ impl Decoder {
             None => &[],
         };
         let mut child = spawn(
-            Command::new("ffmpeg")
+            command("ffmpeg")?
                 .args([
                     "-hide_banner",
                     "-loglevel",
@@ -293,7 +300,7 @@ impl Encoder {
         let size = format!("{}x{}", info.width, info.height);
         let rate = format!("{}/{}", info.rate.0, info.rate.1);
         let mut child = spawn(
-            Command::new("ffmpeg")
+            command("ffmpeg")?
                 .args([
                     "-hide_banner",
                     "-loglevel",

@@ -1,8 +1,9 @@
 //! What the daemon checks before it trusts its state directory, and what it leaves there so
 //! the next start can check again (decision 0061):
 //!
-//! - `scelle.lock`: an exclusive `flock` held for the daemon's whole life, with its pid inside,
-//!   so a second `scelle serve` on the same state directory stops before touching anything;
+//! - `scelle.lock`: an exclusive POSIX record lock (`fcntl`, not `flock`: decision 0146) held
+//!   for the daemon's whole life, with its pid inside, so a second `scelle serve` on the same
+//!   state directory stops before touching anything;
 //! - `site-key`: the Ed25519 key that seals every register entry (made at the first start);
 //! - `register.head`: the last head the daemon wrote (`SEQ:HASH`), rewritten after every
 //!   append. At start the register must contain it: a register that is shorter, older
@@ -33,6 +34,12 @@ pub const HEAD_FILE: &str = "register.head";
 pub const FULL_VERIFY_LIMIT: u64 = 10_000;
 
 /// The state directory's lock, held until dropped (the process exits).
+///
+/// A POSIX record lock belongs to the process, not to the open file: a child that holds a copy
+/// of the descriptor (one forked but not yet `exec`ed when the daemon is killed, which first
+/// tears down the dead daemon's whole address space) does not keep it, where it kept a `flock`
+/// (decision 0146). The price: closing *any* descriptor of this file in this process drops the
+/// lock, so nothing else in the daemon may open `scelle.lock`.
 #[derive(Debug)]
 pub struct StateLock {
     _file: File,
@@ -52,9 +59,9 @@ pub fn lock_state_dir(dir: &Path) -> Result<StateLock, DaemonError> {
         .truncate(false)
         .open(&path)
         .map_err(io)?;
-    match file.try_lock() {
+    match rustix::fs::fcntl_lock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
         Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
+        Err(rustix::io::Errno::AGAIN | rustix::io::Errno::ACCESS) => {
             let mut text = String::new();
             let _ = file.read_to_string(&mut text);
             return Err(DaemonError::AlreadyRunning {
@@ -62,7 +69,7 @@ pub fn lock_state_dir(dir: &Path) -> Result<StateLock, DaemonError> {
                 pid: text.trim().to_owned(),
             });
         }
-        Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+        Err(e) => return Err(io(e.into())),
     }
     file.set_len(0).map_err(io)?;
     file.rewind().map_err(io)?;
@@ -254,4 +261,73 @@ pub fn record_config(register: &Register, path: &Path, why: &str) -> Result<bool
     tracing::info!(target: crate::security_log::TARGET, event = "config-changed", seq = entry.seq,
         sha256 = %digest, on = why, path = %path.display(), "configuration change recorded");
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    /// Helper process of `a_killed_daemons_lock_is_free_even_if_a_child_holds_its_file`:
+    /// takes the lock of `SCELLE_LOCK_DIR` like the daemon, lets a `sleep` inherit its
+    /// descriptor (as a child forked but not yet `exec`ed holds it), writes that child's pid,
+    /// then waits to be killed.
+    #[test]
+    #[ignore = "helper process of a_killed_daemons_lock_is_free_even_if_a_child_holds_its_file"]
+    fn lock_holder() {
+        let Some(dir) = std::env::var_os("SCELLE_LOCK_DIR") else {
+            return;
+        };
+        let dir = Path::new(&dir);
+        let lock = lock_state_dir(dir).unwrap();
+        // Inherited as is (closing a duplicate here would drop a POSIX lock at once).
+        rustix::io::fcntl_setfd(&lock._file, rustix::io::FdFlags::empty()).unwrap();
+        let mut sleeper = Command::new("sleep").arg("60").spawn().unwrap();
+        std::fs::write(dir.join("sleeper.pid"), sleeper.id().to_string()).unwrap();
+        std::thread::sleep(Duration::from_secs(60));
+        let _ = sleeper.kill();
+        let _ = sleeper.wait();
+    }
+
+    /// The daemon SIGKILLed while a child still holds a copy of the lock file's descriptor:
+    /// the next daemon takes the lock at once (a `flock` stayed held until the child let go).
+    #[test]
+    fn a_killed_daemons_lock_is_free_even_if_a_child_holds_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut holder = Command::new(std::env::current_exe().unwrap())
+            .args(["--ignored", "--exact", "daemon::trust::tests::lock_holder"])
+            .args(["--test-threads=1", "--quiet"])
+            .env("SCELLE_LOCK_DIR", dir.path())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid_file = dir.path().join("sleeper.pid");
+        let t = Instant::now();
+        let sleeper: i32 = loop {
+            if let Some(pid) = std::fs::read_to_string(&pid_file)
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+            {
+                break pid;
+            }
+            assert!(t.elapsed() < Duration::from_secs(20), "no helper process");
+            assert!(holder.try_wait().unwrap().is_none(), "the helper died");
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        // Held while the "daemon" lives.
+        assert!(matches!(
+            lock_state_dir(dir.path()),
+            Err(DaemonError::AlreadyRunning { .. })
+        ));
+        holder.kill().unwrap();
+        holder.wait().unwrap();
+        let taken = lock_state_dir(dir.path());
+        if let Some(pid) = rustix::process::Pid::from_raw(sleeper) {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+        }
+        let lock = taken.expect("the killed daemon's lock is free");
+        drop(lock);
+    }
 }

@@ -48,7 +48,7 @@ fn walk(dir: &Path, allowed: &[&Path], found: &mut Vec<Finding>) {
 }
 
 /// The offset of `ftyp` in the file unless it is a sealed container.
-fn plaintext_signature(path: &Path) -> Option<usize> {
+pub fn plaintext_signature(path: &Path) -> Option<usize> {
     let bytes = std::fs::read(path).ok()?;
     if scelle::seal::read_header(&mut &bytes[..]).is_ok() {
         // Ciphertext: its content is authenticated, not readable; a sealed file is what

@@ -454,7 +454,9 @@ fn read_back_frames(
     std::io::copy(&mut reader, &mut mem).map_err(|e| fail(e.to_string()))?;
     mem.seek(SeekFrom::Start(0))
         .map_err(|e| fail(e.to_string()))?;
-    let out = std::process::Command::new("ffprobe")
+    // killed if the daemon dies (decision 0145)
+    let out = crate::subprocess::child_command("ffprobe", "ffmpeg")
+        .map_err(|e| fail(format!("cannot run ffprobe: {e}")))?
         .args(["-v", "error", "-select_streams", "v:0", "-count_frames"])
         .args(["-show_entries", "stream=nb_read_frames", "-of", "csv=p=0"])
         .args(["-i", "file:/dev/stdin"])
