@@ -92,13 +92,15 @@ pub struct Params {
     pub levels: [Level; 3],
     /// Minimum IoU to link a detection to a track.
     pub iou_min: f32,
-    /// Largest gap (frames) a track may have between two detections.
+    /// Largest gap (frames) a track may have between two detections (twice the finest
+    /// level's spacing: one missed detection of a small face does not cut its track).
     pub max_gap: u64,
     /// Fastest motion a track follows between two detections, in face widths per second
     /// (someone walking sideways moves 5 to 9 widths a second).
     pub max_speed: f32,
     /// Frames a track stays covered before its first and after its last detection (moved
-    /// along its first or last measured motion).
+    /// along its first or last measured motion): the finest level's spacing, so a face is
+    /// covered back to where it was before the first pass able to see it.
     pub persist: u64,
     /// Growth of the detected box (each side) before masking.
     pub pad: f32,
@@ -114,24 +116,24 @@ impl Default for Params {
             levels: [
                 Level {
                     width: 960,
-                    every: 12,
+                    every: 16,
                     min_face: 0.0,
                 },
                 Level {
                     width: 640,
-                    every: 6,
+                    every: 8,
                     min_face: 16.0,
                 },
                 Level {
                     width: 320,
-                    every: 3,
+                    every: 4,
                     min_face: 16.0,
                 },
             ],
             iou_min: 0.2,
-            max_gap: 24,
+            max_gap: 32,
             max_speed: 10.0,
-            persist: 12,
+            persist: 16,
             pad: 1.5,
             cells: 4,
         }

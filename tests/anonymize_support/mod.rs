@@ -64,7 +64,8 @@ impl Photo {
     }
 }
 
-/// One head moving across the clip: `x = x0 + vx * t`, `y = y0 + vy * t` (pixels, seconds),
+/// One head moving across the clip: `x = x0 + vx * t`, `y = y0 + vy * t` (pixels, seconds;
+/// after `turn` seconds, if set, it walks back the way it came at the same speed),
 /// the head crop scaled to `w` pixels wide, mirrored or not, its brightness multiplied by
 /// `light` (1 as photographed, 0.3 a face in the shade of a badly lit corridor).
 #[derive(Clone, Copy, Debug)]
@@ -77,6 +78,8 @@ pub struct Head {
     pub mirror: bool,
     pub photo: Photo,
     pub light: f32,
+    /// When the head turns back (seconds).
+    pub turn: Option<f32>,
 }
 
 impl Head {
@@ -95,6 +98,19 @@ impl Head {
             mirror: false,
             photo,
             light: 1.0,
+            turn: None,
+        }
+    }
+    /// The same head, turning back after `secs` seconds.
+    pub fn turning(mut self, secs: f32) -> Head {
+        self.turn = Some(secs);
+        self
+    }
+    /// Seconds of travel at time `t` (time walked out, minus time walked back).
+    fn travel(&self, t: f32) -> f32 {
+        match self.turn {
+            Some(at) => t - 2.0 * (t - at).max(0.0),
+            None => t,
         }
     }
     pub fn mirrored(mut self) -> Head {
@@ -117,6 +133,7 @@ impl Head {
     /// The labelled face box on frame `n` at `fps`.
     pub fn face_at(&self, n: u64, fps: f32) -> [f32; 4] {
         let t = n as f32 / fps;
+        let t = self.travel(t);
         let (x, y) = (
             (self.x0 + self.vx * t).floor(),
             (self.y0 + self.vy * t).floor(),
@@ -168,8 +185,13 @@ pub fn compose(w: u32, h: u32, secs: f32, heads: &[Head]) -> Vec<u8> {
     }
     let mut prev = "bg".to_string();
     for (i, hd) in heads.iter().enumerate() {
+        // travel time as in `Head::travel`
+        let tr = match hd.turn {
+            Some(at) => format!("(t-2*max(t-{at},0))"),
+            None => "t".to_string(),
+        };
         graph.push_str(&format!(
-            "[{prev}][h{i}]overlay=x='floor({}+({})*t)':y='floor({}+({})*t)'[v{i}];",
+            "[{prev}][h{i}]overlay=x='floor({}+({})*{tr})':y='floor({}+({})*{tr})'[v{i}];",
             hd.x0, hd.vx, hd.y0, hd.vy
         ));
         prev = format!("v{i}");
@@ -290,6 +312,7 @@ pub fn scene(k: f32) -> Vec<Head> {
         mirror,
         photo: Photo::Astronaut,
         light: 1.0,
+        turn: None,
     };
     vec![
         head(120.0, (20.0, 20.0), (60.0, 0.0), false),
@@ -334,16 +357,19 @@ pub fn size_scene() -> Vec<Head> {
 
 /// The benchmark's second 1280x720 scene: five people walking across the frame at the speeds
 /// people walk (a face about 16 cm wide, 1.4 m/s sideways: some 5 to 8 face widths a second),
-/// four of them coming in from an edge and three leaving by the other within 4 seconds, on rows
-/// that never cross. Faces 120 down to 24 pixels wide.
+/// four of them coming in from an edge and three leaving by the other within 4 seconds, two
+/// small ones turning back half way, on rows that never cross. Faces 120 down to 24 pixels
+/// wide.
 pub fn walk_scene() -> Vec<Head> {
     use Photo::{Astronaut as A, Cameraman as C};
     vec![
         Head::new(A, 120.0, (-240.0, 0.0), (600.0, 0.0)),
-        Head::new(C, 24.0, (-60.0, 262.0), (200.0, 0.0)),
+        Head::new(C, 24.0, (-60.0, 262.0), (200.0, 0.0)).turning(1.7),
         Head::new(A, 48.0, (1280.0, 338.0), (-380.0, 0.0)).mirrored(),
         Head::new(C, 64.0, (-150.0, 446.0), (480.0, 0.0)),
-        Head::new(A, 32.0, (1280.0, 640.0), (-260.0, 0.0)).lit(0.5),
+        Head::new(A, 32.0, (1280.0, 640.0), (-260.0, 0.0))
+            .lit(0.5)
+            .turning(2.2),
     ]
 }
 
