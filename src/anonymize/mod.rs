@@ -13,7 +13,8 @@
 //!    the one kept (if any), encodes H.264 without audio, and returns a [`Summary`] for the
 //!    register.
 //!
-//! Choices and measured thresholds: `docs/decisions/0140-anonymization-engine.md`.
+//! Choices and measured thresholds: `docs/decisions/0140-anonymization-engine.md`, 0141 and
+//! 0142 (the detection schedule, the YUV render and the tracker that make it real time).
 
 pub mod blur;
 pub mod detector;
