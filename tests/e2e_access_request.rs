@@ -834,6 +834,13 @@ fn the_rules_hold_against_someone_with_a_shell() {
         None,
     );
     assert!(out.status.success(), "{}\n{}", text(&out), site.log_text());
+    // the long step reports progress: the render (the analysis was done by the review)
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let at = |phase: &str| stderr.find(&format!(": {phase}")).unwrap_or(usize::MAX);
+    assert!(
+        at("anonymizing") < at("rendering") && at("rendering") < at("verifying"),
+        "progress lines: {stderr}"
+    );
     let completed = site
         .entries(Some(&case))
         .into_iter()

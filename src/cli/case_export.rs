@@ -135,12 +135,18 @@ impl View {
             (Some(s), None) if s > 1.0 => format!("  ×{s}"),
             _ => String::new(),
         };
-        let msg = format!(
-            "{phase:<9} {:>8}  {:>6.1}/{:.0} s{pace}",
-            human_bytes(bytes),
-            media,
-            requested
-        );
+        // what the line knows: bytes written or pulled, footage time reached of the requested
+        let size = if bytes > 0 {
+            format!(" {:>8}", human_bytes(bytes))
+        } else {
+            String::new()
+        };
+        let time = if requested > 0.0 {
+            format!("  {media:>6.1}/{requested:.0} s")
+        } else {
+            String::new()
+        };
+        let msg = format!("{phase:<9}{size}{time}{pace}");
         match &self.bars {
             Some(m) => {
                 let (bar, _) = self.files.entry(file.to_owned()).or_insert_with(|| {
