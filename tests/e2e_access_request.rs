@@ -414,13 +414,29 @@ fn an_access_request_is_exported_anonymized_with_the_requester_kept() {
     // The review: the sealed sheet, its tracks and where each face is.
     let before_tmp = tmp_listing();
     let watch = Watcher::start(site);
+    let mut phases: Vec<String> = Vec::new();
     let review = site
         .client(OPERATOR)
-        .call(
+        .call_with_progress(
             Op::CaseReview,
             json!({ "case": case, "password": PASSWORD }),
+            &mut |_, data| {
+                if let Some(p) = data.and_then(|d| d["phase"].as_str()) {
+                    phases.push(p.to_owned());
+                }
+            },
         )
         .unwrap_or_else(|e| panic!("case-review: {e}\n{}", site.log_text()));
+    // the review reports its progress: the pull, then the analysis second after second
+    assert_eq!(
+        phases.first().map(String::as_str),
+        Some("pulling"),
+        "{phases:?}"
+    );
+    assert!(
+        phases.iter().filter(|p| *p == "analyzing").count() >= 2,
+        "{phases:?}"
+    );
     assert!(
         review.get("password").is_none(),
         "a chosen password is not sent back"

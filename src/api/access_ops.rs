@@ -90,12 +90,21 @@ impl Drop for ReviewArgs {
 }
 
 /// Runs one of this file's operations for `person`.
-pub(super) async fn handle(state: &Arc<State>, person: Person, id: u64, op: Op, a: Value) -> Reply {
+pub(super) async fn handle(
+    state: &Arc<State>,
+    person: Person,
+    id: u64,
+    op: Op,
+    a: Value,
+    progress: &tokio::sync::mpsc::Sender<Reply>,
+) -> Reply {
     if op == Op::CaseReview {
         #[cfg(feature = "anonymize")]
-        return match review(state, &person, id, a).await {
+        return match review(state, &person, id, a, progress).await {
             Ok(r) | Err(r) => r,
         };
+        #[cfg(not(feature = "anonymize"))]
+        let _ = progress;
         #[cfg(not(feature = "anonymize"))]
         return Reply::error(
             id,
@@ -461,7 +470,13 @@ fn anonymized_choice(
 
 /// `case-review`: pulls and analyzes the footage, holds it, answers with the sealed sheet.
 #[cfg(feature = "anonymize")]
-async fn review(state: &Arc<State>, person: &Person, id: u64, v: Value) -> Result<Reply, Reply> {
+async fn review(
+    state: &Arc<State>,
+    person: &Person,
+    id: u64,
+    v: Value,
+    progress: &tokio::sync::mpsc::Sender<Reply>,
+) -> Result<Reply, Reply> {
     let a: ReviewArgs = args(id, v)?;
     let case = state
         .cases
@@ -488,6 +503,7 @@ async fn review(state: &Arc<State>, person: &Person, id: u64, v: Value) -> Resul
     }
     let _running = crate::export::pipeline::Running(case.id.clone());
     let config = state.config();
+    let prog = super::export_ops::progress_lines(id, progress);
     let made = crate::export::pipeline::review::make(
         &config,
         &case,
@@ -495,6 +511,7 @@ async fn review(state: &Arc<State>, person: &Person, id: u64, v: Value) -> Resul
         password.clone(),
         generated,
         state.shutdown.child_token(),
+        prog,
     )
     .await
     .map_err(|e| Reply::error(id, ErrorCode::Failed, e.to_string()))?;

@@ -143,14 +143,7 @@ pub(super) async fn export_op(
         password_generated: generated,
         anonymize,
     };
-    let tx = progress.clone();
-    let prog = crate::export::pipeline::Progress::new(move |line| {
-        let reply = match line.data {
-            None => Reply::progress(id, line.stage),
-            Some(data) => Reply::progress_data(id, line.stage, data),
-        };
-        let _ = tx.try_send(reply);
-    });
+    let prog = progress_lines(id, progress);
     let result = crate::export::run(
         state.config(),
         state.register.clone(),
@@ -209,6 +202,22 @@ async fn abandon(state: &Arc<State>, v: crate::export::Verified, reason: &str) {
     if !matches!(r, Ok(Ok(_))) {
         tracing::error!("cannot record the abandoned export");
     }
+}
+
+/// Where a long operation's progress goes: progress lines of request `id` on the connection
+/// (dropped, never waited for, when the client reads slower than they come).
+pub(super) fn progress_lines(
+    id: u64,
+    progress: &mpsc::Sender<Reply>,
+) -> crate::export::pipeline::Progress {
+    let tx = progress.clone();
+    crate::export::pipeline::Progress::new(move |line| {
+        let reply = match line.data {
+            None => Reply::progress(id, line.stage),
+            Some(data) => Reply::progress_data(id, line.stage, data),
+        };
+        let _ = tx.try_send(reply);
+    })
 }
 
 async fn export_sign(

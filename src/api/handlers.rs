@@ -175,7 +175,7 @@ async fn dispatch(
         Op::MediaDestroyed => blocking!("media", media_ops::destroyed, raw),
         Op::CaseIdentity | Op::CaseViewed | Op::CaseReview => {
             let person = person!();
-            super::access_ops::handle(state, person, id, op, raw).await
+            super::access_ops::handle(state, person, id, op, raw, progress).await
         }
     }
 }

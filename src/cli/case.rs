@@ -474,10 +474,14 @@ fn review(
             })
         })
         .transpose()?;
-    let result = client.call(
+    let mut view = super::case_export::View::new(false);
+    let result = client.call_with_progress(
         Op::CaseReview,
         json!({ "case": case, "password": pw.as_ref().map(|p| p.as_str()) }),
-    )?;
+        &mut |stage, data| view.update(stage, data),
+    );
+    view.done();
+    let result = result?;
     let sealed = B64
         .decode(result["sheet"].as_str().unwrap_or_default().as_bytes())
         .map_err(|e| ClientError::Protocol(format!("the sheet is not base64: {e}")))?;

@@ -92,15 +92,15 @@ pub fn run(
     Ok(())
 }
 
-/// Progress as bars on a terminal, as plain lines otherwise.
-struct View {
+/// Progress as bars on a terminal, as plain lines otherwise (also used by `case review`).
+pub(super) struct View {
     quiet: bool,
     bars: Option<MultiProgress>,
     files: BTreeMap<String, (ProgressBar, String)>,
 }
 
 impl View {
-    fn new(quiet: bool) -> View {
+    pub(super) fn new(quiet: bool) -> View {
         let bars = (!quiet && std::io::stderr().is_terminal())
             .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
         View {
@@ -110,7 +110,7 @@ impl View {
         }
     }
 
-    fn update(&mut self, stage: &str, data: Option<&Value>) {
+    pub(super) fn update(&mut self, stage: &str, data: Option<&Value>) {
         if self.quiet {
             return;
         }
@@ -180,7 +180,7 @@ impl View {
         }
     }
 
-    fn done(&mut self) {
+    pub(super) fn done(&mut self) {
         for (bar, _) in self.files.values() {
             if !bar.is_finished() {
                 bar.abandon();

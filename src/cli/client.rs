@@ -433,7 +433,17 @@ impl Client {
     /// Sends a request that must succeed without a challenge; returns its result. A
     /// challenge is refused: this command signs nothing.
     pub fn call(&mut self, op: Op, args: Value) -> Result<Value, ClientError> {
-        match self.request(op, args, &mut |_| {})? {
+        self.call_with_progress(op, args, &mut |_, _| {})
+    }
+
+    /// [`Client::call`], handing each progress line (stage, data) to `progress` on the way.
+    pub fn call_with_progress(
+        &mut self,
+        op: Op,
+        args: Value,
+        progress: &mut dyn FnMut(&str, Option<&Value>),
+    ) -> Result<Value, ClientError> {
+        match self.request_with_data(op, args, progress)? {
             Reply::Ok { result, .. } => Ok(result),
             Reply::Challenge { namespace, .. } => Err(ClientError::Refused(format!(
                 "the daemon asked for a signature (namespace `{namespace}`) that `{op}` does not \

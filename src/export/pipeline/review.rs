@@ -132,12 +132,28 @@ pub async fn make(
     password: Zeroizing<String>,
     password_generated: bool,
     cancel: tokio_util::sync::CancellationToken,
+    progress: super::Progress,
 ) -> Result<(Review, Vec<u8>), ExportError> {
     let ranges = super::case_ranges(case);
     let mut clips = Vec::new();
     for (camera_id, range, position) in super::anonymized::positions(&case.opening.cameras, &ranges)
     {
         let (camera, source) = super::case_source(config, case, &camera_id)?;
+        // one progress line per phase, and per second of footage analyzed
+        let file = format!("file {position}");
+        let requested = super::span_seconds(&range);
+        let line = {
+            let (progress, case, camera) = (progress.clone(), case.id.clone(), camera_id.clone());
+            move |phase: &str, frames: u64, seconds: f64| {
+                progress.data(
+                    phase,
+                    serde_json::json!({ "case": case, "camera": camera, "file": file,
+                        "phase": phase, "frames": frames, "media_seconds": seconds,
+                        "requested_seconds": requested }),
+                );
+            }
+        };
+        line("pulling", 0, 0.0);
         let Pulled {
             mp4,
             summary,
@@ -155,7 +171,9 @@ pub async fn make(
         let cam = camera_id.clone();
         let analysis = tokio::task::spawn_blocking(move || {
             engine()?
-                .analyze(Input::Bytes(&m2))
+                .analyze_with(Input::Bytes(&m2), &mut |d| {
+                    line("analyzing", d.frames, d.seconds)
+                })
                 .map_err(|e| ExportError::Write {
                     camera: cam,
                     source: e.into(),
