@@ -455,6 +455,18 @@ for f in iio.get_reader(sys.argv[1]):
     println!("{:<34} {}", "face width", cols.join(""));
     engine(&walk_path, &walkers, n, variants);
 
+    // 3c. People of about the same size crossing each other (tracks could swap).
+    let crossers = s::crossing_scene();
+    let cross = s::compose(W as u32, H as u32, secs, &crossers);
+    let cross_path = dir.join("cross.mp4");
+    std::fs::write(&cross_path, &cross).unwrap();
+    println!(
+        "\ncrossing scene ({}): two pairs of faces of about the same size walking into each \
+         other, the defaults only",
+        cross_path.display()
+    );
+    engine(&cross_path, &crossers, n, &variants[..1]);
+
     let (t_rgb, _) = time_decode(
         &clip_path,
         &["-vf", "scale=960:544:flags=bilinear", "-pix_fmt", "rgb24"],

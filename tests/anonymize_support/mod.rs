@@ -373,6 +373,19 @@ pub fn walk_scene() -> Vec<Head> {
     ]
 }
 
+/// The benchmark's third 1280x720 scene: two pairs of people of about the same size (faces 40
+/// and 40, 48 and 44 pixels wide) walking towards each other along nearly the same row, so
+/// their heads overlap as they cross, one hiding the other: their tracks could swap.
+pub fn crossing_scene() -> Vec<Head> {
+    use Photo::{Astronaut as A, Cameraman as C};
+    vec![
+        Head::new(A, 40.0, (-80.0, 300.0), (300.0, 0.0)),
+        Head::new(A, 40.0, (1280.0, 330.0), (-300.0, 0.0)).mirrored(),
+        Head::new(C, 48.0, (-100.0, 500.0), (350.0, 0.0)),
+        Head::new(C, 44.0, (1280.0, 520.0), (-330.0, 0.0)).mirrored(),
+    ]
+}
+
 /// The tests' 640x360 scene of people walking across: three faces (60, 40 and 30 pixels wide)
 /// at 5 to 7 widths a second, coming in from the edges, on rows that never cross.
 pub fn walkers_scene() -> Vec<Head> {
