@@ -31,100 +31,84 @@ pub(super) fn mask_yuv420(
     let cell = (((x2 - x1).max(y2 - y1) / cells.max(1)).max(4) + 1) & !1;
     let (luma, chroma) = frame.split_at_mut(width * height);
     let (u, v) = chroma.split_at_mut(width / 2 * (height / 2));
-    mask_plane(luma, width, 1, (x1, y1, x2, y2), cell);
+    mask_plane(luma, width, (x1, y1, x2, y2), cell);
     let half = (x1 / 2, y1 / 2, x2 / 2, y2 / 2);
-    mask_plane(u, width / 2, 1, half, cell / 2);
-    mask_plane(v, width / 2, 1, half, cell / 2);
+    mask_plane(u, width / 2, half, cell / 2);
+    mask_plane(v, width / 2, half, cell / 2);
 }
 
-/// Pixelates `rect` of a plane of `width` pixels of `ch` interleaved samples with square
-/// cells of `cell` pixels (starting at the rectangle's corner), then blurs it with a radius
-/// of half a cell.
-fn mask_plane(plane: &mut [u8], width: usize, ch: usize, rect: Rect, cell: usize) {
+/// Pixelates `rect` of a plane `width` samples wide with square cells of `cell` samples
+/// (starting at the rectangle's corner), then blurs it with a radius of half a cell.
+fn mask_plane(plane: &mut [u8], width: usize, rect: Rect, cell: usize) {
     let (x1, y1, x2, y2) = rect;
     let cell = cell.max(1);
-    let mut sum = vec![0u64; ch];
     let mut y = y1;
     while y < y2 {
         let ye = (y + cell).min(y2);
         let mut x = x1;
         while x < x2 {
             let xe = (x + cell).min(x2);
-            sum.iter_mut().for_each(|s| *s = 0);
+            let sum: u64 = (y..ye)
+                .flat_map(|yy| &plane[yy * width + x..yy * width + xe])
+                .map(|&v| v as u64)
+                .sum();
+            let mean = (sum / ((ye - y) * (xe - x)) as u64) as u8;
             for yy in y..ye {
-                let row = &plane[(yy * width + x) * ch..(yy * width + xe) * ch];
-                for px in row.chunks_exact(ch) {
-                    for (s, v) in sum.iter_mut().zip(px) {
-                        *s += *v as u64;
-                    }
-                }
-            }
-            let n = ((ye - y) * (xe - x)) as u64;
-            let mean: Vec<u8> = sum.iter().map(|s| (s / n) as u8).collect();
-            for yy in y..ye {
-                let row = &mut plane[(yy * width + x) * ch..(yy * width + xe) * ch];
-                for px in row.chunks_exact_mut(ch) {
-                    px.copy_from_slice(&mean);
-                }
+                plane[yy * width + x..yy * width + xe].fill(mean);
             }
             x = xe;
         }
         y = ye;
     }
-    box_blur(plane, width, ch, rect, cell / 2);
+    box_blur(plane, width, rect, cell / 2);
 }
 
-/// Separable box blur of radius `r` inside the rectangle (edges clamped to the rectangle):
-/// each output is the truncated mean of the samples at most `r` away on its row, then on its
-/// column. Running sums make it cost the same for any radius.
-fn box_blur(frame: &mut [u8], width: usize, ch: usize, (x1, y1, x2, y2): Rect, r: usize) {
+/// Separable box blur of radius `r` inside the rectangle of a plane (edges clamped to the
+/// rectangle): each output is the truncated mean of the samples at most `r` away on its row,
+/// then on its column. Running sums make it cost the same for any radius.
+fn box_blur(plane: &mut [u8], width: usize, (x1, y1, x2, y2): Rect, r: usize) {
     if r == 0 {
         return;
     }
     let (w, h) = (x2 - x1, y2 - y1);
-    let mut tmp = vec![0u8; w * h * ch];
-    // horizontal: frame -> tmp, one running sum per channel
+    let mut tmp = vec![0u8; w * h];
+    // horizontal: plane -> tmp, a running sum along each row
     for y in 0..h {
-        let row = &frame[((y1 + y) * width + x1) * ch..((y1 + y) * width + x2) * ch];
-        let out = &mut tmp[y * w * ch..(y + 1) * w * ch];
-        for c in 0..ch {
-            let at = |x: usize| row[x * ch + c] as u32;
-            let mut sum: u32 = (0..=r.min(w - 1)).map(at).sum();
-            for x in 0..w {
-                let n = (x + r).min(w - 1) - x.saturating_sub(r) + 1;
-                out[x * ch + c] = (sum / n as u32) as u8;
-                if x + r + 1 < w {
-                    sum += at(x + r + 1);
-                }
-                if x >= r {
-                    sum -= at(x - r);
-                }
+        let row = &plane[(y1 + y) * width + x1..(y1 + y) * width + x2];
+        let out = &mut tmp[y * w..(y + 1) * w];
+        let at = |x: usize| row[x] as u32;
+        let mut sum: u32 = (0..=r.min(w - 1)).map(at).sum();
+        for (x, o) in out.iter_mut().enumerate() {
+            let n = (x + r).min(w - 1) - x.saturating_sub(r) + 1;
+            *o = (sum / n as u32) as u8;
+            if x + r + 1 < w {
+                sum += at(x + r + 1);
+            }
+            if x >= r {
+                sum -= at(x - r);
             }
         }
     }
-    // vertical: tmp -> frame, running sums of whole rows
-    let line = w * ch;
-    let mut sums = vec![0u32; line];
+    // vertical: tmp -> plane, running sums of whole rows
+    let mut sums = vec![0u32; w];
     for yy in 0..=r.min(h - 1) {
-        for (s, &v) in sums.iter_mut().zip(&tmp[yy * line..(yy + 1) * line]) {
+        for (s, &v) in sums.iter_mut().zip(&tmp[yy * w..(yy + 1) * w]) {
             *s += v as u32;
         }
     }
     for y in 0..h {
         let n = ((y + r).min(h - 1) - y.saturating_sub(r) + 1) as u32;
-        let dst = &mut frame[((y1 + y) * width + x1) * ch..((y1 + y) * width + x2) * ch];
+        let dst = &mut plane[(y1 + y) * width + x1..(y1 + y) * width + x2];
         for (d, &s) in dst.iter_mut().zip(&sums) {
             *d = (s / n) as u8;
         }
         if y + r + 1 < h {
-            let add = &tmp[(y + r + 1) * line..(y + r + 2) * line];
-            for (s, &v) in sums.iter_mut().zip(add) {
+            for (s, &v) in sums.iter_mut().zip(&tmp[(y + r + 1) * w..(y + r + 2) * w]) {
                 *s += v as u32;
             }
         }
         if y >= r {
-            let sub = &tmp[(y - r) * line..(y - r + 1) * line];
-            for (s, &v) in sums.iter_mut().zip(sub) {
+            for (s, &v) in sums.iter_mut().zip(&tmp[(y - r) * w..(y - r + 1) * w]) {
                 *s -= v as u32;
             }
         }
@@ -181,36 +165,26 @@ mod tests {
     #[test]
     fn the_box_blur_is_the_windowed_mean() {
         let (w, h) = (23, 17);
-        let f: Vec<u8> = (0..w * h * 3).map(|i| ((i * 97) % 256) as u8).collect();
+        let f: Vec<u8> = (0..w * h).map(|i| ((i * 97) % 256) as u8).collect();
         let rect = (3, 2, 20, 15);
         for r in [1, 2, 5, 30] {
             let mut got = f.clone();
-            box_blur(&mut got, w, 3, rect, r);
+            box_blur(&mut got, w, rect, r);
             let (rw, rh) = (rect.2 - rect.0, rect.3 - rect.1);
-            let px = |img: &[u8], x: usize, y: usize, c: usize| {
-                img[((rect.1 + y) * w + rect.0 + x) * 3 + c] as u32
-            };
-            let mut tmp = vec![0u32; rw * rh * 3];
+            let px = |img: &[u8], x: usize, y: usize| img[(rect.1 + y) * w + rect.0 + x] as u32;
+            let mut tmp = vec![0u32; rw * rh];
             for y in 0..rh {
                 for x in 0..rw {
-                    for c in 0..3 {
-                        let (a, b) = (x.saturating_sub(r), (x + r).min(rw - 1));
-                        let s: u32 = (a..=b).map(|xx| px(&f, xx, y, c)).sum();
-                        tmp[(y * rw + x) * 3 + c] = s / (b - a + 1) as u32;
-                    }
+                    let (a, b) = (x.saturating_sub(r), (x + r).min(rw - 1));
+                    let s: u32 = (a..=b).map(|xx| px(&f, xx, y)).sum();
+                    tmp[y * rw + x] = s / (b - a + 1) as u32;
                 }
             }
             for y in 0..rh {
                 for x in 0..rw {
-                    for c in 0..3 {
-                        let (a, b) = (y.saturating_sub(r), (y + r).min(rh - 1));
-                        let s: u32 = (a..=b).map(|yy| tmp[(yy * rw + x) * 3 + c]).sum();
-                        assert_eq!(
-                            px(&got, x, y, c),
-                            s / (b - a + 1) as u32,
-                            "r {r} at {x},{y}"
-                        );
-                    }
+                    let (a, b) = (y.saturating_sub(r), (y + r).min(rh - 1));
+                    let s: u32 = (a..=b).map(|yy| tmp[yy * rw + x]).sum();
+                    assert_eq!(px(&got, x, y), s / (b - a + 1) as u32, "r {r} at {x},{y}");
                 }
             }
         }

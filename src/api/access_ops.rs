@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::blocking_ops::args;
-use super::protocol::{DocumentArg, ErrorCode, Op, PROTOCOL_VERSION, Reply};
+use super::protocol::{DocumentArg, ErrorCode, Op, Reply};
 use crate::case::model::Range;
 use crate::case::policy::Handover;
 use crate::case::service::Upload;
@@ -168,14 +168,7 @@ fn stated_time(state: &State, id: u64, what: &str, text: &str) -> Result<Timesta
 
 /// The challenge asking `person` to sign `entry`'s statement.
 fn challenge(id: u64, person: &Person, entry: &NewEntry) -> Reply {
-    Reply::Challenge {
-        v: PROTOCOL_VERSION,
-        id,
-        person: person.id.clone(),
-        public_key: person.public_key.line.clone(),
-        namespace: SIGNATURE_NAMESPACE.into(),
-        message: B64.encode(entry.statement()),
-    }
+    super::handlers::challenge(id, person, SIGNATURE_NAMESPACE, &entry.statement())
 }
 
 /// The role an operator-or-authorizer signs in: operator when they hold it.

@@ -13,7 +13,7 @@ use super::error_codes::case_error_reply;
 use super::handlers::printable;
 use super::protocol::{
     ApproveArgs, AttachArgs, CaseArgs, CloseArgs, CountersignArgs, DocumentArg, ErrorCode,
-    OpenArgs, PROTOCOL_VERSION, Reply, VerifyRequesterArgs,
+    OpenArgs, Reply, VerifyRequesterArgs,
 };
 use crate::case::service::Upload;
 use crate::case::statement::{APPROVE_NAMESPACE, COUNTERSIGN_NAMESPACE};
@@ -210,7 +210,12 @@ impl Statement {
             }
             (None, None) => {
                 let text = ask().map_err(|e| case_error_reply(id, e))?;
-                Ok(statement_challenge(id, person, self.namespace, &text))
+                Ok(super::handlers::challenge(
+                    id,
+                    person,
+                    self.namespace,
+                    text.as_bytes(),
+                ))
             }
             (Some(_), None) | (None, Some(_)) => Err(Reply::error(
                 id,
@@ -251,18 +256,6 @@ pub(super) fn close(state: &State, person: &Person, id: u64, raw: Value) -> Resu
             "case closed during its export: the export is stopped");
     }
     Ok(Reply::ok(id, json!({ "case": case_view(&case, hours) })))
-}
-
-/// A challenge asking `person` to sign an approval or countersignature statement.
-fn statement_challenge(id: u64, person: &Person, namespace: &str, text: &str) -> Reply {
-    Reply::Challenge {
-        v: PROTOCOL_VERSION,
-        id,
-        person: person.id.clone(),
-        public_key: person.public_key.line.clone(),
-        namespace: namespace.into(),
-        message: B64.encode(text.as_bytes()),
-    }
 }
 
 fn upload(id: u64, d: DocumentArg) -> Result<Upload, Reply> {

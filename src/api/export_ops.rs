@@ -5,14 +5,12 @@
 
 use std::sync::Arc;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::error_codes::{case_error_reply, error_reply};
 use super::handlers::Session;
-use super::protocol::{ErrorCode, ExportArgs, PROTOCOL_VERSION, Reply};
+use super::protocol::{ErrorCode, ExportArgs, Reply};
 use crate::config::Person;
 use crate::daemon::state::State;
 use crate::register::SIGNATURE_NAMESPACE;
@@ -162,20 +160,14 @@ pub(super) async fn export_op(
         &verified.export_started,
         &person.id,
     );
-    let message = B64.encode(statement.statement());
+    let reply =
+        super::handlers::challenge(id, &person, SIGNATURE_NAMESPACE, &statement.statement());
     session.pending_export = Some(PendingExport {
         verified: Some(verified),
         statement,
         register: state.register.clone(),
     });
-    Reply::Challenge {
-        v: PROTOCOL_VERSION,
-        id,
-        person: person.id.clone(),
-        public_key: person.public_key.line.clone(),
-        namespace: SIGNATURE_NAMESPACE.into(),
-        message,
-    }
+    reply
 }
 
 /// Removes a verified export's files and records `export-failed` with `reason`.

@@ -13,12 +13,14 @@ use tokio::sync::mpsc;
 
 use super::export_ops::PendingExport;
 use super::protocol::{
-    Envelope, ErrorCode, ExportArgs, HelloArgs, IdentifyArgs, Op, ProbeArgs, Reply,
+    Envelope, ErrorCode, ExportArgs, HelloArgs, IdentifyArgs, Op, PROTOCOL_VERSION, ProbeArgs,
+    Reply,
 };
 use super::{
     blocking_ops, camera_ops, case_ops, delivery_ops, export_ops, identity_ops, media_ops,
     report_ops,
 };
+use crate::config::Person;
 use crate::daemon::state::State;
 use crate::security_log::TARGET as SECURITY;
 
@@ -184,6 +186,19 @@ fn args<T: DeserializeOwned>(id: u64, args: Value) -> Result<T, Reply> {
     let args = if args.is_null() { json!({}) } else { args };
     serde_json::from_value(args)
         .map_err(|e| Reply::error(id, ErrorCode::BadArgs, format!("bad arguments: {e}")))
+}
+
+/// The challenge asking `person` to sign `message` (SSHSIG, in `namespace`) with their key.
+pub(super) fn challenge(id: u64, person: &Person, namespace: &str, message: &[u8]) -> Reply {
+    use base64::Engine as _;
+    Reply::Challenge {
+        v: PROTOCOL_VERSION,
+        id,
+        person: person.id.clone(),
+        public_key: person.public_key.line.clone(),
+        namespace: namespace.into(),
+        message: base64::engine::general_purpose::STANDARD.encode(message),
+    }
 }
 
 /// Keeps a client-chosen string printable and short in messages and logs.

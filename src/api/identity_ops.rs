@@ -3,13 +3,11 @@
 
 use std::sync::Arc;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::json;
 
 use super::handlers::{Session, printable};
 use super::identify::{self, Caller};
-use super::protocol::{ErrorCode, IDENTIFY_NAMESPACE, PROTOCOL_VERSION, Reply};
+use super::protocol::{ErrorCode, IDENTIFY_NAMESPACE, Reply};
 use crate::config::Person;
 use crate::daemon::state::State;
 use crate::security_log::TARGET as SECURITY;
@@ -65,15 +63,8 @@ pub(super) fn hello(
             let nonce = identify::new_nonce();
             let message =
                 identify::challenge_message(&state.site_key.fingerprint(), &wanted, &nonce);
-            session.pending = Some((wanted.clone(), nonce));
-            Reply::Challenge {
-                v: PROTOCOL_VERSION,
-                id,
-                person: wanted,
-                public_key: p.public_key.line.clone(),
-                namespace: IDENTIFY_NAMESPACE.into(),
-                message: B64.encode(message),
-            }
+            session.pending = Some((wanted, nonce));
+            super::handlers::challenge(id, p, IDENTIFY_NAMESPACE, &message)
         }
     }
 }
